@@ -1,0 +1,99 @@
+package finding
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// Resource identifies the object a finding is about, as written in the
+// input: for a workload controller this is the controller, never a pod.
+type Resource struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+}
+
+// String formats the resource as Kind namespace/name.
+func (r Resource) String() string {
+	if r.Namespace == "" {
+		return r.Kind + " " + r.Name
+	}
+	return r.Kind + " " + r.Namespace + "/" + r.Name
+}
+
+// Location is where the resource was written. Line is 0 when unknown
+// (rendered charts, kustomize output, live clusters).
+type Location struct {
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
+}
+
+// Finding is one problem with one resource, found by one rule.
+type Finding struct {
+	RuleID      string    `json:"ruleID"`
+	Title       string    `json:"title"`
+	Severity    Severity  `json:"severity"`
+	Controls    []string  `json:"controls"`
+	Resource    Resource  `json:"resource"`
+	Location    *Location `json:"location,omitempty"`
+	Message     string    `json:"message"`
+	Remediation string    `json:"remediation,omitempty"`
+	// Exception is set on suppressed findings: the exception that applies.
+	Exception *Applied `json:"exception,omitempty"`
+}
+
+// Frameworks returns the framework prefixes of the finding's controls
+// (CIS, NSA, NIST-800-190, PSS), without duplicates, in order.
+func (f *Finding) Frameworks() []string { return Frameworks(f.Controls) }
+
+// Frameworks returns the distinct framework prefixes of control IDs such as
+// "CIS:5.2.2", in order of first appearance.
+func Frameworks(controls []string) []string {
+	var out []string
+	for _, c := range controls {
+		fw, _, _ := strings.Cut(c, ":")
+		if !slices.Contains(out, fw) {
+			out = append(out, fw)
+		}
+	}
+	return out
+}
+
+// Sort orders findings by severity (worst first), then file, line, rule ID,
+// resource and message, so that output is deterministic.
+func Sort(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.RuleID, b.RuleID); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(locFile(a), locFile(b)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(locLine(a), locLine(b)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Resource.String(), b.Resource.String()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Message, b.Message)
+	})
+}
+
+func locFile(f Finding) string {
+	if f.Location == nil {
+		return ""
+	}
+	return f.Location.File
+}
+
+func locLine(f Finding) int {
+	if f.Location == nil {
+		return 0
+	}
+	return f.Location.Line
+}

@@ -1,0 +1,332 @@
+package k8s
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+	"sigs.k8s.io/yaml"
+)
+
+// InputError is a problem with one part of the input: a document that does
+// not parse, or one that is not a Kubernetes object. The rest of the input is
+// still loaded.
+type InputError struct {
+	File string
+	Line int // 1-based; 0 when unknown
+	Err  error
+}
+
+func (e *InputError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ErrNotObject marks a document that is valid YAML but has neither
+// apiVersion nor kind, such as a Helm values file or a CI workflow. Such
+// documents are reported as warnings, not errors.
+var ErrNotObject = errors.New("not a Kubernetes object (no apiVersion or kind); skipped")
+
+// Decode reads a stream of YAML or JSON documents (separated by "---"),
+// expands kind: List into its items and returns the objects in order. Each
+// bad document yields an *InputError naming file and line; the others are
+// still returned.
+func Decode(data []byte, file string) ([]*Object, []*InputError) {
+	var objs []*Object
+	var errs []*InputError
+	for _, doc := range splitDocuments(data) {
+		o, derrs := decodeDocument(doc, file)
+		objs = append(objs, o...)
+		errs = append(errs, derrs...)
+	}
+	return objs, errs
+}
+
+type document struct {
+	text      []byte
+	startLine int // 1-based line of the first line of text in the file
+}
+
+var separator = regexp.MustCompile(`^---(\s|#|$)`)
+
+// splitDocuments cuts a YAML stream at "---" lines, remembering where each
+// document starts. A JSON file is a single YAML document.
+func splitDocuments(data []byte) []document {
+	var docs []document
+	var cur bytes.Buffer
+	start := 1
+	line := 0
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64*1024), 64*1024*1024)
+	flush := func(next int) {
+		docs = append(docs, document{text: append([]byte(nil), cur.Bytes()...), startLine: start})
+		cur.Reset()
+		start = next
+	}
+	for sc.Scan() {
+		line++
+		text := sc.Bytes()
+		if separator.Match(text) {
+			flush(line + 1)
+			continue
+		}
+		if bytes.Equal(bytes.TrimRight(text, " \t\r"), []byte("...")) {
+			continue
+		}
+		cur.Write(text)
+		cur.WriteByte('\n')
+	}
+	flush(line + 1)
+	return docs
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// decodeDocument decodes one YAML document into objects (more than one for
+// kind: List).
+func decodeDocument(doc document, file string) ([]*Object, []*InputError) {
+	first := firstContentLine(doc.text)
+	if first < 0 {
+		return nil, nil // empty or comments only
+	}
+	objLine := doc.startLine + first
+	jsonData, err := yaml.YAMLToJSON(doc.text)
+	if err != nil {
+		return nil, []*InputError{{File: file, Line: errorLine(err, doc.startLine, objLine), Err: cleanYAMLError(err)}}
+	}
+	v, err := decodeJSON(jsonData)
+	if err != nil {
+		return nil, []*InputError{{File: file, Line: objLine, Err: err}}
+	}
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, []*InputError{{File: file, Line: objLine, Err: fmt.Errorf("document is a %s, not a Kubernetes object", typeName(v))}}
+	}
+	if err := checkTypeMeta(m); err != nil {
+		return nil, []*InputError{{File: file, Line: objLine, Err: err}}
+	}
+	obj := &Object{Content: m, Source: Source{File: file, Line: objLine}}
+	if !isList(obj) {
+		return []*Object{obj}, nil
+	}
+	return expandList(obj, doc, file)
+}
+
+// isList reports whether the object is a kind: List (or any *List kind
+// with items), as kubectl get -o yaml prints.
+func isList(o *Object) bool {
+	kind := o.Kind()
+	if kind != "List" && !strings.HasSuffix(kind, "List") {
+		return false
+	}
+	_, ok := o.Content["items"].([]any)
+	return ok
+}
+
+func expandList(list *Object, doc document, file string) ([]*Object, []*InputError) {
+	items := Slice(list.Content, "items")
+	lines := listItemLines(doc)
+	var objs []*Object
+	var errs []*InputError
+	for i, it := range items {
+		line := list.Source.Line
+		if i < len(lines) {
+			line = lines[i]
+		}
+		m, ok := it.(map[string]any)
+		if !ok {
+			errs = append(errs, &InputError{File: file, Line: line, Err: fmt.Errorf("items[%d] is a %s, not a Kubernetes object", i, typeName(it))})
+			continue
+		}
+		if err := checkTypeMeta(m); err != nil {
+			errs = append(errs, &InputError{File: file, Line: line, Err: fmt.Errorf("items[%d]: %w", i, err)})
+			continue
+		}
+		objs = append(objs, &Object{Content: m, Source: Source{File: file, Line: line}})
+	}
+	return objs, errs
+}
+
+// listItemLines returns the file line of each element of a List's items.
+func listItemLines(doc document) []int {
+	var root yamlv3.Node
+	if err := yamlv3.Unmarshal(doc.text, &root); err != nil || len(root.Content) == 0 {
+		return nil
+	}
+	top := root.Content[0]
+	if top.Kind != yamlv3.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "items" {
+			continue
+		}
+		var lines []int
+		for _, item := range top.Content[i+1].Content {
+			lines = append(lines, doc.startLine+item.Line-1)
+		}
+		return lines
+	}
+	return nil
+}
+
+func checkTypeMeta(m map[string]any) error {
+	_, hasAV := m["apiVersion"]
+	_, hasKind := m["kind"]
+	switch {
+	case !hasAV && !hasKind:
+		return ErrNotObject
+	case !hasKind:
+		return errors.New("missing field kind")
+	case !hasAV:
+		return errors.New("missing field apiVersion")
+	}
+	if s, ok := m["apiVersion"].(string); !ok || s == "" {
+		return errors.New("field apiVersion must be a non-empty string")
+	}
+	if s, ok := m["kind"].(string); !ok || s == "" {
+		return errors.New("field kind must be a non-empty string")
+	}
+	if md, ok := m["metadata"]; ok {
+		if _, isMap := md.(map[string]any); !isMap && md != nil {
+			return errors.New("field metadata must be a mapping")
+		}
+	}
+	return nil
+}
+
+// firstContentLine returns the 0-based index of the first line that is not
+// blank or a comment, or -1 when there is none.
+func firstContentLine(text []byte) int {
+	for i, l := range bytes.Split(text, []byte("\n")) {
+		t := bytes.TrimSpace(l)
+		if len(t) == 0 || t[0] == '#' {
+			continue
+		}
+		if bytes.HasPrefix(t, []byte("%")) { // YAML directive
+			continue
+		}
+		return i
+	}
+	return -1
+}
+
+func errorLine(err error, docStart, fallback int) int {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
+			return docStart + n - 1
+		}
+	}
+	return fallback
+}
+
+// cleanYAMLError drops the converter's prefixes and the document-relative
+// line number (the InputError carries the file line instead).
+func cleanYAMLError(err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
+	msg = yamlLine.ReplaceAllString(msg, "")
+	msg = strings.ReplaceAll(msg, "yaml: :", "yaml:")
+	msg = strings.Join(strings.Fields(msg), " ")
+	return errors.New("invalid YAML: " + strings.TrimPrefix(msg, "yaml: "))
+}
+
+// decodeJSON decodes JSON keeping whole numbers as int64.
+func decodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	return normalizeNumbers(v), nil
+}
+
+// normalizeNumbers turns json.Number into int64 when whole, float64 otherwise.
+func normalizeNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalizeNumbers(e)
+		}
+		return t
+	case []any:
+		for i, e := range t {
+			t[i] = normalizeNumbers(e)
+		}
+		return t
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	default:
+		return v
+	}
+}
+
+// Normalize returns a copy-free normalized form of a decoded value: numbers
+// of any Go numeric type become int64 (when whole) or float64. It is for
+// objects that arrive from other decoders (client-go, Helm).
+func Normalize(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = Normalize(e)
+		}
+		return t
+	case []any:
+		for i, e := range t {
+			t[i] = Normalize(e)
+		}
+		return t
+	case json.Number:
+		return normalizeNumbers(t)
+	case int:
+		return int64(t)
+	case int32:
+		return int64(t)
+	case float32:
+		return normalizeFloat(float64(t))
+	case float64:
+		return normalizeFloat(t)
+	default:
+		return v
+	}
+}
+
+func normalizeFloat(f float64) any {
+	if f == float64(int64(f)) && f < 1<<53 && f > -(1<<53) {
+		return int64(f)
+	}
+	return f
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case []any:
+		return "list"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case int64, float64:
+		return "number"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
