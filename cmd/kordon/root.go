@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd() *cobra.Command {
+	var logLevel string
+	root := &cobra.Command{
+		Use:   "kordon",
+		Short: "Kubernetes security: posture, rules, admission control and network policies",
+		Long: `Kordon checks Kubernetes manifests, Helm charts, kustomize folders and live
+clusters against the CIS Kubernetes Benchmark, the NSA/CISA hardening guide,
+NIST SP 800-190 and the Pod Security Standards, with one catalogue of rules
+written in CEL that also runs at admission and exports to native
+ValidatingAdmissionPolicies.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--log-level: %w", err)}
+			}
+			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: err}
+	})
+	root.AddCommand(newVersionCmd())
+	return root
+}
