@@ -1,0 +1,375 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/kordon-dev/kordon/internal/finding"
+)
+
+// ANSI styles used by the table format.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiBlue   = "\x1b[34m"
+	ansiCyan   = "\x1b[36m"
+	ansiBgRed  = "\x1b[1;97;41m"
+)
+
+const (
+	defaultWidth = 100
+	minWidth     = 60
+	sevWidth     = len("CRITICAL")
+	barCells     = 20
+)
+
+// tableWriter renders the human-readable report.
+type tableWriter struct {
+	w     *errWriter
+	color bool
+	width int
+}
+
+// errWriter remembers the first write error so rendering code can stay
+// linear; later writes are skipped.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+func writeTable(w io.Writer, r *finding.Report, opts Options) error {
+	t := &tableWriter{w: &errWriter{w: w}, color: opts.Color, width: opts.Width}
+	if t.width == 0 {
+		t.width = defaultWidth
+	}
+	t.width = max(t.width, minWidth)
+	t.header(r, opts)
+	t.findings(r.Findings)
+	t.summary(r)
+	t.scores(r.Scores)
+	t.problems("Errors", "✗", ansiRed, r.Errors)
+	t.problems("Warnings", "!", ansiYellow, r.Warnings)
+	t.expired(r.ExpiredExceptions)
+	t.suppressed(r.Suppressed)
+	return t.w.err
+}
+
+// style wraps s in an ANSI style when colour is on.
+func (t *tableWriter) style(code, s string) string {
+	if !t.color || code == "" || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func severityStyle(s finding.Severity) string {
+	switch s {
+	case finding.Critical:
+		return ansiBgRed
+	case finding.High:
+		return ansiBold + ansiRed
+	case finding.Medium:
+		return ansiYellow
+	case finding.Low:
+		return ansiCyan
+	default:
+		return ansiDim
+	}
+}
+
+func (t *tableWriter) header(r *finding.Report, opts Options) {
+	title := r.Tool.Name + " " + r.Tool.Version
+	if opts.Target != "" {
+		title += " · " + opts.Target
+	}
+	t.w.printf("%s\n", t.style(ansiBold, title))
+	s := r.Summary
+	t.w.printf("%s checked against %s · %s\n",
+		plural(s.Resources, "resource", "resources"), plural(s.Rules, "rule", "rules"),
+		opts.Now.Format("2006-01-02 15:04 MST"))
+}
+
+// resourceGroup is the findings of one resource from one file.
+type resourceGroup struct {
+	resource finding.Resource
+	location string
+	worst    finding.Severity
+	file     string
+	line     int
+	findings []finding.Finding
+}
+
+func groupByResource(fs []finding.Finding) []*resourceGroup {
+	var groups []*resourceGroup
+	index := map[string]*resourceGroup{}
+	for _, f := range fs {
+		file, line := "", 0
+		if f.Location != nil {
+			file, line = f.Location.File, f.Location.Line
+		}
+		key := f.Resource.APIVersion + "\x00" + f.Resource.String() + "\x00" + file
+		g := index[key]
+		if g == nil {
+			g = &resourceGroup{resource: f.Resource, location: where(f.Location), worst: f.Severity, file: file, line: line}
+			index[key] = g
+			groups = append(groups, g)
+		}
+		g.worst = max(g.worst, f.Severity)
+		g.findings = append(g.findings, f)
+	}
+	slices.SortStableFunc(groups, func(a, b *resourceGroup) int {
+		if c := cmp.Compare(b.worst, a.worst); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.file, b.file); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.line, b.line); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.resource.String(), b.resource.String())
+	})
+	return groups
+}
+
+func (t *tableWriter) findings(fs []finding.Finding) {
+	t.w.printf("\n")
+	if len(fs) == 0 {
+		t.w.printf("%s\n", t.style(ansiGreen, "✓ No findings."))
+		return
+	}
+	idWidth := 0
+	for _, f := range fs {
+		idWidth = max(idWidth, utf8.RuneCountInString(f.RuleID))
+	}
+	idWidth = min(idWidth, 24)
+	indent := 2 + sevWidth + 2 + idWidth + 2
+	textWidth := t.width - indent
+	pad := strings.Repeat(" ", indent)
+
+	for i, g := range groupByResource(fs) {
+		if i > 0 {
+			t.w.printf("\n")
+		}
+		head := t.style(ansiBold, g.resource.String())
+		if g.location != "" {
+			head += t.style(ansiDim, "  "+g.location)
+		}
+		t.w.printf("%s\n", head)
+		for _, f := range g.findings {
+			sev := fmt.Sprintf("%-*s", sevWidth, strings.ToUpper(f.Severity.String()))
+			id := fmt.Sprintf("%-*s", idWidth, f.RuleID)
+			lines := wrap(f.Message, textWidth)
+			t.w.printf("  %s  %s  %s\n", t.style(severityStyle(f.Severity), sev), t.style(ansiBold, id), first(lines))
+			for _, l := range rest(lines) {
+				t.w.printf("%s%s\n", pad, l)
+			}
+			if f.Remediation != "" {
+				for j, l := range wrap("fix: "+f.Remediation, textWidth) {
+					if j == 0 {
+						l = t.style(ansiGreen, "fix:") + strings.TrimPrefix(l, "fix:")
+					}
+					t.w.printf("%s%s\n", pad, l)
+				}
+			}
+			if len(f.Controls) > 0 {
+				for _, l := range wrap(strings.Join(f.Controls, "  "), textWidth) {
+					t.w.printf("%s%s\n", pad, t.style(ansiDim, l))
+				}
+			}
+		}
+	}
+}
+
+func (t *tableWriter) rule(title string) {
+	line := "── " + title + " "
+	line += strings.Repeat("─", max(0, t.width-utf8.RuneCountInString(line)))
+	t.w.printf("\n%s\n", t.style(ansiBold, line))
+}
+
+func (t *tableWriter) summary(r *finding.Report) {
+	t.rule("Summary")
+	var parts []string
+	for _, s := range severitiesDesc() {
+		n := r.Summary.BySeverity[s.String()]
+		text := fmt.Sprintf("%d %s", n, s)
+		if n > 0 {
+			text = t.style(severityStyle(s), text)
+		}
+		parts = append(parts, text)
+	}
+	t.w.printf("%s  %s\n", t.style(ansiBold, plural(len(r.Findings), "finding", "findings")), strings.Join(parts, " · "))
+	var extra []string
+	if n := len(r.Suppressed); n > 0 {
+		extra = append(extra, fmt.Sprintf("%d suppressed by exceptions", n))
+	}
+	if n := len(r.Errors); n > 0 {
+		extra = append(extra, t.style(ansiRed, plural(n, "error", "errors")))
+	}
+	if n := len(r.Warnings); n > 0 {
+		extra = append(extra, t.style(ansiYellow, plural(n, "warning", "warnings")))
+	}
+	if n := len(r.ExpiredExceptions); n > 0 {
+		extra = append(extra, t.style(ansiYellow, plural(n, "expired exception", "expired exceptions")))
+	}
+	if len(extra) > 0 {
+		t.w.printf("%s\n", strings.Join(extra, " · "))
+	}
+}
+
+func (t *tableWriter) scores(scores []finding.FrameworkScore) {
+	if len(scores) == 0 {
+		return
+	}
+	t.rule("Compliance")
+	nameWidth := 0
+	for _, s := range scores {
+		nameWidth = max(nameWidth, utf8.RuneCountInString(s.Framework))
+	}
+	for _, s := range scores {
+		filled := int(math.Round(s.Score / 100 * barCells))
+		filled = min(max(filled, 0), barCells)
+		bar := t.style(scoreStyle(s.Score), strings.Repeat("█", filled)) + t.style(ansiDim, strings.Repeat("░", barCells-filled))
+		failing := 0
+		for _, c := range s.Controls {
+			if c.Failed > 0 {
+				failing++
+			}
+		}
+		detail := fmt.Sprintf("%s evaluated, %d failing", plural(len(s.Controls), "control", "controls"), failing)
+		t.w.printf("%-*s  %s  %5.1f%%  %s\n", nameWidth, s.Framework, bar, s.Score, t.style(ansiDim, detail))
+	}
+}
+
+func scoreStyle(score float64) string {
+	switch {
+	case score >= 80:
+		return ansiGreen
+	case score >= 50:
+		return ansiYellow
+	default:
+		return ansiRed
+	}
+}
+
+func (t *tableWriter) problems(title, mark, style string, ps []finding.Problem) {
+	if len(ps) == 0 {
+		return
+	}
+	t.rule(fmt.Sprintf("%s (%d)", title, len(ps)))
+	for _, p := range ps {
+		text := p.Message
+		if w := problemWhere(p); w != "" {
+			text = w + ": " + text
+		}
+		lines := wrap(text, t.width-2)
+		t.w.printf("%s %s\n", t.style(style, mark), first(lines))
+		for _, l := range rest(lines) {
+			t.w.printf("  %s\n", l)
+		}
+	}
+}
+
+func (t *tableWriter) expired(es []finding.Exception) {
+	if len(es) == 0 {
+		return
+	}
+	t.rule(fmt.Sprintf("Expired exceptions (%d)", len(es)))
+	t.w.printf("%s\n", t.style(ansiDim, "These no longer suppress anything: renew them or fix the findings."))
+	for _, e := range es {
+		head := exceptionTarget(e) + "  " + t.style(ansiYellow, "expired "+e.Expires)
+		if e.Source != "" {
+			head += t.style(ansiDim, "  "+e.Source)
+		}
+		t.w.printf("%s %s\n", t.style(ansiYellow, "!"), head)
+		for _, l := range wrap("reason: "+e.Reason, t.width-4) {
+			t.w.printf("    %s\n", l)
+		}
+	}
+}
+
+func (t *tableWriter) suppressed(fs []finding.Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	t.rule(fmt.Sprintf("Suppressed (%d)", len(fs)))
+	for _, f := range fs {
+		head := f.RuleID + "  " + f.Resource.String()
+		if loc := where(f.Location); loc != "" {
+			head += t.style(ansiDim, "  "+loc)
+		}
+		t.w.printf("%s %s\n", t.style(ansiDim, "-"), head)
+		if f.Exception != nil {
+			text := "reason: " + f.Exception.Reason
+			if f.Exception.Source != "" {
+				text += " (" + f.Exception.Source
+				if f.Exception.Expires != "" {
+					text += ", until " + f.Exception.Expires
+				}
+				text += ")"
+			}
+			for _, l := range wrap(text, t.width-4) {
+				t.w.printf("    %s\n", t.style(ansiDim, l))
+			}
+		}
+	}
+}
+
+// plural formats a count with the right noun: "1 rule", "2 rules".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// wrap breaks text into lines of at most width runes at spaces, keeping
+// explicit line breaks. A word longer than width gets a line of its own.
+func wrap(text string, width int) []string {
+	var lines []string
+	for _, para := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			switch {
+			case line == "":
+				line = word
+			case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
+				line += " " + word
+			default:
+				lines = append(lines, line)
+				line = word
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+func first(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return lines[0]
+}
+
+func rest(lines []string) []string {
+	if len(lines) < 2 {
+		return nil
+	}
+	return lines[1:]
+}

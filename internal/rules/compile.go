@@ -1,0 +1,160 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/google/cel-go/cel"
+
+	"github.com/kordon-dev/kordon/internal/k8s"
+)
+
+// RuleSet is a compiled, ready-to-run set of rules. It is immutable and safe
+// for concurrent use.
+type RuleSet struct {
+	rules   []*compiledRule
+	prelude []compiledVariable
+	// byKind caches which rules apply to a group/kind.
+	byKind map[[2]string][]*compiledRule
+}
+
+type compiledRule struct {
+	rule          *Rule
+	variables     []compiledVariable
+	validations   []compiledValidation
+	usesInventory bool
+}
+
+type compiledVariable struct {
+	name string
+	prog cel.Program
+}
+
+type compiledValidation struct {
+	prog    cel.Program
+	message string
+	msgProg cel.Program // nil when the validation has no messageExpression
+}
+
+var inventoryRef = regexp.MustCompile(`\binventory\b`)
+
+// Compile type-checks and compiles every rule. Errors name the rule, its
+// file and the expression; all rules are checked before returning.
+func Compile(rules []*Rule) (*RuleSet, error) {
+	env, err := newEnv()
+	if err != nil {
+		return nil, err
+	}
+	rs := &RuleSet{byKind: map[[2]string][]*compiledRule{}}
+	for _, v := range preludeVariables {
+		p, err := compileExpr(env, v.Expression, cel.DynType)
+		if err != nil {
+			return nil, fmt.Errorf("prelude variable %s: %w", v.Name, err)
+		}
+		rs.prelude = append(rs.prelude, compiledVariable{name: v.Name, prog: p})
+	}
+	var errs []error
+	for _, r := range rules {
+		cr, err := compileRule(env, r)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rs.rules = append(rs.rules, cr)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, gk := range k8s.WorkloadKinds() {
+		rs.byKind[gk] = rs.match(gk[0], gk[1])
+	}
+	return rs, nil
+}
+
+func compileRule(env *cel.Env, r *Rule) (*compiledRule, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	wrap := func(what string, err error) error {
+		return fmt.Errorf("rule %s (%s): %s: %w", r.ID, r.Where(), what, err)
+	}
+	cr := &compiledRule{rule: r}
+	for i, v := range r.Variables {
+		p, err := compileExpr(env, v.Expression, cel.DynType)
+		if err != nil {
+			return nil, wrap(fmt.Sprintf("variables[%d] (%s)", i, v.Name), err)
+		}
+		cr.variables = append(cr.variables, compiledVariable{name: v.Name, prog: p})
+		cr.usesInventory = cr.usesInventory || inventoryRef.MatchString(v.Expression)
+	}
+	for i, v := range r.Validations {
+		p, err := compileExpr(env, v.Expression, cel.BoolType)
+		if err != nil {
+			return nil, wrap(fmt.Sprintf("validations[%d].expression", i), err)
+		}
+		cv := compiledValidation{prog: p, message: v.Message}
+		if cv.message == "" {
+			cv.message = r.Title
+		}
+		cr.usesInventory = cr.usesInventory || inventoryRef.MatchString(v.Expression)
+		if v.MessageExpression != "" {
+			mp, err := compileExpr(env, v.MessageExpression, cel.StringType)
+			if err != nil {
+				return nil, wrap(fmt.Sprintf("validations[%d].messageExpression", i), err)
+			}
+			cv.msgProg = mp
+			cr.usesInventory = cr.usesInventory || inventoryRef.MatchString(v.MessageExpression)
+		}
+		cr.validations = append(cr.validations, cv)
+	}
+	return cr, nil
+}
+
+func compileExpr(env *cel.Env, expr string, want *cel.Type) (cel.Program, error) {
+	ast, iss := env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if out := ast.OutputType(); want != cel.DynType && !out.IsExactType(want) && !out.IsExactType(cel.DynType) {
+		return nil, fmt.Errorf("expression must return %s, not %s", want, out)
+	}
+	p, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// match returns the rules that apply to objects of group/kind.
+func (rs *RuleSet) match(group, kind string) []*compiledRule {
+	workload := k8s.IsWorkload(group, kind)
+	var out []*compiledRule
+	for _, cr := range rs.rules {
+		if cr.rule.Match.matches(group, kind, workload) {
+			out = append(out, cr)
+		}
+	}
+	return out
+}
+
+// Rules returns the rules in the set, in catalogue order.
+func (rs *RuleSet) Rules() []*Rule {
+	out := make([]*Rule, len(rs.rules))
+	for i, cr := range rs.rules {
+		out[i] = cr.rule
+	}
+	return out
+}
+
+// Len returns the number of rules.
+func (rs *RuleSet) Len() int { return len(rs.rules) }
+
+// NeedsInventory reports whether the rule with this ID reads the inventory
+// (other objects of the scan), and so cannot run as an admission policy on
+// its own object.
+func (rs *RuleSet) NeedsInventory(id string) bool {
+	i := slices.IndexFunc(rs.rules, func(cr *compiledRule) bool { return cr.rule.ID == id })
+	return i >= 0 && rs.rules[i].usesInventory
+}

@@ -1,0 +1,267 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"k8s.io/apiserver/pkg/cel/lazy"
+
+	"github.com/kordon-dev/kordon/internal/finding"
+	"github.com/kordon-dev/kordon/internal/k8s"
+)
+
+// EvalOptions configures Evaluate.
+type EvalOptions struct {
+	// Workers is the number of objects evaluated in parallel; 0 means
+	// GOMAXPROCS.
+	Workers int
+	// Inventory is what inventory rules see; nil means the evaluated objects.
+	Inventory *Inventory
+}
+
+// Result is the outcome of evaluating a rule set.
+type Result struct {
+	// Findings in object order, then rule order.
+	Findings []finding.Finding
+	// Tallies has one entry per rule, in rule order: how many objects the
+	// rule was evaluated on, and how many failed it.
+	Tallies []finding.RuleTally
+	// Errors are evaluations that failed (a CEL runtime error or the cost
+	// limit); the object is neither passed nor failed for that rule.
+	Errors []finding.Problem
+}
+
+type objectResult struct {
+	findings []finding.Finding
+	errors   []finding.Problem
+	// evaluated and failed list the indexes of rules run on and failed by
+	// the object.
+	evaluated, failed []int
+}
+
+var variablesType = types.NewMapType(types.StringType, types.DynType)
+
+// Evaluate runs every applicable rule on every object, in parallel. It
+// returns early only when ctx is cancelled.
+func (rs *RuleSet) Evaluate(ctx context.Context, objs []*k8s.Object, opts EvalOptions) (*Result, error) {
+	inv := opts.Inventory
+	if inv == nil && rs.anyUsesInventory() {
+		inv = NewInventory(objs)
+	}
+	ruleIndex := make(map[*compiledRule]int, len(rs.rules))
+	for i, cr := range rs.rules {
+		ruleIndex[cr] = i
+	}
+	applicable := rs.applicableByKind(objs)
+
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	results := make([]objectResult, len(objs))
+	var wg sync.WaitGroup
+	next := make(chan int, workers*4)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				o := objs[i]
+				results[i] = rs.evaluateObject(o, applicable[[2]string{o.Group(), o.Kind()}], inv, ruleIndex)
+			}
+		}()
+	}
+	var err error
+feed:
+	for i := range objs {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		case next <- i:
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+
+	res := &Result{Tallies: make([]finding.RuleTally, len(rs.rules))}
+	for i, cr := range rs.rules {
+		res.Tallies[i] = finding.RuleTally{RuleID: cr.rule.ID, Controls: cr.rule.Controls}
+	}
+	for _, r := range results {
+		res.Findings = append(res.Findings, r.findings...)
+		res.Errors = append(res.Errors, r.errors...)
+		for _, i := range r.evaluated {
+			res.Tallies[i].Evaluated++
+		}
+		for _, i := range r.failed {
+			res.Tallies[i].Failed++
+		}
+	}
+	return res, nil
+}
+
+func (rs *RuleSet) anyUsesInventory() bool {
+	for _, cr := range rs.rules {
+		if cr.usesInventory {
+			return true
+		}
+	}
+	return false
+}
+
+func (rs *RuleSet) applicableByKind(objs []*k8s.Object) map[[2]string][]*compiledRule {
+	out := make(map[[2]string][]*compiledRule, len(rs.byKind))
+	for gk, rules := range rs.byKind {
+		out[gk] = rules
+	}
+	for _, o := range objs {
+		gk := [2]string{o.Group(), o.Kind()}
+		if _, ok := out[gk]; !ok {
+			out[gk] = rs.match(gk[0], gk[1])
+		}
+	}
+	return out
+}
+
+// objectContext is what the expressions of one object see. Workload
+// variables are evaluated at most once per object, when first used.
+type objectContext struct {
+	object    ref.Val
+	inventory ref.Val
+	prelude   []compiledVariable
+	preludeV  []ref.Val
+}
+
+func (oc *objectContext) activation(variables ref.Val) map[string]any {
+	a := map[string]any{"object": oc.object, "variables": variables}
+	if oc.inventory != nil {
+		a["inventory"] = oc.inventory
+	}
+	return a
+}
+
+// variables builds the lazy variables map of one rule on this object.
+func (oc *objectContext) variables(cr *compiledRule, workload bool) *lazy.MapValue {
+	m := lazy.NewMapValue(variablesType)
+	if workload {
+		for i := range oc.prelude {
+			m.Append(oc.prelude[i].name, func(self *lazy.MapValue) ref.Val {
+				if oc.preludeV[i] == nil {
+					oc.preludeV[i] = evalValue(oc.prelude[i].prog, oc.activation(self))
+				}
+				return oc.preludeV[i]
+			})
+		}
+	}
+	for _, v := range cr.variables {
+		m.Append(v.name, func(self *lazy.MapValue) ref.Val {
+			return evalValue(v.prog, oc.activation(self))
+		})
+	}
+	return m
+}
+
+func evalValue(p cel.Program, act map[string]any) ref.Val {
+	out, _, err := p.Eval(act)
+	if err != nil {
+		return types.WrapErr(err)
+	}
+	return out
+}
+
+func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inventory, ruleIndex map[*compiledRule]int) objectResult {
+	var res objectResult
+	if len(rules) == 0 {
+		return res
+	}
+	workload := k8s.IsWorkload(o.Group(), o.Kind())
+	oc := &objectContext{
+		object:   types.DefaultTypeAdapter.NativeToValue(o.Content),
+		prelude:  rs.prelude,
+		preludeV: make([]ref.Val, len(rs.prelude)),
+	}
+	ref := o.Ref()
+	resource := finding.Resource{APIVersion: ref.APIVersion, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}
+	var loc *finding.Location
+	if o.Source.File != "" {
+		loc = &finding.Location{File: o.Source.File, Line: o.Source.Line}
+	}
+	for _, cr := range rules {
+		if cr.usesInventory && inv != nil {
+			oc.inventory = types.DefaultTypeAdapter.NativeToValue(inv.valueFor(o))
+		} else {
+			oc.inventory = nil
+		}
+		idx := ruleIndex[cr]
+		res.evaluated = append(res.evaluated, idx)
+		act := oc.activation(oc.variables(cr, workload))
+		failed := false
+		for vi, v := range cr.validations {
+			out, _, err := v.prog.Eval(act)
+			if err != nil {
+				res.errors = append(res.errors, evalProblem(cr, vi, &resource, loc, err))
+				continue
+			}
+			if out == types.True {
+				continue
+			}
+			if out != types.False {
+				res.errors = append(res.errors, evalProblem(cr, vi, &resource, loc, fmt.Errorf("expression returned %v, not a bool", out)))
+				continue
+			}
+			failed = true
+			res.findings = append(res.findings, finding.Finding{
+				RuleID:      cr.rule.ID,
+				Title:       cr.rule.Title,
+				Severity:    cr.rule.Severity,
+				Controls:    cr.rule.Controls,
+				Resource:    resource,
+				Location:    loc,
+				Message:     message(v, act),
+				Remediation: cr.rule.Remediation,
+			})
+		}
+		if failed {
+			res.failed = append(res.failed, idx)
+		}
+	}
+	return res
+}
+
+// message evaluates a validation's messageExpression, falling back to its
+// static message when the expression fails or yields an empty string, as
+// the API server does.
+func message(v compiledValidation, act map[string]any) string {
+	if v.msgProg == nil {
+		return v.message
+	}
+	out, _, err := v.msgProg.Eval(act)
+	if err != nil {
+		return v.message
+	}
+	if s, ok := out.Value().(string); ok && s != "" {
+		return s
+	}
+	return v.message
+}
+
+func evalProblem(cr *compiledRule, vi int, res *finding.Resource, loc *finding.Location, err error) finding.Problem {
+	p := finding.Problem{
+		RuleID:   cr.rule.ID,
+		Resource: res,
+		Message:  fmt.Sprintf("rule %s validations[%d] on %s: %v", cr.rule.ID, vi, res, err),
+	}
+	if loc != nil {
+		p.File, p.Line = loc.File, loc.Line
+	}
+	return p
+}

@@ -1,0 +1,167 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/kordon-dev/kordon/internal/finding"
+)
+
+// Rule is one rule as written in a rule file (YAML). It is a spec: Compile
+// turns a set of rules into an executable RuleSet.
+type Rule struct {
+	// ID is stable and unique, e.g. KOR-POD-001.
+	ID          string           `json:"id"`
+	Title       string           `json:"title"`
+	Description string           `json:"description"`
+	Severity    finding.Severity `json:"severity"`
+	// Controls are framework-qualified control IDs: CIS:5.2.2, NSA:non-root,
+	// NIST-800-190:4.4.3, PSS:privileged.
+	Controls []string `json:"controls,omitempty"`
+	// Tags group rules for selection, e.g. pss-baseline, pss-restricted,
+	// best-practice.
+	Tags        []string     `json:"tags,omitempty"`
+	Match       Match        `json:"match"`
+	Variables   []Variable   `json:"variables,omitempty"`
+	Validations []Validation `json:"validations"`
+	Remediation string       `json:"remediation"`
+	References  []string     `json:"references,omitempty"`
+
+	// File and Line say where the rule was defined.
+	File string `json:"-"`
+	Line int    `json:"-"`
+}
+
+// Match selects the objects a rule applies to.
+type Match struct {
+	// Workloads matches every kind that carries a pod spec (Pod, PodTemplate,
+	// ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet,
+	// Job, CronJob) and makes the workload variables available.
+	Workloads bool `json:"workloads,omitempty"`
+	// Resources matches by API group and kind; "*" matches any.
+	Resources []ResourceMatch `json:"resources,omitempty"`
+}
+
+// ResourceMatch matches objects of the listed kinds in the listed API
+// groups ("" is the core group).
+type ResourceMatch struct {
+	APIGroups []string `json:"apiGroups"`
+	Kinds     []string `json:"kinds"`
+}
+
+// Variable is a named CEL expression, available to later variables and to
+// validations as variables.<name>, evaluated at most once and only when used.
+type Variable struct {
+	Name       string `json:"name"`
+	Expression string `json:"expression"`
+}
+
+// Validation is a CEL expression that is true when the object complies. When
+// false, the finding's message is MessageExpression's result (a string) if
+// set, else Message, else the rule's title.
+type Validation struct {
+	Expression        string `json:"expression"`
+	Message           string `json:"message,omitempty"`
+	MessageExpression string `json:"messageExpression,omitempty"`
+}
+
+// Frameworks returns the frameworks the rule's controls belong to.
+func (r *Rule) Frameworks() []string { return finding.Frameworks(r.Controls) }
+
+// Where returns file:line of the rule's definition.
+func (r *Rule) Where() string {
+	if r.Line > 0 {
+		return fmt.Sprintf("%s:%d", r.File, r.Line)
+	}
+	return r.File
+}
+
+var (
+	idPattern      = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$`)
+	controlPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*:[A-Za-z0-9_.-]+$`)
+	varPattern     = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
+
+// Validate checks the rule's fields (not its CEL; Compile does that) and
+// returns every problem found.
+func (r *Rule) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !idPattern.MatchString(r.ID) {
+		bad("id %q: want upper-case words joined by dashes, such as KOR-POD-001 or ACME-NET-7", r.ID)
+	}
+	if strings.TrimSpace(r.Title) == "" {
+		bad("title is required")
+	}
+	if strings.TrimSpace(r.Remediation) == "" {
+		bad("remediation is required")
+	}
+	for _, c := range r.Controls {
+		if !controlPattern.MatchString(c) {
+			bad("control %q: want FRAMEWORK:ID such as CIS:5.2.2 or PSS:privileged", c)
+		}
+	}
+	if !r.Match.Workloads && len(r.Match.Resources) == 0 {
+		bad("match: set workloads: true or list resources")
+	}
+	for i, rm := range r.Match.Resources {
+		if len(rm.Kinds) == 0 {
+			bad("match.resources[%d]: kinds is required", i)
+		}
+		if rm.APIGroups == nil {
+			bad("match.resources[%d]: apiGroups is required (use [\"\"] for the core group)", i)
+		}
+	}
+	seen := map[string]bool{}
+	for i, v := range r.Variables {
+		if !varPattern.MatchString(v.Name) {
+			bad("variables[%d]: name %q is not a CEL identifier", i, v.Name)
+		}
+		if isPreludeVariable(v.Name) && r.Match.Workloads {
+			bad("variables[%d]: %q is predefined for workload rules", i, v.Name)
+		}
+		if seen[v.Name] {
+			bad("variables[%d]: duplicate name %q", i, v.Name)
+		}
+		seen[v.Name] = true
+		if strings.TrimSpace(v.Expression) == "" {
+			bad("variables[%d]: expression is required", i)
+		}
+	}
+	if len(r.Validations) == 0 {
+		bad("validations: at least one is required")
+	}
+	for i, v := range r.Validations {
+		if strings.TrimSpace(v.Expression) == "" {
+			bad("validations[%d]: expression is required", i)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("rule %s (%s): %w", r.ID, r.Where(), err)
+	}
+	return nil
+}
+
+// matches reports whether the rule applies to objects of this group/kind.
+func (m *Match) matches(group, kind string, workload bool) bool {
+	if m.Workloads && workload {
+		return true
+	}
+	for _, rm := range m.Resources {
+		if matchAny(rm.APIGroups, group) && matchAny(rm.Kinds, kind) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAny(list []string, s string) bool {
+	for _, x := range list {
+		if x == "*" || x == s {
+			return true
+		}
+	}
+	return false
+}
