@@ -177,10 +177,14 @@ func policyResultOf(f finding.Finding, result string, ts policyTimestamp) policy
 	if loc := where(f.Location); loc != "" {
 		props["location"] = loc
 	}
+	rule := f.Title
+	if rule == "" {
+		rule = f.RuleID
+	}
 	return policyResult{
 		Source:     "kordon",
 		Policy:     f.RuleID,
-		Rule:       f.RuleID,
+		Rule:       rule,
 		Category:   strings.Join(f.Frameworks(), ", "),
 		Severity:   f.Severity.String(),
 		Timestamp:  ts,

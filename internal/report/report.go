@@ -185,9 +185,9 @@ func problemWhere(p finding.Problem) string {
 		parts = append(parts, p.Resource.String())
 	}
 	if p.RuleID != "" {
-		parts = append(parts, p.RuleID)
+		parts = append(parts, "rule "+p.RuleID)
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, ", ")
 }
 
 // exceptionTarget describes what an exception matches, e.g.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/url"
 	"path"
@@ -182,11 +183,17 @@ func writeSARIF(w io.Writer, r *finding.Report, opts Options) error {
 	if opts.Target != "" {
 		run.Properties = map[string]any{"target": opts.Target}
 	}
+	occurrences := map[string]int{}
+	fingerprintOf := func(f finding.Finding) string {
+		h := fingerprint(f)
+		occurrences[h]++
+		return fmt.Sprintf("%s:%d", h, occurrences[h])
+	}
 	for _, f := range r.Findings {
-		run.Results = append(run.Results, sarifResultOf(f, index[f.RuleID], opts))
+		run.Results = append(run.Results, sarifResultOf(f, index[f.RuleID], fingerprintOf(f), opts))
 	}
 	for _, f := range r.Suppressed {
-		res := sarifResultOf(f, index[f.RuleID], opts)
+		res := sarifResultOf(f, index[f.RuleID], fingerprintOf(f), opts)
 		s := sarifSuppression{Kind: "external", Status: "accepted"}
 		if f.Exception != nil {
 			s.Justification = f.Exception.Reason
@@ -297,7 +304,7 @@ func ruleName(title, id string) string {
 	return b.String()
 }
 
-func sarifResultOf(f finding.Finding, ruleIndex int, opts Options) sarifResult {
+func sarifResultOf(f finding.Finding, ruleIndex int, fp string, opts Options) sarifResult {
 	loc := sarifLocation{LogicalLocations: []sarifLogical{{
 		Name:               f.Resource.Name,
 		FullyQualifiedName: resourceFQN(f.Resource),
@@ -319,7 +326,7 @@ func sarifResultOf(f finding.Finding, ruleIndex int, opts Options) sarifResult {
 		Level:               sarifLevel(f.Severity),
 		Message:             sarifText{Text: f.Resource.String() + ": " + f.Message},
 		Locations:           []sarifLocation{loc},
-		PartialFingerprints: map[string]string{fingerprintKey: fingerprint(f)},
+		PartialFingerprints: map[string]string{fingerprintKey: fp},
 	}
 }
 
@@ -367,7 +374,10 @@ func resourceFQN(r finding.Resource) string {
 }
 
 // fingerprint is a stable hash of the rule and the resource: it does not
-// change when the resource moves within a file or the message wording changes.
+// change when the resource moves within a file or the message wording
+// changes. Results append ":n", the occurrence of the hash in the run (in
+// sorted order), so that two findings of one rule on one resource (say, two
+// containers) stay two alerts.
 func fingerprint(f finding.Finding) string {
 	group, _, _ := strings.Cut(f.Resource.APIVersion, "/")
 	if !strings.Contains(f.Resource.APIVersion, "/") {

@@ -188,7 +188,7 @@ func (t *tableWriter) findings(fs []finding.Finding) {
 				}
 			}
 			if len(f.Controls) > 0 {
-				for _, l := range wrap(strings.Join(f.Controls, "  "), textWidth) {
+				for _, l := range wrap(strings.Join(f.Controls, " · "), textWidth) {
 					t.w.printf("%s%s\n", pad, t.style(ansiDim, l))
 				}
 			}

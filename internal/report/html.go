@@ -1,0 +1,169 @@
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+
+	"github.com/kordon-dev/kordon/internal/finding"
+)
+
+// The HTML report is one self-contained page: inline CSS and a little
+// JavaScript for filtering and sorting, no external fetches. html/template
+// escapes every value taken from the report.
+
+//go:embed html.tmpl
+var htmlSource string
+
+// htmlTemplate is parsed once; parsing a constant template cannot fail at
+// run time without failing every test.
+var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+
+type htmlPage struct {
+	Title      string
+	Tool       finding.Tool
+	Target     string
+	Generated  string
+	Summary    finding.Summary
+	Severities []htmlSeverity
+	Scores     []htmlScore
+	Findings   []htmlFinding
+	Suppressed []htmlFinding
+	Errors     []htmlProblem
+	Warnings   []htmlProblem
+	Expired    []htmlExpired
+}
+
+type htmlSeverity struct {
+	Name  string
+	Count int
+}
+
+type htmlScore struct {
+	Framework string
+	Score     string
+	Width     string
+	Class     string
+	Controls  []htmlControl
+	Failing   int
+}
+
+type htmlControl struct {
+	ID        string
+	Score     string
+	Evaluated int
+	Failed    int
+	Class     string
+}
+
+type htmlFinding struct {
+	Severity    string
+	Rank        int
+	RuleID      string
+	Title       string
+	HelpURI     string
+	Resource    string
+	Kind        string
+	Namespace   string
+	Location    string
+	Message     string
+	Remediation string
+	Controls    []string
+	Reason      string
+	Source      string
+	Expires     string
+}
+
+type htmlProblem struct {
+	Where   string
+	Message string
+}
+
+type htmlExpired struct {
+	Target  string
+	Expires string
+	Reason  string
+	Source  string
+}
+
+func writeHTML(w io.Writer, r *finding.Report, opts Options) error {
+	page := htmlPage{
+		Title:     "Kordon scan report",
+		Tool:      r.Tool,
+		Target:    opts.Target,
+		Generated: opts.Now.Format("2006-01-02 15:04 MST"),
+		Summary:   r.Summary,
+	}
+	if opts.Target != "" {
+		page.Title += " · " + opts.Target
+	}
+	for _, s := range severitiesDesc() {
+		page.Severities = append(page.Severities, htmlSeverity{Name: s.String(), Count: r.Summary.BySeverity[s.String()]})
+	}
+	for _, s := range r.Scores {
+		hs := htmlScore{
+			Framework: s.Framework,
+			Score:     fmt.Sprintf("%.1f", s.Score),
+			Width:     fmt.Sprintf("%.1f%%", min(max(s.Score, 0), 100)),
+			Class:     scoreClass(s.Score),
+		}
+		for _, c := range s.Controls {
+			if c.Failed > 0 {
+				hs.Failing++
+			}
+			hs.Controls = append(hs.Controls, htmlControl{
+				ID: c.ID, Score: fmt.Sprintf("%.1f", c.Score), Evaluated: c.Evaluated, Failed: c.Failed, Class: scoreClass(c.Score),
+			})
+		}
+		page.Scores = append(page.Scores, hs)
+	}
+	for _, f := range r.Findings {
+		page.Findings = append(page.Findings, htmlFindingOf(f, opts))
+	}
+	for _, f := range r.Suppressed {
+		hf := htmlFindingOf(f, opts)
+		if f.Exception != nil {
+			hf.Reason, hf.Source, hf.Expires = f.Exception.Reason, f.Exception.Source, f.Exception.Expires
+		}
+		page.Suppressed = append(page.Suppressed, hf)
+	}
+	for _, p := range r.Errors {
+		page.Errors = append(page.Errors, htmlProblem{Where: problemWhere(p), Message: p.Message})
+	}
+	for _, p := range r.Warnings {
+		page.Warnings = append(page.Warnings, htmlProblem{Where: problemWhere(p), Message: p.Message})
+	}
+	for _, e := range r.ExpiredExceptions {
+		page.Expired = append(page.Expired, htmlExpired{Target: exceptionTarget(e), Expires: e.Expires, Reason: e.Reason, Source: e.Source})
+	}
+	return htmlTemplate.Execute(w, page)
+}
+
+func htmlFindingOf(f finding.Finding, opts Options) htmlFinding {
+	return htmlFinding{
+		Severity:    f.Severity.String(),
+		Rank:        int(f.Severity),
+		RuleID:      f.RuleID,
+		Title:       f.Title,
+		HelpURI:     opts.Rules[f.RuleID].HelpURI,
+		Resource:    f.Resource.String(),
+		Kind:        f.Resource.Kind,
+		Namespace:   f.Resource.Namespace,
+		Location:    where(f.Location),
+		Message:     f.Message,
+		Remediation: f.Remediation,
+		Controls:    f.Controls,
+	}
+}
+
+func scoreClass(score float64) string {
+	switch {
+	case score >= 80:
+		return "good"
+	case score >= 50:
+		return "fair"
+	default:
+		return "poor"
+	}
+}
