@@ -33,6 +33,6 @@ ValidatingAdmissionPolicies.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newVersionCmd())
+	root.AddCommand(newVersionCmd(), newScanCmd(), newRulesCmd())
 	return root
 }

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kordon-dev/kordon/internal/finding"
+	"github.com/kordon-dev/kordon/internal/rules"
+)
+
+// ruleFlags selects rules: the built-in catalogue plus --rules folders,
+// filtered by framework, tag, ID and severity. Every rule command shares it.
+type ruleFlags struct {
+	dirs        []string
+	frameworks  []string
+	tags        []string
+	ids         []string
+	minSeverity string
+	noBuiltin   bool
+}
+
+func (f *ruleFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.dirs, "rules", nil, "folder of custom rule files to add (repeatable)")
+	fl.StringSliceVar(&f.frameworks, "framework", nil, "only rules with a control in these frameworks: CIS, NSA, NIST-800-190, PSS (comma-separated)")
+	fl.StringSliceVar(&f.tags, "tag", nil, "only rules with one of these tags, e.g. pss-baseline, pss-restricted")
+	fl.StringSliceVar(&f.ids, "rule", nil, "only these rule IDs (comma-separated)")
+	fl.StringVar(&f.minSeverity, "min-severity", "info", "only rules at or above this severity: info, low, medium, high, critical")
+	fl.BoolVar(&f.noBuiltin, "no-builtin", false, "leave out the built-in rules (use only --rules folders)")
+}
+
+// load returns the selected rules.
+func (f *ruleFlags) load() ([]*rules.Rule, error) {
+	var all []*rules.Rule
+	if !f.noBuiltin {
+		b, err := rules.Builtin()
+		if err != nil {
+			return nil, fmt.Errorf("built-in rules: %w", err)
+		}
+		all = b
+	}
+	for _, d := range f.dirs {
+		custom, err := rules.LoadDir(d)
+		if err != nil {
+			return nil, usageErr(err)
+		}
+		if all, err = rules.Merge(all, custom); err != nil {
+			return nil, usageErr(err)
+		}
+	}
+	sev, err := finding.ParseSeverity(f.minSeverity)
+	if err != nil {
+		return nil, usageErr(fmt.Errorf("--min-severity: %w", err))
+	}
+	for _, fw := range f.frameworks {
+		if !knownFramework(fw) {
+			return nil, usageErr(fmt.Errorf("--framework %q: want one of CIS, NSA, NIST-800-190, PSS or a custom rule's framework", fw))
+		}
+	}
+	ids := make([]string, len(f.ids))
+	for i, id := range f.ids {
+		ids[i] = strings.ToUpper(strings.TrimSpace(id))
+		if _, ok := rules.ByID(all, ids[i]); !ok {
+			return nil, usageErr(fmt.Errorf("--rule %s: no such rule (see kordon rules list)", id))
+		}
+	}
+	selected := rules.Select(all, rules.Filter{Frameworks: f.frameworks, Tags: f.tags, IDs: ids, MinSeverity: sev})
+	if len(selected) == 0 {
+		return nil, usageErr(fmt.Errorf("no rule matches the selection flags"))
+	}
+	return selected, nil
+}
+
+// knownFramework accepts the four built-in frameworks (in any case) and any
+// other name, which custom rules may define; only obviously malformed names
+// are refused.
+func knownFramework(fw string) bool {
+	return fw != "" && !strings.ContainsAny(fw, ": ")
+}
+
+func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newRulesListCmd() *cobra.Command {
+	var sel ruleFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List rules, filtered by framework, tag, severity",
+		Example: `  kordon rules list
+  kordon rules list --framework PSS --tag pss-restricted
+  kordon rules list --min-severity high -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rs, err := sel.load()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			switch output {
+			case "json":
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rs)
+			case "table":
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tSEVERITY\tFRAMEWORKS\tTITLE")
+				for _, r := range rs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, strings.Join(r.Frameworks(), ","), r.Title)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "\n%d rules\n", len(rs))
+				return nil
+			default:
+				return usageErr(fmt.Errorf("--output %q: want table or json", output))
+			}
+		},
+	}
+	sel.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}

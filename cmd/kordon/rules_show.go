@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kordon-dev/kordon/internal/rules"
+)
+
+func newRulesShowCmd() *cobra.Command {
+	var sel ruleFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:     "show RULE-ID",
+		Short:   "Show one rule: what it checks, why, its controls, CEL and remediation",
+		Example: "  kordon rules show KOR-POD-001\n  kordon rules show KOR-POD-001 -o yaml",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			all, err := sel.load()
+			if err != nil {
+				return err
+			}
+			r, ok := rules.ByID(all, args[0])
+			if !ok {
+				return usageErr(fmt.Errorf("no rule %s (see kordon rules list)", args[0]))
+			}
+			out := cmd.OutOrStdout()
+			switch output {
+			case "yaml":
+				data, err := yaml.Marshal(r)
+				if err != nil {
+					return err
+				}
+				_, err = out.Write(data)
+				return err
+			case "text":
+				printRule(out, r)
+				return nil
+			default:
+				return usageErr(fmt.Errorf("--output %q: want text or yaml", output))
+			}
+		},
+	}
+	sel.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or yaml")
+	return cmd
+}
+
+func printRule(w io.Writer, r *rules.Rule) {
+	fmt.Fprintf(w, "%s  %s\n", r.ID, r.Title)
+	fmt.Fprintf(w, "severity:  %s\n", r.Severity)
+	if len(r.Controls) > 0 {
+		fmt.Fprintf(w, "controls:  %s\n", strings.Join(r.Controls, ", "))
+	}
+	if len(r.Tags) > 0 {
+		fmt.Fprintf(w, "tags:      %s\n", strings.Join(r.Tags, ", "))
+	}
+	fmt.Fprintf(w, "applies to: %s\n", describeMatch(r.Match))
+	fmt.Fprintf(w, "defined in: %s\n", r.Where())
+	if r.Description != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(r.Description))
+	}
+	fmt.Fprintf(w, "\nRemediation:\n  %s\n", strings.TrimSpace(r.Remediation))
+	if len(r.Variables) > 0 {
+		fmt.Fprintln(w, "\nVariables (CEL):")
+		for _, v := range r.Variables {
+			fmt.Fprintf(w, "  %s = %s\n", v.Name, indentCEL(v.Expression))
+		}
+	}
+	fmt.Fprintln(w, "\nValidations (CEL, true = compliant):")
+	for _, v := range r.Validations {
+		fmt.Fprintf(w, "  %s\n", indentCEL(v.Expression))
+	}
+	if len(r.References) > 0 {
+		fmt.Fprintln(w, "\nReferences:")
+		for _, ref := range r.References {
+			fmt.Fprintf(w, "  %s\n", ref)
+		}
+	}
+}
+
+func indentCEL(s string) string {
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
+}
+
+func describeMatch(m rules.Match) string {
+	var parts []string
+	if m.Workloads {
+		parts = append(parts, "workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, PodTemplate)")
+	}
+	for _, rm := range m.Resources {
+		groups := make([]string, len(rm.APIGroups))
+		for i, g := range rm.APIGroups {
+			if g == "" {
+				g = "core"
+			}
+			groups[i] = g
+		}
+		parts = append(parts, strings.Join(rm.Kinds, ", ")+" ("+strings.Join(groups, ", ")+")")
+	}
+	return strings.Join(parts, "; ")
+}
