@@ -1,0 +1,56 @@
+# Kordon developer tasks. `make demo` and `make test` are the README's two
+# set-up commands; both install what they need.
+
+GO            ?= go
+BIN           := bin/kordon
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOBIN         := $(shell $(GO) env GOPATH)/bin
+# The test control plane (kube-apiserver + etcd), built once and cached
+# under $HOME/.cache by hack/build-control-plane.sh.
+ASSETS         = $(shell hack/build-control-plane.sh)
+TEST_FLAGS    ?= -race -timeout 30m
+
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench control-plane clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kordon
+
+## demo: scan the bundled examples (plain YAML, Helm chart, kustomize) with no cluster.
+demo: build
+	@echo "== kordon scan examples/ (plain YAML, Helm chart and kustomize overlay)"
+	./$(BIN) scan examples/ --fail-on none
+	@echo
+	@echo "== kordon netpol analyze examples/plain (who can reach whom)"
+	@if ./$(BIN) netpol --help >/dev/null 2>&1; then ./$(BIN) netpol analyze examples/plain; fi
+
+## test: lint, then every test, including those against a real kube-apiserver.
+test: lint control-plane
+	KUBEBUILDER_ASSETS="$(ASSETS)" $(GO) test $(TEST_FLAGS) ./...
+
+## unit: the tests without the control plane (they skip), quick to run often.
+unit:
+	$(GO) test ./...
+
+control-plane:
+	@hack/build-control-plane.sh >/dev/null
+
+lint: vet fmt-check staticcheck
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+staticcheck:
+	@test -x $(GOBIN)/staticcheck || GOFLAGS= $(GO) install $(STATICCHECK)
+	$(GOBIN)/staticcheck ./...
+
+## bench: every engine's benchmarks (figures go to docs/benchmarks.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
