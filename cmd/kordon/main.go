@@ -15,6 +15,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
+	if msg := errorMessage(err); msg != "" {
+		fmt.Fprintln(os.Stderr, "kordon:", msg)
+	}
 	os.Exit(exitCode(err))
 }
 
@@ -41,17 +44,27 @@ const (
 	exitUsage    = 2
 )
 
+// exitCode returns the process exit code for a command's error.
 func exitCode(err error) int {
 	if err == nil {
 		return exitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "kordon:", ee.err)
-		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "kordon:", err)
 	return exitUsage
+}
+
+// errorMessage returns what to print for a command's error; "" for none
+// (an exit code without a message, such as findings over the threshold).
+func errorMessage(err error) string {
+	var ee *exitError
+	if errors.As(err, &ee) && ee.err == nil {
+		return ""
+	}
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

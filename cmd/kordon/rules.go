@@ -14,6 +14,6 @@ what they would mean in a Kubernetes ValidatingAdmissionPolicy. The built-in
 packs are embedded in the binary; --rules DIR adds your own to any command.
 See docs/rules.md for the rule format.`,
 	}
-	cmd.AddCommand(newRulesListCmd(), newRulesShowCmd(), newRulesTestCmd())
+	cmd.AddCommand(newRulesListCmd(), newRulesShowCmd(), newRulesTestCmd(), newRulesExportCmd())
 	return cmd
 }
