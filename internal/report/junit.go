@@ -28,16 +28,20 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr"`
-	Properties []junitProperty `xml:"properties>property,omitempty"`
-	Cases      []*junitCase    `xml:"testcase"`
-	SystemErr  string          `xml:"system-err,omitempty"`
+	Name       string           `xml:"name,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Time       string           `xml:"time,attr"`
+	Timestamp  string           `xml:"timestamp,attr"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Cases      []*junitCase     `xml:"testcase"`
+	SystemErr  *junitText       `xml:"system-err,omitempty"`
+}
+
+type junitProperties struct {
+	List []junitProperty `xml:"property"`
 }
 
 type junitProperty struct {
@@ -59,7 +63,11 @@ type junitCase struct {
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
+}
+
+type junitText struct {
+	Text string `xml:",cdata"`
 }
 
 type junitSkipped struct {
@@ -78,10 +86,11 @@ func writeJUnit(w io.Writer, r *finding.Report, opts Options) error {
 		s := suites[f.RuleID]
 		if s == nil {
 			s = &junitSuite{Name: f.RuleID + ": " + f.Title, Time: "0", Timestamp: stamp}
-			s.Properties = []junitProperty{{Name: "severity", Value: f.Severity.String()}}
+			props := []junitProperty{{Name: "severity", Value: f.Severity.String()}}
 			if len(f.Controls) > 0 {
-				s.Properties = append(s.Properties, junitProperty{Name: "controls", Value: strings.Join(f.Controls, ", ")})
+				props = append(props, junitProperty{Name: "controls", Value: strings.Join(f.Controls, ", ")})
 			}
+			s.Properties = &junitProperties{List: props}
 			suites[f.RuleID] = s
 			order = append(order, f.RuleID)
 		}
@@ -113,7 +122,7 @@ func writeJUnit(w io.Writer, r *finding.Report, opts Options) error {
 			c.Failure.Message += "; " + f.Message
 			c.Failure.Text += "\n\n"
 		}
-		c.Failure.Text += failureText(f)
+		c.Failure.Text += xmlSafe(failureText(f))
 	}
 	for _, f := range r.Suppressed {
 		s := suiteFor(f)
@@ -144,7 +153,7 @@ func writeJUnit(w io.Writer, r *finding.Report, opts Options) error {
 			}
 			in.Cases = append(in.Cases, &junitCase{
 				Name: name, ClassName: "kordon.input", File: p.File, Line: p.Line, Time: "0",
-				Error: &junitProblem{Message: p.Message, Type: "error", Text: p.Message},
+				Error: &junitProblem{Message: p.Message, Type: "error", Text: xmlSafe(p.Message)},
 			})
 			in.Tests++
 			in.Errors++
@@ -157,7 +166,9 @@ func writeJUnit(w io.Writer, r *finding.Report, opts Options) error {
 			}
 			warns = append(warns, "warning: "+text)
 		}
-		in.SystemErr = strings.Join(warns, "\n")
+		if len(warns) > 0 {
+			in.SystemErr = &junitText{Text: xmlSafe(strings.Join(warns, "\n"))}
+		}
 		doc.Suites = append(doc.Suites, in)
 	}
 	for _, s := range doc.Suites {
@@ -193,4 +204,19 @@ func failureText(f finding.Finding) string {
 		lines = append(lines, "controls: "+strings.Join(f.Controls, ", "))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// xmlSafe replaces characters XML 1.0 cannot carry (most control
+// characters) with U+FFFD. encoding/xml does this for attributes and
+// escaped text but not for CDATA sections.
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF:
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }

@@ -219,3 +219,12 @@ func TestFormats(t *testing.T) {
 		t.Errorf("Formats() = %v, want %v", got, want)
 	}
 }
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

@@ -160,7 +160,7 @@ type sarifLogical struct {
 
 type sarifSuppression struct {
 	Kind          string `json:"kind"`
-	Status        string `json:"status"`
+	State         string `json:"state"`
 	Justification string `json:"justification"`
 }
 
@@ -194,7 +194,7 @@ func writeSARIF(w io.Writer, r *finding.Report, opts Options) error {
 	}
 	for _, f := range r.Suppressed {
 		res := sarifResultOf(f, index[f.RuleID], fingerprintOf(f), opts)
-		s := sarifSuppression{Kind: "external", Status: "accepted"}
+		s := sarifSuppression{Kind: "external", State: "accepted"}
 		if f.Exception != nil {
 			s.Justification = f.Exception.Reason
 			res.Properties = map[string]any{"exceptionSource": f.Exception.Source}

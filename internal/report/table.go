@@ -166,11 +166,7 @@ func (t *tableWriter) findings(fs []finding.Finding) {
 		if i > 0 {
 			t.w.printf("\n")
 		}
-		head := t.style(ansiBold, g.resource.String())
-		if g.location != "" {
-			head += t.style(ansiDim, "  "+g.location)
-		}
-		t.w.printf("%s\n", head)
+		t.flow([]piece{pc(ansiBold, g.resource.String()), pc(ansiDim, g.location)}, "  ", 2)
 		for _, f := range g.findings {
 			sev := fmt.Sprintf("%-*s", sevWidth, strings.ToUpper(f.Severity.String()))
 			id := fmt.Sprintf("%-*s", idWidth, f.RuleID)
@@ -204,32 +200,31 @@ func (t *tableWriter) rule(title string) {
 
 func (t *tableWriter) summary(r *finding.Report) {
 	t.rule("Summary")
-	var parts []string
+	var parts []piece
 	for _, s := range severitiesDesc() {
 		n := r.Summary.BySeverity[s.String()]
-		text := fmt.Sprintf("%d %s", n, s)
+		p := piece{text: fmt.Sprintf("%d %s", n, s)}
 		if n > 0 {
-			text = t.style(severityStyle(s), text)
+			p.style = severityStyle(s)
 		}
-		parts = append(parts, text)
+		parts = append(parts, p)
 	}
-	t.w.printf("%s  %s\n", t.style(ansiBold, plural(len(r.Findings), "finding", "findings")), strings.Join(parts, " · "))
-	var extra []string
+	parts[0].sep = "  "
+	t.flow(append([]piece{{style: ansiBold, text: plural(len(r.Findings), "finding", "findings")}}, parts...), " · ", 0)
+	var extra []piece
 	if n := len(r.Suppressed); n > 0 {
-		extra = append(extra, fmt.Sprintf("%d suppressed by exceptions", n))
+		extra = append(extra, pc("", fmt.Sprintf("%d suppressed by exceptions", n)))
 	}
 	if n := len(r.Errors); n > 0 {
-		extra = append(extra, t.style(ansiRed, plural(n, "error", "errors")))
+		extra = append(extra, pc(ansiRed, plural(n, "error", "errors")))
 	}
 	if n := len(r.Warnings); n > 0 {
-		extra = append(extra, t.style(ansiYellow, plural(n, "warning", "warnings")))
+		extra = append(extra, pc(ansiYellow, plural(n, "warning", "warnings")))
 	}
 	if n := len(r.ExpiredExceptions); n > 0 {
-		extra = append(extra, t.style(ansiYellow, plural(n, "expired exception", "expired exceptions")))
+		extra = append(extra, pc(ansiYellow, plural(n, "expired exception", "expired exceptions")))
 	}
-	if len(extra) > 0 {
-		t.w.printf("%s\n", strings.Join(extra, " · "))
-	}
+	t.flow(extra, " · ", 0)
 }
 
 func (t *tableWriter) scores(scores []finding.FrameworkScore) {
@@ -252,7 +247,12 @@ func (t *tableWriter) scores(scores []finding.FrameworkScore) {
 			}
 		}
 		detail := fmt.Sprintf("%s evaluated, %d failing", plural(len(s.Controls), "control", "controls"), failing)
-		t.w.printf("%-*s  %s  %5.1f%%  %s\n", nameWidth, s.Framework, bar, s.Score, t.style(ansiDim, detail))
+		row := fmt.Sprintf("%-*s  %s  %5.1f%%", nameWidth, s.Framework, bar, s.Score)
+		if nameWidth+2+barCells+2+6+2+utf8.RuneCountInString(detail) <= t.width {
+			t.w.printf("%s  %s\n", row, t.style(ansiDim, detail))
+		} else {
+			t.w.printf("%s\n%s%s\n", row, strings.Repeat(" ", nameWidth+2), t.style(ansiDim, detail))
+		}
 	}
 }
 
@@ -290,13 +290,11 @@ func (t *tableWriter) expired(es []finding.Exception) {
 		return
 	}
 	t.rule(fmt.Sprintf("Expired exceptions (%d)", len(es)))
-	t.w.printf("%s\n", t.style(ansiDim, "These no longer suppress anything: renew them or fix the findings."))
+	for _, l := range wrap("These no longer suppress anything: renew them or fix the findings.", t.width) {
+		t.w.printf("%s\n", t.style(ansiDim, l))
+	}
 	for _, e := range es {
-		head := exceptionTarget(e) + "  " + t.style(ansiYellow, "expired "+e.Expires)
-		if e.Source != "" {
-			head += t.style(ansiDim, "  "+e.Source)
-		}
-		t.w.printf("%s %s\n", t.style(ansiYellow, "!"), head)
+		t.flow([]piece{pc(ansiYellow, "!"), pc("", exceptionTarget(e)), pc(ansiYellow, "expired "+e.Expires), pc(ansiDim, e.Source)}, "  ", 4)
 		for _, l := range wrap("reason: "+e.Reason, t.width-4) {
 			t.w.printf("    %s\n", l)
 		}
@@ -309,11 +307,7 @@ func (t *tableWriter) suppressed(fs []finding.Finding) {
 	}
 	t.rule(fmt.Sprintf("Suppressed (%d)", len(fs)))
 	for _, f := range fs {
-		head := f.RuleID + "  " + f.Resource.String()
-		if loc := where(f.Location); loc != "" {
-			head += t.style(ansiDim, "  "+loc)
-		}
-		t.w.printf("%s %s\n", t.style(ansiDim, "-"), head)
+		t.flow([]piece{pc(ansiDim, "-"), pc("", f.RuleID), pc("", f.Resource.String()), pc(ansiDim, where(f.Location))}, "  ", 4)
 		if f.Exception != nil {
 			text := "reason: " + f.Exception.Reason
 			if f.Exception.Source != "" {
@@ -327,6 +321,47 @@ func (t *tableWriter) suppressed(fs []finding.Finding) {
 				t.w.printf("    %s\n", t.style(ansiDim, l))
 			}
 		}
+	}
+}
+
+// piece is a run of text with one style; flow lays pieces out in lines.
+type piece struct {
+	style, text string
+	// sep, when set, replaces the separator before this piece.
+	sep string
+}
+
+func pc(style, text string) piece { return piece{style: style, text: text} }
+
+// flow writes pieces separated by sep, starting a new line (indented by
+// indent spaces) when the next piece would pass the width. A piece longer
+// than a line gets a line of its own.
+func (t *tableWriter) flow(pieces []piece, sep string, indent int) {
+	var line strings.Builder
+	col := 0
+	for _, p := range pieces {
+		if p.text == "" {
+			continue
+		}
+		n := utf8.RuneCountInString(p.text)
+		gap := sep
+		if p.sep != "" {
+			gap = p.sep
+		}
+		if col > 0 && col+utf8.RuneCountInString(gap)+n > t.width {
+			t.w.printf("%s\n", line.String())
+			line.Reset()
+			line.WriteString(strings.Repeat(" ", indent))
+			col = indent
+		} else if col > 0 {
+			line.WriteString(gap)
+			col += utf8.RuneCountInString(gap)
+		}
+		line.WriteString(t.style(p.style, p.text))
+		col += n
+	}
+	if col > 0 {
+		t.w.printf("%s\n", line.String())
 	}
 }
 
