@@ -46,7 +46,8 @@ type htmlScore struct {
 	Width     string
 	Class     string
 	Controls  []htmlControl
-	Failing   int
+	// Evaluated says how many controls were evaluated and failed.
+	Evaluated string
 }
 
 type htmlControl struct {
@@ -108,14 +109,16 @@ func writeHTML(w io.Writer, r *finding.Report, opts Options) error {
 			Width:     fmt.Sprintf("%.1f%%", min(max(s.Score, 0), 100)),
 			Class:     scoreClass(s.Score),
 		}
+		failing := 0
 		for _, c := range s.Controls {
 			if c.Failed > 0 {
-				hs.Failing++
+				failing++
 			}
 			hs.Controls = append(hs.Controls, htmlControl{
 				ID: c.ID, Score: fmt.Sprintf("%.1f", c.Score), Evaluated: c.Evaluated, Failed: c.Failed, Class: scoreClass(c.Score),
 			})
 		}
+		hs.Evaluated = fmt.Sprintf("%s evaluated, %d failing", plural(len(s.Controls), "control", "controls"), failing)
 		page.Scores = append(page.Scores, hs)
 	}
 	for _, f := range r.Findings {

@@ -294,7 +294,7 @@ func (t *tableWriter) expired(es []finding.Exception) {
 		t.w.printf("%s\n", t.style(ansiDim, l))
 	}
 	for _, e := range es {
-		t.flow([]piece{pc(ansiYellow, "!"), pc("", exceptionTarget(e)), pc(ansiYellow, "expired "+e.Expires), pc(ansiDim, e.Source)}, "  ", 4)
+		t.flow([]piece{pc(ansiYellow, "!"), {text: exceptionTarget(e), sep: " "}, pc(ansiYellow, "expired "+e.Expires), pc(ansiDim, e.Source)}, "  ", 4)
 		for _, l := range wrap("reason: "+e.Reason, t.width-4) {
 			t.w.printf("    %s\n", l)
 		}
@@ -307,7 +307,7 @@ func (t *tableWriter) suppressed(fs []finding.Finding) {
 	}
 	t.rule(fmt.Sprintf("Suppressed (%d)", len(fs)))
 	for _, f := range fs {
-		t.flow([]piece{pc(ansiDim, "-"), pc("", f.RuleID), pc("", f.Resource.String()), pc(ansiDim, where(f.Location))}, "  ", 4)
+		t.flow([]piece{pc(ansiDim, "-"), {text: f.RuleID, sep: " "}, pc("", f.Resource.String()), pc(ansiDim, where(f.Location))}, "  ", 4)
 		if f.Exception != nil {
 			text := "reason: " + f.Exception.Reason
 			if f.Exception.Source != "" {
