@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"io"
 	"slices"
 	"strings"
@@ -120,7 +121,7 @@ func writePolicyReport(w io.Writer, r *finding.Report, opts Options) error {
 	docs = append(docs, newPolicyReport("ClusterPolicyReport", clusterReportName, "", byNS[""]))
 
 	for i, d := range docs {
-		out, err := yaml.Marshal(d)
+		out, err := marshalYAML(d)
 		if err != nil {
 			return err
 		}
@@ -198,4 +199,43 @@ func policyResultOf(f finding.Finding, result string, ts policyTimestamp) policy
 
 func objectRef(r finding.Resource) objectReference {
 	return objectReference{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+}
+
+// marshalYAML writes v as YAML. Strings are first made printable in YAML's
+// sense (text from manifests can hold control characters, which YAML cannot
+// carry even quoted); each offending character becomes U+FFFD.
+func marshalYAML(v any) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var generic any
+	if err := json.Unmarshal(data, &generic); err != nil {
+		return nil, err
+	}
+	return yaml.Marshal(yamlPrintable(generic))
+}
+
+func yamlPrintable(v any) any {
+	switch v := v.(type) {
+	case string:
+		return strings.Map(func(r rune) rune {
+			switch {
+			case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+				return r
+			case r < 0x20, r >= 0x7F && r < 0xA0, r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
+				return '\uFFFD'
+			}
+			return r
+		}, v)
+	case map[string]any:
+		for k, x := range v {
+			v[k] = yamlPrintable(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = yamlPrintable(x)
+		}
+	}
+	return v
 }

@@ -53,6 +53,10 @@ func (e *errWriter) printf(format string, args ...any) {
 }
 
 func writeTable(w io.Writer, r *finding.Report, opts Options) error {
+	// Text from manifests must not drive the terminal: escape sequences in
+	// a message could recolour, move the cursor or rewrite earlier lines.
+	mapStrings(r, terminalSafe)
+	opts.Target = terminalSafe(opts.Target)
 	t := &tableWriter{w: &errWriter{w: w}, color: opts.Color, width: opts.Width}
 	if t.width == 0 {
 		t.width = defaultWidth
@@ -407,4 +411,65 @@ func rest(lines []string) []string {
 		return nil
 	}
 	return lines[1:]
+}
+
+// terminalSafe replaces control characters other than newline and tab with
+// U+FFFD.
+func terminalSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if r < 0x20 || (r >= 0x7F && r < 0xA0) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+// mapStrings applies f to every text field of r's findings, problems and
+// exceptions, in place. r must be a copy made by normalize.
+func mapStrings(r *finding.Report, f func(string) string) {
+	res := func(x *finding.Resource) {
+		x.APIVersion, x.Kind, x.Namespace, x.Name = f(x.APIVersion), f(x.Kind), f(x.Namespace), f(x.Name)
+	}
+	for _, fs := range [][]finding.Finding{r.Findings, r.Suppressed} {
+		for i := range fs {
+			x := &fs[i]
+			x.RuleID, x.Title, x.Message, x.Remediation = f(x.RuleID), f(x.Title), f(x.Message), f(x.Remediation)
+			for j := range x.Controls {
+				x.Controls[j] = f(x.Controls[j])
+			}
+			res(&x.Resource)
+			if x.Location != nil {
+				l := *x.Location
+				l.File = f(l.File)
+				x.Location = &l
+			}
+			if x.Exception != nil {
+				e := *x.Exception
+				e.Source, e.Reason, e.Expires = f(e.Source), f(e.Reason), f(e.Expires)
+				x.Exception = &e
+			}
+		}
+	}
+	for _, ps := range [][]finding.Problem{r.Errors, r.Warnings} {
+		for i := range ps {
+			p := &ps[i]
+			p.File, p.RuleID, p.Message = f(p.File), f(p.RuleID), f(p.Message)
+			if p.Resource != nil {
+				x := *p.Resource
+				res(&x)
+				p.Resource = &x
+			}
+		}
+	}
+	for i := range r.ExpiredExceptions {
+		e := &r.ExpiredExceptions[i]
+		e.Rule, e.Kind, e.Namespace, e.Name = f(e.Rule), f(e.Kind), f(e.Namespace), f(e.Name)
+		e.Reason, e.Expires, e.Source = f(e.Reason), f(e.Expires), f(e.Source)
+	}
+	for i := range r.Scores {
+		r.Scores[i].Framework = f(r.Scores[i].Framework)
+	}
 }

@@ -101,3 +101,21 @@ func TestWrap(t *testing.T) {
 		}
 	}
 }
+
+func TestTableNeutralisesEscapes(t *testing.T) {
+	r := richReport()
+	r.Findings[0].Message = "evil \x1b[2J\x1b[31mcleared\x07 screen"
+	r.Findings[0].Resource.Name = "api\x1b]0;title\x07"
+	r.Errors[0].Message = "bad \u009b31m C1 escape and \x9b invalid UTF-8"
+	out := renderTable(t, r, Options{})
+	if strings.ContainsAny(out, "\x1b\x07\u009b") || !utf8.ValidString(out) {
+		t.Errorf("table passes control characters from the report through:\n%q", out)
+	}
+	if !strings.Contains(out, "evil \uFFFD[2J") {
+		t.Error("escape was not replaced by U+FFFD")
+	}
+	// The input report is not modified.
+	if r.Findings[0].Message != "evil \x1b[2J\x1b[31mcleared\x07 screen" {
+		t.Error("Write modified the caller's report")
+	}
+}
