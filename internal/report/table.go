@@ -188,7 +188,7 @@ func (t *tableWriter) findings(fs []finding.Finding) {
 				}
 			}
 			if len(f.Controls) > 0 {
-				for _, l := range wrap(strings.Join(f.Controls, " · "), textWidth) {
+				for _, l := range joinWrap(f.Controls, " · ", textWidth) {
 					t.w.printf("%s%s\n", pad, t.style(ansiDim, l))
 				}
 			}
@@ -394,6 +394,28 @@ func wrap(text string, width int) []string {
 				line = word
 			}
 		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// joinWrap joins items with sep into lines of at most width runes, breaking
+// only between items, so that no line starts with the separator.
+func joinWrap(items []string, sep string, width int) []string {
+	var lines []string
+	line := ""
+	for _, it := range items {
+		switch {
+		case line == "":
+			line = it
+		case utf8.RuneCountInString(line)+utf8.RuneCountInString(sep)+utf8.RuneCountInString(it) <= width:
+			line += sep + it
+		default:
+			lines = append(lines, line)
+			line = it
+		}
+	}
+	if line != "" {
 		lines = append(lines, line)
 	}
 	return lines

@@ -119,3 +119,11 @@ func TestTableNeutralisesEscapes(t *testing.T) {
 		t.Error("Write modified the caller's report")
 	}
 }
+
+func TestJoinWrap(t *testing.T) {
+	got := joinWrap([]string{"CIS:5.2.2", "NSA:privileged", "NIST-800-190:4.4.3"}, " · ", 28)
+	want := []string{"CIS:5.2.2 · NSA:privileged", "NIST-800-190:4.4.3"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("joinWrap = %q, want %q", got, want)
+	}
+}
