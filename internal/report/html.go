@@ -150,7 +150,7 @@ func htmlFindingOf(f finding.Finding, opts Options) htmlFinding {
 		RuleID:      f.RuleID,
 		Title:       f.Title,
 		HelpURI:     opts.Rules[f.RuleID].HelpURI,
-		Resource:    f.Resource.String(),
+		Resource:    resourceLabel(f.Resource),
 		Kind:        f.Resource.Kind,
 		Namespace:   f.Resource.Namespace,
 		Location:    where(f.Location),

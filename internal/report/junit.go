@@ -98,7 +98,7 @@ func writeJUnit(w io.Writer, r *finding.Report, opts Options) error {
 	}
 	caseFor := func(f finding.Finding) (*junitCase, bool) {
 		k := caseKey{f.RuleID, f.Resource.APIVersion + " " + f.Resource.String(), ""}
-		c := &junitCase{Name: f.Resource.String(), ClassName: f.RuleID, Time: "0"}
+		c := &junitCase{Name: resourceLabel(f.Resource), ClassName: f.RuleID, Time: "0"}
 		if f.Location != nil {
 			k.file = f.Location.File
 			c.File, c.Line = f.Location.File, f.Location.Line

@@ -182,7 +182,7 @@ func problemWhere(p finding.Problem) string {
 		parts = append(parts, loc)
 	}
 	if p.Resource != nil {
-		parts = append(parts, p.Resource.String())
+		parts = append(parts, resourceLabel(*p.Resource))
 	}
 	if p.RuleID != "" {
 		parts = append(parts, "rule "+p.RuleID)
@@ -209,4 +209,10 @@ func exceptionTarget(e finding.Exception) string {
 	}
 	b.WriteString(name)
 	return b.String()
+}
+
+// resourceLabel names a resource for people: "Deployment payments/api", or
+// just the kind for objects without a name (such as a KubeletConfiguration).
+func resourceLabel(r finding.Resource) string {
+	return strings.TrimSpace(r.String())
 }

@@ -305,11 +305,7 @@ func ruleName(title, id string) string {
 }
 
 func sarifResultOf(f finding.Finding, ruleIndex int, fp string, opts Options) sarifResult {
-	loc := sarifLocation{LogicalLocations: []sarifLogical{{
-		Name:               f.Resource.Name,
-		FullyQualifiedName: resourceFQN(f.Resource),
-		Kind:               "resource",
-	}}}
+	loc := sarifLocation{LogicalLocations: []sarifLogical{logicalLocation(f.Resource)}}
 	if f.Location != nil {
 		if uri, ok := artifactURI(f.Location.File, opts.BaseDir); ok {
 			// GitHub code scanning needs a region; line 1 stands for "the
@@ -324,7 +320,7 @@ func sarifResultOf(f finding.Finding, ruleIndex int, fp string, opts Options) sa
 		RuleID:              f.RuleID,
 		RuleIndex:           ruleIndex,
 		Level:               sarifLevel(f.Severity),
-		Message:             sarifText{Text: f.Resource.String() + ": " + f.Message},
+		Message:             sarifText{Text: resourceLabel(f.Resource) + ": " + f.Message},
 		Locations:           []sarifLocation{loc},
 		PartialFingerprints: map[string]string{fingerprintKey: fp},
 	}
@@ -342,7 +338,7 @@ func sarifNotifications(r *finding.Report, opts Options) []sarifNotification {
 			n.Locations = []sarifLocation{{PhysicalLocation: phys}}
 		}
 		if p.Resource != nil {
-			logical := sarifLogical{Name: p.Resource.Name, FullyQualifiedName: resourceFQN(*p.Resource), Kind: "resource"}
+			logical := logicalLocation(*p.Resource)
 			if len(n.Locations) == 0 {
 				n.Locations = []sarifLocation{{}}
 			}
@@ -362,6 +358,16 @@ func sarifNotifications(r *finding.Report, opts Options) []sarifNotification {
 	return out
 }
 
+// logicalLocation names a resource as a SARIF logical location; an object
+// without a name is named by its kind.
+func logicalLocation(r finding.Resource) sarifLogical {
+	name := r.Name
+	if name == "" {
+		name = r.Kind
+	}
+	return sarifLogical{Name: name, FullyQualifiedName: resourceFQN(r), Kind: "resource"}
+}
+
 // resourceFQN names a resource fully: apiVersion, kind, namespace and name,
 // e.g. "apps/v1/Deployment/payments/api" or "rbac.authorization.k8s.io/v1/ClusterRole/admin".
 func resourceFQN(r finding.Resource) string {
@@ -369,7 +375,9 @@ func resourceFQN(r finding.Resource) string {
 	if r.Namespace != "" {
 		parts = append(parts, r.Namespace)
 	}
-	parts = append(parts, r.Name)
+	if r.Name != "" {
+		parts = append(parts, r.Name)
+	}
 	return strings.Join(parts, "/")
 }
 

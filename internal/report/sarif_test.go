@@ -273,3 +273,23 @@ func TestArtifactURI(t *testing.T) {
 		})
 	}
 }
+
+func TestSARIFUnnamedResource(t *testing.T) {
+	r := &finding.Report{Findings: []finding.Finding{{
+		RuleID: "KOR-KUBELET-002", Title: "t", Severity: finding.High,
+		Resource: finding.Resource{APIVersion: "kubelet.config.k8s.io/v1beta1", Kind: "KubeletConfiguration"},
+		Location: &finding.Location{File: "kubelet.yaml", Line: 1}, Message: "m",
+	}}}
+	var doc sarifDoc
+	if err := json.Unmarshal(renderSARIF(t, r, Options{Now: fixedNow}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	res := doc.Runs[0].Results[0]
+	ll := res.Locations[0].LogicalLocations[0]
+	if ll.Name != "KubeletConfiguration" || ll.FullyQualifiedName != "kubelet.config.k8s.io/v1beta1/KubeletConfiguration" {
+		t.Errorf("logical location = %+v, want the kind as name and no trailing slash", ll)
+	}
+	if res.Message.Text != "KubeletConfiguration: m" {
+		t.Errorf("message = %q, want %q", res.Message.Text, "KubeletConfiguration: m")
+	}
+}

@@ -170,7 +170,7 @@ func (t *tableWriter) findings(fs []finding.Finding) {
 		if i > 0 {
 			t.w.printf("\n")
 		}
-		t.flow([]piece{pc(ansiBold, g.resource.String()), pc(ansiDim, g.location)}, "  ", 2)
+		t.flow([]piece{pc(ansiBold, resourceLabel(g.resource)), pc(ansiDim, g.location)}, "  ", 2)
 		for _, f := range g.findings {
 			sev := fmt.Sprintf("%-*s", sevWidth, strings.ToUpper(f.Severity.String()))
 			id := fmt.Sprintf("%-*s", idWidth, f.RuleID)
@@ -311,7 +311,7 @@ func (t *tableWriter) suppressed(fs []finding.Finding) {
 	}
 	t.rule(fmt.Sprintf("Suppressed (%d)", len(fs)))
 	for _, f := range fs {
-		t.flow([]piece{pc(ansiDim, "-"), {text: f.RuleID, sep: " "}, pc("", f.Resource.String()), pc(ansiDim, where(f.Location))}, "  ", 4)
+		t.flow([]piece{pc(ansiDim, "-"), {text: f.RuleID, sep: " "}, pc("", resourceLabel(f.Resource)), pc(ansiDim, where(f.Location))}, "  ", 4)
 		if f.Exception != nil {
 			text := "reason: " + f.Exception.Reason
 			if f.Exception.Source != "" {
