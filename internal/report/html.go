@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 
 	"github.com/kordon-dev/kordon/internal/finding"
 )
@@ -18,7 +19,11 @@ var htmlSource string
 
 // htmlTemplate is parsed once; parsing a constant template cannot fail at
 // run time without failing every test.
-var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	// pathParts splits a path at slashes so the page can offer line breaks
+	// there.
+	"pathParts": func(p string) []string { return strings.Split(p, "/") },
+}).Parse(htmlSource))
 
 type htmlPage struct {
 	Title      string
