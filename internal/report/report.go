@@ -48,46 +48,48 @@ type RuleDoc struct {
 
 type writer func(w io.Writer, r *finding.Report, opts Options) error
 
-// formats lists the formats in the order Formats returns them.
-var formats = []struct {
-	name  string
-	write writer
-}{
-	{"table", writeTable},
-	{"json", writeJSON},
-	{"sarif", writeSARIF},
-	{"junit", writeJUnit},
-	{"html", writeHTML},
-	{"policyreport", writePolicyReport},
-}
-
 // Formats returns the names of the output formats, the default ("table")
 // first.
 func Formats() []string {
-	names := make([]string, len(formats))
-	for i, f := range formats {
-		names[i] = f.name
+	return []string{"table", "json", "sarif", "junit", "html", "policyreport"}
+}
+
+// writerFor returns the writer of a format named by Formats.
+func writerFor(format string) (writer, bool) {
+	switch format {
+	case "table":
+		return writeTable, true
+	case "json":
+		return writeJSON, true
+	case "sarif":
+		return writeSARIF, true
+	case "junit":
+		return writeJUnit, true
+	case "html":
+		return writeHTML, true
+	case "policyreport":
+		return writePolicyReport, true
 	}
-	return names
+	return nil, false
 }
 
 // Write renders r to w in the named format. An unknown format is an error
-// that lists the valid ones; otherwise the only errors are w's.
+// that lists the valid ones; otherwise the only errors are w's. Write does
+// not modify r and is safe for concurrent use.
 func Write(w io.Writer, format string, r *finding.Report, opts Options) error {
-	for _, f := range formats {
-		if f.name == format {
-			if opts.Now.IsZero() {
-				opts.Now = time.Now()
-			}
-			opts.Now = opts.Now.UTC()
-			n := normalize(r)
-			if err := f.write(w, &n, opts); err != nil {
-				return fmt.Errorf("write %s report: %w", format, err)
-			}
-			return nil
-		}
+	write, ok := writerFor(format)
+	if !ok {
+		return fmt.Errorf("unknown output format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 	}
-	return fmt.Errorf("unknown output format %q (want one of %s)", format, strings.Join(Formats(), ", "))
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	opts.Now = opts.Now.UTC()
+	n := normalize(r)
+	if err := write(w, &n, opts); err != nil {
+		return fmt.Errorf("write %s report: %w", format, err)
+	}
+	return nil
 }
 
 // normalize returns a copy of r that formats can rely on: no nil slices or

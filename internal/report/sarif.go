@@ -28,15 +28,22 @@ const (
 	fingerprintKey = "kordonResource/v1"
 )
 
-// securitySeverity maps severities to the numeric "security-severity"
-// property GitHub code scanning uses to label alerts (critical > 9.0,
+// securitySeverity maps a severity to the numeric "security-severity"
+// property GitHub code scanning uses to label alerts (critical above 9.0,
 // high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9).
-var securitySeverity = map[finding.Severity]string{
-	finding.Critical: "9.5",
-	finding.High:     "8.0",
-	finding.Medium:   "5.5",
-	finding.Low:      "3.0",
-	finding.Info:     "1.0",
+func securitySeverity(s finding.Severity) string {
+	switch s {
+	case finding.Critical:
+		return "9.5"
+	case finding.High:
+		return "8.0"
+	case finding.Medium:
+		return "5.5"
+	case finding.Low:
+		return "3.0"
+	default:
+		return "1.0"
+	}
 }
 
 // sarifLevel maps a severity to a SARIF result level.
@@ -253,7 +260,7 @@ func sarifRules(r *finding.Report, opts Options) ([]sarifRule, map[string]int) {
 			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(f.Severity)},
 			Properties: sarifRuleProperty{
 				Tags:             tags,
-				SecuritySeverity: securitySeverity[f.Severity],
+				SecuritySeverity: securitySeverity(f.Severity),
 				Severity:         f.Severity.String(),
 				Precision:        "very-high",
 			},
