@@ -32,10 +32,11 @@ func (e *InputError) Error() string {
 
 func (e *InputError) Unwrap() error { return e.Err }
 
-// ErrNotObject marks a document that is valid YAML but has neither
-// apiVersion nor kind, such as a Helm values file or a CI workflow. Such
-// documents are reported as warnings, not errors.
-var ErrNotObject = errors.New("not a Kubernetes object (no apiVersion or kind); skipped")
+// ErrNotObject marks a document that is valid YAML but not a Kubernetes
+// object: a mapping with neither apiVersion nor kind (a Helm values file, a
+// CI workflow) or a top-level list or scalar. Such documents are reported as
+// warnings, not errors.
+var ErrNotObject = errors.New("not a Kubernetes object; skipped")
 
 // Decode reads a stream of YAML or JSON documents (separated by "---"),
 // expands kind: List into its items and returns the objects in order. Each
@@ -77,7 +78,18 @@ func splitDocuments(data []byte) []document {
 		line++
 		text := sc.Bytes()
 		if separator.Match(text) {
-			flush(line + 1)
+			// "--- {a: b}" or "--- |" starts the next document on the
+			// separator line itself; keep that content, padded so that
+			// columns stay right.
+			rest := bytes.TrimSpace(text[3:])
+			if len(rest) == 0 || rest[0] == '#' {
+				flush(line + 1)
+				continue
+			}
+			flush(line)
+			cur.WriteString("   ")
+			cur.Write(text[3:])
+			cur.WriteByte('\n')
 			continue
 		}
 		if bytes.Equal(bytes.TrimRight(text, " \t\r"), []byte("...")) {
@@ -100,9 +112,9 @@ func decodeDocument(doc document, file string) ([]*Object, []*InputError) {
 		return nil, nil // empty or comments only
 	}
 	objLine := doc.startLine + first
-	jsonData, err := yaml.YAMLToJSON(doc.text)
+	jsonData, err := yaml.YAMLToJSONStrict(doc.text)
 	if err != nil {
-		return nil, []*InputError{{File: file, Line: errorLine(err, doc.startLine, objLine), Err: cleanYAMLError(err)}}
+		return nil, []*InputError{{File: file, Line: errorLine(err, doc, objLine), Err: cleanYAMLError(err)}}
 	}
 	v, err := decodeJSON(jsonData)
 	if err != nil {
@@ -113,7 +125,9 @@ func decodeDocument(doc document, file string) ([]*Object, []*InputError) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, []*InputError{{File: file, Line: objLine, Err: fmt.Errorf("document is a %s, not a Kubernetes object", typeName(v))}}
+		// A top-level list or scalar (an Ansible playbook, a plain string)
+		// is some other kind of YAML file, not a broken manifest.
+		return nil, []*InputError{{File: file, Line: objLine, Err: fmt.Errorf("document is a %s: %w", typeName(v), ErrNotObject)}}
 	}
 	if err := checkTypeMeta(m); err != nil {
 		return nil, []*InputError{{File: file, Line: objLine, Err: err}}
@@ -152,6 +166,11 @@ func expandList(list *Object, doc document, file string) ([]*Object, []*InputErr
 			continue
 		}
 		if err := checkTypeMeta(m); err != nil {
+			// Every item of a List must be an object: a bad item is an
+			// error, never a skipped non-object.
+			if errors.Is(err, ErrNotObject) {
+				err = errors.New("missing fields apiVersion and kind")
+			}
 			errs = append(errs, &InputError{File: file, Line: line, Err: fmt.Errorf("items[%d]: %w", i, err)})
 			continue
 		}
@@ -188,7 +207,7 @@ func checkTypeMeta(m map[string]any) error {
 	_, hasKind := m["kind"]
 	switch {
 	case !hasAV && !hasKind:
-		return ErrNotObject
+		return fmt.Errorf("no apiVersion or kind: %w", ErrNotObject)
 	case !hasKind:
 		return errors.New("missing field kind")
 	case !hasAV:
@@ -224,13 +243,22 @@ func firstContentLine(text []byte) int {
 	return -1
 }
 
-func errorLine(err error, docStart, fallback int) int {
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
-			return docStart + n - 1
-		}
+// errorLine turns the document line in a YAML error into a file line. An
+// error at the end of the stream points past the last line; it is reported
+// on the document's last line instead.
+func errorLine(err error, doc document, fallback int) int {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fallback
 	}
-	return fallback
+	n, convErr := strconv.Atoi(m[1])
+	if convErr != nil || n < 1 {
+		return fallback
+	}
+	if last := bytes.Count(doc.text, []byte("\n")); n > last && last > 0 {
+		n = last
+	}
+	return doc.startLine + n - 1
 }
 
 // cleanYAMLError drops the converter's prefixes and the document-relative
@@ -239,9 +267,11 @@ func cleanYAMLError(err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
 	msg = yamlLine.ReplaceAllString(msg, "")
-	msg = strings.ReplaceAll(msg, "yaml: :", "yaml:")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:", "")
 	msg = strings.Join(strings.Fields(msg), " ")
-	return errors.New("invalid YAML: " + strings.TrimPrefix(msg, "yaml: "))
+	msg = strings.TrimPrefix(msg, "yaml:")
+	msg = strings.TrimLeft(msg, " :")
+	return errors.New("invalid YAML: " + msg)
 }
 
 // decodeJSON decodes JSON keeping whole numbers as int64.

@@ -70,14 +70,12 @@ func RenderChart(ctx context.Context, path string, opts HelmOptions) ([]*Object,
 var sourceComment = regexp.MustCompile(`(?m)^# Source: (.+)$`)
 
 // decodeRendered decodes helm's rendered output, attributing each document to
-// the template named in its "# Source:" comment, relative to the chart path.
+// the template named in its "# Source:" comment, as a path below the chart:
+// "chart/templates/x.yaml" for a folder, "chart.tgz/templates/x.yaml" for an
+// archive.
 func decodeRendered(manifest, chartPath string) ([]*Object, []*InputError) {
 	var objs []*Object
 	var errs []*InputError
-	base := chartPath
-	if !IsChartDir(chartPath) {
-		base = filepath.Dir(chartPath)
-	}
 	for _, doc := range splitDocuments([]byte(manifest)) {
 		file := chartPath
 		if m := sourceComment.FindSubmatch(doc.text); m != nil {
@@ -86,7 +84,7 @@ func decodeRendered(manifest, chartPath string) ([]*Object, []*InputError) {
 			if i := strings.IndexByte(rel, '/'); i >= 0 {
 				rel = rel[i+1:]
 			}
-			file = filepath.Join(base, rel)
+			file = filepath.Join(chartPath, filepath.FromSlash(rel))
 		}
 		doc.startLine = 0 // lines of rendered output are not lines of any file
 		o, e := decodeDocument(doc, file)

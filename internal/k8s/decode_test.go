@@ -1,0 +1,397 @@
+package k8s
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// located formats an object as "line Kind namespace/name" for comparisons.
+func located(objs []*Object) []string {
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, fmt.Sprintf("%d %s", o.Source.Line, o.Ref()))
+	}
+	return out
+}
+
+// wantErr describes one expected InputError: its line, a part of its
+// message, and whether it is a skipped non-object (a warning).
+type wantErr struct {
+	line      int
+	contains  string
+	notObject bool
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+		errs []wantErr
+	}{
+		{
+			name: "single document",
+			in: `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+  namespace: ns
+`,
+			want: []string{"1 ConfigMap ns/a"},
+		},
+		{
+			name: "empty input",
+			in:   "",
+		},
+		{
+			name: "only comments and separators",
+			in:   "# nothing here\n---\n   \n# still nothing\n---\n...\n",
+		},
+		{
+			name: "multi-document with leading comment",
+			in: `# a comment before the first object
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: one
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: two
+`,
+			want: []string{"2 Namespace one", "7 Namespace two"},
+		},
+		{
+			name: "separator variants",
+			in: `---
+apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+--- # a comment after the separator
+apiVersion: v1
+kind: Namespace
+metadata: {name: b}
+---	
+apiVersion: v1
+kind: Namespace
+metadata: {name: c}
+--- {apiVersion: v1, kind: Namespace, metadata: {name: d}}
+---
+# comment lines are not the object's start
+
+apiVersion: v1
+kind: Namespace
+metadata: {name: e}
+...
+---
+`,
+			want: []string{
+				"2 Namespace a", "6 Namespace b", "10 Namespace c",
+				"13 Namespace d", "17 Namespace e",
+			},
+		},
+		{
+			name: "not separators",
+			in: `apiVersion: v1
+kind: ConfigMap
+metadata: {name: a}
+data:
+  text: |
+    ----
+    ---not-a-separator
+`,
+			want: []string{"1 ConfigMap a"},
+		},
+		{
+			name: "CRLF line endings",
+			in:   "apiVersion: v1\r\nkind: Namespace\r\nmetadata:\r\n  name: a\r\n---\r\napiVersion: v1\r\nkind: Namespace\r\nmetadata:\r\n  name: b\r\n",
+			want: []string{"1 Namespace a", "6 Namespace b"},
+		},
+		{
+			name: "JSON object",
+			in: `{
+  "apiVersion": "apps/v1",
+  "kind": "Deployment",
+  "metadata": {"name": "web", "namespace": "prod"}
+}`,
+			want: []string{"1 Deployment prod/web"},
+		},
+		{
+			name: "JSON after blank lines",
+			in:   "\n\n{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}}\n",
+			want: []string{"3 Pod p"},
+		},
+		{
+			name: "kind List items keep their own lines",
+			in: `# kubectl get -o yaml
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata:
+    name: a
+    namespace: x
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: b
+    namespace: x
+metadata:
+  resourceVersion: ""
+`,
+			want: []string{"5 Service x/a", "10 Deployment x/b"},
+		},
+		{
+			name: "typed list after another document",
+			in: `apiVersion: v1
+kind: Namespace
+metadata: {name: x}
+---
+apiVersion: v1
+kind: ConfigMapList
+items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: a}
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: b}
+`,
+			want: []string{"1 Namespace x", "8 ConfigMap a", "11 ConfigMap b"},
+		},
+		{
+			name: "bad List items are errors, good ones load",
+			in: `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: ok}
+- just a string
+- metadata: {name: no-type}
+- apiVersion: v1
+  metadata: {name: no-kind}
+`,
+			want: []string{"4 Namespace ok"},
+			errs: []wantErr{
+				{line: 7, contains: "items[1] is a string"},
+				{line: 8, contains: "items[2]: missing fields apiVersion and kind"},
+				{line: 9, contains: "items[3]: missing field kind"},
+			},
+		},
+		{
+			name: "empty List",
+			in:   "apiVersion: v1\nkind: List\nitems: []\n",
+		},
+		{
+			name: "malformed YAML reports the file line",
+			in: `apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: b
+	data: tab-indented
+`,
+			want: []string{"1 Namespace a"},
+			errs: []wantErr{{line: 9, contains: "invalid YAML"}},
+		},
+		{
+			name: "malformed YAML does not hide later documents",
+			in: `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: [unclosed
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: after}
+`,
+			want: []string{"6 Namespace after"},
+			errs: []wantErr{{line: 4, contains: "invalid YAML"}},
+		},
+		{
+			name: "duplicate key",
+			in:   "apiVersion: v1\nkind: Namespace\nkind: Pod\nmetadata: {name: a}\n",
+			errs: []wantErr{{line: 3, contains: `invalid YAML: key "kind" already set in map`}},
+		},
+		{
+			name: "missing kind",
+			in:   "\napiVersion: v1\nmetadata: {name: a}\n",
+			errs: []wantErr{{line: 2, contains: "missing field kind"}},
+		},
+		{
+			name: "missing apiVersion",
+			in:   "kind: Pod\nmetadata: {name: a}\n",
+			errs: []wantErr{{line: 1, contains: "missing field apiVersion"}},
+		},
+		{
+			name: "kind is not a string",
+			in:   "apiVersion: v1\nkind: 3\n",
+			errs: []wantErr{{line: 1, contains: "kind must be a non-empty string"}},
+		},
+		{
+			name: "empty apiVersion",
+			in:   "apiVersion: \"\"\nkind: Pod\n",
+			errs: []wantErr{{line: 1, contains: "apiVersion must be a non-empty string"}},
+		},
+		{
+			name: "metadata is not a mapping",
+			in:   "apiVersion: v1\nkind: Pod\nmetadata: [a]\n",
+			errs: []wantErr{{line: 1, contains: "metadata must be a mapping"}},
+		},
+		{
+			name: "values file is a skipped non-object",
+			in:   "# values.yaml\nreplicaCount: 2\nimage:\n  tag: latest\n",
+			errs: []wantErr{{line: 2, contains: "no apiVersion or kind", notObject: true}},
+		},
+		{
+			name: "top-level list is a skipped non-object",
+			in:   "- hosts: all\n  tasks: []\n",
+			errs: []wantErr{{line: 1, contains: "document is a list", notObject: true}},
+		},
+		{
+			name: "scalar document is a skipped non-object",
+			in:   "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\njust text\n",
+			want: []string{"1 Namespace a"},
+			errs: []wantErr{{line: 5, contains: "document is a string", notObject: true}},
+		},
+		{
+			name: "null document",
+			in:   "~\n---\nnull\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs, errs := Decode([]byte(tt.in), "in.yaml")
+			if got := located(objs); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("objects:\ngot  %q\nwant %q", got, tt.want)
+			}
+			if len(errs) != len(tt.errs) {
+				t.Fatalf("got %d errors %v, want %d", len(errs), errs, len(tt.errs))
+			}
+			for i, e := range errs {
+				w := tt.errs[i]
+				if e.File != "in.yaml" || e.Line != w.line {
+					t.Errorf("error %d at %s:%d, want in.yaml:%d (%v)", i, e.File, e.Line, w.line, e)
+				}
+				if !strings.Contains(e.Error(), w.contains) {
+					t.Errorf("error %d = %q, want it to contain %q", i, e.Error(), w.contains)
+				}
+				if got := errors.Is(e, ErrNotObject); got != w.notObject {
+					t.Errorf("error %d: errors.Is(ErrNotObject) = %v, want %v", i, got, w.notObject)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeErrorMessageHasNoDocumentLine(t *testing.T) {
+	// The converter's "line N" is relative to the document; the InputError
+	// carries the file line instead, and the message must not contradict it.
+	in := "apiVersion: v1\nkind: Namespace\n---\napiVersion: v1\nkind: [\n"
+	_, errs := Decode([]byte(in), "f.yaml")
+	if len(errs) != 1 {
+		t.Fatalf("got %d errors %v, want 1", len(errs), errs)
+	}
+	msg := errs[0].Error()
+	if !strings.HasPrefix(msg, "f.yaml:") || strings.Contains(msg, "line ") {
+		t.Errorf("message = %q, want it to start with f.yaml:<line> and not name a document line", msg)
+	}
+}
+
+func TestDecodeNumbers(t *testing.T) {
+	in := `apiVersion: v1
+kind: Test
+metadata: {name: n}
+int: 3
+negative: -7
+zero: 0
+float: 1.5
+wholeFloat: 2.0
+exponent: 1e3
+octal: 0400
+big: 9223372036854775807
+tooBig: 18446744073709551616
+quoted: "42"
+port: 8080
+`
+	objs, errs := Decode([]byte(in), "n.yaml")
+	if len(errs) != 0 || len(objs) != 1 {
+		t.Fatalf("got %d objects, errors %v", len(objs), errs)
+	}
+	c := objs[0].Content
+	tests := []struct {
+		key  string
+		want any
+	}{
+		{"int", int64(3)},
+		{"negative", int64(-7)},
+		{"zero", int64(0)},
+		{"float", 1.5},
+		{"wholeFloat", int64(2)},
+		{"exponent", int64(1000)},
+		{"octal", int64(256)}, // YAML 1.1 octal, as Kubernetes reads defaultMode: 0400
+		{"big", int64(9223372036854775807)},
+		{"tooBig", 1.8446744073709552e19},
+		{"quoted", "42"},
+		{"port", int64(8080)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			got := c[tt.key]
+			if got != tt.want {
+				t.Errorf("%s = %#v (%T), want %#v (%T)", tt.key, got, got, tt.want, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeJSONNumbers(t *testing.T) {
+	in := `{"apiVersion": "v1", "kind": "Test", "a": 1, "b": 0.25, "c": [1, 2.5], "d": {"e": 10}}`
+	objs, errs := Decode([]byte(in), "n.json")
+	if len(errs) != 0 || len(objs) != 1 {
+		t.Fatalf("got %d objects, errors %v", len(objs), errs)
+	}
+	c := objs[0].Content
+	if got := c["a"]; got != int64(1) {
+		t.Errorf("a = %#v, want int64(1)", got)
+	}
+	if got := c["b"]; got != 0.25 {
+		t.Errorf("b = %#v, want 0.25", got)
+	}
+	list := Slice(c, "c")
+	if len(list) != 2 || list[0] != int64(1) || list[1] != 2.5 {
+		t.Errorf("c = %#v, want [int64(1) 2.5]", list)
+	}
+	if got := Map(c, "d")["e"]; got != int64(10) {
+		t.Errorf("d.e = %#v, want int64(10)", got)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	in := map[string]any{
+		"i": 3, "i32": int32(4), "f32": float32(0.5), "whole": float64(6),
+		"f": 1.25, "list": []any{7, "s", true, nil},
+	}
+	got := Normalize(in).(map[string]any)
+	want := map[string]any{
+		"i": int64(3), "i32": int64(4), "f32": 0.5, "whole": int64(6),
+		"f": 1.25,
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %#v (%T), want %#v (%T)", k, got[k], got[k], w, w)
+		}
+	}
+	list := got["list"].([]any)
+	if list[0] != int64(7) || list[1] != "s" || list[2] != true || list[3] != nil {
+		t.Errorf("list = %#v", list)
+	}
+}

@@ -1,0 +1,251 @@
+package k8s
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+)
+
+const shopChart = examplesDir + "/helm/shop"
+
+func renderShop(t *testing.T, path string, opts HelmOptions) []*Object {
+	t.Helper()
+	objs, errs, err := RenderChart(context.Background(), path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) > 0 {
+		t.Fatalf("input errors: %v", errs)
+	}
+	return objs
+}
+
+func TestRenderChartFolder(t *testing.T) {
+	objs := renderShop(t, shopChart, HelmOptions{})
+	golden(t, "examples/helm.golden", sourced(t, examplesDir, objs))
+	for _, o := range objs {
+		if o.Source.Line != 0 || !strings.HasPrefix(filepath.ToSlash(o.Source.File), shopChart+"/templates/") {
+			t.Errorf("%s: source %s, want a template of the chart without a line", o.Ref(), o.Source)
+		}
+		if _, err := os.Stat(o.Source.File); err != nil {
+			t.Errorf("%s: source %s is not a file of the chart: %v", o.Ref(), o.Source, err)
+		}
+	}
+	cm := find(t, objs, "ConfigMap", "shop-backend", "cart-config")
+	if got := cm.Labels()["app.kubernetes.io/instance"]; got != "release" {
+		t.Errorf("release label = %q, want the default release name", got)
+	}
+}
+
+func TestRenderChartArchive(t *testing.T) {
+	chrt, err := loader.Load(shopChart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, err := chartutil.Save(chrt, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(archive) != "shop-0.1.0.tgz" {
+		t.Fatalf("archive = %s", archive)
+	}
+	fromArchive := renderShop(t, archive, HelmOptions{})
+	fromFolder := renderShop(t, shopChart, HelmOptions{})
+	if got, want := refSet(fromArchive), refSet(fromFolder); !slices.Equal(got, want) {
+		t.Errorf("archive renders other objects than the folder:\ngot  %q\nwant %q", got, want)
+	}
+	d := find(t, fromArchive, "Deployment", "shop-backend", "cart")
+	if want := filepath.Join(archive, "templates", "cart.yaml"); d.Source.File != want {
+		t.Errorf("source = %s, want %s", d.Source.File, want)
+	}
+	// LoadPaths finds the archive in a folder walk too.
+	l, err := LoadPaths(context.Background(), []string{filepath.Dir(archive)}, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := refSet(l.Objects), refSet(fromFolder); !slices.Equal(got, want) {
+		t.Errorf("folder walk over the archive:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+func TestRenderChartValues(t *testing.T) {
+	valuesFile := filepath.Join(t.TempDir(), "prod.yaml")
+	if err := os.WriteFile(valuesFile, []byte(`
+ingress:
+  tls:
+    enabled: true
+frontend:
+  service:
+    type: ClusterIP
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		opts  HelmOptions
+		check func(t *testing.T, objs []*Object)
+	}{
+		{
+			name: "set disables the node agent",
+			opts: HelmOptions{Set: []string{"nodeAgent.enabled=false"}},
+			check: func(t *testing.T, objs []*Object) {
+				for _, k := range []string{"DaemonSet", "ServiceAccount"} {
+					if has(objs, k, "default", "node-agent") {
+						t.Errorf("%s default/node-agent rendered with nodeAgent.enabled=false", k)
+					}
+				}
+				if has(objs, "ClusterRoleBinding", "", "node-agent-cluster-admin") {
+					t.Error("cluster-admin binding rendered with nodeAgent.enabled=false")
+				}
+				if !has(objs, "Deployment", "shop-backend", "cart") {
+					t.Error("cart missing")
+				}
+			},
+		},
+		{
+			name: "set keeps numbers as integers",
+			opts: HelmOptions{Set: []string{"frontend.replicas=5"}},
+			check: func(t *testing.T, objs []*Object) {
+				spec := Map(find(t, objs, "Deployment", "shop-frontend", "frontend").Content, "spec")
+				if got := spec["replicas"]; got != int64(5) {
+					t.Errorf("replicas = %#v, want int64(5)", got)
+				}
+			},
+		},
+		{
+			name: "set-string",
+			opts: HelmOptions{SetString: []string{"payment.dbPassword=12345"}},
+			check: func(t *testing.T, objs []*Object) {
+				_, spec, _ := PodTemplate(find(t, objs, "Deployment", "shop-backend", "payment"))
+				env := Slice(Slice(spec, "containers")[0].(map[string]any), "env")
+				last := env[len(env)-1].(map[string]any)
+				if last["name"] != "DB_PASSWORD" || last["value"] != "12345" {
+					t.Errorf("env = %v, want DB_PASSWORD=\"12345\" as a string", last)
+				}
+			},
+		},
+		{
+			name: "values file",
+			opts: HelmOptions{ValuesFiles: []string{valuesFile}},
+			check: func(t *testing.T, objs []*Object) {
+				ing := Map(find(t, objs, "Ingress", "shop-frontend", "shop").Content, "spec")
+				if len(Slice(ing, "tls")) != 1 {
+					t.Errorf("ingress tls = %v, want one entry", ing["tls"])
+				}
+				svc := Map(find(t, objs, "Service", "shop-frontend", "frontend").Content, "spec")
+				port := Slice(svc, "ports")[0].(map[string]any)
+				if svc["type"] != "ClusterIP" || port["nodePort"] != nil {
+					t.Errorf("service = %v, want ClusterIP without nodePort", svc)
+				}
+			},
+		},
+		{
+			name: "set overrides the values file",
+			opts: HelmOptions{ValuesFiles: []string{valuesFile}, Set: []string{"ingress.tls.enabled=false"}},
+			check: func(t *testing.T, objs []*Object) {
+				ing := Map(find(t, objs, "Ingress", "shop-frontend", "shop").Content, "spec")
+				if ing["tls"] != nil {
+					t.Errorf("ingress tls = %v, want none", ing["tls"])
+				}
+			},
+		},
+		{
+			name: "release name",
+			opts: HelmOptions{ReleaseName: "shop-prod", Namespace: "apps"},
+			check: func(t *testing.T, objs []*Object) {
+				cm := find(t, objs, "ConfigMap", "shop-backend", "cart-config")
+				if got := cm.Labels()["app.kubernetes.io/instance"]; got != "shop-prod" {
+					t.Errorf("instance label = %q, want shop-prod", got)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.check(t, renderShop(t, shopChart, tt.opts))
+		})
+	}
+}
+
+func TestRenderChartErrors(t *testing.T) {
+	broken := t.TempDir()
+	writeTree(t, broken, map[string]string{
+		"Chart.yaml":          "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
+		"values.yaml":         "name: x\n",
+		"templates/ok.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n",
+		"templates/bad.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name | nosuchfunction }}\n",
+		"templates/_help.tpl": "",
+	})
+	badYAML := t.TempDir()
+	writeTree(t, badYAML, map[string]string{
+		"Chart.yaml":         "apiVersion: v2\nname: badyaml\nversion: 0.1.0\n",
+		"templates/ok.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n",
+		"templates/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [bad\n",
+	})
+	tests := []struct {
+		name string
+		path string
+		opts HelmOptions
+		want []string // parts of the error message
+	}{
+		{
+			name: "required value",
+			path: shopChart,
+			opts: HelmOptions{Set: []string{"ingress.host="}},
+			want: []string{"render chart " + shopChart, "templates/frontend.yaml", "ingress.host is required when ingress.enabled is true"},
+		},
+		{
+			name: "template parse error",
+			path: broken,
+			want: []string{"render chart " + broken, "templates/bad.yaml:4", "nosuchfunction"},
+		},
+		{
+			name: "missing values file",
+			path: shopChart,
+			opts: HelmOptions{ValuesFiles: []string{filepath.Join(broken, "nope.yaml")}},
+			want: []string{"chart " + shopChart + " values", "nope.yaml"},
+		},
+		{
+			name: "bad --set",
+			path: shopChart,
+			opts: HelmOptions{Set: []string{"a[=b"}},
+			want: []string{"chart " + shopChart + " values"},
+		},
+		{
+			name: "bad kube version",
+			path: shopChart,
+			opts: HelmOptions{KubeVersion: "not-a-version"},
+			want: []string{"kube version"},
+		},
+		{
+			name: "template renders invalid YAML",
+			path: badYAML,
+			want: []string{"render chart " + badYAML, "templates/bad.yaml", "line 4"},
+		},
+		{
+			name: "not a chart",
+			path: filepath.Join(broken, "templates"),
+			want: []string{"load chart"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := RenderChart(context.Background(), tt.path, tt.opts)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+
+}
