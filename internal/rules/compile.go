@@ -30,6 +30,8 @@ type compiledRule struct {
 type compiledVariable struct {
 	name string
 	prog cel.Program
+	// native computes the value in Go when it can (prelude variables only).
+	native func(*k8s.Object) (any, bool)
 }
 
 type compiledValidation struct {
@@ -53,7 +55,7 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("prelude variable %s: %w", v.Name, err)
 		}
-		rs.prelude = append(rs.prelude, compiledVariable{name: v.Name, prog: p})
+		rs.prelude = append(rs.prelude, compiledVariable{name: v.Name, prog: p, native: nativePrelude[v.Name]})
 	}
 	var errs []error
 	for _, r := range rules {
@@ -120,7 +122,7 @@ func compileExpr(env *cel.Env, expr string, want *cel.Type) (cel.Program, error)
 	if out := ast.OutputType(); want != cel.DynType && !out.IsExactType(want) && !out.IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("expression must return %s, not %s", want, out)
 	}
-	p, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	p, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, err
 	}

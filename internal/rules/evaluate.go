@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/interpreter"
 	"k8s.io/apiserver/pkg/cel/lazy"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -135,42 +136,82 @@ func (rs *RuleSet) applicableByKind(objs []*k8s.Object) map[[2]string][]*compile
 // objectContext is what the expressions of one object see. Workload
 // variables are evaluated at most once per object, when first used.
 type objectContext struct {
+	obj       *k8s.Object
 	object    ref.Val
 	inventory ref.Val
+	workload  bool
 	prelude   []compiledVariable
 	preludeV  []ref.Val
+	// shared is the activation of rules without variables of their own and
+	// without inventory: built once per object.
+	shared interpreter.Activation
 }
 
-func (oc *objectContext) activation(variables ref.Val) map[string]any {
+func (oc *objectContext) activation(variables ref.Val, inventory ref.Val) interpreter.Activation {
 	a := map[string]any{"object": oc.object, "variables": variables}
-	if oc.inventory != nil {
-		a["inventory"] = oc.inventory
+	if inventory != nil {
+		a["inventory"] = inventory
 	}
-	return a
+	act, _ := interpreter.NewActivation(a) // a map is always a valid activation
+	return act
 }
 
-// variables builds the lazy variables map of one rule on this object.
-func (oc *objectContext) variables(cr *compiledRule, workload bool) *lazy.MapValue {
-	m := lazy.NewMapValue(variablesType)
-	if workload {
-		for i := range oc.prelude {
-			m.Append(oc.prelude[i].name, func(self *lazy.MapValue) ref.Val {
-				if oc.preludeV[i] == nil {
-					oc.preludeV[i] = evalValue(oc.prelude[i].prog, oc.activation(self))
-				}
-				return oc.preludeV[i]
-			})
+// activationFor returns the activation one rule's expressions run in.
+func (oc *objectContext) activationFor(cr *compiledRule, inv *Inventory, o *k8s.Object) interpreter.Activation {
+	var invVal ref.Val
+	if cr.usesInventory && inv != nil {
+		if oc.inventory == nil {
+			oc.inventory = types.DefaultTypeAdapter.NativeToValue(inv.valueFor(o))
 		}
+		invVal = oc.inventory
 	}
+	if len(cr.variables) == 0 && invVal == nil {
+		if oc.shared == nil {
+			m := lazy.NewMapValue(variablesType)
+			oc.addPrelude(m, nil)
+			oc.shared = oc.activation(m, nil)
+		}
+		return oc.shared
+	}
+	m := lazy.NewMapValue(variablesType)
+	oc.addPrelude(m, invVal)
 	for _, v := range cr.variables {
 		m.Append(v.name, func(self *lazy.MapValue) ref.Val {
-			return evalValue(v.prog, oc.activation(self))
+			return evalValue(v.prog, oc.activation(self, invVal))
 		})
 	}
-	return m
+	return oc.activation(m, invVal)
 }
 
-func evalValue(p cel.Program, act map[string]any) ref.Val {
+// addPrelude adds the workload variables to a variables map. Their values
+// are computed once per object whichever map asks first.
+func (oc *objectContext) addPrelude(m *lazy.MapValue, invVal ref.Val) {
+	if !oc.workload {
+		return
+	}
+	for i := range oc.prelude {
+		m.Append(oc.prelude[i].name, func(self *lazy.MapValue) ref.Val {
+			if oc.preludeV[i] == nil {
+				oc.preludeV[i] = oc.preludeValue(i, self, invVal)
+			}
+			return oc.preludeV[i]
+		})
+	}
+}
+
+// preludeValue computes workload variable i: natively when possible, else
+// with its CEL definition.
+func (oc *objectContext) preludeValue(i int, self *lazy.MapValue, invVal ref.Val) ref.Val {
+	v := oc.prelude[i]
+	if v.native != nil {
+		if native, ok := v.native(oc.obj); ok {
+			return types.DefaultTypeAdapter.NativeToValue(native)
+		}
+	}
+	return evalValue(v.prog, oc.activation(self, invVal))
+}
+
+func evalValue(p cel.Program, act interpreter.Activation) ref.Val {
 	out, _, err := p.Eval(act)
 	if err != nil {
 		return types.WrapErr(err)
@@ -183,9 +224,10 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 	if len(rules) == 0 {
 		return res
 	}
-	workload := k8s.IsWorkload(o.Group(), o.Kind())
 	oc := &objectContext{
+		obj:      o,
 		object:   types.DefaultTypeAdapter.NativeToValue(o.Content),
+		workload: k8s.IsWorkload(o.Group(), o.Kind()),
 		prelude:  rs.prelude,
 		preludeV: make([]ref.Val, len(rs.prelude)),
 	}
@@ -196,14 +238,9 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 		loc = &finding.Location{File: o.Source.File, Line: o.Source.Line}
 	}
 	for _, cr := range rules {
-		if cr.usesInventory && inv != nil {
-			oc.inventory = types.DefaultTypeAdapter.NativeToValue(inv.valueFor(o))
-		} else {
-			oc.inventory = nil
-		}
 		idx := ruleIndex[cr]
 		res.evaluated = append(res.evaluated, idx)
-		act := oc.activation(oc.variables(cr, workload))
+		act := oc.activationFor(cr, inv, o)
 		failed := false
 		for vi, v := range cr.validations {
 			out, _, err := v.prog.Eval(act)
@@ -240,7 +277,7 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 // message evaluates a validation's messageExpression, falling back to its
 // static message when the expression fails or yields an empty string, as
 // the API server does.
-func message(v compiledValidation, act map[string]any) string {
+func message(v compiledValidation, act interpreter.Activation) string {
 	if v.msgProg == nil {
 		return v.message
 	}

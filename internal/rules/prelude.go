@@ -25,10 +25,35 @@ var preludeVariables = []Variable{
   (has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : []) +
   (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])`,
 	},
+	{
+		// imageRefs parses every container's image reference the way container
+		// runtimes resolve it: registry (docker.io when there is none),
+		// repository (library/ added for single-name Docker Hub images),
+		// tag and digest ('' when absent). Containers without an image are
+		// left out.
+		Name: "imageRefs",
+		Expression: `variables.allContainers.filter(c, has(c.image) && string(c.image) != '')
+  .map(c, {'container': has(c.name) ? string(c.name) : '', 'image': string(c.image),
+    'name': string(c.image).split('@')[0],
+    'digest': string(c.image).contains('@') ? string(c.image).substring(string(c.image).indexOf('@') + 1) : ''})
+  .map(x, {'container': x.container, 'image': x.image, 'digest': x.digest, 'name': x.name,
+    'last': x.name.substring(x.name.lastIndexOf('/') + 1)})
+  .map(x, {'container': x.container, 'image': x.image, 'digest': x.digest,
+    'tag': x.last.contains(':') ? x.last.substring(x.last.lastIndexOf(':') + 1) : '',
+    'name': x.last.contains(':') ? x.name.substring(0, x.name.lastIndexOf(':')) : x.name})
+  .map(x, {'container': x.container, 'image': x.image, 'digest': x.digest, 'tag': x.tag, 'name': x.name,
+    'host': x.name.contains('/') && (x.name.split('/')[0].contains('.') || x.name.split('/')[0].contains(':') || x.name.split('/')[0] == 'localhost') ? x.name.split('/')[0] : ''})
+  .map(x, {'container': x.container, 'image': x.image, 'digest': x.digest, 'tag': x.tag,
+    'registry': x.host == '' || x.host.lowerAscii() in ['index.docker.io', 'registry-1.docker.io'] ? 'docker.io' : x.host.lowerAscii(),
+    'path': x.host == '' ? x.name : x.name.substring(size(x.host) + 1)})
+  .map(x, {'container': x.container, 'image': x.image, 'registry': x.registry,
+    'repository': x.registry == 'docker.io' && !x.path.contains('/') ? 'library/' + x.path : x.path,
+    'tag': x.tag, 'digest': x.digest})`,
+	},
 }
 
 // PreludeVariables returns the workload variables (podSpec, podMeta,
-// allContainers) defined for rules that match workloads.
+// allContainers, imageRefs) defined for rules that match workloads.
 func PreludeVariables() []Variable { return append([]Variable(nil), preludeVariables...) }
 
 func isPreludeVariable(name string) bool {
