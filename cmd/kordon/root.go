@@ -34,5 +34,6 @@ ValidatingAdmissionPolicies.`,
 		return &exitError{code: exitUsage, err: err}
 	})
 	root.AddCommand(newVersionCmd(), newScanCmd(), newRulesCmd())
+	root.AddCommand(newNetpolCmd())
 	return root
 }

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kordon-dev/kordon/internal/k8s"
+	"github.com/kordon-dev/kordon/internal/netpol/model"
+)
+
+func newNetpolCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "netpol",
+		Short: "Analyse, lint, diff, compile and learn Kubernetes NetworkPolicies",
+		Long: `Kordon's network-security tools: who can reach whom under the NetworkPolicies
+of manifests or a live cluster, why a connection is allowed or denied,
+findings about policies, the semantic difference between two configurations,
+a friendly group-to-group policy format compiled to native NetworkPolicies,
+and least-privilege policies learned from observed flows.
+
+See docs/netpol.md.`,
+	}
+	cmd.AddCommand(newNetpolAnalyzeCmd(), newNetpolCanCmd(), newNetpolLintCmd(), newNetpolDiffCmd())
+	return cmd
+}
+
+// netpolInput selects where objects come from: paths or a live cluster.
+type netpolInput struct {
+	cluster    bool
+	kubeconfig string
+	context    string
+}
+
+func (in *netpolInput) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&in.cluster, "cluster", false, "read the live cluster of the kubeconfig context")
+	fl.StringVar(&in.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
+	fl.StringVar(&in.context, "context", "", "kubeconfig context (default the current context)")
+}
+
+// load reads the objects of the paths (or of the cluster) and builds the
+// network model. Documents and policies that cannot be used are reported on
+// stderr and left out.
+func (in *netpolInput) load(cmd *cobra.Command, paths []string) (*model.Cluster, error) {
+	if in.cluster && len(paths) > 0 {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("give either paths or --cluster, not both")}
+	}
+	if !in.cluster && len(paths) == 0 {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("nothing to analyse: give files or folders, - for standard input, or --cluster")}
+	}
+	var objs []*k8s.Object
+	if in.cluster {
+		o, err := loadNetpolCluster(cmd, in)
+		if err != nil {
+			return nil, err
+		}
+		objs = o
+	} else {
+		loaded, err := k8s.LoadPaths(cmd.Context(), paths, k8s.LoadOptions{Stdin: cmd.InOrStdin()})
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: err}
+		}
+		for _, e := range loaded.Errors {
+			fmt.Fprintln(cmd.ErrOrStderr(), "kordon: warning:", e)
+		}
+		for _, e := range loaded.Warnings {
+			slog.Debug("skipped document", "problem", e)
+		}
+		objs = loaded.Objects
+	}
+	c, problems := model.FromObjects(objs)
+	reportProblems(cmd.ErrOrStderr(), problems)
+	return c, nil
+}
+
+func reportProblems(w io.Writer, problems []model.Problem) {
+	for _, p := range problems {
+		fmt.Fprintln(w, "kordon: warning: skipped", p.Error())
+	}
+}

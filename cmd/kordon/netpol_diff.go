@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kordon-dev/kordon/internal/netpol/diff"
+)
+
+func newNetpolDiffCmd() *cobra.Command {
+	var format string
+	var failOnChange bool
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "Show the semantic difference in connectivity between two configurations",
+		Long: `Diff analyses OLD and NEW (each a file, a folder, a chart or - for standard
+input) and lists the connections that were added, removed or changed (which
+ports became allowed or stopped being allowed) — a difference in what the
+policies allow, not in how they are written.
+
+Exit status: 0, or 1 with --exit-code when something changed; 2 on usage or
+input errors.`,
+		Example: `  kordon netpol diff main/manifests/ pr/manifests/
+  kordon netpol diff old.yaml new.yaml -o md >> $GITHUB_STEP_SUMMARY`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slicesContains(diff.Formats(), format) {
+				return usageErr(fmt.Errorf("--output %q: want one of %s", format, strings.Join(diff.Formats(), ", ")))
+			}
+			var in netpolInput
+			old, err := in.load(cmd, args[:1])
+			if err != nil {
+				return err
+			}
+			updated, err := in.load(cmd, args[1:])
+			if err != nil {
+				return err
+			}
+			changes := diff.Diff(old, updated)
+			if err := diff.Write(cmd.OutOrStdout(), format, changes); err != nil {
+				return err
+			}
+			if failOnChange && len(changes) > 0 {
+				return &exitError{code: exitFindings}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "output", "o", "txt", "output format: "+strings.Join(diff.Formats(), ", "))
+	cmd.Flags().BoolVar(&failOnChange, "exit-code", false, "exit 1 when connectivity changed")
+	return cmd
+}
+
+func slicesContains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

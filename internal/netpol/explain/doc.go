@@ -1,0 +1,4 @@
+// Package explain says why a connection is allowed or denied: which
+// policies isolate each side, which of their rules match the other end and
+// on which ports — what `kordon netpol can` prints.
+package explain

@@ -1,0 +1,6 @@
+// Package lint finds problems in NetworkPolicies — coverage gaps, policies
+// and peers that select nothing, redundant and overly broad rules, egress
+// lockdowns that forget DNS, named ports that resolve nowhere — and reports
+// them as shared Findings (rule IDs KOR-NETPOL-001 to KOR-NETPOL-008, see
+// docs/netpol.md), so that every report format of `kordon scan` works.
+package lint

@@ -1,0 +1,101 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kordon-dev/kordon/internal/k8s"
+	"github.com/kordon-dev/kordon/internal/netpol/analyzer"
+	"github.com/kordon-dev/kordon/internal/netpol/model"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func shopGraph(t *testing.T) Graph {
+	t.Helper()
+	data, err := os.ReadFile("testdata/shop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, errs := k8s.Decode(data, "shop.yaml")
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	c, problems := model.FromObjects(objs)
+	if len(problems) > 0 {
+		t.Fatal(problems[0])
+	}
+	return FromResult(analyzer.Analyze(c, analyzer.Options{}))
+}
+
+func TestGolden(t *testing.T) {
+	g := shopGraph(t)
+	for _, format := range Formats() {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Write(&buf, format, g); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "shop."+format)
+			if *update {
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%s output differs from %s (run go test -update after checking):\n%s", format, path, buf.String())
+			}
+		})
+	}
+}
+
+// TestJSONContract checks the documented fields and the omission of a
+// workload's connection to itself.
+func TestJSONContract(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, "json", shopGraph(t)); err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		t.Fatal("no connections")
+	}
+	for _, c := range got {
+		for _, k := range []string{"src", "srcKind", "dst", "dstKind", "all", "ports"} {
+			if _, ok := c[k]; !ok {
+				t.Errorf("connection %v lacks %q", c, k)
+			}
+		}
+		if c["src"] == c["dst"] {
+			t.Errorf("connection to itself listed: %v", c)
+		}
+	}
+}
+
+func TestEmpty(t *testing.T) {
+	for _, format := range Formats() {
+		var buf bytes.Buffer
+		if err := Write(&buf, format, Graph{}); err != nil {
+			t.Errorf("%s: %v", format, err)
+		}
+	}
+	var buf bytes.Buffer
+	_ = Write(&buf, "json", Graph{})
+	if got := buf.String(); got != "[]\n" {
+		t.Errorf("empty json = %q, want []", got)
+	}
+	if err := Write(&buf, "yaml", Graph{}); err == nil {
+		t.Error("unknown format accepted")
+	}
+}
