@@ -593,3 +593,25 @@ func mustHost(t *testing.T, cfg *rest.Config) string {
 	}
 	return u.Host
 }
+
+func TestLoadClusterNotServed(t *testing.T) {
+	// A second API server that does not serve policy/v1.
+	env := testenv.StartWithOptions(t, testenv.Options{
+		APIServerArgs: map[string][]string{"runtime-config": {"policy/v1=false"}},
+	})
+	ns := env.CreateNamespace(t, "not-served")
+	l, err := k8s.LoadCluster(context.Background(), k8s.ClusterOptions{RESTConfig: env.Config, Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Warnings) != 1 {
+		t.Fatalf("warnings = %v, want one for PodDisruptionBudget", l.Warnings)
+	}
+	var sk *k8s.SkippedResourceError
+	if !errors.As(l.Warnings[0], &sk) || sk.Kind != (schema.GroupKind{Group: "policy", Kind: "PodDisruptionBudget"}) || !errors.Is(sk, k8s.ErrNotServed) {
+		t.Errorf("warning = %v, want PodDisruptionBudget.policy not served", l.Warnings[0])
+	}
+	if len(l.Objects) != 1 || l.Objects[0].Name() != ns {
+		t.Errorf("objects = %v, want only Namespace %s", l.Objects, ns)
+	}
+}

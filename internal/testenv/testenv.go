@@ -43,9 +43,20 @@ type Env struct {
 	env *envtest.Environment
 }
 
-// New starts a control plane. It returns ErrNoAssets when AssetsEnv is not
-// set. Call Stop when done.
-func New() (*Env, error) {
+// Options changes how a control plane starts.
+type Options struct {
+	// APIServerArgs are extra kube-apiserver flags: name without dashes →
+	// values, e.g. {"runtime-config": {"policy/v1=false"}} to stop serving
+	// an API group, or {"feature-gates": {"SomeGate=true"}}.
+	APIServerArgs map[string][]string
+}
+
+// New starts a control plane with the default flags. It returns
+// ErrNoAssets when AssetsEnv is not set. Call Stop when done.
+func New() (*Env, error) { return NewWithOptions(Options{}) }
+
+// NewWithOptions is New with extra options.
+func NewWithOptions(opts Options) (*Env, error) {
 	assets := os.Getenv(AssetsEnv)
 	if assets == "" {
 		return nil, ErrNoAssets
@@ -56,6 +67,12 @@ func New() (*Env, error) {
 		UseExistingCluster:       &useExisting,
 		ControlPlaneStartTimeout: 2 * time.Minute, // the test machine may be busy
 		ControlPlaneStopTimeout:  time.Minute,
+	}
+	if len(opts.APIServerArgs) > 0 {
+		args := te.ControlPlane.GetAPIServer().Configure()
+		for name, values := range opts.APIServerArgs {
+			args.Set(name, values...)
+		}
 	}
 	cfg, err := te.Start()
 	if err != nil {
@@ -109,7 +126,13 @@ func (e *Env) Stop() error {
 // control plane does not start.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	e, err := New()
+	return StartWithOptions(t, Options{})
+}
+
+// StartWithOptions is Start with extra options.
+func StartWithOptions(t testing.TB, opts Options) *Env {
+	t.Helper()
+	e, err := NewWithOptions(opts)
 	if errors.Is(err, ErrNoAssets) {
 		t.Skip(err.Error())
 	}
