@@ -1,0 +1,75 @@
+package governance
+
+import (
+	"context"
+
+	"github.com/kordon-dev/kordon/internal/k8s"
+)
+
+// Policy IDs, stable like rule IDs.
+const (
+	RequireNetworkPolicyID = "KOR-GOV-001"
+	ProtectedLabelsID      = "KOR-GOV-002"
+	NamespaceScopingID     = "KOR-GOV-003"
+	TrustedImagesID        = "KOR-GOV-004"
+	CreationRateID         = "KOR-GOV-005"
+)
+
+// Operations as in admission.k8s.io/v1.
+const (
+	Create = "CREATE"
+	Update = "UPDATE"
+	Delete = "DELETE"
+)
+
+// Request is what a policy sees of one admission request.
+type Request struct {
+	// Operation is CREATE, UPDATE, DELETE or CONNECT.
+	Operation string
+	// User and Groups are the requesting user's name and groups.
+	User   string
+	Groups []string
+	// Namespace is the request's namespace ("" for cluster-scoped objects).
+	Namespace string
+	// Group and Kind of the object.
+	Group, Kind string
+	// Name of the object (may be empty on CREATE with generateName).
+	Name string
+	// Object is the new object (nil on DELETE); OldObject the stored one
+	// (UPDATE and DELETE).
+	Object, OldObject *k8s.Object
+	// DryRun is true when nothing will be stored.
+	DryRun bool
+}
+
+// Violation is one reason to refuse a request.
+type Violation struct {
+	// ID is the policy's or rule's ID.
+	ID          string
+	Message     string
+	Remediation string
+}
+
+// Policy is one governance check. Implementations are safe for concurrent use.
+type Policy interface {
+	// ID returns the policy's stable ID.
+	ID() string
+	// Check returns the request's violations of the policy.
+	Check(ctx context.Context, req *Request) []Violation
+}
+
+// Recorder is implemented by policies that keep state about admitted
+// requests (the creation rate). The webhook calls Record once a request is
+// admitted.
+type Recorder interface {
+	Record(req *Request)
+}
+
+// TargetNamespace returns the namespace a request acts in: the request's
+// namespace, or for a Namespace object its own name.
+func (r *Request) TargetNamespace() string {
+	if r.Group == "" && r.Kind == "Namespace" {
+		return r.Name
+	}
+	return r.Namespace
+}

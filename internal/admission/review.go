@@ -1,0 +1,217 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kordon-dev/kordon/internal/admission/config"
+	"github.com/kordon-dev/kordon/internal/admission/governance"
+	"github.com/kordon-dev/kordon/internal/k8s"
+)
+
+// maxReviewBytes bounds the body of one AdmissionReview (the API server's
+// own request limit is 3 MiB; a review carries object and old object).
+const maxReviewBytes = 7 << 20
+
+// ServeHTTP answers an AdmissionReview posted by the API server.
+func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if r.Method != http.MethodPost {
+		http.Error(rw, "POST an admission.k8s.io/v1 AdmissionReview", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
+	if err != nil || len(body) > maxReviewBytes {
+		http.Error(rw, "cannot read the request body", http.StatusBadRequest)
+		return
+	}
+	review := &admissionv1.AdmissionReview{}
+	if err := json.Unmarshal(body, review); err != nil || review.Request == nil {
+		http.Error(rw, fmt.Sprintf("not an AdmissionReview: %v", err), http.StatusBadRequest)
+		return
+	}
+	resp := w.Review(r.Context(), review.Request, start)
+	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
+	if out.APIVersion == "" {
+		out.APIVersion, out.Kind = "admission.k8s.io/v1", "AdmissionReview"
+	}
+	rw.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(rw).Encode(&out); err != nil {
+		w.log.Warn("write admission response", "error", err)
+	}
+}
+
+// Review judges one AdmissionRequest, logs and counts the decision and
+// returns the response. start is when the request arrived (for latency).
+func (w *Webhook) Review(ctx context.Context, ar *admissionv1.AdmissionRequest, start time.Time) *admissionv1.AdmissionResponse {
+	resp := &admissionv1.AdmissionResponse{UID: ar.UID, Allowed: true}
+	req, err := requestFrom(ar)
+	if err != nil {
+		resp.Allowed = false
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: err.Error()}
+		w.record(ctx, ar, nil, resp, time.Since(start), err)
+		return resp
+	}
+	var d *Decision
+	if ar.SubResource != "" {
+		d = &Decision{Allowed: true, Excluded: "subresource " + ar.SubResource + " is not judged"}
+	} else {
+		d = w.Decide(ctx, req)
+	}
+	resp.Allowed = d.Allowed
+	var denied, audit []string
+	for _, v := range d.Violations {
+		line := v.ID + ": " + v.Message
+		switch v.Action {
+		case config.Enforce:
+			denied = append(denied, fmt.Sprintf("- %s (fix: %s)", line, v.Remediation))
+		case config.Warn:
+			resp.Warnings = append(resp.Warnings, "kordon "+line)
+			audit = append(audit, "warn "+line)
+		case config.Audit:
+			audit = append(audit, "audit "+line)
+		}
+	}
+	if !d.Allowed {
+		resp.Result = &metav1.Status{
+			Status:  metav1.StatusFailure,
+			Code:    http.StatusForbidden,
+			Reason:  metav1.StatusReasonForbidden,
+			Message: fmt.Sprintf("kordon denied %s %s: %d violation(s)\n%s", strings.ToLower(req.Operation), describe(req), len(denied), strings.Join(denied, "\n")),
+		}
+	}
+	if len(audit) > 0 {
+		resp.AuditAnnotations = map[string]string{"violations": strings.Join(audit, "; ")}
+	}
+	w.record(ctx, ar, d, resp, time.Since(start), nil)
+	return resp
+}
+
+// requestFrom builds the policy view of an AdmissionRequest, decoding the
+// objects as internal/k8s does (whole numbers int64).
+func requestFrom(ar *admissionv1.AdmissionRequest) (*governance.Request, error) {
+	req := &governance.Request{
+		Operation: string(ar.Operation),
+		User:      ar.UserInfo.Username,
+		Groups:    ar.UserInfo.Groups,
+		Namespace: ar.Namespace,
+		Group:     ar.Kind.Group,
+		Kind:      ar.Kind.Kind,
+		Name:      ar.Name,
+		DryRun:    ar.DryRun != nil && *ar.DryRun,
+	}
+	apiVersion := ar.Kind.Version
+	if ar.Kind.Group != "" {
+		apiVersion = ar.Kind.Group + "/" + ar.Kind.Version
+	}
+	var err error
+	if req.Object, err = decodeObject(ar.Object.Raw, apiVersion, ar.Kind.Kind); err != nil {
+		return nil, fmt.Errorf("object: %w", err)
+	}
+	if req.OldObject, err = decodeObject(ar.OldObject.Raw, apiVersion, ar.Kind.Kind); err != nil {
+		return nil, fmt.Errorf("oldObject: %w", err)
+	}
+	if req.Name == "" && req.Object != nil {
+		req.Name = req.Object.Name()
+	}
+	return req, nil
+}
+
+// decodeObject decodes one object's JSON; nil for an absent object.
+func decodeObject(raw []byte, apiVersion, kind string) (*k8s.Object, error) {
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	k8s.Normalize(m)
+	if _, ok := m["apiVersion"]; !ok {
+		m["apiVersion"] = apiVersion
+	}
+	if _, ok := m["kind"]; !ok {
+		m["kind"] = kind
+	}
+	return &k8s.Object{Content: m, Source: k8s.Source{}}, nil
+}
+
+func describe(req *governance.Request) string {
+	name := req.Name
+	if name == "" {
+		name = "(generated name)"
+	}
+	if req.Namespace != "" {
+		return req.Kind + " " + req.Namespace + "/" + name
+	}
+	return req.Kind + " " + name
+}
+
+// record writes the decision's log line and metrics.
+func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, d *Decision, resp *admissionv1.AdmissionResponse, latency time.Duration, reqErr error) {
+	kind := ar.Kind.Kind
+	if ar.Kind.Group != "" {
+		kind = ar.Kind.Group + "/" + kind
+	}
+	result := "allowed"
+	if !resp.Allowed {
+		result = "denied"
+	}
+	if reqErr != nil {
+		result = "error"
+	}
+	if w.metrics != nil {
+		w.metrics.observe(string(ar.Operation), kind, result, d, latency)
+	}
+	attrs := []slog.Attr{
+		slog.String("uid", string(ar.UID)),
+		slog.String("user", ar.UserInfo.Username),
+		slog.Any("groups", ar.UserInfo.Groups),
+		slog.String("operation", string(ar.Operation)),
+		slog.String("kind", kind),
+		slog.String("namespace", ar.Namespace),
+		slog.String("name", ar.Name),
+		slog.String("result", result),
+		slog.Float64("latencyMs", float64(latency.Microseconds())/1000),
+	}
+	if ar.DryRun != nil && *ar.DryRun {
+		attrs = append(attrs, slog.Bool("dryRun", true))
+	}
+	if reqErr != nil {
+		attrs = append(attrs, slog.String("error", reqErr.Error()))
+	}
+	if d != nil {
+		if d.Excluded != "" {
+			attrs = append(attrs, slog.String("excluded", d.Excluded))
+		}
+		if len(d.Violations) > 0 {
+			type ruleLog struct {
+				ID      string        `json:"id"`
+				Action  config.Action `json:"action"`
+				Source  string        `json:"source"`
+				Message string        `json:"message"`
+			}
+			rs := make([]ruleLog, len(d.Violations))
+			for i, v := range d.Violations {
+				rs[i] = ruleLog{ID: v.ID, Action: v.Action, Source: v.Source, Message: v.Message}
+			}
+			attrs = append(attrs, slog.Any("rules", rs))
+		}
+		if len(d.Errors) > 0 {
+			attrs = append(attrs, slog.Any("ruleErrors", d.Errors))
+		}
+	}
+	w.log.LogAttrs(ctx, slog.LevelInfo, "admission decision", attrs...)
+}

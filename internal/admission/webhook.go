@@ -1,0 +1,233 @@
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
+
+	"github.com/kordon-dev/kordon/internal/admission/config"
+	"github.com/kordon-dev/kordon/internal/admission/governance"
+	"github.com/kordon-dev/kordon/internal/k8s"
+	"github.com/kordon-dev/kordon/internal/rules"
+)
+
+// Options configures a Webhook.
+type Options struct {
+	// Config is the validated configuration.
+	Config *config.Config
+	// Catalogue is the rule catalogue the configuration selects from.
+	Catalogue []*rules.Rule
+	// OwnNamespace is the namespace the webhook runs in; it is never judged
+	// (with kube-system), so that the webhook cannot block its own repair.
+	OwnNamespace string
+	// NetworkPolicies lists NetworkPolicies (an informer's lister); required
+	// when governance.requireNetworkPolicy is set.
+	NetworkPolicies networkinglisters.NetworkPolicyLister
+	// Namespaces lists Namespaces for namespace selectors; nil means every
+	// namespace is unknown (has no labels).
+	Namespaces corelisters.NamespaceLister
+	// Logger receives one line per decision; nil discards them.
+	Logger *slog.Logger
+	// Metrics records decisions; nil records nothing.
+	Metrics *Metrics
+	// Now is the clock of the creation-rate policy; nil means time.Now.
+	Now func() time.Time
+}
+
+// Webhook judges admission requests. It is built once at start-up and is
+// safe for concurrent use.
+type Webhook struct {
+	bindings   []*binding
+	policies   []*policyEntry
+	excluded   []string
+	timeout    time.Duration
+	namespaces corelisters.NamespaceLister
+	log        *slog.Logger
+	metrics    *Metrics
+	rate       *governance.CreationRate
+}
+
+// policyEntry is a governance policy with its scope and action.
+type policyEntry struct {
+	policy governance.Policy
+	scope  *scope
+	action config.Action
+	// workloadsOnly limits the policy to workload kinds when its scope
+	// names no kinds (the creation rate).
+	workloadsOnly bool
+}
+
+// AlwaysExcluded are the namespaces the webhook never judges, besides its own.
+var alwaysExcluded = []string{"kube-system"}
+
+// New compiles the configuration's rules and builds its policies. It
+// returns notes about rules left out (they read the inventory) and an
+// error listing every configuration problem.
+func New(opts Options) (*Webhook, []string, error) {
+	cfg := opts.Config
+	if cfg == nil {
+		return nil, nil, errors.New("admission: no configuration")
+	}
+	bindings, skipped, err := compileBindings(cfg, opts.Catalogue)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &Webhook{
+		bindings:   bindings,
+		excluded:   append(slices.Clone(alwaysExcluded), cfg.ExcludeNamespaces...),
+		timeout:    cfg.Timeout.Duration,
+		namespaces: opts.Namespaces,
+		log:        opts.Logger,
+		metrics:    opts.Metrics,
+	}
+	if opts.OwnNamespace != "" {
+		w.excluded = append(w.excluded, opts.OwnNamespace)
+	}
+	if w.timeout == 0 {
+		w.timeout = config.DefaultTimeout
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	add := func(p governance.Policy, s config.Scope, a config.Action, workloadsOnly bool) {
+		sc, err := compileScope(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("governance %s: %w", p.ID(), err))
+			return
+		}
+		w.policies = append(w.policies, &policyEntry{policy: p, scope: sc, action: a, workloadsOnly: workloadsOnly})
+	}
+	g := cfg.Governance
+	if p := g.RequireNetworkPolicy; p != nil {
+		if opts.NetworkPolicies == nil {
+			errs = append(errs, errors.New("governance.requireNetworkPolicy needs a NetworkPolicy informer"))
+		} else {
+			add(governance.NewRequireNetworkPolicy(opts.NetworkPolicies), p.Scope, p.Action, false)
+		}
+	}
+	if p := g.ProtectedLabels; p != nil {
+		add(governance.NewProtectedLabels(p), p.Scope, p.Action, false)
+	}
+	if p := g.NamespaceScoping; p != nil {
+		add(governance.NewNamespaceScoping(p), p.Scope, p.Action, false)
+	}
+	if p := g.TrustedImages; p != nil {
+		add(governance.NewTrustedImages(p), p.Scope, p.Action, false)
+	}
+	if p := g.CreationRate; p != nil {
+		w.rate = governance.NewCreationRate(p, opts.Now)
+		add(w.rate, p.Scope, p.Action, len(p.Kinds) == 0)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	if w.metrics != nil && w.rate != nil {
+		w.metrics.watchRate(w.rate, g.CreationRate.Limit)
+	}
+	return w, skipped, nil
+}
+
+// Judged is a violation with the action configured for its rule or policy.
+type Judged struct {
+	governance.Violation
+	Action config.Action `json:"action"`
+	// Source is the rule binding's name or "governance".
+	Source string `json:"source"`
+}
+
+// Decision is the webhook's answer to one request.
+type Decision struct {
+	// Allowed is false when a violation's action is enforce.
+	Allowed bool
+	// Excluded says why the request was not judged ("" when it was).
+	Excluded string
+	// Violations lists every violation, enforce, warn and audit alike.
+	Violations []Judged
+	// Errors are rule evaluations that failed; they do not deny.
+	Errors []string
+}
+
+// Decide judges one request with every rule binding and policy in scope.
+// When the evaluation budget (config timeout) runs out, the request is
+// denied with an error violation only if an enforcing rule had not yet
+// been evaluated; the API server's failurePolicy does not apply because
+// the webhook still answers.
+func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision {
+	d := &Decision{Allowed: true}
+	if ns := req.TargetNamespace(); ns != "" && config.MatchAny(w.excluded, ns) {
+		d.Excluded = "namespace " + ns + " is excluded"
+		return d
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	nsLabels := w.namespaceLabels
+	if req.Object != nil {
+		for _, b := range w.bindings {
+			if !b.scope.matches(req, nsLabels) {
+				continue
+			}
+			vs, problems, err := b.evaluate(ctx, req.Object)
+			if err != nil {
+				d.Errors = append(d.Errors, fmt.Sprintf("rules %s: %v", b.name, err))
+				if b.action == config.Enforce {
+					d.Violations = append(d.Violations, Judged{
+						Violation: governance.Violation{ID: "KOR-ADM-TIMEOUT", Message: fmt.Sprintf("the rules of %s could not be evaluated in time: %v", b.name, err),
+							Remediation: "Retry; if it persists, report it to the platform team."},
+						Action: config.Enforce, Source: b.name,
+					})
+				}
+				continue
+			}
+			for _, p := range problems {
+				d.Errors = append(d.Errors, p.Message)
+			}
+			for _, v := range vs {
+				d.Violations = append(d.Violations, Judged{Violation: v, Action: b.action, Source: b.name})
+			}
+		}
+	}
+	for _, p := range w.policies {
+		if p.workloadsOnly && !k8s.IsWorkload(req.Group, req.Kind) {
+			continue
+		}
+		if !p.scope.matches(req, nsLabels) {
+			continue
+		}
+		for _, v := range p.policy.Check(ctx, req) {
+			d.Violations = append(d.Violations, Judged{Violation: v, Action: p.action, Source: "governance"})
+		}
+	}
+	for _, v := range d.Violations {
+		if v.Action == config.Enforce {
+			d.Allowed = false
+		}
+	}
+	if d.Allowed {
+		for _, p := range w.policies {
+			r, ok := p.policy.(governance.Recorder)
+			if !ok || (p.workloadsOnly && !k8s.IsWorkload(req.Group, req.Kind)) || !p.scope.matches(req, nsLabels) {
+				continue
+			}
+			r.Record(req)
+		}
+	}
+	return d
+}
+
+func (w *Webhook) namespaceLabels(name string) (map[string]string, bool) {
+	if w.namespaces == nil {
+		return nil, false
+	}
+	ns, err := w.namespaces.Get(name)
+	if err != nil {
+		return nil, false
+	}
+	return ns.Labels, true
+}

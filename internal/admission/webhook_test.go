@@ -1,0 +1,405 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kordon-dev/kordon/internal/admission/config"
+	"github.com/kordon-dev/kordon/internal/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// fixture builds webhooks over real informer indexers holding namespaces
+// and NetworkPolicies.
+type fixture struct {
+	t        *testing.T
+	catalog  []*rules.Rule
+	nsIdx    cache.Indexer
+	npIdx    cache.Indexer
+	now      time.Time
+	metricsR *Metrics
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	cat, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{
+		t:       t,
+		catalog: cat,
+		nsIdx:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
+		npIdx:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
+		now:     time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC),
+	}
+	f.addNamespace("shop", map[string]string{"kordon.io/netpol": "required"})
+	f.addNamespace("lab", map[string]string{"kordon.io/pss": "warn"})
+	return f
+}
+
+func (f *fixture) addNamespace(name string, l map[string]string) {
+	if err := f.nsIdx.Add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) addNetworkPolicy(ns, name string, sel metav1.LabelSelector) {
+	np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: networkingv1.NetworkPolicySpec{PodSelector: sel}}
+	if err := f.npIdx.Add(np); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) webhook(cfgYAML string) *Webhook {
+	f.t.Helper()
+	cfg, err := config.Parse([]byte(cfgYAML))
+	if err != nil {
+		f.t.Fatalf("config: %v", err)
+	}
+	w, _, err := New(Options{
+		Config:          cfg,
+		Catalogue:       f.catalog,
+		OwnNamespace:    "kordon-system",
+		NetworkPolicies: networkinglisters.NewNetworkPolicyLister(f.npIdx),
+		Namespaces:      corelisters.NewNamespaceLister(f.nsIdx),
+		Metrics:         f.metricsR,
+		Now:             func() time.Time { return f.now },
+	})
+	if err != nil {
+		f.t.Fatalf("New: %v", err)
+	}
+	return w
+}
+
+// request builds an AdmissionRequest from YAML objects.
+func request(t *testing.T, op admissionv1.Operation, user string, groups []string, obj, old string) *admissionv1.AdmissionRequest {
+	t.Helper()
+	ar := &admissionv1.AdmissionRequest{
+		UID:       types.UID("uid-1"),
+		Operation: op,
+		UserInfo:  authenticationv1.UserInfo{Username: user, Groups: groups},
+	}
+	var meta struct {
+		APIVersion string            `json:"apiVersion"`
+		Kind       string            `json:"kind"`
+		Metadata   metav1.ObjectMeta `json:"metadata"`
+	}
+	for i, src := range []string{obj, old} {
+		if src == "" {
+			continue
+		}
+		j, err := yaml.YAMLToJSON([]byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			ar.Object = runtime.RawExtension{Raw: j}
+		} else {
+			ar.OldObject = runtime.RawExtension{Raw: j}
+		}
+		if err := json.Unmarshal(j, &meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	group, version, ok := strings.Cut(meta.APIVersion, "/")
+	if !ok {
+		group, version = "", meta.APIVersion
+	}
+	ar.Kind = metav1.GroupVersionKind{Group: group, Version: version, Kind: meta.Kind}
+	ar.Namespace, ar.Name = meta.Metadata.Namespace, meta.Metadata.Name
+	if meta.Kind == "Namespace" {
+		ar.Namespace = ""
+	}
+	return ar
+}
+
+const restrictedPod = `
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: %s, labels: {app: web}}
+spec:
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: web
+      image: %s
+      securityContext:
+        allowPrivilegeEscalation: false
+        capabilities: {drop: [ALL]}
+`
+
+const privilegedPod = `
+apiVersion: v1
+kind: Pod
+metadata: {name: root, namespace: %s}
+spec:
+  hostPID: true
+  containers:
+    - name: shell
+      image: registry.example.com/tools/shell:1.0
+      securityContext: {privileged: true}
+`
+
+func pod(tmpl, ns, image string) string {
+	if strings.Count(tmpl, "%s") == 1 {
+		return strings.Replace(tmpl, "%s", ns, 1)
+	}
+	return strings.Replace(strings.Replace(tmpl, "%s", ns, 1), "%s", image, 1)
+}
+
+const pssConfig = `
+rules:
+  - name: pss
+    select: {tags: [pss-baseline, pss-restricted]}
+    action: enforce
+    namespaceSelector: {matchExpressions: [{key: kordon.io/pss, operator: NotIn, values: [warn]}]}
+  - name: pss-warn
+    select: {tags: [pss-baseline, pss-restricted]}
+    action: warn
+    namespaceSelector: {matchLabels: {kordon.io/pss: warn}}
+  - name: svc
+    select: {ids: [KOR-SVC-001]}
+    action: audit
+`
+
+func ids(d *Decision, action config.Action) []string {
+	var out []string
+	for _, v := range d.Violations {
+		if v.Action == action && !slices.Contains(out, v.ID) {
+			out = append(out, v.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestDecideRules(t *testing.T) {
+	f := newFixture(t)
+	w := f.webhook(pssConfig)
+	tests := []struct {
+		name        string
+		req         *admissionv1.AdmissionRequest
+		wantAllowed bool
+		wantEnforce []string
+		wantWarn    []string
+		wantAudit   []string
+		wantExclude bool
+	}{
+		{
+			name:        "restricted pod admitted",
+			req:         request(t, admissionv1.Create, "alice", nil, pod(restrictedPod, "shop", "registry.example.com/web:1.2"), ""),
+			wantAllowed: true,
+		},
+		{
+			name:        "privileged pod denied",
+			req:         request(t, admissionv1.Create, "alice", nil, pod(privilegedPod, "shop", ""), ""),
+			wantEnforce: []string{"KOR-POD-001", "KOR-POD-002", "KOR-POD-013", "KOR-POD-014", "KOR-POD-016", "KOR-POD-018"},
+		},
+		{
+			name:        "privileged pod warned in a warn namespace",
+			req:         request(t, admissionv1.Create, "alice", nil, pod(privilegedPod, "lab", ""), ""),
+			wantAllowed: true,
+			wantWarn:    []string{"KOR-POD-001", "KOR-POD-002", "KOR-POD-013", "KOR-POD-014", "KOR-POD-016", "KOR-POD-018"},
+		},
+		{
+			name:        "kube-system never judged",
+			req:         request(t, admissionv1.Create, "alice", nil, pod(privilegedPod, "kube-system", ""), ""),
+			wantAllowed: true,
+			wantExclude: true,
+		},
+		{
+			name:        "own namespace never judged",
+			req:         request(t, admissionv1.Create, "alice", nil, pod(privilegedPod, "kordon-system", ""), ""),
+			wantAllowed: true,
+			wantExclude: true,
+		},
+		{
+			name: "deployment judged by its pod template",
+			req: request(t, admissionv1.Update, "alice", nil, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      hostNetwork: true
+      containers: [{name: api, image: registry.example.com/api:1, securityContext: {allowPrivilegeEscalation: false, runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}, capabilities: {drop: [ALL]}}}]
+`, ""),
+			wantEnforce: []string{"KOR-POD-002"},
+		},
+		{
+			name: "service audited and admitted",
+			req: request(t, admissionv1.Create, "alice", nil, `
+apiVersion: v1
+kind: Service
+metadata: {name: edge, namespace: shop}
+spec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}
+`, ""),
+			wantAllowed: true,
+			wantAudit:   []string{"KOR-SVC-001"},
+		},
+		{
+			name:        "delete is admitted",
+			req:         request(t, admissionv1.Delete, "alice", nil, "", pod(privilegedPod, "shop", "")),
+			wantAllowed: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := requestFrom(tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := w.Decide(context.Background(), req)
+			if d.Allowed != tt.wantAllowed {
+				t.Errorf("allowed: got %v, want %v (violations %+v)", d.Allowed, tt.wantAllowed, d.Violations)
+			}
+			if got := ids(d, config.Enforce); !slices.Equal(got, tt.wantEnforce) {
+				t.Errorf("enforce: got %v, want %v", got, tt.wantEnforce)
+			}
+			if got := ids(d, config.Warn); !slices.Equal(got, tt.wantWarn) {
+				t.Errorf("warn: got %v, want %v", got, tt.wantWarn)
+			}
+			if got := ids(d, config.Audit); !slices.Equal(got, tt.wantAudit) {
+				t.Errorf("audit: got %v, want %v", got, tt.wantAudit)
+			}
+			if got := d.Excluded != ""; got != tt.wantExclude {
+				t.Errorf("excluded: got %q, want excluded=%v", d.Excluded, tt.wantExclude)
+			}
+			if len(d.Errors) > 0 {
+				t.Errorf("rule errors: %v", d.Errors)
+			}
+		})
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name, cfg string
+		want      string
+	}{
+		{"inventory rule named", "rules: [{name: x, select: {ids: [KOR-NET-001]}, action: enforce}]", "KOR-NET-001 reads other objects (inventory) and cannot run at admission"},
+		{"unknown rule", "rules: [{name: x, select: {ids: [KOR-NOPE-1]}, action: enforce}]", "no rule KOR-NOPE-1 in the catalogue"},
+		{"unknown pack", "rules: [{name: x, select: {packs: [nope]}, action: enforce}]", `no rule pack "nope" (packs: `},
+		{"empty selection", "rules: [{name: x, select: {tags: [no-such-tag]}, action: enforce}]", "rules[0] (x).select: selects no rule"},
+		{"only inventory rules", "rules: [{name: x, select: {packs: [network], tags: [cis]}, action: enforce}]", "no rule that can run at admission is selected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(tt.cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = New(Options{Config: cfg, Catalogue: f.catalog})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("inventory rules of a pack are skipped with a note", func(t *testing.T) {
+		cfg, err := config.Parse([]byte("rules: [{name: x, select: {packs: [workloads]}, action: warn}]"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, skipped, err := New(Options{Config: cfg, Catalogue: f.catalog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(skipped) == 0 {
+			t.Errorf("skipped: got none, want notes about workloads rules that read the inventory")
+		}
+	})
+}
+
+func TestServeHTTPGolden(t *testing.T) {
+	f := newFixture(t)
+	w := f.webhook(pssConfig)
+	tests := []struct {
+		name string
+		req  *admissionv1.AdmissionRequest
+	}{
+		{"deny", request(t, admissionv1.Create, "alice", []string{"dev"}, pod(privilegedPod, "shop", ""), "")},
+		{"warn", request(t, admissionv1.Create, "alice", []string{"dev"}, pod(privilegedPod, "lab", ""), "")},
+		{"audit", request(t, admissionv1.Create, "alice", nil, "apiVersion: v1\nkind: Service\nmetadata: {name: e, namespace: shop}\nspec: {type: NodePort}\n", "")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, err := json.Marshal(admissionv1.AdmissionReview{
+				TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+				Request:  tt.req,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			w.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, ValidatePath, bytes.NewReader(body)))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status: got %d, want 200: %s", rec.Code, rec.Body)
+			}
+			var out bytes.Buffer
+			if err := json.Indent(&out, rec.Body.Bytes(), "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "review-"+tt.name+".golden.json")
+			if *update {
+				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if out.String() != string(want) {
+				t.Errorf("response differs from %s:\ngot:\n%s\nwant:\n%s", golden, out.String(), want)
+			}
+		})
+	}
+}
+
+func TestServeHTTPBadRequests(t *testing.T) {
+	w := newFixture(t).webhook(pssConfig)
+	tests := []struct {
+		name, method, body string
+		want               int
+	}{
+		{"get", http.MethodGet, "", http.StatusMethodNotAllowed},
+		{"not json", http.MethodPost, "{", http.StatusBadRequest},
+		{"no request", http.MethodPost, `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			w.ServeHTTP(rec, httptest.NewRequest(tt.method, ValidatePath, strings.NewReader(tt.body)))
+			if rec.Code != tt.want {
+				t.Errorf("status: got %d, want %d", rec.Code, tt.want)
+			}
+		})
+	}
+}
