@@ -18,10 +18,10 @@ import (
 type Reloader struct {
 	certFile, keyFile string
 
-	mu       sync.RWMutex
-	cert     *tls.Certificate
-	certPEM  []byte
-	keyPEM   []byte
+	mu      sync.RWMutex
+	cert    *tls.Certificate
+	certPEM []byte
+	keyPEM  []byte
 }
 
 // NewReloader loads the pair once; an unreadable or invalid pair is an error.
