@@ -337,9 +337,33 @@ func TestNewErrors(t *testing.T) {
 	})
 }
 
+const goldenConfig = `
+rules:
+  - name: golden
+    select: {tags: [golden]}
+    action: enforce
+    kinds: [Pod]
+    namespaceSelector: {matchExpressions: [{key: kordon.io/pss, operator: NotIn, values: [warn]}]}
+  - name: golden-warn
+    select: {tags: [golden]}
+    action: warn
+    kinds: [Pod]
+    namespaceSelector: {matchLabels: {kordon.io/pss: warn}}
+  - name: golden-audit
+    select: {ids: [TEST-SVC-001]}
+    action: audit
+`
+
+// TestServeHTTPGolden compares whole responses with golden files; its rules
+// come from testdata/rules so that catalogue edits do not change them.
 func TestServeHTTPGolden(t *testing.T) {
 	f := newFixture(t)
-	w := f.webhook(pssConfig)
+	cat, err := rules.LoadDir("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.catalog = cat
+	w := f.webhook(goldenConfig)
 	tests := []struct {
 		name string
 		req  *admissionv1.AdmissionRequest
@@ -402,4 +426,92 @@ func TestServeHTTPBadRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+const governanceConfig = `
+governance:
+  requireNetworkPolicy:
+    action: enforce
+    namespaceSelector: {matchLabels: {kordon.io/netpol: required}}
+  protectedLabels:
+    action: enforce
+    labels: [{key: network.kordon.io/internet, value: allowed, allowed: {groups: [security-officers]}}]
+  namespaceScoping:
+    action: warn
+    subjects: [{groups: [team-a], namespaces: [lab]}]
+  trustedImages:
+    action: audit
+    allow: [registry.example.com/*]
+  creationRate:
+    action: enforce
+    limit: 2
+    window: 1h
+    exempt: {users: [robot]}
+`
+
+func TestDecideGovernance(t *testing.T) {
+	f := newFixture(t)
+	f.addNetworkPolicy("shop", "web", metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}})
+	w := f.webhook(governanceConfig)
+	decide := func(ar *admissionv1.AdmissionRequest) *Decision {
+		t.Helper()
+		req, err := requestFrom(ar)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.Decide(context.Background(), req)
+	}
+	web := pod(restrictedPod, "shop", "registry.example.com/web:1")
+	tests := []struct {
+		name                             string
+		req                              *admissionv1.AdmissionRequest
+		wantAllowed                      bool
+		wantEnforce, wantWarn, wantAudit []string
+	}{
+		{"selected pod from a trusted registry", request(t, admissionv1.Create, "robot", nil, web, ""), true, nil, nil, nil},
+		{"pod in a namespace that requires policies, unselected", request(t, admissionv1.Create, "robot", nil, strings.Replace(web, "app: web", "app: other", 1), ""), false, []string{"KOR-GOV-001"}, nil, nil},
+		{"namespace without the label needs no policy", request(t, admissionv1.Create, "robot", nil, pod(restrictedPod, "lab", "registry.example.com/web:1"), ""), true, nil, nil, nil},
+		{"untrusted image audited", request(t, admissionv1.Create, "robot", nil, pod(restrictedPod, "shop", "quay.io/web:1"), ""), true, nil, nil, []string{"KOR-GOV-004"}},
+		{"team member outside its namespace warned", request(t, admissionv1.Create, "robot", []string{"team-a"}, web, ""), true, nil, []string{"KOR-GOV-003"}, nil},
+		{"protected label on a namespace", request(t, admissionv1.Update, "dan", nil,
+			"apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {network.kordon.io/internet: allowed}}",
+			"apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}"), false, []string{"KOR-GOV-002"}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := decide(tt.req)
+			if d.Allowed != tt.wantAllowed {
+				t.Errorf("allowed: got %v, want %v (%+v)", d.Allowed, tt.wantAllowed, d.Violations)
+			}
+			for _, c := range []struct {
+				a    config.Action
+				want []string
+			}{{config.Enforce, tt.wantEnforce}, {config.Warn, tt.wantWarn}, {config.Audit, tt.wantAudit}} {
+				if got := ids(d, c.a); !slices.Equal(got, c.want) {
+					t.Errorf("%s: got %v, want %v", c.a, got, c.want)
+				}
+			}
+		})
+	}
+	t.Run("creation rate counts admitted creations only", func(t *testing.T) {
+		bad := request(t, admissionv1.Create, "eve", nil, strings.Replace(web, "app: web", "app: other", 1), "")
+		for i := 0; i < 3; i++ {
+			if d := decide(bad); d.Allowed {
+				t.Fatalf("denied pod %d admitted", i)
+			}
+		}
+		for i := 0; i < 2; i++ {
+			if d := decide(request(t, admissionv1.Create, "eve", nil, web, "")); !d.Allowed {
+				t.Fatalf("creation %d: got denied %+v, want admitted (denied requests must not count)", i+1, d.Violations)
+			}
+		}
+		d := decide(request(t, admissionv1.Create, "eve", nil, web, ""))
+		if got := ids(d, config.Enforce); !slices.Equal(got, []string{"KOR-GOV-005"}) {
+			t.Errorf("third creation: got %v, want [KOR-GOV-005]", got)
+		}
+		svc := request(t, admissionv1.Create, "eve", nil, "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: shop}\nspec: {}", "")
+		if d := decide(svc); !d.Allowed {
+			t.Errorf("service: got denied %+v, want admitted (only workloads are counted by default)", d.Violations)
+		}
+	})
 }

@@ -1,0 +1,287 @@
+package governance
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kordon-dev/kordon/internal/admission/config"
+	"github.com/kordon-dev/kordon/internal/k8s"
+)
+
+// obj decodes one YAML object as internal/k8s does.
+func obj(t *testing.T, src string) *k8s.Object {
+	t.Helper()
+	if src == "" {
+		return nil
+	}
+	objs, errs := k8s.Decode([]byte(src), "test.yaml")
+	if len(errs) > 0 || len(objs) != 1 {
+		t.Fatalf("decode: %v (%d objects)", errs, len(objs))
+	}
+	return objs[0]
+}
+
+func req(t *testing.T, op, user string, groups []string, newSrc, oldSrc string) *Request {
+	t.Helper()
+	r := &Request{Operation: op, User: user, Groups: groups, Object: obj(t, newSrc), OldObject: obj(t, oldSrc)}
+	o := r.Object
+	if o == nil {
+		o = r.OldObject
+	}
+	r.Group, r.Kind, r.Namespace, r.Name = o.Group(), o.Kind(), o.Namespace(), o.Name()
+	return r
+}
+
+func messages(vs []Violation) string {
+	var b strings.Builder
+	for _, v := range vs {
+		b.WriteString(v.ID + ": " + v.Message + "\n")
+	}
+	return b.String()
+}
+
+// check compares violations with the wanted message fragments (one per
+// violation; none means admitted).
+func check(t *testing.T, got []Violation, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d violations, want %d:\n%s", len(got), len(want), messages(got))
+	}
+	for i, w := range want {
+		if !strings.Contains(got[i].Message, w) {
+			t.Errorf("violation %d: got %q, want it to contain %q", i, got[i].Message, w)
+		}
+		if got[i].Remediation == "" {
+			t.Errorf("violation %d has no remediation", i)
+		}
+	}
+}
+
+const deployment = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop, labels: {%s}}
+spec:
+  template:
+    metadata: {labels: {%s}}
+    spec:
+      containers: [{name: api, image: %s}]
+`
+
+func deploy(meta, tmpl, image string) string {
+	s := strings.Replace(deployment, "%s", meta, 1)
+	s = strings.Replace(s, "%s", tmpl, 1)
+	return strings.Replace(s, "%s", image, 1)
+}
+
+func TestRequireNetworkPolicy(t *testing.T) {
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	add := func(ns, name string, sel metav1.LabelSelector) {
+		if err := idx.Add(&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: networkingv1.NetworkPolicySpec{PodSelector: sel}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("shop", "web", metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}})
+	add("shop", "tiers", metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"db", "cache"}}}})
+	add("locked", "default-deny", metav1.LabelSelector{})
+	p := NewRequireNetworkPolicy(networkinglisters.NewNetworkPolicyLister(idx))
+	tests := []struct {
+		name string
+		r    *Request
+		want []string
+	}{
+		{"pod selected by labels", req(t, Create, "u", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: w, namespace: shop, labels: {app: web}}\nspec: {containers: [{name: c, image: x}]}", ""), nil},
+		{"pod selected by expression", req(t, Create, "u", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: d, namespace: shop, labels: {tier: db}}\nspec: {containers: [{name: c, image: x}]}", ""), nil},
+		{"pod not selected", req(t, Create, "u", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: shop, labels: {app: queue}}\nspec: {containers: [{name: c, image: x}]}", ""),
+			[]string{"no NetworkPolicy in namespace shop selects Pod q (labels app=queue)"}},
+		{"deployment template not selected", req(t, Update, "u", nil, deploy("app: web", "app: api", "x"), deploy("", "app: api", "x")),
+			[]string{"no NetworkPolicy in namespace shop selects pods of Deployment api (labels app=api)"}},
+		{"deployment template selected", req(t, Create, "u", nil, deploy("", "app: web", "x"), ""), nil},
+		{"empty selector selects everything", req(t, Create, "u", nil, "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c, namespace: locked}\nspec: {jobTemplate: {spec: {template: {spec: {containers: [{name: c, image: x}]}}}}}", ""), nil},
+		{"namespace without policies", req(t, Create, "u", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: empty}\nspec: {containers: [{name: c, image: x}]}", ""),
+			[]string{"namespace empty has no NetworkPolicy, so nothing restricts the traffic of Pod p (labels none)"}},
+		{"services are not workloads", req(t, Create, "u", nil, "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: empty}\nspec: {}", ""), nil},
+		{"delete is not checked", req(t, Delete, "u", nil, "", "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: empty}\nspec: {containers: [{name: c, image: x}]}"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { check(t, p.Check(context.Background(), tt.r), tt.want) })
+	}
+}
+
+func TestProtectedLabels(t *testing.T) {
+	allowed := "allowed"
+	p := NewProtectedLabels(&config.ProtectedLabels{Labels: []config.ProtectedLabel{
+		{Key: "network.kordon.io/internet", Value: &allowed, Allowed: config.Subjects{Groups: []string{"security-officers"}}},
+		{Key: "security.kordon.io/*", Allowed: config.Subjects{ServiceAccounts: []string{"platform/gitops"}}},
+	}})
+	ns := func(labels string) string {
+		return "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {" + labels + "}}"
+	}
+	officer := []string{"security-officers", "system:authenticated"}
+	dev := []string{"developers", "system:authenticated"}
+	gitops := "system:serviceaccount:platform:gitops"
+	tests := []struct {
+		name string
+		r    *Request
+		want []string
+	}{
+		{"officer adds the pair", req(t, Update, "sam", officer, ns("network.kordon.io/internet: allowed"), ns("")), nil},
+		{"developer adds the pair", req(t, Update, "dan", dev, ns("network.kordon.io/internet: allowed"), ns("")),
+			[]string{"adding label network.kordon.io/internet=allowed (protected pair network.kordon.io/internet=allowed) on metadata.labels: only group security-officers may do that"}},
+		{"developer creates a namespace with the pair", req(t, Create, "dan", dev, ns("network.kordon.io/internet: allowed"), ""),
+			[]string{"adding label network.kordon.io/internet=allowed"}},
+		{"developer removes the pair", req(t, Update, "dan", dev, ns(""), ns("network.kordon.io/internet: allowed")),
+			[]string{"removing label network.kordon.io/internet=allowed"}},
+		{"developer changes the pair away", req(t, Update, "dan", dev, ns("network.kordon.io/internet: denied"), ns("network.kordon.io/internet: allowed")),
+			[]string{`changing label network.kordon.io/internet from "allowed" to "denied"`}},
+		{"developer sets another value of the key", req(t, Update, "dan", dev, ns("network.kordon.io/internet: denied"), ns("")), nil},
+		{"developer leaves the pair alone", req(t, Update, "dan", dev, ns("network.kordon.io/internet: allowed, team: a"), ns("network.kordon.io/internet: allowed")), nil},
+		{"developer sets a protected key pattern", req(t, Create, "dan", dev, deploy("security.kordon.io/tier: gold", "", "x"), ""),
+			[]string{"adding label security.kordon.io/tier=gold (protected key security.kordon.io/*) on metadata.labels: only service account platform/gitops"}},
+		{"gitops sets a protected key pattern", req(t, Create, gitops, nil, deploy("security.kordon.io/tier: gold", "", "x"), ""), nil},
+		{"developer sets the pair on a pod template", req(t, Update, "dan", dev, deploy("", "network.kordon.io/internet: allowed", "x"), deploy("", "", "x")),
+			[]string{"adding label network.kordon.io/internet=allowed (protected pair network.kordon.io/internet=allowed) on the pod template"}},
+		{"several at once", req(t, Create, "dan", dev, deploy("security.kordon.io/a: x", "network.kordon.io/internet: allowed", "x"), ""),
+			[]string{"security.kordon.io/a=x", "on the pod template"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { check(t, p.Check(context.Background(), tt.r), tt.want) })
+	}
+}
+
+func TestNamespaceScoping(t *testing.T) {
+	p := NewNamespaceScoping(&config.NamespaceScoping{Subjects: []config.ScopedSubject{
+		{Subjects: config.Subjects{Groups: []string{"team-a"}}, Namespaces: []string{"team-a", "team-a-*"}},
+		{Subjects: config.Subjects{Users: []string{"bob"}}, Namespaces: []string{"sandbox"}},
+	}})
+	pod := func(ns string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: " + ns + "}\nspec: {containers: [{name: c, image: x}]}"
+	}
+	tests := []struct {
+		name string
+		r    *Request
+		want []string
+	}{
+		{"team member in own namespace", req(t, Create, "ann", []string{"team-a"}, pod("team-a"), ""), nil},
+		{"team member in a prefixed namespace", req(t, Create, "ann", []string{"team-a"}, pod("team-a-dev"), ""), nil},
+		{"team member elsewhere", req(t, Create, "ann", []string{"team-a"}, pod("payments"), ""),
+			[]string{"user ann may not create objects in namespace payments; allowed namespaces: team-a, team-a-*"}},
+		{"user in two entries", req(t, Update, "bob", []string{"team-a"}, pod("sandbox"), pod("sandbox")), nil},
+		{"unlisted user is not restricted", req(t, Create, "carol", []string{"ops"}, pod("payments"), ""), nil},
+		{"scoped user creates its namespace", req(t, Create, "ann", []string{"team-a"}, "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a-new}", ""), nil},
+		{"scoped user creates another namespace", req(t, Create, "ann", []string{"team-a"}, "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}", ""),
+			[]string{"in namespace prod"}},
+		{"scoped user touches a cluster-scoped object", req(t, Create, "ann", []string{"team-a"}, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}", ""),
+			[]string{"in cluster-scoped ClusterRole objects"}},
+		{"scoped user deletes elsewhere", req(t, Delete, "bob", nil, "", pod("payments")), []string{"may not delete objects in namespace payments"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { check(t, p.Check(context.Background(), tt.r), tt.want) })
+	}
+}
+
+func TestTrustedImages(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   config.TrustedImages
+		image string
+		want  []string
+	}{
+		{"allowed registry", config.TrustedImages{Allow: []string{"registry.example.com/*"}}, "registry.example.com/shop/web:1.4", nil},
+		{"other registry", config.TrustedImages{Allow: []string{"registry.example.com/*"}}, "quay.io/shop/web:1.4",
+			[]string{"(quay.io/shop/web) matches no allowed pattern"}},
+		{"look-alike host", config.TrustedImages{Allow: []string{"registry.example.com/*"}}, "registry.example.com.evil.io/web:1",
+			[]string{"matches no allowed pattern"}},
+		{"docker hub short name", config.TrustedImages{Allow: []string{"docker.io/library/*"}}, "nginx:1.27", nil},
+		{"denied repository", config.TrustedImages{Allow: []string{"docker.io/library/*"}, Deny: []string{"docker.io/library/ubuntu"}}, "ubuntu:24.04",
+			[]string{"(docker.io/library/ubuntu) matches the denied pattern docker.io/library/ubuntu"}},
+		{"latest", config.TrustedImages{}, "registry.example.com/web:latest", []string{"uses the mutable tag :latest"}},
+		{"untagged", config.TrustedImages{}, "registry.example.com/web", []string{"has no tag"}},
+		{"untagged but pinned", config.TrustedImages{}, "registry.example.com/web@sha256:" + strings.Repeat("a", 64), nil},
+		{"latest allowed", config.TrustedImages{AllowLatest: true}, "registry.example.com/web", nil},
+		{"digest required", config.TrustedImages{RequireDigest: true}, "registry.example.com/web:1.0", []string{"is not pinned by digest"}},
+		{"digest present", config.TrustedImages{RequireDigest: true}, "registry.example.com/web:1.0@sha256:" + strings.Repeat("b", 64), nil},
+		{"registry with port", config.TrustedImages{Allow: []string{"localhost:5000/*"}}, "localhost:5000/web:2", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewTrustedImages(&tt.cfg)
+			check(t, p.Check(context.Background(), req(t, Create, "u", nil, deploy("", "", tt.image), "")), tt.want)
+		})
+	}
+	t.Run("every container kind is checked", func(t *testing.T) {
+		p := NewTrustedImages(&config.TrustedImages{Allow: []string{"registry.example.com/*"}})
+		r := req(t, Create, "u", nil, `
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec:
+  initContainers: [{name: init, image: busybox:1}]
+  containers: [{name: app, image: registry.example.com/app:1}, {name: side, image: quay.io/x/side:2}]
+  ephemeralContainers: [{name: debug, image: alpine:3}]
+`, "")
+		check(t, p.Check(context.Background(), r), []string{"container init", "container side", "container debug"})
+	})
+}
+
+func TestCreationRate(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	p := NewCreationRate(&config.CreationRate{Limit: 3, Window: config.Duration{Duration: time.Hour}}, func() time.Time { return now })
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: c, image: x}]}"
+	create := func(user string) []Violation {
+		r := req(t, Create, user, nil, pod, "")
+		vs := p.Check(context.Background(), r)
+		if len(vs) == 0 {
+			p.Record(r)
+		}
+		return vs
+	}
+	for i := 0; i < 3; i++ {
+		if vs := create("mallory"); len(vs) != 0 {
+			t.Fatalf("creation %d: got %s, want admitted", i+1, messages(vs))
+		}
+		now = now.Add(10 * time.Minute)
+	}
+	check(t, create("mallory"), []string{"user mallory already created 3 pods or workloads in the last 1h0m0s (limit 3)"})
+	if vs := create("alice"); len(vs) != 0 {
+		t.Errorf("another user: got %s, want admitted", messages(vs))
+	}
+	dry := req(t, Create, "mallory", nil, pod, "")
+	dry.DryRun = true
+	if vs := p.Check(context.Background(), dry); len(vs) != 0 {
+		t.Errorf("dry run: got %s, want not counted nor checked", messages(vs))
+	}
+	if got, want := p.Counts(), map[string]int{"mallory": 3, "alice": 1}; len(got) != len(want) || got["mallory"] != 3 || got["alice"] != 1 {
+		t.Errorf("Counts: got %v, want %v", got, want)
+	}
+	// The first creation (at 12:00) leaves the window at 13:00.
+	now = time.Date(2026, 1, 1, 13, 0, 1, 0, time.UTC)
+	if vs := create("mallory"); len(vs) != 0 {
+		t.Errorf("after the window slid: got %s, want admitted", messages(vs))
+	}
+	now = now.Add(2 * time.Hour)
+	if got := p.Counts(); len(got) != 0 {
+		t.Errorf("Counts after the window: got %v, want empty", got)
+	}
+}
+
+func FuzzTrustedImages(f *testing.F) {
+	for _, s := range []string{"nginx", "registry.example.com/a/b:1@sha256:abc", "localhost:5000/x", ":", "@", "/:@"} {
+		f.Add(s)
+	}
+	p := NewTrustedImages(&config.TrustedImages{Allow: []string{"registry.example.com/*"}, Deny: []string{"*/evil*"}, RequireDigest: true})
+	f.Fuzz(func(t *testing.T, image string) {
+		reason, fix := p.judge(image)
+		if (reason == "") != (fix == "") {
+			t.Errorf("judge(%q): reason %q but fix %q", image, reason, fix)
+		}
+	})
+}
+
