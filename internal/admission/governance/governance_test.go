@@ -284,4 +284,3 @@ func FuzzTrustedImages(f *testing.F) {
 		}
 	})
 }
-
