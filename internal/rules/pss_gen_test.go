@@ -428,6 +428,9 @@ func wrap(i int, name string, meta, spec map[string]any) map[string]any {
 	o["metadata"] = obj("name", name, "namespace", "pss",
 		"annotations", obj("container.apparmor.security.beta.kubernetes.io/app0", "unconfined"))
 	template := obj("metadata", meta, "spec", spec)
+	if _, ok := meta["annotations"]; !ok && i%3 == 0 {
+		delete(template, "metadata") // a template without metadata: no annotations at all
+	}
 	selector := obj("matchLabels", obj("app", "demo"))
 	switch wk.kind {
 	case "PodTemplate":
