@@ -23,7 +23,7 @@ and least-privilege policies learned from observed flows.
 
 See docs/netpol.md.`,
 	}
-	cmd.AddCommand(newNetpolAnalyzeCmd(), newNetpolCanCmd(), newNetpolLintCmd(), newNetpolDiffCmd(), newNetpolCompileCmd())
+	cmd.AddCommand(newNetpolAnalyzeCmd(), newNetpolCanCmd(), newNetpolLintCmd(), newNetpolDiffCmd(), newNetpolCompileCmd(), newNetpolGenerateCmd())
 	return cmd
 }
 

@@ -1,0 +1,12 @@
+// Package generate learns least-privilege NetworkPolicies from observed
+// flows: every flow is mapped to workloads (by name, pod name, owner,
+// labels or pod address) or to an external address, and each workload seen
+// gets one policy allowing exactly the traffic observed to and from it,
+// plus DNS to kube-dns when its egress becomes restricted. Volatile labels
+// (pod-template-hash, controller-revision-hash and the like) never appear in
+// selectors.
+//
+// The result is checked with the analyzer: every observed flow must stay
+// allowed, and whatever the policies allow beyond the observed traffic is
+// reported.
+package generate
