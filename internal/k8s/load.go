@@ -46,9 +46,9 @@ func (l *Loaded) add(objs []*Object, errs []*InputError) {
 // recursively in name order, reading .yaml, .yml, .json and chart archives.
 // The walk skips hidden files and folders (names starting with "."), does not
 // follow symbolic links to folders, and renders a chart or kustomize folder
-// it meets instead of reading its files. Problems with single documents are collected in the result;
-// the returned error is for inputs that cannot be read at all, such as a
-// path that does not exist.
+// it meets instead of reading its files. Problems with single documents are
+// collected in the result; the returned error is for inputs that cannot be
+// read at all, such as a path that does not exist.
 func LoadPaths(ctx context.Context, paths []string, opts LoadOptions) (*Loaded, error) {
 	l := &Loaded{}
 	for _, p := range paths {
