@@ -1,0 +1,263 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kordon-dev/kordon/internal/admission/certs"
+)
+
+// testServer runs Serve on 127.0.0.1 with a generated CA.
+type testServer struct {
+	url    string
+	client *http.Client
+	cancel context.CancelFunc
+	done   chan error
+	ca     *certs.Bundle
+	dir    string
+}
+
+func startServer(t *testing.T, handler http.Handler, reg *prometheus.Registry, ready func() bool) *testServer {
+	t.Helper()
+	b, err := certs.Generate("kordon-test", []string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	writeFile(t, certFile, b.Serving.CertPEM)
+	writeFile(t, keyFile, b.Serving.KeyPEM)
+	rl, err := certs.NewReloader(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go rl.Run(ctx, 20*time.Millisecond, nil, nil)
+	ts := &testServer{url: "https://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), ca: b, dir: dir}
+	go func() {
+		ts.done <- Serve(ctx, ln, ServerOptions{Webhook: handler, GetCertificate: rl.GetCertificate, Gatherer: reg, Ready: ready})
+	}()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(b.CA.CertPEM)
+	ts.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
+	t.Cleanup(func() {
+		cancel()
+		<-ts.done
+	})
+	return ts
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (ts *testServer) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := ts.client.Get(ts.url + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServerHealthReadinessAndMetrics(t *testing.T) {
+	f := newFixture(t)
+	reg := prometheus.NewRegistry()
+	f.metricsR = NewMetrics(reg)
+	var logs bytes.Buffer
+	cfg := pssConfig + governanceConfig
+	w := f.webhook(cfg)
+	w.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	var synced atomic.Bool
+	ts := startServer(t, w, reg, synced.Load)
+
+	if code, _ := ts.get(t, "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz: got %d, want 200", code)
+	}
+	if code, _ := ts.get(t, "/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz before sync: got %d, want 503", code)
+	}
+	synced.Store(true)
+	if code, _ := ts.get(t, "/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz after sync: got %d, want 200", code)
+	}
+
+	post := func(ar *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+		t.Helper()
+		body, _ := json.Marshal(admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"}, Request: ar})
+		resp, err := ts.client.Post(ts.url+ValidatePath, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out admissionv1.AdmissionReview
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Response
+	}
+	if r := post(request(t, admissionv1.Create, "alice", []string{"dev"}, pod(privilegedPod, "shop", ""), "")); r.Allowed {
+		t.Errorf("privileged pod admitted")
+	}
+	if r := post(request(t, admissionv1.Create, "carol", nil, pod(restrictedPod, "lab", "quay.io/web:1"), "")); !r.Allowed {
+		t.Errorf("audited pod denied: %v", r.Result)
+	}
+
+	// Metrics, scraped over HTTPS.
+	code, text := ts.get(t, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: got %d", code)
+	}
+	for _, want := range []string{
+		`kordon_admission_requests_total{kind="Pod",operation="CREATE"} 2`,
+		`kordon_admission_responses_total{result="denied"} 1`,
+		`kordon_admission_responses_total{result="allowed"} 1`,
+		`kordon_admission_decisions_total{action="enforce",rule="KOR-POD-001"} 1`,
+		`kordon_admission_decisions_total{action="audit",rule="KOR-GOV-004"} 1`,
+		`kordon_admission_request_duration_seconds_count 2`,
+		`kordon_admission_creation_rate_limit 2`,
+		`kordon_admission_creations_in_window{user="carol"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	// One JSON log line per decision, with who, what, rules and latency.
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("log lines: got %d, want 2:\n%s", len(lines), logs.String())
+	}
+	var first struct {
+		Msg       string   `json:"msg"`
+		User      string   `json:"user"`
+		Groups    []string `json:"groups"`
+		Operation string   `json:"operation"`
+		Kind      string   `json:"kind"`
+		Namespace string   `json:"namespace"`
+		Name      string   `json:"name"`
+		Result    string   `json:"result"`
+		LatencyMs *float64 `json:"latencyMs"`
+		Rules     []struct {
+			ID, Action, Source, Message string
+		} `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.User != "alice" || len(first.Groups) != 1 || first.Operation != "CREATE" || first.Kind != "Pod" ||
+		first.Namespace != "shop" || first.Name != "root" || first.Result != "denied" || first.LatencyMs == nil || len(first.Rules) == 0 {
+		t.Errorf("log line: got %s", lines[0])
+	}
+	if first.Rules[0].ID != "KOR-POD-001" || first.Rules[0].Action != "enforce" || first.Rules[0].Source != "pss" {
+		t.Errorf("first rule in log: got %+v, want KOR-POD-001 enforce from pss", first.Rules[0])
+	}
+}
+
+// blockingHandler holds requests until released, to test draining.
+type blockingHandler struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (h *blockingHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	h.started <- struct{}{}
+	<-h.release
+	io.WriteString(w, "done")
+}
+
+func TestServerDrainsOnShutdown(t *testing.T) {
+	h := &blockingHandler{started: make(chan struct{}, 1), release: make(chan struct{})}
+	ts := startServer(t, h, nil, nil)
+	got := make(chan string, 1)
+	go func() {
+		resp, err := ts.client.Post(ts.url+ValidatePath, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- string(b)
+	}()
+	<-h.started
+	ts.cancel()
+	// While draining, readiness is off but the request in flight lives on.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := ts.client.Get(ts.url + "/readyz")
+		if err != nil || resp.StatusCode == http.StatusServiceUnavailable {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			break
+		}
+		resp.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz stayed ready after shutdown began")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(h.release)
+	if body := <-got; body != "done" {
+		t.Errorf("request in flight: got %q, want it to finish with \"done\"", body)
+	}
+	if err := <-ts.done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	ts.done <- nil // for the cleanup
+}
+
+func TestServerServesRotatedCertificate(t *testing.T) {
+	ts := startServer(t, http.NotFoundHandler(), nil, nil)
+	serial := func() string {
+		t.Helper()
+		conn, err := tls.Dial("tcp", strings.TrimPrefix(ts.url, "https://"), ts.client.Transport.(*http.Transport).TLSClientConfig)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
+	}
+	before := serial()
+	next, err := ts.ca.Sign("kordon-test", []string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(ts.dir, "tls.key"), next.KeyPEM)
+	writeFile(t, filepath.Join(ts.dir, "tls.crt"), next.CertPEM)
+	deadline := time.Now().Add(10 * time.Second)
+	for serial() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the server kept the old certificate")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
