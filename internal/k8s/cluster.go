@@ -30,6 +30,9 @@ type ClusterOptions struct {
 	Namespace string
 	// RESTConfig, when set, is used instead of any kubeconfig (tests).
 	RESTConfig *rest.Config
+	// ChunkSize is the number of objects fetched per list request, like
+	// kubectl's --chunk-size; 0 means 500.
+	ChunkSize int64
 	// Logger receives a warning for every resource that is skipped;
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -88,8 +91,8 @@ var clusterKinds = []schema.GroupKind{
 // ClusterKinds returns the kinds LoadCluster reads, in order.
 func ClusterKinds() []schema.GroupKind { return append([]schema.GroupKind(nil), clusterKinds...) }
 
-// listPageSize bounds the objects fetched per list request.
-const listPageSize = 500
+// defaultChunkSize bounds the objects fetched per list request.
+const defaultChunkSize = 500
 
 // LoadCluster reads the objects Kordon checks (see ClusterKinds) from a live
 // API server, each at the version the server prefers.
@@ -146,7 +149,7 @@ func LoadCluster(ctx context.Context, opts ClusterOptions) (*Loaded, error) {
 		if opts.Namespace != "" && !res.namespaced && gk != (schema.GroupKind{Kind: "Namespace"}) {
 			continue // cluster-scoped: outside the namespace asked for
 		}
-		objs, err := listKind(ctx, dyn, res, opts.Namespace, source)
+		objs, err := listKind(ctx, dyn, res, opts, source)
 		switch {
 		case err == nil:
 			l.Objects = append(l.Objects, objs...)
@@ -211,7 +214,8 @@ func hasVerb(verbs metav1.Verbs, verb string) bool {
 
 // listKind lists every object of one resource, page by page. With a
 // namespace, the Namespace kind yields just that Namespace.
-func listKind(ctx context.Context, dyn dynamic.Interface, res servedResource, namespace, source string) ([]*Object, error) {
+func listKind(ctx context.Context, dyn dynamic.Interface, res servedResource, opts ClusterOptions, source string) ([]*Object, error) {
+	namespace := opts.Namespace
 	apiVersion := res.gvr.GroupVersion().String()
 	ri := dyn.Resource(res.gvr)
 	if res.gvr.Group == "" && res.kind == "Namespace" && namespace != "" {
@@ -226,9 +230,12 @@ func listKind(ctx context.Context, dyn dynamic.Interface, res servedResource, na
 		lister = ri.Namespace(namespace)
 	}
 	var out []*Object
-	opts := metav1.ListOptions{Limit: listPageSize}
+	list := metav1.ListOptions{Limit: opts.ChunkSize}
+	if list.Limit <= 0 {
+		list.Limit = defaultChunkSize
+	}
 	for {
-		page, err := lister.List(ctx, opts)
+		page, err := lister.List(ctx, list)
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", res.gvr.GroupResource(), err)
 		}
@@ -236,7 +243,7 @@ func listKind(ctx context.Context, dyn dynamic.Interface, res servedResource, na
 			out = append(out, clusterObject(page.Items[i].Object, apiVersion, res.kind, source))
 			page.Items[i].Object = nil
 		}
-		if opts.Continue = page.GetContinue(); opts.Continue == "" {
+		if list.Continue = page.GetContinue(); list.Continue == "" {
 			return out, nil
 		}
 	}

@@ -425,6 +425,19 @@ func TestLoadClusterNamespace(t *testing.T) {
 			t.Errorf("%s is outside namespace %s", o.Ref(), s.b)
 		}
 	}
+
+	// One object per request: every page is read.
+	all, err := k8s.LoadCluster(context.Background(), k8s.ClusterOptions{RESTConfig: env.Config, Namespace: s.a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paged, err := k8s.LoadCluster(context.Background(), k8s.ClusterOptions{RESTConfig: env.Config, Namespace: s.a, ChunkSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.mine(paged.Objects), s.mine(all.Objects); !slices.Equal(got, want) || len(want) < 15 {
+		t.Errorf("with ChunkSize 1:\ngot  %q\nwant %q", got, want)
+	}
 }
 
 func TestLoadClusterKubeconfig(t *testing.T) {
@@ -600,7 +613,8 @@ func TestLoadClusterNotServed(t *testing.T) {
 		APIServerArgs: map[string][]string{"runtime-config": {"policy/v1=false"}},
 	})
 	ns := env.CreateNamespace(t, "not-served")
-	l, err := k8s.LoadCluster(context.Background(), k8s.ClusterOptions{RESTConfig: env.Config, Namespace: ns})
+	quiet := slog.New(slog.DiscardHandler)
+	l, err := k8s.LoadCluster(context.Background(), k8s.ClusterOptions{RESTConfig: env.Config, Namespace: ns, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

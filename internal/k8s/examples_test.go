@@ -229,3 +229,15 @@ func TestBuildKustomizationErrors(t *testing.T) {
 		t.Error("LoadPaths of a broken kustomization returned no error")
 	}
 }
+
+func TestExamplesFolder(t *testing.T) {
+	// The whole examples folder loads cleanly: the chart and the kustomize
+	// folders are rendered, their values and patch files are not read as
+	// manifests, and README.md is ignored.
+	objs := loadExample(t, LoadOptions{}, ".")
+	plain := len(loadExample(t, LoadOptions{}, "plain"))
+	app := len(appObjects(t))
+	if want := plain + 3*app; len(objs) != want {
+		t.Errorf("got %d objects, want %d (plain, chart, kustomize base and production)", len(objs), want)
+	}
+}
