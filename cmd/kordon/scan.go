@@ -96,6 +96,9 @@ func runScan(cmd *cobra.Command, f *scanFlags, args []string) error {
 	if f.cluster && len(args) > 0 {
 		return usageErr(fmt.Errorf("give either paths or --cluster, not both"))
 	}
+	if !f.cluster && (f.namespace != "" || f.context != "" || f.kubeconfig != "") {
+		return usageErr(fmt.Errorf("--namespace, --context and --kubeconfig go with --cluster"))
+	}
 	if !validFormat(f.output) {
 		return usageErr(fmt.Errorf("--output %q: want one of %s", f.output, strings.Join(report.Formats(), ", ")))
 	}

@@ -2,12 +2,27 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
-// loadClusterInput reads the objects of a live cluster.
+// loadClusterInput reads the objects of a live cluster and names the target
+// for the report header.
 func loadClusterInput(ctx context.Context, f *scanFlags) (*k8s.Loaded, string, error) {
-	return nil, "", fmt.Errorf("--cluster: not wired yet")
+	loaded, err := k8s.LoadCluster(ctx, k8s.ClusterOptions{
+		Kubeconfig: f.kubeconfig,
+		Context:    f.context,
+		Namespace:  f.namespace,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	target := "cluster"
+	if f.context != "" {
+		target += " " + f.context
+	}
+	if f.namespace != "" {
+		target += " namespace " + f.namespace
+	}
+	return loaded, target, nil
 }

@@ -3,6 +3,7 @@ package posture
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -27,8 +28,11 @@ type Options struct {
 // Scan evaluates the rule set on the loaded objects and builds the report.
 // Input errors and warnings of the load are carried into the report.
 func Scan(ctx context.Context, rs *rules.RuleSet, loaded *k8s.Loaded, opts Options) (*finding.Report, error) {
-	objs := loaded.Objects
-	res, err := rs.Evaluate(ctx, objs, rules.EvalOptions{Workers: opts.Workers})
+	objs, managed := judgedObjects(loaded.Objects)
+	if managed > 0 {
+		slog.InfoContext(ctx, "objects managed by a scanned controller are judged through it", "count", managed)
+	}
+	res, err := rs.Evaluate(ctx, objs, rules.EvalOptions{Workers: opts.Workers, Inventory: rules.NewInventory(loaded.Objects)})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate rules: %w", err)
 	}
@@ -69,6 +73,22 @@ func Scan(ctx context.Context, rs *rules.RuleSet, loaded *k8s.Loaded, opts Optio
 	rep.Scores = finding.Scores(recount(res.Tallies, active))
 	rep.Summarize(len(objs), rs.Len())
 	return rep, nil
+}
+
+// judgedObjects leaves out the objects made by a workload controller that
+// is itself in the input (a live cluster's Pods and ReplicaSets of a
+// Deployment, Jobs of a CronJob): findings name the controller, as written
+// by its owner, not what it made. It returns the objects to judge and how
+// many were left out.
+func judgedObjects(all []*k8s.Object) ([]*k8s.Object, int) {
+	ix := k8s.NewOwnerIndex(all)
+	out := make([]*k8s.Object, 0, len(all))
+	for _, o := range all {
+		if !ix.IsOwnedByWorkload(o) {
+			out = append(out, o)
+		}
+	}
+	return out, len(all) - len(out)
 }
 
 // recount sets each tally's Failed to the number of distinct resources with
