@@ -24,9 +24,10 @@ type ClusterOptions struct {
 	Kubeconfig string
 	// Context is the kubeconfig context to use; empty means the current one.
 	Context string
-	// Namespace limits loading to the namespaced objects of one namespace
-	// (and that Namespace object). Empty means all namespaces and the
-	// cluster-scoped objects.
+	// Namespace limits the namespaced kinds to one namespace, and the
+	// Namespace objects to that one; as with kubectl -n, cluster-scoped
+	// kinds (ClusterRoles, webhook configurations, PersistentVolumes, ...)
+	// are still read in full. Empty means all namespaces.
 	Namespace string
 	// RESTConfig, when set, is used instead of any kubeconfig (tests).
 	RESTConfig *rest.Config
@@ -145,9 +146,6 @@ func LoadCluster(ctx context.Context, opts ClusterOptions) (*Loaded, error) {
 			}
 			skip(gk, cause)
 			continue
-		}
-		if opts.Namespace != "" && !res.namespaced && gk != (schema.GroupKind{Kind: "Namespace"}) {
-			continue // cluster-scoped: outside the namespace asked for
 		}
 		objs, err := listKind(ctx, dyn, res, opts, source)
 		switch {
