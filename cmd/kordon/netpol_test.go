@@ -1,0 +1,162 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const netpolFixture = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec: {template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: http}]
+`
+
+func TestNetpolAnalyzeJSON(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "app.yaml", netpolFixture)
+	out, stderr, code := run(t, "", "netpol", "analyze", path, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var conns []struct {
+		Src, SrcKind, Dst, DstKind string
+		All                        bool
+		Ports                      []string
+	}
+	if err := json.Unmarshal([]byte(out), &conns); err != nil {
+		t.Fatalf("output is not the JSON contract: %v\n%s", err, out)
+	}
+	found := false
+	for _, c := range conns {
+		if c.Src == "shop/web" && c.Dst == "shop/api" {
+			found = true
+			if c.All || strings.Join(c.Ports, ",") != "TCP/8080" || c.SrcKind != "Deployment" {
+				t.Errorf("web -> api = %+v, want TCP/8080 only", c)
+			}
+		}
+		if c.Src == "shop/api" {
+			t.Errorf("api's egress is denied, but %+v is listed", c)
+		}
+	}
+	if !found {
+		t.Errorf("web -> api missing from %s", out)
+	}
+}
+
+func TestNetpolCanExitCodes(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "app.yaml", netpolFixture)
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"shop/web", "shop/api", path, "--port", "tcp/8080"}, 0, "ALLOWED"},
+		{[]string{"shop/web", "shop/api", path, "--port", "tcp/80"}, 1, "DENIED"},
+		{[]string{"shop/api", "8.8.8.8", path}, 1, "no egress rule"},
+		{[]string{"shop/nope", "shop/api", path}, 2, "no workload"},
+		{[]string{"shop/web", "shop/api", path, "--port", "tcp/x"}, 2, "--port"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args[:2], " "), func(t *testing.T) {
+			out, stderr, code := run(t, "", append([]string{"netpol", "can"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(out+stderr, tt.want) {
+				t.Errorf("exit %d (want %d), output lacks %q:\n%s%s", code, tt.code, tt.want, out, stderr)
+			}
+		})
+	}
+}
+
+func TestNetpolLintReport(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "app.yaml", netpolFixture)
+	out, stderr, code := run(t, "", "netpol", "lint", path, "-o", "json", "--fail-on", "none")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, f := range rep.Findings {
+		ids[f.RuleID] = true
+	}
+	for _, id := range []string{"KOR-NETPOL-002", "KOR-NETPOL-007"} {
+		if !ids[id] {
+			t.Errorf("lint lacks %s: %v", id, ids)
+		}
+	}
+	if _, _, code := run(t, "", "netpol", "lint", path, "--fail-on", "high"); code != 1 {
+		t.Errorf("--fail-on high with a high finding: exit %d, want 1", code)
+	}
+}
+
+func TestNetpolCompileThenAnalyze(t *testing.T) {
+	intent := writeFile(t, t.TempDir(), "intent.yaml", `apiVersion: kordon.dev/v1alpha1
+kind: NetworkIntent
+groups:
+  web: {namespaces: [shop], labels: {app: web}}
+  api: {namespaces: [shop], labels: {app: api}}
+zones: [{namespaces: [shop]}]
+rules: [{from: web, to: api, ports: [tcp/http]}]
+`)
+	policies, stderr, code := run(t, "", "netpol", "compile", intent)
+	if code != 0 {
+		t.Fatalf("compile: exit %d: %s", code, stderr)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "app.yaml", netpolFixture)
+	writeFile(t, dir, "policies.yaml", policies)
+	out, stderr, code := run(t, "", "netpol", "analyze", dir)
+	if code != 0 {
+		t.Fatalf("analyze: exit %d: %s", code, stderr)
+	}
+	if want := "shop/web (Deployment) => shop/api (Deployment) : TCP/8080\n"; out != want {
+		t.Errorf("analysis of the compiled intent = %q, want %q", out, want)
+	}
+}
+
+func TestNetpolDiff(t *testing.T) {
+	dir := t.TempDir()
+	old := writeFile(t, dir, "old.yaml", netpolFixture)
+	updated := writeFile(t, dir, "new.yaml", strings.Replace(netpolFixture, "ports: [{port: http}]", "ports: [{port: 9090}]", 1))
+	out, _, code := run(t, "", "netpol", "diff", old, updated, "--exit-code")
+	if code != 1 || !strings.Contains(out, "~ shop/web (Deployment) => shop/api (Deployment) : TCP/8080 -> TCP/9090") {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestNetpolGenerate(t *testing.T) {
+	dir := t.TempDir()
+	app := writeFile(t, dir, "app.yaml", netpolFixture)
+	flows := writeFile(t, dir, "flows.csv", "src,dst,protocol,port\nshop/web,shop/api,TCP,8080\n")
+	out, stderr, code := run(t, "", "netpol", "generate", "--flows", flows, app)
+	if code != 0 || !strings.Contains(stderr, "every observed flow stays allowed") || !strings.Contains(out, "kind: NetworkPolicy") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+}
+
+func TestNetpolExamples(t *testing.T) {
+	examples := filepath.Join("..", "..", "examples", "plain")
+	out, stderr, code := run(t, "", "netpol", "analyze", examples)
+	if code != 0 || !strings.Contains(out, "=>") {
+		t.Errorf("analyze examples/plain: exit %d\n%s%s", code, out, stderr)
+	}
+}
