@@ -10,7 +10,6 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
-	"k8s.io/apiserver/pkg/cel/lazy"
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
@@ -44,8 +43,6 @@ type objectResult struct {
 	// the object.
 	evaluated, failed []int
 }
-
-var variablesType = types.NewMapType(types.StringType, types.DynType)
 
 // Evaluate runs every applicable rule on every object, in parallel. It
 // returns early only when ctx is cancelled.
@@ -138,77 +135,61 @@ func (rs *RuleSet) applicableByKind(objs []*k8s.Object) map[[2]string][]*compile
 type objectContext struct {
 	obj       *k8s.Object
 	object    ref.Val
-	inventory ref.Val
+	inventory ref.Val // nil until a rule that reads it runs
 	workload  bool
 	prelude   []compiledVariable
 	preludeV  []ref.Val
 	// shared is the activation of rules without variables of their own and
 	// without inventory: built once per object.
-	shared interpreter.Activation
+	shared *activation
 }
 
-func (oc *objectContext) activation(variables ref.Val, inventory ref.Val) interpreter.Activation {
-	a := map[string]any{"object": oc.object, "variables": variables}
-	if inventory != nil {
-		a["inventory"] = inventory
+// activation returns the activation for expressions that see vars.
+func (oc *objectContext) activation(vars *variablesValue) *activation {
+	a := &activation{object: oc.object, variables: vars}
+	if vars.rule != nil && vars.rule.usesInventory {
+		a.inventory = oc.inventory
 	}
-	act, _ := interpreter.NewActivation(a) // a map is always a valid activation
-	return act
+	return a
 }
 
 // activationFor returns the activation one rule's expressions run in.
-func (oc *objectContext) activationFor(cr *compiledRule, inv *Inventory, o *k8s.Object) interpreter.Activation {
-	var invVal ref.Val
-	if cr.usesInventory && inv != nil {
-		if oc.inventory == nil {
-			oc.inventory = types.DefaultTypeAdapter.NativeToValue(inv.valueFor(o))
-		}
-		invVal = oc.inventory
+func (oc *objectContext) activationFor(cr *compiledRule, inv *Inventory) *activation {
+	if cr.usesInventory && inv != nil && oc.inventory == nil {
+		oc.inventory = types.DefaultTypeAdapter.NativeToValue(inv.valueFor(oc.obj))
 	}
-	if len(cr.variables) == 0 && invVal == nil {
+	if len(cr.variables) == 0 && !cr.usesInventory {
 		if oc.shared == nil {
-			m := lazy.NewMapValue(variablesType)
-			oc.addPrelude(m, nil)
-			oc.shared = oc.activation(m, nil)
+			oc.shared = oc.activation(newVariables(oc, nil))
 		}
 		return oc.shared
 	}
-	m := lazy.NewMapValue(variablesType)
-	oc.addPrelude(m, invVal)
-	for _, v := range cr.variables {
-		m.Append(v.name, func(self *lazy.MapValue) ref.Val {
-			return evalValue(v.prog, oc.activation(self, invVal))
-		})
+	vars := newVariables(oc, cr)
+	a := &activation{object: oc.object, variables: vars}
+	if cr.usesInventory {
+		a.inventory = oc.inventory
 	}
-	return oc.activation(m, invVal)
+	return a
 }
 
-// addPrelude adds the workload variables to a variables map. Their values
-// are computed once per object whichever map asks first.
-func (oc *objectContext) addPrelude(m *lazy.MapValue, invVal ref.Val) {
-	if !oc.workload {
-		return
+// preludeValue returns workload variable i, computing it on first use:
+// natively when possible, else with its CEL definition.
+func (oc *objectContext) preludeValue(i int) ref.Val {
+	if oc.preludeV[i] != nil {
+		return oc.preludeV[i]
 	}
-	for i := range oc.prelude {
-		m.Append(oc.prelude[i].name, func(self *lazy.MapValue) ref.Val {
-			if oc.preludeV[i] == nil {
-				oc.preludeV[i] = oc.preludeValue(i, self, invVal)
-			}
-			return oc.preludeV[i]
-		})
-	}
-}
-
-// preludeValue computes workload variable i: natively when possible, else
-// with its CEL definition.
-func (oc *objectContext) preludeValue(i int, self *lazy.MapValue, invVal ref.Val) ref.Val {
 	v := oc.prelude[i]
+	var out ref.Val
 	if v.native != nil {
 		if native, ok := v.native(oc.obj); ok {
-			return types.DefaultTypeAdapter.NativeToValue(native)
+			out = types.DefaultTypeAdapter.NativeToValue(native)
 		}
 	}
-	return evalValue(v.prog, oc.activation(self, invVal))
+	if out == nil {
+		out = evalValue(v.prog, oc.activation(newVariables(oc, nil)))
+	}
+	oc.preludeV[i] = out
+	return out
 }
 
 func evalValue(p cel.Program, act interpreter.Activation) ref.Val {
@@ -240,7 +221,7 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 	for _, cr := range rules {
 		idx := ruleIndex[cr]
 		res.evaluated = append(res.evaluated, idx)
-		act := oc.activationFor(cr, inv, o)
+		act := oc.activationFor(cr, inv)
 		failed := false
 		for vi, v := range cr.validations {
 			out, _, err := v.prog.Eval(act)

@@ -165,3 +165,7 @@ func TestParseImage(t *testing.T) {
 		})
 	}
 }
+
+// variablesType is the type of the reference variables map the test
+// builds with the API server's own lazy map.
+var variablesType = types.NewMapType(types.StringType, types.DynType)
