@@ -191,6 +191,10 @@ func (a *builder) compileRule(p *model.Policy, mr *model.Rule) rule {
 	if out.allPeers {
 		return out
 	}
+	if len(mr.Peers) == 1 {
+		out.nodes = a.peerNodes(p.Namespace, &mr.Peers[0]) // shared, read-only
+		return out
+	}
 	seen := map[int32]bool{}
 	for i := range mr.Peers {
 		for _, n := range a.peerNodes(p.Namespace, &mr.Peers[i]) {

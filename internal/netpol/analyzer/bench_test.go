@@ -14,8 +14,8 @@ import (
 //	go test -run XXX -bench Analyze -benchtime 3x ./internal/netpol/analyzer/
 func BenchmarkAnalyze(b *testing.B) {
 	for _, size := range []struct{ workloads, policies int }{{1000, 1000}, {1000, 2000}, {10000, 10000}} {
-		c := synth.Scaled(rand.New(rand.NewPCG(1, uint64(size.workloads))), size.workloads, size.policies)
 		b.Run(fmt.Sprintf("workloads=%d/policies=%d", size.workloads, size.policies), func(b *testing.B) {
+			c := synth.Scaled(rand.New(rand.NewPCG(1, uint64(size.workloads))), size.workloads, size.policies)
 			b.ReportAllocs()
 			var conns int
 			for b.Loop() {
