@@ -88,6 +88,7 @@ func pod(name string, labels map[string]string, image string, mutate ...func(*co
 
 func privileged(p *corev1.Pod) {
 	p.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
+	p.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
 	p.Spec.HostPID = true
 }
 
@@ -212,7 +213,7 @@ func TestAdmissionEndToEnd(t *testing.T) {
 		ns := h.namespace("e2e-netpol", map[string]string{"kordon.io/netpol": "required"})
 		var err error
 		testenv.Eventually(t, "namespace labels reach the cache", func() error {
-			err = createPod(alice, ns, pod("web", map[string]string{"app": "web"}, goodImage))
+			err = createPod(alice, ns, pod(testenv.UniqueName("web"), map[string]string{"app": "web"}, goodImage))
 			if err == nil {
 				return fmt.Errorf("pod without a NetworkPolicy admitted")
 			}
@@ -294,11 +295,14 @@ func TestAdmissionEndToEnd(t *testing.T) {
 	t.Run("creation rate", func(t *testing.T) {
 		ns := h.namespace("e2e-rate", map[string]string{"kordon.io/rate": "counted"})
 		burst, _ := h.as("burst", "developers")
+		probe, _ := h.as("probe", "developers")
 		testenv.Eventually(t, "namespace labels reach the cache", func() error {
-			// Without the label in the cache the pods would not be counted.
-			h.env.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-			if !strings.Contains(h.scrape(t), "kordon_admission_creation_rate_limit 3") {
-				return fmt.Errorf("no rate limit metric")
+			// Until the cache has the namespace's label, pods are not counted.
+			if err := createPod(probe, ns, pod(testenv.UniqueName("probe"), nil, goodImage)); err != nil {
+				return err
+			}
+			if !strings.Contains(h.scrape(t), `kordon_admission_creations_in_window{user="probe"}`) {
+				return fmt.Errorf("the probe pod was not counted")
 			}
 			return nil
 		})

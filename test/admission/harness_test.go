@@ -127,8 +127,8 @@ func startWebhook(t *testing.T, env *testenv.Env, cfgYAML string) *harness {
 		}
 		return nil
 	})
-	h.register(admissionregistrationv1.Fail)
 	h.grantEveryoneAdmin()
+	h.register(admissionregistrationv1.Fail)
 	return h
 }
 
