@@ -16,12 +16,16 @@ import (
 type RuleSet struct {
 	rules   []*compiledRule
 	prelude []compiledVariable
+	// conditions are the distinct match conditions of all rules; the same
+	// expression is evaluated once per object however many rules use it.
+	conditions []cel.Program
 	// byKind caches which rules apply to a group/kind.
 	byKind map[[2]string][]*compiledRule
 }
 
 type compiledRule struct {
 	rule          *Rule
+	conditions    []int // indexes into RuleSet.conditions
 	variables     []compiledVariable
 	validations   []compiledValidation
 	usesInventory bool
@@ -58,11 +62,26 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 		rs.prelude = append(rs.prelude, compiledVariable{name: v.Name, prog: p, native: nativePrelude[v.Name]})
 	}
 	var errs []error
+	conditionIndex := map[string]int{}
 	for _, r := range rules {
 		cr, err := compileRule(env, r)
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		for i, c := range r.MatchConditions {
+			idx, ok := conditionIndex[c.Expression]
+			if !ok {
+				p, err := compileExpr(env, c.Expression, cel.BoolType)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("rule %s (%s): matchConditions[%d] (%s): %w", r.ID, r.Where(), i, c.Name, err))
+					continue
+				}
+				idx = len(rs.conditions)
+				rs.conditions = append(rs.conditions, p)
+				conditionIndex[c.Expression] = idx
+			}
+			cr.conditions = append(cr.conditions, idx)
 		}
 		rs.rules = append(rs.rules, cr)
 	}

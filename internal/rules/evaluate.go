@@ -142,6 +142,48 @@ type objectContext struct {
 	// shared is the activation of rules without variables of their own and
 	// without inventory: built once per object.
 	shared *activation
+	// conditions caches match-condition results: 0 unknown, 1 true, 2
+	// false, 3 error.
+	conditions []uint8
+	condErrs   map[int]error
+}
+
+// applies evaluates a rule's match conditions on the object (each distinct
+// condition once per object). An error is returned as the rule's error.
+func (oc *objectContext) applies(rs *RuleSet, cr *compiledRule) (bool, error) {
+	for _, idx := range cr.conditions {
+		if oc.conditions == nil {
+			oc.conditions = make([]uint8, len(rs.conditions))
+		}
+		if oc.conditions[idx] == 0 {
+			out, _, err := rs.conditions[idx].Eval(&activation{object: oc.object})
+			switch {
+			case err != nil:
+				oc.conditions[idx] = 3
+				if oc.condErrs == nil {
+					oc.condErrs = map[int]error{}
+				}
+				oc.condErrs[idx] = err
+			case out == types.True:
+				oc.conditions[idx] = 1
+			case out == types.False:
+				oc.conditions[idx] = 2
+			default:
+				oc.conditions[idx] = 3
+				if oc.condErrs == nil {
+					oc.condErrs = map[int]error{}
+				}
+				oc.condErrs[idx] = fmt.Errorf("match condition returned %v, not a bool", out)
+			}
+		}
+		switch oc.conditions[idx] {
+		case 2:
+			return false, nil
+		case 3:
+			return false, oc.condErrs[idx]
+		}
+	}
+	return true, nil
 }
 
 // activation returns the activation for expressions that see vars.
@@ -220,6 +262,14 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 	}
 	for _, cr := range rules {
 		idx := ruleIndex[cr]
+		ok, err := oc.applies(rs, cr)
+		if err != nil {
+			res.errors = append(res.errors, conditionProblem(cr, &resource, loc, err))
+			continue
+		}
+		if !ok {
+			continue
+		}
 		res.evaluated = append(res.evaluated, idx)
 		act := oc.activationFor(cr, inv)
 		failed := false
@@ -270,6 +320,18 @@ func message(v compiledValidation, act interpreter.Activation) string {
 		return s
 	}
 	return v.message
+}
+
+func conditionProblem(cr *compiledRule, res *finding.Resource, loc *finding.Location, err error) finding.Problem {
+	p := finding.Problem{
+		RuleID:   cr.rule.ID,
+		Resource: res,
+		Message:  fmt.Sprintf("rule %s matchConditions on %s: %v", cr.rule.ID, res, err),
+	}
+	if loc != nil {
+		p.File, p.Line = loc.File, loc.Line
+	}
+	return p
 }
 
 func evalProblem(cr *compiledRule, vi int, res *finding.Resource, loc *finding.Location, err error) finding.Problem {

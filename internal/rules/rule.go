@@ -22,12 +22,17 @@ type Rule struct {
 	Controls []string `json:"controls,omitempty"`
 	// Tags group rules for selection, e.g. pss-baseline, pss-restricted,
 	// best-practice.
-	Tags        []string     `json:"tags,omitempty"`
-	Match       Match        `json:"match"`
-	Variables   []Variable   `json:"variables,omitempty"`
-	Validations []Validation `json:"validations"`
-	Remediation string       `json:"remediation"`
-	References  []string     `json:"references,omitempty"`
+	Tags  []string `json:"tags,omitempty"`
+	Match Match    `json:"match"`
+	// MatchConditions narrow Match with CEL, as a ValidatingAdmissionPolicy's
+	// matchConditions do: the rule applies only to objects for which every
+	// condition is true. They see only `object` (no variables, no
+	// inventory); an object they exclude is not counted as evaluated.
+	MatchConditions []MatchCondition `json:"matchConditions,omitempty"`
+	Variables       []Variable       `json:"variables,omitempty"`
+	Validations     []Validation     `json:"validations"`
+	Remediation     string           `json:"remediation"`
+	References      []string         `json:"references,omitempty"`
 
 	// File and Line say where the rule was defined.
 	File string `json:"-"`
@@ -49,6 +54,13 @@ type Match struct {
 type ResourceMatch struct {
 	APIGroups []string `json:"apiGroups"`
 	Kinds     []string `json:"kinds"`
+}
+
+// MatchCondition is a named CEL expression that must be true for the rule
+// to apply.
+type MatchCondition struct {
+	Name       string `json:"name"`
+	Expression string `json:"expression"`
 }
 
 // Variable is a named CEL expression, available to later variables and to
@@ -82,6 +94,8 @@ var (
 	idPattern      = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$`)
 	controlPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*:[A-Za-z0-9_.-]+$`)
 	varPattern     = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	conditionName  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	variablesRef   = regexp.MustCompile(`\bvariables\b`)
 )
 
 // Validate checks the rule's fields (not its CEL; Compile does that) and
@@ -112,6 +126,22 @@ func (r *Rule) Validate() error {
 		}
 		if rm.APIGroups == nil {
 			bad("match.resources[%d]: apiGroups is required (use [\"\"] for the core group)", i)
+		}
+	}
+	condNames := map[string]bool{}
+	for i, c := range r.MatchConditions {
+		if !conditionName.MatchString(c.Name) {
+			bad("matchConditions[%d]: name %q: want lower-case words joined by dashes", i, c.Name)
+		}
+		if condNames[c.Name] {
+			bad("matchConditions[%d]: duplicate name %q", i, c.Name)
+		}
+		condNames[c.Name] = true
+		if strings.TrimSpace(c.Expression) == "" {
+			bad("matchConditions[%d]: expression is required", i)
+		}
+		if variablesRef.MatchString(c.Expression) || inventoryRef.MatchString(c.Expression) {
+			bad("matchConditions[%d]: only `object` is available (no variables, no inventory)", i)
 		}
 	}
 	seen := map[string]bool{}
