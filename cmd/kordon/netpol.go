@@ -45,23 +45,34 @@ func (in *netpolInput) register(cmd *cobra.Command) {
 // network model. Documents and policies that cannot be used are reported on
 // stderr and left out.
 func (in *netpolInput) load(cmd *cobra.Command, paths []string) (*model.Cluster, error) {
+	c, problems, err := in.loadModel(cmd, paths)
+	if err != nil {
+		return nil, err
+	}
+	reportProblems(cmd.ErrOrStderr(), problems)
+	return c, nil
+}
+
+// loadModel is load, returning the objects the model left out instead of
+// printing them. Documents that cannot be read are still printed.
+func (in *netpolInput) loadModel(cmd *cobra.Command, paths []string) (*model.Cluster, []model.Problem, error) {
 	if in.cluster && len(paths) > 0 {
-		return nil, &exitError{code: exitUsage, err: fmt.Errorf("give either paths or --cluster, not both")}
+		return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("give either paths or --cluster, not both")}
 	}
 	if !in.cluster && len(paths) == 0 {
-		return nil, &exitError{code: exitUsage, err: fmt.Errorf("nothing to analyse: give files or folders, - for standard input, or --cluster")}
+		return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("nothing to analyse: give files or folders, - for standard input, or --cluster")}
 	}
 	var objs []*k8s.Object
 	if in.cluster {
 		o, err := loadNetpolCluster(cmd, in)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		objs = o
 	} else {
 		loaded, err := k8s.LoadPaths(cmd.Context(), paths, k8s.LoadOptions{Stdin: cmd.InOrStdin()})
 		if err != nil {
-			return nil, &exitError{code: exitUsage, err: err}
+			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
 		for _, e := range loaded.Errors {
 			fmt.Fprintln(cmd.ErrOrStderr(), "kordon: warning:", e)
@@ -72,8 +83,7 @@ func (in *netpolInput) load(cmd *cobra.Command, paths []string) (*model.Cluster,
 		objs = loaded.Objects
 	}
 	c, problems := model.FromObjects(objs)
-	reportProblems(cmd.ErrOrStderr(), problems)
-	return c, nil
+	return c, problems, nil
 }
 
 func reportProblems(w io.Writer, problems []model.Problem) {

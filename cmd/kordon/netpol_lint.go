@@ -37,11 +37,16 @@ Exit status: 1 when a finding is at or above --fail-on, 2 on usage errors.`,
 			if err != nil {
 				return usageErr(err)
 			}
-			c, err := in.load(cmd, args)
+			c, problems, err := in.loadModel(cmd, args)
 			if err != nil {
 				return err
 			}
 			rep := &finding.Report{Tool: finding.Tool{Name: "kordon", Version: version.Version}, Findings: lint.Run(c)}
+			for _, p := range problems {
+				res := finding.Resource{APIVersion: p.Ref.APIVersion, Kind: p.Ref.Kind, Namespace: p.Ref.Namespace, Name: p.Ref.Name}
+				rep.Warnings = append(rep.Warnings, finding.Problem{File: p.Source.File, Line: p.Source.Line, Resource: &res,
+					Message: "left out of the analysis: " + p.Message})
+			}
 			rep.Summarize(len(c.Workloads)+len(c.Policies)+len(c.Namespaces), len(lint.Rules()))
 			docs := map[string]report.RuleDoc{}
 			for _, r := range lint.Rules() {
