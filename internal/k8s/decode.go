@@ -1,7 +1,6 @@
 package k8s
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -60,23 +59,32 @@ type document struct {
 
 var separator = regexp.MustCompile(`^---(\s|#|$)`)
 
+// utf8BOM is the byte order mark some Windows editors put first in a file.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // splitDocuments cuts a YAML stream at "---" lines, remembering where each
-// document starts. A JSON file is a single YAML document.
+// document starts. A JSON file is a single YAML document. Lines may end in
+// "\n" or "\r\n" and be of any length.
 func splitDocuments(data []byte) []document {
 	var docs []document
 	var cur bytes.Buffer
 	start := 1
 	line := 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 64*1024*1024)
 	flush := func(next int) {
 		docs = append(docs, document{text: append([]byte(nil), cur.Bytes()...), startLine: start})
 		cur.Reset()
 		start = next
 	}
-	for sc.Scan() {
+	rest := bytes.TrimPrefix(data, utf8BOM)
+	for len(rest) > 0 {
 		line++
-		text := sc.Bytes()
+		text := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			text, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		text = bytes.TrimSuffix(text, []byte("\r"))
 		if separator.Match(text) {
 			// "--- {a: b}" or "--- |" starts the next document on the
 			// separator line itself; keep that content, padded so that

@@ -395,3 +395,31 @@ func TestNormalize(t *testing.T) {
 		t.Errorf("list = %#v", list)
 	}
 }
+
+func TestDecodeInputForms(t *testing.T) {
+	long := strings.Repeat("x", 65<<20) // longer than the line buffer Decode once had
+	if testing.Short() {
+		long = long[:1<<20]
+	}
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"byte order mark", "\xEF\xBB\xBF---\napiVersion: v1\nkind: Namespace\nmetadata: {name: bom}\n", []string{"2 Namespace bom"}},
+		{"no final newline", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}", []string{"1 Namespace a"}},
+		{"CR LF separators", "apiVersion: v1\r\nkind: Namespace\r\nmetadata: {name: a}\r\n---\r\napiVersion: v1\r\nkind: Namespace\r\nmetadata: {name: b}", []string{"1 Namespace a", "5 Namespace b"}},
+		{"very long line", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {k: " + long + "}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: after}\n", []string{"1 ConfigMap big", "6 Namespace after"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs, errs := Decode([]byte(tt.in), "in.yaml")
+			if len(errs) > 0 {
+				t.Fatalf("errors: %v", errs)
+			}
+			if got := located(objs); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("objects:\ngot  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
