@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"time"
 
@@ -13,23 +16,89 @@ import (
 // added within a version; renaming or removing one needs a new version.
 const JSONSchemaVersion = "kordon.io/scan/v1"
 
-// jsonReport is the JSON document: the report with a schema version, the
-// time it was made and what was scanned in front.
-type jsonReport struct {
-	SchemaVersion string `json:"schemaVersion"`
-	GeneratedAt   string `json:"generatedAt"`
-	Target        string `json:"target,omitempty"`
-	*finding.Report
+// writeJSON writes the report with a schema version, the time it was made
+// and what was scanned in front. The finding lists are written one finding
+// at a time, so a large report is never held in memory twice.
+func writeJSON(w io.Writer, r *finding.Report, opts Options) error {
+	jw := &jsonWriter{w: bufio.NewWriter(w)}
+	jw.raw("{\n")
+	jw.field("schemaVersion", JSONSchemaVersion)
+	jw.field("generatedAt", opts.Now.Format(time.RFC3339))
+	if opts.Target != "" {
+		jw.field("target", opts.Target)
+	}
+	jw.field("tool", r.Tool)
+	jw.findings("findings", r.Findings)
+	jw.findings("suppressed", r.Suppressed)
+	jw.field("expiredExceptions", r.ExpiredExceptions)
+	jw.field("scores", r.Scores)
+	jw.field("errors", r.Errors)
+	jw.field("warnings", r.Warnings)
+	jw.last("summary", r.Summary)
+	jw.raw("}\n")
+	if jw.err != nil {
+		return jw.err
+	}
+	return jw.w.Flush()
 }
 
-func writeJSON(w io.Writer, r *finding.Report, opts Options) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+// jsonWriter writes an indented JSON object field by field, in the layout
+// encoding/json's indenting encoder produces, remembering the first error.
+type jsonWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (jw *jsonWriter) raw(s string) {
+	if jw.err == nil {
+		_, jw.err = jw.w.WriteString(s)
+	}
+}
+
+func (jw *jsonWriter) value(prefix string, v any) {
+	if jw.err != nil {
+		return
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(jsonReport{
-		SchemaVersion: JSONSchemaVersion,
-		GeneratedAt:   opts.Now.Format(time.RFC3339),
-		Target:        opts.Target,
-		Report:        r,
-	})
+	enc.SetIndent(prefix, "  ")
+	if err := enc.Encode(v); err != nil {
+		jw.err = fmt.Errorf("encode JSON: %w", err)
+		return
+	}
+	_, jw.err = jw.w.Write(bytes.TrimRight(b.Bytes(), "\n"))
+}
+
+func (jw *jsonWriter) key(name string) { jw.raw("  \"" + name + "\": ") }
+
+func (jw *jsonWriter) field(name string, v any) {
+	jw.key(name)
+	jw.value("  ", v)
+	jw.raw(",\n")
+}
+
+func (jw *jsonWriter) last(name string, v any) {
+	jw.key(name)
+	jw.value("  ", v)
+	jw.raw("\n")
+}
+
+func (jw *jsonWriter) findings(name string, fs []finding.Finding) {
+	jw.key(name)
+	if len(fs) == 0 {
+		jw.raw("[],\n")
+		return
+	}
+	jw.raw("[\n")
+	for i := range fs {
+		jw.raw("    ")
+		jw.value("    ", &fs[i])
+		if i < len(fs)-1 {
+			jw.raw(",\n")
+		} else {
+			jw.raw("\n")
+		}
+	}
+	jw.raw("  ],\n")
 }
