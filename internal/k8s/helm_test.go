@@ -173,6 +173,57 @@ frontend:
 	}
 }
 
+func TestRenderChartHardenedValues(t *testing.T) {
+	objs := renderShop(t, shopChart, HelmOptions{ValuesFiles: []string{shopChart + "/values-hardened.yaml"}})
+	for _, o := range objs {
+		switch o.Kind() {
+		case "DaemonSet", "CronJob":
+			t.Errorf("%s rendered; its toggle is off", o.Ref())
+		case "ClusterRole", "ClusterRoleBinding":
+			t.Errorf("%s rendered; the over-broad RBAC toggles are off", o.Ref())
+		case "Service":
+			if typ := Map(o.Content, "spec")["type"]; typ != nil && typ != "ClusterIP" {
+				t.Errorf("%s has type %v", o.Ref(), typ)
+			}
+		case "Ingress":
+			if len(Slice(Map(o.Content, "spec"), "tls")) == 0 {
+				t.Errorf("%s has no tls", o.Ref())
+			}
+		}
+		_, spec, ok := PodTemplate(o)
+		if !ok {
+			continue
+		}
+		for _, c := range Slice(spec, "containers") {
+			c := c.(map[string]any)
+			sc := Map(c, "securityContext")
+			if sc["privileged"] == true || sc["allowPrivilegeEscalation"] == true || len(Slice(Map(sc, "capabilities"), "add")) > 0 {
+				t.Errorf("%s container %v: securityContext %v", o.Ref(), c["name"], sc)
+			}
+			if sc["runAsUser"] == int64(0) {
+				t.Errorf("%s container %v runs as root", o.Ref(), c["name"])
+			}
+			if strings.HasSuffix(String(c, "image"), ":latest") && o.Name() != "redis" {
+				t.Errorf("%s container %v uses %v", o.Ref(), c["name"], c["image"])
+			}
+			for _, p := range Slice(c, "ports") {
+				if hp := p.(map[string]any)["hostPort"]; hp != nil {
+					t.Errorf("%s container %v has hostPort %v", o.Ref(), c["name"], hp)
+				}
+			}
+			for _, e := range Slice(c, "env") {
+				if e.(map[string]any)["name"] == "DB_PASSWORD" {
+					t.Errorf("%s still sets DB_PASSWORD", o.Ref())
+				}
+			}
+		}
+	}
+	_, fe, _ := PodTemplate(find(t, objs, "Deployment", "shop-frontend", "frontend"))
+	if fe["automountServiceAccountToken"] != false || Map(Map(fe, "securityContext"), "seccompProfile") == nil {
+		t.Errorf("frontend pod spec is not hardened: %v", fe)
+	}
+}
+
 func TestRenderChartErrors(t *testing.T) {
 	broken := t.TempDir()
 	writeTree(t, broken, map[string]string{
