@@ -1,0 +1,436 @@
+package vap
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kordon-dev/kordon/internal/finding"
+	"github.com/kordon-dev/kordon/internal/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// sampleRules compiles testdata/rules.
+func sampleRules(t *testing.T) *rules.RuleSet {
+	t.Helper()
+	all, err := rules.LoadDir("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Compile(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// compileRule compiles one rule written inline.
+func compileRule(t *testing.T, r *rules.Rule) *rules.RuleSet {
+	t.Helper()
+	if r.Title == "" {
+		r.Title = "test rule"
+	}
+	if r.Remediation == "" {
+		r.Remediation = "fix it"
+	}
+	if len(r.Validations) == 0 {
+		r.Validations = []rules.Validation{{Expression: "true"}}
+	}
+	rs, err := rules.Compile([]*rules.Rule{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// TestGolden exports testdata/rules and compares the YAML with
+// testdata/export.golden.yaml (go test -update rewrites it).
+func TestGolden(t *testing.T) {
+	exp, err := Build(sampleRules(t), Options{ExcludeNamespaces: []string{"kube-system"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := exp.Write(&got); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "export.golden.yaml")
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("export differs from %s (go test -update rewrites it); got:\n%s", golden, got.String())
+	}
+
+	// The same rules export to the same bytes every time.
+	again, err := Build(sampleRules(t), Options{ExcludeNamespaces: []string{"kube-system"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second bytes.Buffer
+	if err := again.Write(&second); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), second.Bytes()) {
+		t.Error("two exports of the same rules differ")
+	}
+}
+
+// TestWriteDocuments checks that every document of the output decodes into
+// its API type, and that the comment lists the skipped rules.
+func TestWriteDocuments(t *testing.T) {
+	exp, err := Build(sampleRules(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := exp.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	docs := strings.Split(buf.String(), "\n---\n")
+	header := docs[0]
+	for _, s := range exp.Skipped {
+		if !strings.Contains(header, "#   "+s.RuleID+": ") {
+			t.Errorf("header does not list skipped rule %s:\n%s", s.RuleID, header)
+		}
+	}
+	docs = docs[1:]
+	if got, want := len(docs), 2*len(exp.Policies); got != want {
+		t.Fatalf("got %d documents, want %d", got, want)
+	}
+	for i, doc := range docs {
+		var obj any = &admissionv1.ValidatingAdmissionPolicy{}
+		want := any(exp.Policies[i/2].Policy)
+		if i%2 == 1 {
+			obj, want = &admissionv1.ValidatingAdmissionPolicyBinding{}, exp.Policies[i/2].Binding
+		}
+		if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+			t.Fatalf("document %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(obj, want) {
+			t.Errorf("document %d does not decode to the exported object:\n%s", i, doc)
+		}
+	}
+}
+
+func TestBuildSkips(t *testing.T) {
+	exp, err := Build(sampleRules(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exported []string
+	for _, p := range exp.Policies {
+		exported = append(exported, p.Rule.ID)
+	}
+	if want := []string{"TEST-WL-001", "TEST-SVC-001", "TEST-RBAC-001"}; !slices.Equal(exported, want) {
+		t.Errorf("exported %v, want %v", exported, want)
+	}
+	want := []Skipped{
+		{RuleID: "TEST-NET-001", Reason: ReasonInventory},
+		{RuleID: "TEST-KUBELET-001", Reason: "checks configuration files (KubeletConfiguration.kubelet.config.k8s.io), which never pass through the API server"},
+		{RuleID: "TEST-CP-001", Reason: ReasonControlPlane},
+		{RuleID: "TEST-NS-001", Reason: ReasonManifests},
+	}
+	if !reflect.DeepEqual(exp.Skipped, want) {
+		t.Errorf("skipped:\ngot  %v\nwant %v", exp.Skipped, want)
+	}
+}
+
+func TestResourceRules(t *testing.T) {
+	rule := func(group, version string, resources ...string) admissionv1.NamedRuleWithOperations {
+		return admissionv1.NamedRuleWithOperations{RuleWithOperations: admissionv1.RuleWithOperations{
+			Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+			Rule:       admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{version}, Resources: resources},
+		}}
+	}
+	widget := schema.GroupKind{Group: "example.com", Kind: "Widget"}
+	tests := []struct {
+		name    string
+		match   rules.Match
+		extra   map[schema.GroupKind]schema.GroupVersionResource
+		want    []admissionv1.NamedRuleWithOperations
+		wantErr string
+	}{
+		{
+			name:  "workloads",
+			match: rules.Match{Workloads: true},
+			want: []admissionv1.NamedRuleWithOperations{
+				rule("", "v1", "pods", "pods/ephemeralcontainers", "podtemplates", "replicationcontrollers"),
+				rule("apps", "v1", "daemonsets", "deployments", "replicasets", "statefulsets"),
+				rule("batch", "v1", "cronjobs", "jobs"),
+			},
+		},
+		{
+			name: "kinds in two groups, sorted, no duplicates",
+			match: rules.Match{Resources: []rules.ResourceMatch{
+				{APIGroups: []string{"rbac.authorization.k8s.io"}, Kinds: []string{"RoleBinding", "ClusterRoleBinding"}},
+				{APIGroups: []string{""}, Kinds: []string{"ServiceAccount", "Secret"}},
+				{APIGroups: []string{""}, Kinds: []string{"Secret"}},
+			}},
+			want: []admissionv1.NamedRuleWithOperations{
+				rule("", "v1", "secrets", "serviceaccounts"),
+				rule("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "rolebindings"),
+			},
+		},
+		{
+			name:  "workloads and a resource of the same group",
+			match: rules.Match{Workloads: true, Resources: []rules.ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"Pod", "Service"}}}},
+			want: []admissionv1.NamedRuleWithOperations{
+				rule("", "v1", "pods", "pods/ephemeralcontainers", "podtemplates", "replicationcontrollers", "services"),
+				rule("apps", "v1", "daemonsets", "deployments", "replicasets", "statefulsets"),
+				rule("batch", "v1", "cronjobs", "jobs"),
+			},
+		},
+		{
+			name:  "any group",
+			match: rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{"*"}, Kinds: []string{"Event"}}}},
+			want:  []admissionv1.NamedRuleWithOperations{rule("", "v1", "events"), rule("events.k8s.io", "v1", "events")},
+		},
+		{
+			name:  "any kind",
+			match: rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{"apps"}, Kinds: []string{"*", "Deployment"}}}},
+			want:  []admissionv1.NamedRuleWithOperations{rule("apps", "*", "*"), rule("apps", "v1", "deployments")},
+		},
+		{
+			name:  "autoscaling uses v2",
+			match: rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{"autoscaling"}, Kinds: []string{"HorizontalPodAutoscaler"}}}},
+			want:  []admissionv1.NamedRuleWithOperations{rule("autoscaling", "v2", "horizontalpodautoscalers")},
+		},
+		{
+			name:  "custom kind mapped",
+			match: rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{"example.com"}, Kinds: []string{"Widget"}}}},
+			extra: map[schema.GroupKind]schema.GroupVersionResource{widget: {Group: "example.com", Version: "v1beta1", Resource: "widgets"}},
+			want:  []admissionv1.NamedRuleWithOperations{rule("example.com", "v1beta1", "widgets")},
+		},
+		{
+			name:    "custom kind not mapped",
+			match:   rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{"example.com", ""}, Kinds: []string{"Widget", "Gadget"}}}},
+			wantErr: "no built-in resource for kind Gadget, Gadget.example.com, Widget, Widget.example.com",
+		},
+		{
+			name:    "unknown kind in any group",
+			match:   rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{"*"}, Kinds: []string{"Widget"}}}},
+			wantErr: "no built-in resource for kind Widget (any group)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := resourceRulesFor(tt.match, tt.extra)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildUnmappableKind(t *testing.T) {
+	rs := compileRule(t, &rules.Rule{ID: "TEST-X-1", Match: rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{"example.com"}, Kinds: []string{"Widget"}}}}})
+	_, err := Build(rs, Options{})
+	if err == nil || !strings.Contains(err.Error(), "rule TEST-X-1") || !strings.Contains(err.Error(), "Widget.example.com") {
+		t.Fatalf("got error %v, want one naming the rule and the kind", err)
+	}
+}
+
+func TestPolicyFields(t *testing.T) {
+	rs := compileRule(t, &rules.Rule{
+		ID: "TEST-WL-7", Title: "Title\n  on two lines", Severity: finding.Critical,
+		Controls:    []string{"CIS:5.2.2", "PSS:privileged"},
+		Remediation: "Do\nthis.",
+		Match:       rules.Match{Workloads: true},
+		Variables:   []rules.Variable{{Name: "names", Expression: "variables.allContainers.map(c, c.name)"}},
+		Validations: []rules.Validation{
+			{Expression: "size(variables.names) < 3"},
+			{Expression: "variables.podSpec.hostPID != true", Message: "host\nPID", MessageExpression: "'pid ' + object.metadata.name"},
+		},
+	})
+	exp, err := Build(rs, Options{NamePrefix: "acme-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := exp.Policies[0]
+	if got, want := p.Policy.Name, "acme-test-wl-7"; got != want {
+		t.Errorf("name: got %q, want %q", got, want)
+	}
+	if p.Binding.Name != p.Policy.Name || p.Binding.Spec.PolicyName != p.Policy.Name {
+		t.Errorf("binding %q binds %q, want both %q", p.Binding.Name, p.Binding.Spec.PolicyName, p.Policy.Name)
+	}
+	wantLabels := map[string]string{LabelManagedBy: "kordon", LabelRuleID: "TEST-WL-7", LabelSeverity: "critical"}
+	if !reflect.DeepEqual(p.Policy.Labels, wantLabels) || !reflect.DeepEqual(p.Binding.Labels, wantLabels) {
+		t.Errorf("labels: got %v and %v, want %v", p.Policy.Labels, p.Binding.Labels, wantLabels)
+	}
+	wantAnn := map[string]string{AnnotationTitle: "Title on two lines", AnnotationControls: "CIS:5.2.2,PSS:privileged", AnnotationRemediation: "Do this."}
+	if !reflect.DeepEqual(p.Policy.Annotations, wantAnn) {
+		t.Errorf("annotations: got %v, want %v", p.Policy.Annotations, wantAnn)
+	}
+	var varNames []string
+	for _, v := range p.Policy.Spec.Variables {
+		varNames = append(varNames, v.Name)
+	}
+	if want := []string{"podSpec", "allContainers", "names"}; !slices.Equal(varNames, want) {
+		t.Errorf("variables: got %v, want %v (used prelude variables first, in prelude order)", varNames, want)
+	}
+	invalid := metav1.StatusReasonInvalid
+	wantVal := []admissionv1.Validation{
+		{Expression: "size(variables.names) < 3", Message: "Title on two lines", Reason: &invalid},
+		{Expression: "variables.podSpec.hostPID != true", Message: "host PID", MessageExpression: "'pid ' + object.metadata.name", Reason: &invalid},
+	}
+	if !reflect.DeepEqual(p.Policy.Spec.Validations, wantVal) {
+		t.Errorf("validations:\ngot  %+v\nwant %+v", p.Policy.Spec.Validations, wantVal)
+	}
+	if fp := p.Policy.Spec.FailurePolicy; fp == nil || *fp != admissionv1.Fail {
+		t.Errorf("failure policy: got %v, want Fail", fp)
+	}
+	if got := p.Binding.Spec.ValidationActions; !slices.Equal(got, []admissionv1.ValidationAction{admissionv1.Deny}) {
+		t.Errorf("actions: got %v, want [Deny]", got)
+	}
+	if p.Binding.Spec.MatchResources != nil {
+		t.Errorf("match resources: got %+v, want none (every namespace)", p.Binding.Spec.MatchResources)
+	}
+}
+
+func TestUsedPrelude(t *testing.T) {
+	tests := []struct {
+		name string
+		expr string
+		want []string
+	}{
+		{"none", "object.metadata.name != ''", nil},
+		{"podMeta only", "has(variables.podMeta.labels)", []string{"podMeta"}},
+		{"allContainers needs podSpec", "variables.allContainers.all(c, true)", []string{"podSpec", "allContainers"}},
+		{"prefix of another name is not a use", "variables.podSpecial == 1", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &rules.Rule{Match: rules.Match{Workloads: true}, Validations: []rules.Validation{{Expression: tt.expr}}}
+			var got []string
+			for _, v := range usedPrelude(r) {
+				got = append(got, v.Name)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOptions(t *testing.T) {
+	ignore := admissionv1.Ignore
+	tests := []struct {
+		name        string
+		opts        Options
+		wantActions []admissionv1.ValidationAction
+		wantFailure admissionv1.FailurePolicyType
+		wantMatch   *admissionv1.MatchResources
+		wantErr     string
+	}{
+		{
+			name:        "defaults",
+			wantActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			wantFailure: admissionv1.Fail,
+		},
+		{
+			name:        "warn and audit, ignore failures",
+			opts:        Options{Actions: []admissionv1.ValidationAction{admissionv1.Warn, admissionv1.Audit}, FailurePolicy: ignore},
+			wantActions: []admissionv1.ValidationAction{admissionv1.Warn, admissionv1.Audit},
+			wantFailure: admissionv1.Ignore,
+		},
+		{
+			name:        "excluded namespaces, sorted and deduplicated",
+			opts:        Options{ExcludeNamespaces: []string{"kube-system", "", "ingress", "kube-system"}},
+			wantActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			wantFailure: admissionv1.Fail,
+			wantMatch: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: NamespaceNameLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"ingress", "kube-system"}},
+			}}},
+		},
+		{
+			name: "selector and exclusion combined",
+			opts: Options{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"env": "prod"}},
+				ExcludeNamespaces: []string{"kube-system"},
+			},
+			wantActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			wantFailure: admissionv1.Fail,
+			wantMatch: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{"env": "prod"},
+				MatchExpressions: []metav1.LabelSelectorRequirement{
+					{Key: NamespaceNameLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system"}},
+				},
+			}},
+		},
+		{
+			name:    "deny with warn",
+			opts:    Options{Actions: []admissionv1.ValidationAction{admissionv1.Deny, admissionv1.Warn}},
+			wantErr: "Deny and Warn cannot be combined",
+		},
+		{
+			name:    "unknown action",
+			opts:    Options{Actions: []admissionv1.ValidationAction{"Block"}},
+			wantErr: `validation action "Block"`,
+		},
+		{
+			name:    "unknown failure policy",
+			opts:    Options{FailurePolicy: "Maybe"},
+			wantErr: `failure policy "Maybe"`,
+		},
+	}
+	rs := compileRule(t, &rules.Rule{ID: "TEST-O-1", Match: rules.Match{Workloads: true}})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exp, err := Build(rs, tt.opts)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := exp.Policies[0]
+			if got := p.Binding.Spec.ValidationActions; !slices.Equal(got, tt.wantActions) {
+				t.Errorf("actions: got %v, want %v", got, tt.wantActions)
+			}
+			if got := *p.Policy.Spec.FailurePolicy; got != tt.wantFailure {
+				t.Errorf("failure policy: got %v, want %v", got, tt.wantFailure)
+			}
+			if got := p.Binding.Spec.MatchResources; !reflect.DeepEqual(got, tt.wantMatch) {
+				t.Errorf("match resources: got %+v, want %+v", got, tt.wantMatch)
+			}
+		})
+	}
+	// The caller's selector is not modified.
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"env": "prod"}}
+	if _, err := Build(rs, Options{NamespaceSelector: sel, ExcludeNamespaces: []string{"kube-system"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sel.MatchExpressions) != 0 {
+		t.Errorf("Build modified the caller's namespace selector: %+v", sel)
+	}
+}

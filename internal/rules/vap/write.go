@@ -1,0 +1,87 @@
+package vap
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Write prints the export as multi-document YAML, ready for kubectl apply:
+// a comment that summarises the export and lists the skipped rules, then
+// each rule's policy followed by its binding. The output depends only on
+// the export, so repeated exports of the same rules are identical.
+func (e *Export) Write(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "# Kordon rules as ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1, Kubernetes 1.30+).\n")
+	fmt.Fprintf(bw, "# %d rules exported, each as a policy and a binding of the same name; %d skipped.\n", len(e.Policies), len(e.Skipped))
+	if len(e.Skipped) > 0 {
+		fmt.Fprintf(bw, "# Skipped rules (run them with kordon scan or the kordon admission webhook):\n")
+		for _, s := range e.Skipped {
+			fmt.Fprintf(bw, "#   %s: %s\n", s.RuleID, s.Reason)
+		}
+	}
+	for _, p := range e.Policies {
+		for _, obj := range []any{p.Policy, p.Binding} {
+			data, err := marshal(obj)
+			if err != nil {
+				return fmt.Errorf("write policy for rule %s: %w", p.Rule.ID, err)
+			}
+			bw.WriteString("---\n")
+			bw.Write(data)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write admission policies: %w", err)
+	}
+	return nil
+}
+
+// marshal prints an API object as YAML without its (empty) status, keys
+// sorted as kubectl prints them, and CEL expressions as literal blocks so
+// that they read as written.
+func marshal(obj any) ([]byte, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	var doc yaml.Node
+	if err := doc.Encode(m); err != nil {
+		return nil, err
+	}
+	literalExpressions(&doc)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// literalExpressions sets the literal block style on the values of
+// expression and messageExpression keys.
+func literalExpressions(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Kind == yaml.ScalarNode && (k.Value == "expression" || k.Value == "messageExpression") {
+				v.Style = yaml.LiteralStyle
+			}
+		}
+	}
+	for _, c := range n.Content {
+		literalExpressions(c)
+	}
+}
