@@ -329,58 +329,78 @@ func (l *linter) namedPorts() {
 // Rules are examined last first, and a rule found redundant no longer
 // covers others, so of two identical rules only the later is reported.
 func (l *linter) redundant() {
-	type ref struct {
+	type ruleInfo struct {
 		pi, ri int
 		d      model.Direction
+		p      *model.Policy
+		r      *model.Rule
+		match  []bool // by endpoint: workloads, then one address per range
 	}
-	var all []ref
-	l.eachRule(func(pi int, _ *model.Policy, d model.Direction, ri int, _ *model.Rule) {
-		all = append(all, ref{pi, ri, d})
-	})
-	removed := map[ref]bool{}
 	ranges := iprange.Cut(l.c.IPBlockPrefixes())
-	type other struct {
-		w    *model.Workload
-		addr netip.Addr
+	nw := len(l.c.Workloads)
+	endpoints := nw + len(ranges)
+	var all []*ruleInfo
+	l.eachRule(func(pi int, p *model.Policy, d model.Direction, ri int, r *model.Rule) {
+		info := &ruleInfo{pi: pi, ri: ri, d: d, p: p, r: r, match: make([]bool, endpoints)}
+		for e := range endpoints {
+			if e < nw {
+				info.match[e] = l.peerMatches(p, r, &l.c.Workloads[e], netip.Addr{})
+			} else {
+				info.match[e] = l.peerMatches(p, r, nil, ranges[e-nw].From)
+			}
+		}
+		all = append(all, info)
+	})
+	index := map[*model.Workload]int{}
+	for i := range l.c.Workloads {
+		index[&l.c.Workloads[i]] = i
 	}
-	others := func() []other {
-		var out []other
-		for i := range l.c.Workloads {
-			out = append(out, other{w: &l.c.Workloads[i]})
+	// rulesFor[w][d] are the rules that apply to workload w in direction d.
+	rulesFor := make([][2][]int, nw)
+	for k, info := range all {
+		for _, w := range l.selected[info.pi] {
+			i := index[w]
+			rulesFor[i][info.d] = append(rulesFor[i][info.d], k)
 		}
-		for _, r := range ranges {
-			out = append(out, other{addr: r.From})
+	}
+	ports := func(info *ruleInfo, self int, other int) portset.Set {
+		if info.d == model.Ingress {
+			return info.r.RulePorts(&l.c.Workloads[self])
 		}
-		return out
-	}()
+		if other < nw {
+			return info.r.RulePorts(&l.c.Workloads[other])
+		}
+		return info.r.RulePorts(nil)
+	}
+	removed := make([]bool, len(all))
 	for k := len(all) - 1; k >= 0; k-- {
 		cur := all[k]
-		p := &l.c.Policies[cur.pi]
-		r := &p.Rules(cur.d)[cur.ri]
 		if len(l.selected[cur.pi]) == 0 {
 			continue
 		}
 		redundant, allowsSomething := true, false
 		for _, w := range l.selected[cur.pi] {
-			for _, o := range others {
-				if o.w == w {
+			self := index[w]
+			var others []*ruleInfo
+			for _, j := range rulesFor[self][cur.d] {
+				if j != k && !removed[j] {
+					others = append(others, all[j])
+				}
+			}
+			for o := range endpoints {
+				if o == self || !cur.match[o] {
 					continue
 				}
-				mine := l.allows(p, r, cur.d, w, o.w, o.addr)
+				mine := ports(cur, self, o)
 				if mine.IsEmpty() {
 					continue
 				}
 				allowsSomething = true
 				var covered portset.Set
-				for _, c := range all {
-					if c == cur || removed[c] || c.d != cur.d {
-						continue
+				for _, other := range others {
+					if other.match[o] {
+						covered = covered.Union(ports(other, self, o))
 					}
-					q := &l.c.Policies[c.pi]
-					if !q.Selects(w) {
-						continue
-					}
-					covered = covered.Union(l.allows(q, &q.Rules(c.d)[c.ri], c.d, w, o.w, o.addr))
 				}
 				if !mine.SubsetOf(covered) {
 					redundant = false
@@ -392,32 +412,28 @@ func (l *linter) redundant() {
 			}
 		}
 		if redundant && allowsSomething {
-			removed[cur] = true
-			l.add("KOR-NETPOL-005", policyResource(p), p.Source,
+			removed[k] = true
+			l.add("KOR-NETPOL-005", policyResource(cur.p), cur.p.Source,
 				fmt.Sprintf("%s rule %d allows nothing that other rules do not already allow", cur.d, cur.ri+1))
 		}
 	}
 }
 
-// allows returns the ports rule r of policy p lets self (a selected
-// workload) exchange with the other end (a workload, or an address when
-// ow is nil) in direction d.
-func (l *linter) allows(p *model.Policy, r *model.Rule, d model.Direction, self, ow *model.Workload, addr netip.Addr) portset.Set {
-	match := len(r.Peers) == 0
-	for k := 0; !match && k < len(r.Peers); k++ {
+// peerMatches reports whether a rule of policy p matches the other end: a
+// workload, or an address when ow is nil.
+func (l *linter) peerMatches(p *model.Policy, r *model.Rule, ow *model.Workload, addr netip.Addr) bool {
+	if len(r.Peers) == 0 {
+		return true
+	}
+	for k := range r.Peers {
 		peer := &r.Peers[k]
 		if ow == nil {
-			match = peer.IPBlock != nil && peer.IPBlock.Contains(addr)
-		} else {
-			match = model.PeerMatchesPod(peer, p.Namespace, ow.Namespace, l.c.NamespaceLabels(ow.Namespace), ow.Labels)
+			if peer.IPBlock != nil && peer.IPBlock.Contains(addr) {
+				return true
+			}
+		} else if model.PeerMatchesPod(peer, p.Namespace, ow.Namespace, l.c.NamespaceLabels(ow.Namespace), ow.Labels) {
+			return true
 		}
 	}
-	if !match {
-		return portset.Empty()
-	}
-	dst := self
-	if d == model.Egress {
-		dst = ow
-	}
-	return r.RulePorts(dst)
+	return false
 }
