@@ -4,4 +4,10 @@
 //
 // Objects are kept in their unstructured form (JSON-compatible maps) so that
 // rules see exactly what the user wrote, whatever the API version.
+//
+// Entry points: Decode for bytes, LoadPaths for files, folders, charts and
+// kustomizations, RenderChart and BuildKustomization for one of each, and
+// LoadCluster for a live API server. PodTemplate extracts the pod a workload
+// runs, and an OwnerIndex tells which objects were made by a workload
+// controller that is itself loaded, so that a scan reports the controller.
 package k8s
