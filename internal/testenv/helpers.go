@@ -29,8 +29,17 @@ const KubeconfigContext = "envtest"
 // KubeconfigContext, is the current one.
 func (e *Env) Kubeconfig(t testing.TB) string {
 	t.Helper()
+	return WriteKubeconfig(t, e.Config)
+}
+
+// WriteKubeconfig writes a kubeconfig file for cfg (for example an
+// ImpersonatedConfig, to run the CLI as a less privileged user) into a
+// temporary folder of the test and returns its path. Its only context is
+// KubeconfigContext.
+func WriteKubeconfig(t testing.TB, cfg *rest.Config) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*KubeconfigFor(e.Config, KubeconfigContext), path); err != nil {
+	if err := clientcmd.WriteToFile(*KubeconfigFor(cfg, KubeconfigContext), path); err != nil {
 		t.Fatalf("write kubeconfig: %v", err)
 	}
 	return path

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,6 +72,27 @@ func TestKubeconfig(t *testing.T) {
 	}
 	if _, err := client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{}); err != nil {
 		t.Errorf("list namespaces through the written kubeconfig: %v", err)
+	}
+}
+
+func TestWriteKubeconfigImpersonating(t *testing.T) {
+	env := cluster.Env(t)
+	user := testenv.UniqueName("bob")
+	path := testenv.WriteKubeconfig(t, env.ImpersonatedConfig(user, "team-a"))
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Impersonate.UserName != user || !slices.Contains(cfg.Impersonate.Groups, "team-a") {
+		t.Fatalf("impersonation in the kubeconfig = %+v", cfg.Impersonate)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.CoreV1().Secrets("default").List(context.Background(), metav1.ListOptions{})
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), user) {
+		t.Errorf("list secrets as %s: err = %v, want Forbidden for that user", user, err)
 	}
 }
 
