@@ -4,20 +4,27 @@ package rules
 // They are plain CEL over `object`, so a rule using them means the same in
 // Kordon's scanner and in an exported ValidatingAdmissionPolicy, where they
 // are emitted as policy variables.
+//
+// The API server type-checks a policy against the schema of each kind it
+// matches, where object.template is undefined for a Pod, object.spec for a
+// PodTemplate, and so on; dyn(object) keeps those branches from failing the
+// check (and typed metadata from clashing with {}). Containers,
+// initContainers and ephemeralContainers then concatenate as dynamic lists,
+// not as the distinct Container and EphemeralContainer types.
 var preludeVariables = []Variable{
 	{
 		Name: "podSpec",
-		Expression: `object.kind == 'Pod' ? object.spec :
-  object.kind == 'PodTemplate' ? object.template.spec :
-  object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec :
-  object.spec.template.spec`,
+		Expression: `object.kind == 'Pod' ? dyn(object).spec :
+  object.kind == 'PodTemplate' ? dyn(object).template.spec :
+  object.kind == 'CronJob' ? dyn(object).spec.jobTemplate.spec.template.spec :
+  dyn(object).spec.template.spec`,
 	},
 	{
 		Name: "podMeta",
-		Expression: `object.kind == 'Pod' ? object.metadata :
-  object.kind == 'PodTemplate' ? (has(object.template.metadata) ? object.template.metadata : {}) :
-  object.kind == 'CronJob' ? (has(object.spec.jobTemplate.spec.template.metadata) ? object.spec.jobTemplate.spec.template.metadata : {}) :
-  (has(object.spec.template.metadata) ? object.spec.template.metadata : {})`,
+		Expression: `object.kind == 'Pod' ? dyn(object).metadata :
+  object.kind == 'PodTemplate' ? (has(dyn(object).template.metadata) ? dyn(object).template.metadata : {}) :
+  object.kind == 'CronJob' ? (has(dyn(object).spec.jobTemplate.spec.template.metadata) ? dyn(object).spec.jobTemplate.spec.template.metadata : {}) :
+  (has(dyn(object).spec.template.metadata) ? dyn(object).spec.template.metadata : {})`,
 	},
 	{
 		Name: "allContainers",
