@@ -35,5 +35,6 @@ ValidatingAdmissionPolicies.`,
 	})
 	root.AddCommand(newVersionCmd(), newScanCmd(), newRulesCmd())
 	root.AddCommand(newNetpolCmd())
+	root.AddCommand(newAdmissionCmd())
 	return root
 }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kordon-dev/kordon/internal/k8s"
+)
+
+func TestAdmissionServeCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, config string
+		wantCode     int
+		wantOut      string
+	}{
+		{"valid", "rules: [{name: pss, select: {tags: [pss-restricted]}, action: enforce}]\ngovernance: {requireNetworkPolicy: {action: warn}}\n", 0, "configuration is valid"},
+		{"bad action", "rules: [{name: pss, select: {tags: [pss-restricted]}, action: block}]\n", 2, `rules[0].action: "block": want enforce, warn or audit`},
+		{"unknown rule", "rules: [{name: r, select: {ids: [KOR-NOPE-9]}, action: warn}]\n", 2, "no rule KOR-NOPE-9 in the catalogue"},
+		{"inventory rule", "rules: [{name: r, select: {ids: [KOR-NET-001]}, action: warn}]\n", 2, "cannot run at admission"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := writeFile(t, dir, strings.ReplaceAll(tt.name, " ", "-")+".yaml", tt.config)
+			stdout, stderr, code := run(t, "", "admission", "serve", "--config", cfg, "--check-config")
+			if code != tt.wantCode {
+				t.Errorf("exit code: got %d, want %d (stderr %s)", code, tt.wantCode, stderr)
+			}
+			if !strings.Contains(stdout+stderr, tt.wantOut) {
+				t.Errorf("output: got %q%q, want %q", stdout, stderr, tt.wantOut)
+			}
+		})
+	}
+}
+
+func TestAdmissionInstallPrints(t *testing.T) {
+	stdout, stderr, code := run(t, "", "admission", "install", "--namespace", "sec", "--failure-policy", "Ignore")
+	if code != 0 {
+		t.Fatalf("exit code %d: %s", code, stderr)
+	}
+	objs, errs := k8s.Decode([]byte(stdout), "install")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	kinds := map[string]bool{}
+	for _, o := range objs {
+		kinds[o.Kind()] = true
+	}
+	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Secret", "Deployment", "PodDisruptionBudget", "Service", "ValidatingWebhookConfiguration"} {
+		if !kinds[k] {
+			t.Errorf("install output lacks a %s", k)
+		}
+	}
+	if !strings.Contains(stdout, "failurePolicy: Ignore") || !strings.Contains(stdout, "namespace: sec") {
+		t.Errorf("flags not applied:\n%s", stdout)
+	}
+	if _, stderr, code := run(t, "", "admission", "install", "--failure-policy", "Maybe"); code != 2 || !strings.Contains(stderr, `failure policy "Maybe"`) {
+		t.Errorf("bad --failure-policy: got code %d, stderr %q", code, stderr)
+	}
+}
