@@ -233,6 +233,10 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 	for _, v := range r.Variables {
 		vars = append(vars, admissionv1.Variable{Name: v.Name, Expression: v.Expression})
 	}
+	var matchConditions []admissionv1.MatchCondition
+	for _, c := range r.MatchConditions {
+		matchConditions = append(matchConditions, admissionv1.MatchCondition{Name: c.Name, Expression: c.Expression})
+	}
 	var validations []admissionv1.Validation
 	for _, v := range r.Validations {
 		msg := oneLine(v.Message)
@@ -255,8 +259,9 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 			MatchConstraints: &admissionv1.MatchResources{
 				ResourceRules: resourceRules,
 			},
-			Variables:   vars,
-			Validations: validations,
+			MatchConditions: matchConditions,
+			Variables:       vars,
+			Validations:     validations,
 		},
 	}
 

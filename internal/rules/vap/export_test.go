@@ -260,10 +260,11 @@ func TestBuildUnmappableKind(t *testing.T) {
 func TestPolicyFields(t *testing.T) {
 	rs := compileRule(t, &rules.Rule{
 		ID: "TEST-WL-7", Title: "Title\n  on two lines", Severity: finding.Critical,
-		Controls:    []string{"CIS:5.2.2", "PSS:privileged"},
-		Remediation: "Do\nthis.",
-		Match:       rules.Match{Workloads: true},
-		Variables:   []rules.Variable{{Name: "names", Expression: "variables.allContainers.map(c, c.name)"}},
+		Controls:        []string{"CIS:5.2.2", "PSS:privileged"},
+		Remediation:     "Do\nthis.",
+		Match:           rules.Match{Workloads: true},
+		MatchConditions: []rules.MatchCondition{{Name: "not-system", Expression: "object.metadata.namespace != 'kube-system'"}},
+		Variables:       []rules.Variable{{Name: "names", Expression: "variables.allContainers.map(c, c.name)"}},
 		Validations: []rules.Validation{
 			{Expression: "size(variables.names) < 3"},
 			{Expression: "variables.podSpec.hostPID != true", Message: "host\nPID", MessageExpression: "'pid ' + object.metadata.name"},
@@ -302,6 +303,10 @@ func TestPolicyFields(t *testing.T) {
 	}
 	if !reflect.DeepEqual(p.Policy.Spec.Validations, wantVal) {
 		t.Errorf("validations:\ngot  %+v\nwant %+v", p.Policy.Spec.Validations, wantVal)
+	}
+	wantCond := []admissionv1.MatchCondition{{Name: "not-system", Expression: "object.metadata.namespace != 'kube-system'"}}
+	if !reflect.DeepEqual(p.Policy.Spec.MatchConditions, wantCond) {
+		t.Errorf("match conditions: got %+v, want %+v", p.Policy.Spec.MatchConditions, wantCond)
 	}
 	if fp := p.Policy.Spec.FailurePolicy; fp == nil || *fp != admissionv1.Fail {
 		t.Errorf("failure policy: got %v, want Fail", fp)
