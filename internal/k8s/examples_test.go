@@ -171,9 +171,20 @@ func TestExampleKustomizeBaseMatchesPlain(t *testing.T) {
 func TestExampleKustomizeProduction(t *testing.T) {
 	objs := loadExample(t, LoadOptions{}, "kustomize/overlays/production")
 	golden(t, "examples/kustomize-production.golden", sourced(t, examplesDir, objs))
+	// Every object is located in the base file it comes from; the base
+	// files are copies of the plain ones, so the lines are the same.
+	plainAt := map[string]Source{}
+	for _, o := range appObjects(t) {
+		plainAt[o.Ref().String()] = o.Source
+	}
 	for _, o := range objs {
-		if o.Source.Line != 0 || filepath.ToSlash(o.Source.File) != examplesDir+"/kustomize/overlays/production" {
-			t.Errorf("%s: source %s, want the overlay folder without a line", o.Ref(), o.Source)
+		p := plainAt[o.Ref().String()]
+		want := Source{File: filepath.Join(examplesDir, "kustomize", "base", filepath.Base(p.File)), Line: p.Line}
+		if o.Source != want {
+			t.Errorf("%s: source %s, want %s", o.Ref(), o.Source, want)
+		}
+		if _, ok := o.Annotations()[originAnnotation]; ok {
+			t.Errorf("%s kept the origin annotation Kordon asked kustomize for", o.Ref())
 		}
 		if got := o.Labels()["environment"]; got != "production" {
 			t.Errorf("%s: label environment = %q, want production", o.Ref(), got)
