@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
@@ -41,13 +43,36 @@ var ErrNotObject = errors.New("not a Kubernetes object; skipped")
 // expands kind: List into its items and returns the objects in order. Each
 // bad document yields an *InputError naming file and line; the others are
 // still returned.
+//
+// Documents are decoded in parallel (GOMAXPROCS workers) when there are
+// many; the result is the same as decoding them one by one.
 func Decode(data []byte, file string) ([]*Object, []*InputError) {
+	docs := splitDocuments(data)
+	type decoded struct {
+		objs []*Object
+		errs []*InputError
+	}
+	results := make([]decoded, len(docs))
+	workers := runtime.GOMAXPROCS(0)
+	if len(docs) < 64 || workers < 2 {
+		workers = 1
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(docs); i += workers {
+				results[i].objs, results[i].errs = decodeDocument(docs[i], file)
+			}
+		}()
+	}
+	wg.Wait()
 	var objs []*Object
 	var errs []*InputError
-	for _, doc := range splitDocuments(data) {
-		o, derrs := decodeDocument(doc, file)
-		objs = append(objs, o...)
-		errs = append(errs, derrs...)
+	for _, r := range results {
+		objs = append(objs, r.objs...)
+		errs = append(errs, r.errs...)
 	}
 	return objs, errs
 }
