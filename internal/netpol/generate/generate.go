@@ -117,7 +117,7 @@ type gen struct {
 	res       *Result
 	nodes     map[string]node
 	observed  map[pair]portset.Set
-	synthetic map[string]*model.Workload
+	ips       map[netip.Addr]int // pod address → workload index (synthesized workloads have none)
 	ingress   map[string]bool // workload keys with a generated ingress side
 	egress    map[string]bool
 }
@@ -212,10 +212,16 @@ func subset(a, b map[string]string) bool {
 }
 
 func (g *gen) byIP(a netip.Addr) *model.Workload {
-	for i := range g.c.Workloads {
-		if slices.Contains(g.c.Workloads[i].IPs, a) {
-			return &g.c.Workloads[i]
+	if g.ips == nil {
+		g.ips = map[netip.Addr]int{}
+		for i := range g.c.Workloads {
+			for _, ip := range g.c.Workloads[i].IPs {
+				g.ips[ip.Unmap()] = i
+			}
 		}
+	}
+	if i, ok := g.ips[a.Unmap()]; ok {
+		return &g.c.Workloads[i]
 	}
 	return nil
 }
