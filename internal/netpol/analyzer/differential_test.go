@@ -141,7 +141,7 @@ func TestDifferential(t *testing.T) {
 // clusters, without relying on probe ports.
 func TestFullPorts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
-	for range 3 {
+	for range 2 {
 		c := synth.Random(rng, synth.Small{Namespaces: 2, Workloads: 3, Policies: 4})
 		r := Analyze(c, Options{})
 		for s := range c.Workloads {

@@ -17,7 +17,7 @@ import (
 // the reference allows, port by port.
 func TestAgainstReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	for range 4 {
+	for range 2 {
 		c := synth.Random(rng, synth.Small{Namespaces: 2, Workloads: 3, Policies: 4})
 		parties := []reference.Party{{Addr: netip.MustParseAddr("10.1.2.3")}}
 		for i := range c.Workloads {

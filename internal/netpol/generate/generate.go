@@ -113,13 +113,13 @@ func Generate(c *model.Cluster, flows []flow.Flow, opts Options) (*Result, error
 }
 
 type gen struct {
-	c         *model.Cluster
-	res       *Result
-	nodes     map[string]node
-	observed  map[pair]portset.Set
-	ips       map[netip.Addr]int // pod address → workload index (synthesized workloads have none)
-	ingress   map[string]bool // workload keys with a generated ingress side
-	egress    map[string]bool
+	c        *model.Cluster
+	res      *Result
+	nodes    map[string]node
+	observed map[pair]portset.Set
+	ips      map[netip.Addr]int // pod address → workload index (synthesized workloads have none)
+	ingress  map[string]bool    // workload keys with a generated ingress side
+	egress   map[string]bool
 }
 
 func cloneCluster(c *model.Cluster) *model.Cluster {
