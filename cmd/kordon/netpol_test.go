@@ -11,12 +11,12 @@ const netpolFixture = `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop}
-spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}
+spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, image: web}]}}}
 ---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: api, namespace: shop}
-spec: {template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}}}
+spec: {template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: api, ports: [{name: http, containerPort: 8080}]}]}}}
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
