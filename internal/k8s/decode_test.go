@@ -423,3 +423,40 @@ func TestDecodeInputForms(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeManyDocumentsKeepsOrder(t *testing.T) {
+	// Enough documents for Decode to work in parallel: objects and errors
+	// still come out in input order with their own lines.
+	var in strings.Builder
+	var want []string
+	var wantErrLines []int
+	line := 1
+	for i := 0; i < 300; i++ {
+		if i > 0 {
+			in.WriteString("---\n")
+			line++
+		}
+		switch i % 7 {
+		case 3:
+			in.WriteString("kind: [\n")
+			wantErrLines = append(wantErrLines, line)
+			line++
+		default:
+			fmt.Fprintf(&in, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%d\n", i)
+			want = append(want, fmt.Sprintf("%d ConfigMap cm-%d", line, i))
+			line += 4
+		}
+	}
+	objs, errs := Decode([]byte(in.String()), "many.yaml")
+	if got := located(objs); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("objects differ: got %d, want %d; first got %q", len(got), len(want), got[:min(3, len(got))])
+	}
+	if len(errs) != len(wantErrLines) {
+		t.Fatalf("got %d errors, want %d", len(errs), len(wantErrLines))
+	}
+	for i, e := range errs {
+		if e.Line != wantErrLines[i] {
+			t.Errorf("error %d at line %d, want %d", i, e.Line, wantErrLines[i])
+		}
+	}
+}
