@@ -12,7 +12,9 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kordon-dev/kordon/internal/admission/config"
 	"github.com/kordon-dev/kordon/internal/admission/governance"
@@ -35,13 +37,24 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "cannot read the request body", http.StatusBadRequest)
 		return
 	}
-	review := &admissionv1.AdmissionReview{}
-	if err := json.Unmarshal(body, review); err != nil || review.Request == nil {
+	// One pass over the body: the review, object and old object decode
+	// into maps together (numbers as internal/k8s keeps them).
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var review map[string]any
+	if err := dec.Decode(&review); err != nil {
 		http.Error(rw, fmt.Sprintf("not an AdmissionReview: %v", err), http.StatusBadRequest)
 		return
 	}
-	resp := w.Review(r.Context(), review.Request, start)
-	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
+	ar, obj, old, ok := requestFromMap(review)
+	if !ok {
+		http.Error(rw, "not an AdmissionReview: no request", http.StatusBadRequest)
+		return
+	}
+	resp := w.review(r.Context(), ar, obj, old, start)
+	apiVersion, _ := review["apiVersion"].(string)
+	kind, _ := review["kind"].(string)
+	out := admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}, Response: resp}
 	if out.APIVersion == "" {
 		out.APIVersion, out.Kind = "admission.k8s.io/v1", "AdmissionReview"
 	}
@@ -54,8 +67,23 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // Review judges one AdmissionRequest, logs and counts the decision and
 // returns the response. start is when the request arrived (for latency).
 func (w *Webhook) Review(ctx context.Context, ar *admissionv1.AdmissionRequest, start time.Time) *admissionv1.AdmissionResponse {
+	obj, err := decodeRaw(ar.Object.Raw)
+	if err == nil {
+		var old map[string]any
+		if old, err = decodeRaw(ar.OldObject.Raw); err == nil {
+			return w.review(ctx, ar, obj, old, start)
+		}
+	}
+	resp := &admissionv1.AdmissionResponse{UID: ar.UID, Allowed: false}
+	resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: err.Error()}
+	w.record(ctx, ar, nil, resp, time.Since(start), err)
+	return resp
+}
+
+// review judges a request whose objects are decoded (nil when absent).
+func (w *Webhook) review(ctx context.Context, ar *admissionv1.AdmissionRequest, obj, old map[string]any, start time.Time) *admissionv1.AdmissionResponse {
 	resp := &admissionv1.AdmissionResponse{UID: ar.UID, Allowed: true}
-	req, err := requestFrom(ar)
+	req, err := requestFromObjects(ar, obj, old)
 	if err != nil {
 		resp.Allowed = false
 		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: err.Error()}
@@ -100,6 +128,20 @@ func (w *Webhook) Review(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 // requestFrom builds the policy view of an AdmissionRequest, decoding the
 // objects as internal/k8s does (whole numbers int64).
 func requestFrom(ar *admissionv1.AdmissionRequest) (*governance.Request, error) {
+	obj, err := decodeRaw(ar.Object.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("object: %w", err)
+	}
+	old, err := decodeRaw(ar.OldObject.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("oldObject: %w", err)
+	}
+	return requestFromObjects(ar, obj, old)
+}
+
+// requestFromObjects builds the policy view of a request from its decoded
+// object and old object (nil when absent).
+func requestFromObjects(ar *admissionv1.AdmissionRequest, obj, old map[string]any) (*governance.Request, error) {
 	req := &governance.Request{
 		Operation: string(ar.Operation),
 		User:      ar.UserInfo.Username,
@@ -114,22 +156,18 @@ func requestFrom(ar *admissionv1.AdmissionRequest) (*governance.Request, error) 
 	if ar.Kind.Group != "" {
 		apiVersion = ar.Kind.Group + "/" + ar.Kind.Version
 	}
-	var err error
-	if req.Object, err = decodeObject(ar.Object.Raw, apiVersion, ar.Kind.Kind); err != nil {
-		return nil, fmt.Errorf("object: %w", err)
-	}
-	if req.OldObject, err = decodeObject(ar.OldObject.Raw, apiVersion, ar.Kind.Kind); err != nil {
-		return nil, fmt.Errorf("oldObject: %w", err)
-	}
+	req.Object = asObject(obj, apiVersion, ar.Kind.Kind)
+	req.OldObject = asObject(old, apiVersion, ar.Kind.Kind)
 	if req.Name == "" && req.Object != nil {
 		req.Name = req.Object.Name()
 	}
 	return req, nil
 }
 
-// decodeObject decodes one object's JSON; nil for an absent object.
-func decodeObject(raw []byte, apiVersion, kind string) (*k8s.Object, error) {
-	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+// decodeRaw decodes one object's JSON; nil for an absent object.
+func decodeRaw(raw []byte) (map[string]any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -138,6 +176,15 @@ func decodeObject(raw []byte, apiVersion, kind string) (*k8s.Object, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
+	return m, nil
+}
+
+// asObject normalizes numbers (json.Number to int64 or float64) and fills
+// apiVersion and kind when the object lacks them.
+func asObject(m map[string]any, apiVersion, kind string) *k8s.Object {
+	if m == nil {
+		return nil
+	}
 	k8s.Normalize(m)
 	if _, ok := m["apiVersion"]; !ok {
 		m["apiVersion"] = apiVersion
@@ -145,7 +192,37 @@ func decodeObject(raw []byte, apiVersion, kind string) (*k8s.Object, error) {
 	if _, ok := m["kind"]; !ok {
 		m["kind"] = kind
 	}
-	return &k8s.Object{Content: m, Source: k8s.Source{}}, nil
+	return &k8s.Object{Content: m}
+}
+
+// requestFromMap reads an AdmissionReview decoded as a map: the request's
+// fields, and its object and old object (nil when absent). ok is false
+// without a request.
+func requestFromMap(review map[string]any) (ar *admissionv1.AdmissionRequest, obj, old map[string]any, ok bool) {
+	r := k8s.Map(review, "request")
+	if r == nil {
+		return nil, nil, nil, false
+	}
+	kind := k8s.Map(r, "kind")
+	user := k8s.Map(r, "userInfo")
+	ar = &admissionv1.AdmissionRequest{
+		UID:         types.UID(k8s.String(r, "uid")),
+		Kind:        metav1.GroupVersionKind{Group: k8s.String(kind, "group"), Version: k8s.String(kind, "version"), Kind: k8s.String(kind, "kind")},
+		SubResource: k8s.String(r, "subResource"),
+		Operation:   admissionv1.Operation(k8s.String(r, "operation")),
+		Namespace:   k8s.String(r, "namespace"),
+		Name:        k8s.String(r, "name"),
+		UserInfo:    authenticationv1.UserInfo{Username: k8s.String(user, "username")},
+	}
+	for _, g := range k8s.Slice(user, "groups") {
+		if s, ok := g.(string); ok {
+			ar.UserInfo.Groups = append(ar.UserInfo.Groups, s)
+		}
+	}
+	if dry, ok := r["dryRun"].(bool); ok {
+		ar.DryRun = &dry
+	}
+	return ar, k8s.Map(r, "object"), k8s.Map(r, "oldObject"), true
 }
 
 func describe(req *governance.Request) string {
