@@ -98,10 +98,11 @@ const (
 	TagManifests = "manifests"
 )
 
-// Build exports every rule of rs, in order. Rules that read the inventory
-// are listed in Export.Skipped. Build fails, naming every offending rule,
-// when options are invalid or a rule matches a kind it cannot map to a
-// resource.
+// Build exports every rule of rs, in order. Rules that cannot run at
+// admission (they read the inventory, check configuration files, or carry
+// TagControlPlane or TagManifests) are listed in Export.Skipped with the
+// reason. Build fails, naming every offending rule, when options are
+// invalid or a rule matches a kind it cannot map to a resource.
 func Build(rs *rules.RuleSet, opts Options) (*Export, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
