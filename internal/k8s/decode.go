@@ -315,40 +315,24 @@ func decodeJSON(data []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	return normalizeNumbers(v), nil
+	return Normalize(v), nil
 }
 
-// normalizeNumbers turns json.Number into int64 when whole, float64 otherwise.
-func normalizeNumbers(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = normalizeNumbers(e)
-		}
-		return t
-	case []any:
-		for i, e := range t {
-			t[i] = normalizeNumbers(e)
-		}
-		return t
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		return f
-	default:
-		return v
-	}
-}
-
-// Normalize returns a copy-free normalized form of a decoded value: numbers
-// of any Go numeric type become int64 (when whole) or float64. It is for
-// objects that arrive from other decoders (client-go, Helm).
+// Normalize puts a decoded value into the form objects have everywhere in
+// Kordon, in place: numbers become int64 when whole and float64 otherwise,
+// and map entries whose value is null are dropped, since the API server
+// treats a null field as unset (Helm output such as `resources: null`, and
+// lists the API server serializes as null, such as an aggregated
+// ClusterRole's rules). Null list elements are kept. It is for values from
+// any decoder: encoding/json, client-go, Helm.
 func Normalize(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
+			if e == nil {
+				delete(t, k)
+				continue
+			}
 			t[k] = Normalize(e)
 		}
 		return t
@@ -358,7 +342,11 @@ func Normalize(v any) any {
 		}
 		return t
 	case json.Number:
-		return normalizeNumbers(t)
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
 	case int:
 		return int64(t)
 	case int32:
