@@ -38,6 +38,13 @@ func RenderChart(ctx context.Context, path string, opts HelmOptions) ([]*Object,
 	if err != nil {
 		return nil, nil, fmt.Errorf("load chart %s: %w", path, err)
 	}
+	// As helm template does: a dependency missing from charts/ is an error,
+	// not a subchart silently left out of the scan.
+	if deps := chrt.Metadata.Dependencies; len(deps) > 0 {
+		if err := action.CheckDependencies(chrt, deps); err != nil {
+			return nil, nil, fmt.Errorf("chart %s: %w (run helm dependency build)", path, err)
+		}
+	}
 	valueOpts := values.Options{ValueFiles: opts.ValuesFiles, Values: opts.Set, StringValues: opts.SetString}
 	vals, err := valueOpts.MergeValues(getter.All(cli.New()))
 	if err != nil {

@@ -233,6 +233,11 @@ func TestRenderChartErrors(t *testing.T) {
 		"templates/bad.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name | nosuchfunction }}\n",
 		"templates/_help.tpl": "",
 	})
+	missingDep := t.TempDir()
+	writeTree(t, missingDep, map[string]string{
+		"Chart.yaml":        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.com\n",
+		"templates/ok.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n",
+	})
 	badYAML := t.TempDir()
 	writeTree(t, badYAML, map[string]string{
 		"Chart.yaml":         "apiVersion: v2\nname: badyaml\nversion: 0.1.0\n",
@@ -280,6 +285,11 @@ func TestRenderChartErrors(t *testing.T) {
 			want: []string{"render chart " + badYAML, "templates/bad.yaml", "line 4"},
 		},
 		{
+			name: "dependency not downloaded",
+			path: missingDep,
+			want: []string{"chart " + missingDep, "redis", "charts/"},
+		},
+		{
 			name: "not a chart",
 			path: filepath.Join(broken, "templates"),
 			want: []string{"load chart"},
@@ -299,4 +309,26 @@ func TestRenderChartErrors(t *testing.T) {
 		})
 	}
 
+}
+
+func TestRenderChartSubchart(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"Chart.yaml":                      "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: cache\n    version: 1.0.0\n",
+		"values.yaml":                     "cache:\n  port: 6380\n",
+		"templates/cm.yaml":               "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+		"charts/cache/Chart.yaml":         "apiVersion: v2\nname: cache\nversion: 1.0.0\n",
+		"charts/cache/values.yaml":        "port: 6379\n",
+		"charts/cache/templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: cache\nspec:\n  ports: [{port: {{ .Values.port }}}]\n",
+	})
+	objs := renderShop(t, dir, HelmOptions{})
+	svc := find(t, objs, "Service", "", "cache")
+	if want := filepath.Join(dir, "charts", "cache", "templates", "svc.yaml"); svc.Source.File != want {
+		t.Errorf("subchart source = %s, want %s", svc.Source.File, want)
+	}
+	port := Slice(Map(svc.Content, "spec"), "ports")[0].(map[string]any)["port"]
+	if port != int64(6380) {
+		t.Errorf("port = %#v, want the parent's value int64(6380)", port)
+	}
+	find(t, objs, "ConfigMap", "", "app")
 }
