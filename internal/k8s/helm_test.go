@@ -332,3 +332,25 @@ func TestRenderChartSubchart(t *testing.T) {
 	}
 	find(t, objs, "ConfigMap", "", "app")
 }
+
+func TestRenderChartHooksAndCRDs(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"Chart.yaml":          "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"crds/widgets.yaml":   "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
+		"templates/job.yaml":  "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: migrate}]\n",
+		"templates/NOTES.txt": "not a manifest {{ .Release.Name }}\n",
+	})
+	objs := renderShop(t, dir, HelmOptions{})
+	job := find(t, objs, "Job", "", "migrate")
+	if want := filepath.Join(dir, "templates", "job.yaml"); job.Source.File != want {
+		t.Errorf("hook source = %s, want %s", job.Source.File, want)
+	}
+	crd := find(t, objs, "CustomResourceDefinition", "", "widgets.example.com")
+	if want := filepath.Join(dir, "crds", "widgets.yaml"); crd.Source.File != want {
+		t.Errorf("CRD source = %s, want %s", crd.Source.File, want)
+	}
+	if len(objs) != 2 {
+		t.Errorf("got %v, want the hook Job and the CRD", refSet(objs))
+	}
+}
