@@ -35,7 +35,6 @@ type scanFlags struct {
 	kubeconfig    string
 	context       string
 	namespace     string
-	allNamespaces bool
 	workers       int
 }
 

@@ -20,7 +20,8 @@ var inventoryKinds = []string{
 //
 //	inventory.cluster   map from kind to the list of all scanned objects of that kind
 //	inventory.namespace map from kind to the scanned objects of that kind in the
-//	                    namespace of `object` (for a Namespace: the objects in it)
+//	                    namespace of `object` (for a Namespace: the objects in it;
+//	                    for an object without a namespace: the others without one)
 //
 // Every kind in the scan, and the common kinds listed in inventoryKinds, is a
 // key of both maps (with an empty list when there are none). An Inventory
@@ -50,10 +51,9 @@ func NewInventory(objs []*k8s.Object) *Inventory {
 	for _, o := range objs {
 		kind := o.Kind()
 		inv.cluster[kind] = append(inv.cluster[kind].([]any), o.Content)
+		// Objects written without a namespace share the key "": applied
+		// together they land in one namespace.
 		ns := o.Namespace()
-		if ns == "" {
-			continue
-		}
 		m := inv.namespace[ns]
 		if m == nil {
 			m = inv.newKindMap()

@@ -24,7 +24,7 @@ type variablesValue struct {
 var (
 	_ traits.Mapper = (*variablesValue)(nil)
 
-	variablesTypeValue = types.NewTypeValue("kordon.variables", traits.IndexerType|traits.FieldTesterType|traits.IterableType)
+	variablesTypeValue = types.NewObjectType("kordon.variables", traits.IndexerType|traits.FieldTesterType|traits.IterableType)
 )
 
 func newVariables(oc *objectContext, cr *compiledRule) *variablesValue {
