@@ -36,8 +36,7 @@ Formats: txt, json (a stable contract, docs/netpol-json.md), csv, md, dot
 			if err != nil {
 				return err
 			}
-			g := render.FromResult(analyzer.Analyze(c, analyzer.Options{}))
-			return render.Write(cmd.OutOrStdout(), format, g)
+			return render.Write(cmd.OutOrStdout(), format, analyzer.Analyze(c, analyzer.Options{}))
 		},
 	}
 	in.register(cmd)

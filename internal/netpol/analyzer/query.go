@@ -88,20 +88,40 @@ type Connection struct {
 
 // Connections returns every allowed connection between distinct endpoints,
 // ordered by source and destination index; connections between two
-// address ranges are not included.
+// address ranges are not included. For large results prefer
+// EachConnection, which does not hold them all in memory.
 func (r *Result) Connections() []Connection {
 	var out []Connection
-	r.eachNodePair(func(src, dst, ps int32) {
-		for _, s := range r.members(src) {
-			for _, d := range r.members(dst) {
-				if s != d {
-					out = append(out, Connection{Src: int(s), Dst: int(d), Ports: r.t.sets[ps]})
+	r.EachConnection(func(c Connection) bool {
+		out = append(out, c)
+		return true
+	})
+	return out
+}
+
+// EachConnection calls fn for every connection Connections returns, in the
+// same order, without building the list; it stops when fn returns false.
+func (r *Result) EachConnection(fn func(Connection) bool) {
+	row := make([]int32, r.nodes)
+	w := newRowWorkspace(r)
+	last := int32(-1)
+	nw := len(r.cluster.Workloads)
+	for src := range r.endpoints {
+		if sn := r.nodeOf[src]; sn != last {
+			r.row(sn, row, w)
+			last = sn
+		}
+		for dst := range r.endpoints {
+			if dst == src || (src >= nw && dst >= nw) {
+				continue
+			}
+			if ps := row[r.nodeOf[dst]]; ps != psNone {
+				if !fn(Connection{Src: src, Dst: dst, Ports: r.t.sets[ps]}) {
+					return
 				}
 			}
 		}
-	})
-	slices.SortFunc(out, func(a, b Connection) int { return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst)) })
-	return out
+	}
 }
 
 // Count returns how many connections Connections would return, without
@@ -133,58 +153,82 @@ func (r *Result) members(node int32) []int32 {
 	return r.classes[node].members
 }
 
-// eachNodePair calls fn for every pair of nodes with a non-empty port set,
-// using dense rows instead of per-pair lookups.
+// eachNodePair calls fn for every pair of nodes with a non-empty port set.
 func (r *Result) eachNodePair(fn func(src, dst, ps int32)) {
-	n := int32(r.nodes)
+	row := make([]int32, r.nodes)
+	w := newRowWorkspace(r)
+	for src := range int32(r.nodes) {
+		r.row(src, row, w)
+		for dst, ps := range row {
+			if ps != psNone {
+				fn(src, int32(dst), ps)
+			}
+		}
+	}
+}
+
+// rowWorkspace holds the dense scratch arrays row uses, stamped so that
+// they never need clearing.
+type rowWorkspace struct {
+	eRow, eStamp []int32
+	iRow, iStamp []int32
+	stamp        int32
+}
+
+func newRowWorkspace(r *Result) *rowWorkspace {
+	return &rowWorkspace{
+		eRow: make([]int32, r.nodes), eStamp: make([]int32, r.nodes),
+		iRow: make([]int32, len(r.in)), iStamp: make([]int32, len(r.in)),
+	}
+}
+
+// row fills row[dst] with the port set identifier of every connection from
+// node src (psNone where nothing is allowed, and between two ranges), using
+// dense per-source rows instead of per-pair lookups.
+func (r *Result) row(src int32, row []int32, w *rowWorkspace) {
 	nc := int32(len(r.classes))
-	eRow := make([]int32, n)
-	eStamp := make([]int32, n)
-	iRow := make([]int32, len(r.in))
-	iStamp := make([]int32, len(r.in))
-	for src := range n {
-		stamp := src + 1
-		var prof *profile
-		if src < nc && r.classes[src].egProf >= 0 {
-			prof = &r.eg[r.classes[src].egProf]
-			for _, e := range prof.sparse {
-				eRow[e.node], eStamp[e.node] = e.ps, stamp
-			}
+	w.stamp++
+	stamp := w.stamp
+	var prof *profile
+	if src < nc && r.classes[src].egProf >= 0 {
+		prof = &r.eg[r.classes[src].egProf]
+		for _, e := range prof.sparse {
+			w.eRow[e.node], w.eStamp[e.node] = e.ps, stamp
 		}
-		for _, e := range r.inT[src] {
-			iRow[e.node], iStamp[e.node] = e.ps, stamp
+	}
+	for _, e := range r.inT[src] {
+		w.iRow[e.node], w.iStamp[e.node] = e.ps, stamp
+	}
+	for dst := range int32(r.nodes) {
+		if src >= nc && dst >= nc {
+			row[dst] = psNone
+			continue
 		}
-		for dst := range n {
-			if src >= nc && dst >= nc {
-				break
-			}
-			var e int32
-			switch {
-			case prof == nil:
-				e = psAll
-			case eStamp[dst] == stamp:
-				e = eRow[dst]
-			case dst >= nc:
-				e = prof.base
-			default:
-				e = r.egressBase(prof, r.classes[dst].npsig)
-			}
-			if e == psNone {
-				continue
-			}
-			i := psAll
-			if dst < nc {
-				if p := r.classes[dst].inProf; p >= 0 {
-					if iStamp[p] == stamp {
-						i = iRow[p]
-					} else {
-						i = r.in[p].base
-					}
+		var e int32
+		switch {
+		case prof == nil:
+			e = psAll
+		case w.eStamp[dst] == stamp:
+			e = w.eRow[dst]
+		case dst >= nc:
+			e = prof.base
+		default:
+			e = r.egressBase(prof, r.classes[dst].npsig)
+		}
+		if e == psNone {
+			row[dst] = psNone
+			continue
+		}
+		i := psAll
+		if dst < nc {
+			if p := r.classes[dst].inProf; p >= 0 {
+				if w.iStamp[p] == stamp {
+					i = w.iRow[p]
+				} else {
+					i = r.in[p].base
 				}
 			}
-			if ps := r.t.and(e, i); ps != psNone {
-				fn(src, dst, ps)
-			}
 		}
+		row[dst] = r.t.and(e, i)
 	}
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
@@ -72,23 +73,51 @@ func FromResult(r *analyzer.Result) Graph {
 // Formats lists the formats Write accepts.
 func Formats() []string { return []string{"txt", "json", "csv", "md", "dot", "html"} }
 
-// Write renders the graph in a format: txt, json, csv, md, dot or html.
-func Write(w io.Writer, format string, g Graph) error {
+// Write renders an analysis in a format: txt, json, csv, md, dot or html.
+// The txt, json, csv and md formats stream the connections and never hold
+// them all in memory; dot and html build the whole graph.
+func Write(w io.Writer, format string, r *analyzer.Result) error {
 	switch format {
-	case "txt", "":
-		return writeText(w, g)
-	case "json":
-		return WriteJSON(w, g.Connections)
-	case "csv":
-		return writeCSV(w, g)
-	case "md":
-		return writeMarkdown(w, g)
 	case "dot":
-		return writeDot(w, g)
+		return writeDot(w, FromResult(r))
 	case "html":
-		return writeHTML(w, g)
+		return writeHTML(w, FromResult(r))
+	case "txt", "", "json", "csv", "md":
+	default:
+		return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 	}
-	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
+	bw := bufio.NewWriterSize(w, 64*1024)
+	var err error
+	switch format {
+	case "json":
+		err = streamJSON(bw, r)
+	case "csv":
+		err = streamCSV(bw, r)
+	case "md":
+		err = streamMarkdown(bw, r)
+	default:
+		err = streamText(bw, r)
+	}
+	if err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", format, err)
+	}
+	return nil
+}
+
+// each calls fn with every connection in the JSON contract's shape.
+func each(r *analyzer.Result, fn func(Connection)) {
+	eps := r.Endpoints()
+	r.EachConnection(func(c analyzer.Connection) bool {
+		fn(Connection{
+			Src: eps[c.Src].Name(), SrcKind: eps[c.Src].Kind(),
+			Dst: eps[c.Dst].Name(), DstKind: eps[c.Dst].Kind(),
+			All: c.Ports.IsAll(), Ports: c.Ports.Strings(),
+		})
+		return true
+	})
 }
 
 // WriteJSON writes connections as the JSON contract: an indented array,
@@ -103,6 +132,34 @@ func WriteJSON(w io.Writer, conns []Connection) error {
 		return fmt.Errorf("write json: %w", err)
 	}
 	return nil
+}
+
+func streamJSON(w io.Writer, r *analyzer.Result) error {
+	n := 0
+	var err error
+	each(r, func(c Connection) {
+		if err != nil {
+			return
+		}
+		sep := ",\n  "
+		if n == 0 {
+			sep = "[\n  "
+		}
+		n++
+		var b []byte
+		if b, err = json.MarshalIndent(c, "  ", "  "); err == nil {
+			_, err = io.WriteString(w, sep+string(b))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	end := "\n]\n"
+	if n == 0 {
+		end = "[]\n"
+	}
+	_, err = io.WriteString(w, end)
+	return err
 }
 
 func endpointText(name, kind string) string {
@@ -120,29 +177,31 @@ func PortsText(c Connection) string {
 	return strings.Join(c.Ports, ",")
 }
 
-func writeText(w io.Writer, g Graph) error {
-	if len(g.Connections) == 0 {
-		_, err := fmt.Fprintln(w, "no connections allowed")
-		return err
-	}
+func streamText(w io.Writer, r *analyzer.Result) error {
 	width := 0
-	for _, c := range g.Connections {
-		width = max(width, len(endpointText(c.Src, c.SrcKind)))
+	for _, e := range r.Endpoints() {
+		width = max(width, len(endpointText(e.Name(), e.Kind())))
 	}
-	var b strings.Builder
-	for _, c := range g.Connections {
-		fmt.Fprintf(&b, "%-*s => %s : %s\n", width, endpointText(c.Src, c.SrcKind), endpointText(c.Dst, c.DstKind), PortsText(c))
+	n := 0
+	var err error
+	each(r, func(c Connection) {
+		n++
+		if err == nil {
+			_, err = fmt.Fprintf(w, "%-*s => %s : %s\n", width, endpointText(c.Src, c.SrcKind), endpointText(c.Dst, c.DstKind), PortsText(c))
+		}
+	})
+	if err == nil && n == 0 {
+		_, err = fmt.Fprintln(w, "no connections allowed")
 	}
-	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func writeCSV(w io.Writer, g Graph) error {
+func streamCSV(w io.Writer, r *analyzer.Result) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"src", "srcKind", "dst", "dstKind", "all", "ports"})
-	for _, c := range g.Connections {
+	each(r, func(c Connection) {
 		_ = cw.Write([]string{c.Src, c.SrcKind, c.Dst, c.DstKind, strconv.FormatBool(c.All), strings.Join(c.Ports, ";")})
-	}
+	})
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("write csv: %w", err)
@@ -152,14 +211,26 @@ func writeCSV(w io.Writer, g Graph) error {
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
-func writeMarkdown(w io.Writer, g Graph) error {
-	var b strings.Builder
-	b.WriteString("| Source | Kind | Destination | Kind | Ports |\n| --- | --- | --- | --- | --- |\n")
-	for _, c := range g.Connections {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(c.Src), c.SrcKind, mdEscape(c.Dst), c.DstKind, mdEscape(PortsText(c)))
+func streamMarkdown(w io.Writer, r *analyzer.Result) error {
+	var err error
+	write := func(format string, args ...any) {
+		if err == nil {
+			_, err = fmt.Fprintf(w, format, args...)
+		}
 	}
-	fmt.Fprintf(&b, "\n%d connections between %d endpoints.\n", len(g.Connections), len(g.Nodes))
-	_, err := io.WriteString(w, b.String())
+	write("| Source | Kind | Destination | Kind | Ports |\n| --- | --- | --- | --- | --- |\n")
+	n := 0
+	usedRanges := map[string]bool{}
+	each(r, func(c Connection) {
+		n++
+		for _, e := range [][2]string{{c.Src, c.SrcKind}, {c.Dst, c.DstKind}} {
+			if e[1] == "IPBlock" {
+				usedRanges[e[0]] = true
+			}
+		}
+		write("| %s | %s | %s | %s | %s |\n", mdEscape(c.Src), c.SrcKind, mdEscape(c.Dst), c.DstKind, mdEscape(PortsText(c)))
+	})
+	write("\n%d connections between %d endpoints.\n", n, len(r.Endpoints())-len(r.Ranges())+len(usedRanges))
 	return err
 }
 

@@ -15,7 +15,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-func shopGraph(t *testing.T) Graph {
+func shopResult(t *testing.T) *analyzer.Result {
 	t.Helper()
 	data, err := os.ReadFile("testdata/shop.yaml")
 	if err != nil {
@@ -29,11 +29,11 @@ func shopGraph(t *testing.T) Graph {
 	if len(problems) > 0 {
 		t.Fatal(problems[0])
 	}
-	return FromResult(analyzer.Analyze(c, analyzer.Options{}))
+	return analyzer.Analyze(c, analyzer.Options{})
 }
 
 func TestGolden(t *testing.T) {
-	g := shopGraph(t)
+	g := shopResult(t)
 	for _, format := range Formats() {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -61,7 +61,7 @@ func TestGolden(t *testing.T) {
 // workload's connection to itself.
 func TestJSONContract(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Write(&buf, "json", shopGraph(t)); err != nil {
+	if err := Write(&buf, "json", shopResult(t)); err != nil {
 		t.Fatal(err)
 	}
 	var got []map[string]any
@@ -84,18 +84,35 @@ func TestJSONContract(t *testing.T) {
 }
 
 func TestEmpty(t *testing.T) {
+	empty := analyzer.Analyze(&model.Cluster{}, analyzer.Options{})
 	for _, format := range Formats() {
 		var buf bytes.Buffer
-		if err := Write(&buf, format, Graph{}); err != nil {
+		if err := Write(&buf, format, empty); err != nil {
 			t.Errorf("%s: %v", format, err)
 		}
 	}
 	var buf bytes.Buffer
-	_ = Write(&buf, "json", Graph{})
+	_ = Write(&buf, "json", empty)
 	if got := buf.String(); got != "[]\n" {
 		t.Errorf("empty json = %q, want []", got)
 	}
-	if err := Write(&buf, "yaml", Graph{}); err == nil {
+	if err := Write(&buf, "yaml", empty); err == nil {
 		t.Error("unknown format accepted")
+	}
+}
+
+// TestStreamedJSONMatchesEncoder checks that the streamed JSON is exactly
+// what encoding/json writes for the whole array.
+func TestStreamedJSONMatchesEncoder(t *testing.T) {
+	r := shopResult(t)
+	var streamed, whole bytes.Buffer
+	if err := Write(&streamed, "json", r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&whole, FromResult(r).Connections); err != nil {
+		t.Fatal(err)
+	}
+	if streamed.String() != whole.String() {
+		t.Errorf("streamed JSON differs from encoding/json:\n%s\nwant\n%s", streamed.String(), whole.String())
 	}
 }
