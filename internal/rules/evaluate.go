@@ -270,20 +270,19 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 		if !ok {
 			continue
 		}
-		res.evaluated = append(res.evaluated, idx)
 		act := oc.activationFor(cr, inv)
-		failed := false
+		failed, errored := false, false
 		for vi, v := range cr.validations {
 			out, _, err := v.prog.Eval(act)
+			if err == nil && out != types.True && out != types.False {
+				err = fmt.Errorf("expression returned %v, not a bool", out)
+			}
 			if err != nil {
+				errored = true
 				res.errors = append(res.errors, evalProblem(cr, vi, &resource, loc, err))
 				continue
 			}
 			if out == types.True {
-				continue
-			}
-			if out != types.False {
-				res.errors = append(res.errors, evalProblem(cr, vi, &resource, loc, fmt.Errorf("expression returned %v, not a bool", out)))
 				continue
 			}
 			failed = true
@@ -297,6 +296,12 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 				Message:     message(v, act),
 				Remediation: cr.rule.Remediation,
 			})
+		}
+		// A rule that failed to evaluate decided nothing: the object counts
+		// neither as passed nor as checked, unless another validation of
+		// the rule failed.
+		if failed || !errored {
+			res.evaluated = append(res.evaluated, idx)
 		}
 		if failed {
 			res.failed = append(res.failed, idx)

@@ -70,3 +70,22 @@ func TestMatchConditionsMayNotUseVariables(t *testing.T) {
 		t.Error("a match condition that reads variables was accepted")
 	}
 }
+
+// TestErroredEvaluationIsNotAPass checks that an object a rule could not
+// judge is reported and left out of the rule's checks (so it cannot raise
+// a compliance score).
+func TestErroredEvaluationIsNotAPass(t *testing.T) {
+	rs, err := Compile([]*Rule{{ID: "T-ERR-1", Title: "t", Remediation: "r",
+		Match:       Match{Resources: []ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"ConfigMap"}}}},
+		Validations: []Validation{{Expression: "object.data.missing == 'x'"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rs.Evaluate(context.Background(), decodeAll(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n"), EvalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 1 || res.Tallies[0].Evaluated != 0 || len(res.Findings) != 0 {
+		t.Errorf("errors %d, evaluated %d, findings %d; want 1, 0, 0", len(res.Errors), res.Tallies[0].Evaluated, len(res.Findings))
+	}
+}
