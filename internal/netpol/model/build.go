@@ -207,20 +207,6 @@ func (b *builder) policy(o *k8s.Object) {
 	b.policies = append(b.policies, *p)
 }
 
-// ConvertPolicy turns a typed NetworkPolicy into the model, applying the
-// API defaults (policyTypes, protocol TCP, namespace "default"). It returns
-// an error for a policy the API server would reject.
-func ConvertPolicy(np *networkingv1.NetworkPolicy) (*Policy, error) {
-	p, err := convertPolicy(np)
-	if err != nil {
-		return nil, err
-	}
-	if p.Namespace == "" {
-		p.Namespace = DefaultNamespace
-	}
-	return p, nil
-}
-
 func convertPolicy(np *networkingv1.NetworkPolicy) (*Policy, error) {
 	p := &Policy{Namespace: np.Namespace, Name: np.Name}
 	sel, err := convertSelector(&np.Spec.PodSelector)
