@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
@@ -13,6 +14,8 @@ func loadClusterInput(ctx context.Context, f *scanFlags) (*k8s.Loaded, string, e
 		Kubeconfig: f.kubeconfig,
 		Context:    f.context,
 		Namespace:  f.namespace,
+		// Skipped kinds are listed in the report's warnings.
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		return nil, "", err
