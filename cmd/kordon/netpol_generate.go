@@ -36,8 +36,9 @@ standard error (or --report-file): it confirms, with the analyzer, that
 every observed flow stays allowed and lists what the policies allow beyond
 the observed traffic.
 
-Exit status: 1 when an observed flow would not be allowed (a bug to report),
-2 on usage or input errors.`,
+Exit status: 1 when an observed flow would not be allowed (possible only
+when --policy-types leaves a direction to existing policies that block it,
+or a workload cannot be selected), 2 on usage or input errors.`,
 		Example: `  hubble observe -o json --since 24h > flows.json
   kordon netpol generate --flows flows.json manifests/ > policies.yaml
   kordon netpol generate --flows flows.csv --cluster --policy-types ingress`,
@@ -144,7 +145,7 @@ func writeGenerateReport(b *strings.Builder, res *generate.Result) {
 		b.WriteString("kordon: checked with the analyzer: every observed flow stays allowed\n")
 	}
 	for _, n := range res.NotAllowed {
-		fmt.Fprintf(b, "kordon: NOT ALLOWED (please report): %s\n", n)
+		fmt.Fprintf(b, "kordon: observed but NOT ALLOWED: %s\n", n)
 	}
 	if len(res.Beyond) > 0 {
 		b.WriteString("kordon: allowed beyond the observed traffic:\n")

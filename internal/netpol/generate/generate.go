@@ -53,8 +53,9 @@ type Result struct {
 	Flows int `json:"flows"`
 	// Warnings are flows that could not be used, and other notes.
 	Warnings []string `json:"warnings"`
-	// NotAllowed are observed flows the policies do not allow (always
-	// empty unless the generator is wrong; reported, not hidden).
+	// NotAllowed are observed flows that the existing and generated
+	// policies together do not allow: empty when both directions are
+	// generated and every workload could be selected.
 	NotAllowed []string `json:"notAllowed"`
 	// Beyond is what the policies allow beyond the observed traffic, for
 	// pairs where a generated policy restricts at least one side.
