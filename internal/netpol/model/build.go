@@ -34,11 +34,11 @@ func (p Problem) Error() string {
 
 // FromObjects builds the model from loaded objects: Namespaces,
 // NetworkPolicies (networking.k8s.io/v1) and workloads; every other kind is
-// ignored. Objects without a namespace are in "default". A pod or ReplicaSet
-// whose controlling owner is also loaded is left out (the owner stands for
-// it); a pod whose owner is not loaded is reported under the owner's kind
-// and name (a ReplicaSet named after its Deployment's pod-template-hash is
-// reported as that Deployment).
+// ignored. Objects without a namespace are in "default". A workload whose
+// controlling owner is also loaded is left out (the owner stands for it); a
+// workload whose owner is not loaded is reported under the owner's kind and
+// name (a pod of a ReplicaSet named after its Deployment and
+// pod-template-hash is reported as that Deployment).
 func FromObjects(objs []*k8s.Object) (*Cluster, []Problem) {
 	b := builder{namespaces: map[string]*Namespace{}, workloads: map[string]*Workload{}}
 	loaded := map[string]bool{}
@@ -107,11 +107,11 @@ func (b *builder) workload(o *k8s.Object, loaded map[string]bool) {
 		if loaded[ownerKey(ns, oKind, oName)] {
 			return // the owner stands for this object
 		}
-		if o.Kind() == "Pod" {
-			kind, name, apiVersion = oKind, oName, oAPI
-			if h := o.Labels()["pod-template-hash"]; oKind == "ReplicaSet" && h != "" && strings.HasSuffix(oName, "-"+h) {
-				kind, name, apiVersion = "Deployment", strings.TrimSuffix(oName, "-"+h), "apps/v1"
-			}
+		// Report the object under its controller (a ReplicaSet under its
+		// Deployment, a Job under its CronJob, a Pod under its owner).
+		kind, name, apiVersion = oKind, oName, oAPI
+		if h := o.Labels()["pod-template-hash"]; o.Kind() == "Pod" && oKind == "ReplicaSet" && h != "" && strings.HasSuffix(oName, "-"+h) {
+			kind, name, apiVersion = "Deployment", strings.TrimSuffix(oName, "-"+h), "apps/v1"
 		}
 	}
 	if name == "" {

@@ -55,6 +55,17 @@ metadata:
 spec: {containers: [{name: c}]}
 status: {podIP: 10.0.0.6}
 ---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: cache-8f9c7d6b5
+  namespace: shop
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: cache, controller: true}]
+spec:
+  template:
+    metadata: {labels: {app: cache, pod-template-hash: 8f9c7d6b5}}
+    spec: {containers: [{name: c}]}
+---
 apiVersion: v1
 kind: Pod
 metadata: {name: solo, labels: {run: solo}}
@@ -79,7 +90,7 @@ func TestFromObjectsWorkloads(t *testing.T) {
 	for _, w := range c.Workloads {
 		got = append(got, row{w.ID(), w.Kind})
 	}
-	want := []row{{"default/solo", "Pod"}, {"shop/api", "Deployment"}, {"shop/web", "Deployment"}}
+	want := []row{{"default/solo", "Pod"}, {"shop/api", "Deployment"}, {"shop/cache", "Deployment"}, {"shop/web", "Deployment"}}
 	if len(got) != len(want) {
 		t.Fatalf("workloads = %v, want %v", got, want)
 	}
