@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 
@@ -61,10 +63,31 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 		}
 		rs.prelude = append(rs.prelude, compiledVariable{name: v.Name, prog: p, native: nativePrelude[v.Name]})
 	}
+	// Rules compile in parallel (a CEL environment is safe for concurrent
+	// use); the results keep catalogue order.
+	compiled := make([]*compiledRule, len(rules))
+	compileErrs := make([]error, len(rules))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				compiled[i], compileErrs[i] = compileRule(env, rules[i])
+			}
+		}()
+	}
+	for i := range rules {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
 	var errs []error
 	conditionIndex := map[string]int{}
-	for _, r := range rules {
-		cr, err := compileRule(env, r)
+	for ri, r := range rules {
+		cr, err := compiled[ri], compileErrs[ri]
 		if err != nil {
 			errs = append(errs, err)
 			continue
