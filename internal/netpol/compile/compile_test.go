@@ -57,6 +57,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad zone", head + "zones: [{namespaces: [x], deny: [sideways]}]\n", "want ingress or egress"},
 		{"namespace twice", head + "zones: [{namespaces: [x]}, {namespaces: [x]}]\n", "already in a zone"},
 		{"bad group name", head + "groups: {Web_1: {}}\n", "DNS label"},
+		{"bad namespace", head + "groups: {a: {namespaces: [Shop]}}\n", "namespace \"Shop\""},
+		{"bad label key", head + "groups: {a: {labels: {'a b': x}}}\n", "label key"},
+		{"bad label value", head + "zones: [{namespaces: [x], namespaceLabels: {a: 'not ok'}}]\n", "value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

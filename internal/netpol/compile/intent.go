@@ -170,6 +170,14 @@ func (in *Intent) validate() error {
 		if errs := validation.IsDNS1123Label(name); len(errs) > 0 || name == "default-deny" {
 			return fmt.Errorf("group %q: want a lower-case DNS label other than default-deny (it names policies)", name)
 		}
+		if err := validNames("namespace", g.Namespaces); err != nil {
+			return fmt.Errorf("group %s: %w", name, err)
+		}
+		for _, labels := range []map[string]string{g.NamespaceLabels, g.Labels} {
+			if err := validLabels(labels); err != nil {
+				return fmt.Errorf("group %s: %w", name, err)
+			}
+		}
 		if g.IsAddresses() && (len(g.Namespaces) > 0 || len(g.NamespaceLabels) > 0 || len(g.Labels) > 0) {
 			return fmt.Errorf("group %s: give either cidrs or namespaces and labels, not both", name)
 		}
@@ -198,6 +206,12 @@ func (in *Intent) validate() error {
 		z := &in.Zones[i]
 		if len(z.Namespaces) == 0 {
 			return fmt.Errorf("zone %d: no namespaces", i+1)
+		}
+		if err := validNames("namespace", z.Namespaces); err != nil {
+			return fmt.Errorf("zone %d: %w", i+1, err)
+		}
+		if err := validLabels(z.NamespaceLabels); err != nil {
+			return fmt.Errorf("zone %d: %w", i+1, err)
 		}
 		for _, d := range z.Deny {
 			if d != "ingress" && d != "egress" {
@@ -228,6 +242,27 @@ func (in *Intent) validate() error {
 				return fmt.Errorf("rule %d: %w", i+1, err)
 			}
 			r.ports = append(r.ports, ps)
+		}
+	}
+	return nil
+}
+
+func validNames(what string, names []string) error {
+	for _, n := range names {
+		if errs := validation.IsDNS1123Label(n); len(errs) > 0 {
+			return fmt.Errorf("%s %q: %s", what, n, strings.Join(errs, "; "))
+		}
+	}
+	return nil
+}
+
+func validLabels(labels map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return fmt.Errorf("label key %q: %s", k, strings.Join(errs, "; "))
+		}
+		if errs := validation.IsValidLabelValue(labels[k]); len(errs) > 0 {
+			return fmt.Errorf("label %s value %q: %s", k, labels[k], strings.Join(errs, "; "))
 		}
 	}
 	return nil
