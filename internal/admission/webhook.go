@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -63,8 +62,8 @@ type policyEntry struct {
 	workloadsOnly bool
 }
 
-// AlwaysExcluded are the namespaces the webhook never judges, besides its own.
-var alwaysExcluded = []string{"kube-system"}
+// kubeSystem is never judged, nor is the webhook's own namespace.
+const kubeSystem = "kube-system"
 
 // New compiles the configuration's rules and builds its policies. It
 // returns notes about rules left out (they read the inventory) and an
@@ -80,7 +79,7 @@ func New(opts Options) (*Webhook, []string, error) {
 	}
 	w := &Webhook{
 		bindings:   bindings,
-		excluded:   append(slices.Clone(alwaysExcluded), cfg.ExcludeNamespaces...),
+		excluded:   append([]string{kubeSystem}, cfg.ExcludeNamespaces...),
 		timeout:    cfg.Timeout.Duration,
 		namespaces: opts.Namespaces,
 		log:        opts.Logger,
