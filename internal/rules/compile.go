@@ -56,6 +56,7 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 		return nil, err
 	}
 	rs := &RuleSet{byKind: map[[2]string][]*compiledRule{}}
+	cc := newCompiler(env)
 	for _, v := range preludeVariables {
 		p, err := compileExpr(env, v.Expression, cel.DynType)
 		if err != nil {
@@ -74,7 +75,7 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				compiled[i], compileErrs[i] = compileRule(env, rules[i])
+				compiled[i], compileErrs[i] = compileRule(cc, rules[i])
 			}
 		}()
 	}
@@ -117,7 +118,7 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 	return rs, nil
 }
 
-func compileRule(env *cel.Env, r *Rule) (*compiledRule, error) {
+func compileRule(cc *compiler, r *Rule) (*compiledRule, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -126,7 +127,7 @@ func compileRule(env *cel.Env, r *Rule) (*compiledRule, error) {
 	}
 	cr := &compiledRule{rule: r}
 	for i, v := range r.Variables {
-		p, err := compileExpr(env, v.Expression, cel.DynType)
+		p, err := cc.compile(v.Expression, cel.DynType)
 		if err != nil {
 			return nil, wrap(fmt.Sprintf("variables[%d] (%s)", i, v.Name), err)
 		}
@@ -134,7 +135,7 @@ func compileRule(env *cel.Env, r *Rule) (*compiledRule, error) {
 		cr.usesInventory = cr.usesInventory || inventoryRef.MatchString(v.Expression)
 	}
 	for i, v := range r.Validations {
-		p, err := compileExpr(env, v.Expression, cel.BoolType)
+		p, err := cc.compile(v.Expression, cel.BoolType)
 		if err != nil {
 			return nil, wrap(fmt.Sprintf("validations[%d].expression", i), err)
 		}
@@ -144,7 +145,7 @@ func compileRule(env *cel.Env, r *Rule) (*compiledRule, error) {
 		}
 		cr.usesInventory = cr.usesInventory || inventoryRef.MatchString(v.Expression)
 		if v.MessageExpression != "" {
-			mp, err := compileExpr(env, v.MessageExpression, cel.StringType)
+			mp, err := cc.compile(v.MessageExpression, cel.StringType)
 			if err != nil {
 				return nil, wrap(fmt.Sprintf("validations[%d].messageExpression", i), err)
 			}
@@ -154,6 +155,44 @@ func compileRule(env *cel.Env, r *Rule) (*compiledRule, error) {
 		cr.validations = append(cr.validations, cv)
 	}
 	return cr, nil
+}
+
+// compiler compiles expressions once: rules often share expressions (the
+// control-plane rules share their flag parsing), and a program is
+// immutable and safe for concurrent use. It is safe for concurrent use.
+type compiler struct {
+	env   *cel.Env
+	mu    sync.Mutex
+	cache map[compileKey]compileResult
+}
+
+type compileKey struct {
+	expr string
+	want string
+}
+
+type compileResult struct {
+	prog cel.Program
+	err  error
+}
+
+func newCompiler(env *cel.Env) *compiler {
+	return &compiler{env: env, cache: map[compileKey]compileResult{}}
+}
+
+func (c *compiler) compile(expr string, want *cel.Type) (cel.Program, error) {
+	key := compileKey{expr, want.String()}
+	c.mu.Lock()
+	r, ok := c.cache[key]
+	c.mu.Unlock()
+	if ok {
+		return r.prog, r.err
+	}
+	p, err := compileExpr(c.env, expr, want)
+	c.mu.Lock()
+	c.cache[key] = compileResult{p, err}
+	c.mu.Unlock()
+	return p, err
 }
 
 func compileExpr(env *cel.Env, expr string, want *cel.Type) (cel.Program, error) {
