@@ -35,8 +35,11 @@ ValidatingAdmissionPolicies, one policy and one binding (same name,
 kordon-<rule-id>) per rule, as multi-document YAML for kubectl apply.
 
 The API server then enforces the rules itself, without a webhook. Rules
-that read other objects (the inventory) cannot run there: they are listed on
-stderr and in a comment at the top of the output. See docs/vap-export.md.`,
+that cannot run there (they read other objects of a scan, or check
+configuration files, control-plane static pods or manifests as written) are
+listed with the reason on stderr and in a comment at the top of the output.
+Bindings leave kube-system out unless --exclude-namespaces says otherwise.
+See docs/vap-export.md.`,
 		Example: `  kordon rules export --format vap --tag pss-baseline | kubectl apply -f -
   kordon rules export --format vap --action warn -o kordon-policies.yaml
   kordon rules export --format vap --min-severity high --namespace-selector env=prod`,
