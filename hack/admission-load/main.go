@@ -19,6 +19,7 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -35,6 +36,9 @@ func main() {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up before measuring")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (client and server) to this file")
 	flag.Parse()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400) // as the installed Deployment sets it
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -58,8 +62,10 @@ func main() {
 		log.Fatal(err)
 	}
 	c := loadtest.NewClient(srv.URL, srv.TLSConfig, reviews, *http2)
-	fmt.Printf("kordon admission load: %s, GOMAXPROCS=%d, %s, http2=%v, %s per step\n",
-		runtime.Version(), runtime.GOMAXPROCS(0), srv.URL, *http2, *duration)
+	gogc := debug.SetGCPercent(-1)
+	debug.SetGCPercent(gogc)
+	fmt.Printf("kordon admission load: %s, GOMAXPROCS=%d, GOGC=%d, %s, http2=%v, %s per step\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), gogc, srv.URL, *http2, *duration)
 	c.Concurrency(ctx, 4, *warmup)
 	for _, r := range ints(*rates) {
 		fmt.Println(c.Rate(ctx, r, *duration, 256))
