@@ -9,6 +9,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kordon-dev/kordon/internal/rules"
 )
@@ -203,6 +204,12 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 		return Policy{}, err
 	}
 	name := Name(opts.NamePrefix, r.ID)
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return Policy{}, fmt.Errorf("policy name %q: %s", name, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsValidLabelValue(r.ID); len(errs) > 0 {
+		return Policy{}, fmt.Errorf("rule ID as label %s: %s", LabelRuleID, strings.Join(errs, "; "))
+	}
 	meta := metav1.ObjectMeta{
 		Name: name,
 		Labels: map[string]string{

@@ -400,6 +400,11 @@ func TestOptions(t *testing.T) {
 			wantErr: `validation action "Block"`,
 		},
 		{
+			name:    "name prefix that makes invalid names",
+			opts:    Options{NamePrefix: "Kordon_"},
+			wantErr: `policy name "Kordon_test-o-1"`,
+		},
+		{
 			name:    "unknown failure policy",
 			opts:    Options{FailurePolicy: "Maybe"},
 			wantErr: `failure policy "Maybe"`,
