@@ -40,11 +40,15 @@ func (p Problem) Error() string {
 // name (a pod of a ReplicaSet named after its Deployment and
 // pod-template-hash is reported as that Deployment).
 func FromObjects(objs []*k8s.Object) (*Cluster, []Problem) {
-	b := builder{namespaces: map[string]*Namespace{}, workloads: map[string]*Workload{}}
-	loaded := map[string]bool{}
+	b := builder{namespaces: map[string]*Namespace{}, workloads: map[string]*Workload{},
+		loaded: map[string]bool{}, owner: map[string]string{}, reported: map[string]string{}}
 	for _, o := range objs {
 		if k8s.IsWorkload(o.Group(), o.Kind()) {
-			loaded[ownerKey(namespaceOf(o), o.Kind(), o.Name())] = true
+			key := ownerKey(namespaceOf(o), o.Kind(), o.Name())
+			b.loaded[key] = true
+			if ok, kind, name, _ := controller(o); ok {
+				b.owner[key] = ownerKey(namespaceOf(o), kind, name)
+			}
 		}
 	}
 	for _, o := range objs {
@@ -54,10 +58,38 @@ func FromObjects(objs []*k8s.Object) (*Cluster, []Problem) {
 		case o.Group() == "networking.k8s.io" && o.Kind() == "NetworkPolicy":
 			b.policy(o)
 		case k8s.IsWorkload(o.Group(), o.Kind()):
-			b.workload(o, loaded)
+			b.workload(o)
 		}
 	}
+	b.attachPods()
 	return b.cluster(), b.problems
+}
+
+// ownedPod is a pod left out because its owner is loaded; its name and
+// addresses go to the workload that stands for it.
+type ownedPod struct {
+	owner string // ownerKey of the loaded owner
+	name  string
+	ips   []netip.Addr
+}
+
+// attachPods gives the names and addresses of pods left out to the
+// workload their top-most loaded owner is reported as.
+func (b *builder) attachPods() {
+	for _, p := range b.ownedPods {
+		top := p.owner
+		for range 8 { // Pod → ReplicaSet → Deployment, Pod → Job → CronJob
+			next, ok := b.owner[top]
+			if !ok || !b.loaded[next] {
+				break
+			}
+			top = next
+		}
+		if w := b.workloads[b.reported[top]]; w != nil {
+			w.PodNames = append(w.PodNames, p.name)
+			w.IPs = append(w.IPs, p.ips...)
+		}
+	}
 }
 
 type builder struct {
@@ -66,6 +98,10 @@ type builder struct {
 	order      []string
 	policies   []Policy
 	problems   []Problem
+	loaded     map[string]bool   // ownerKey of every workload object
+	owner      map[string]string // ownerKey → ownerKey of its controller
+	reported   map[string]string // ownerKey → key of the workload it is reported as
+	ownedPods  []ownedPod
 }
 
 func namespaceOf(o *k8s.Object) string {
@@ -96,7 +132,7 @@ func (b *builder) ensureNamespace(name string) {
 	}
 }
 
-func (b *builder) workload(o *k8s.Object, loaded map[string]bool) {
+func (b *builder) workload(o *k8s.Object) {
 	meta, spec, ok := k8s.PodTemplate(o)
 	if !ok {
 		return
@@ -104,7 +140,10 @@ func (b *builder) workload(o *k8s.Object, loaded map[string]bool) {
 	ns := namespaceOf(o)
 	kind, name, apiVersion := o.Kind(), o.Name(), o.APIVersion()
 	if ok, oKind, oName, oAPI := controller(o); ok {
-		if loaded[ownerKey(ns, oKind, oName)] {
+		if owner := ownerKey(ns, oKind, oName); b.loaded[owner] {
+			if o.Kind() == "Pod" {
+				b.ownedPods = append(b.ownedPods, ownedPod{owner: owner, name: o.Name(), ips: podIPs(o)})
+			}
 			return // the owner stands for this object
 		}
 		// Report the object under its controller (a ReplicaSet under its
@@ -120,6 +159,7 @@ func (b *builder) workload(o *k8s.Object, loaded map[string]bool) {
 	}
 	b.ensureNamespace(ns)
 	key := ns + "/" + name + "/" + kind
+	b.reported[ownerKey(ns, o.Kind(), o.Name())] = key
 	w := b.workloads[key]
 	if w == nil {
 		w = &Workload{Namespace: ns, Name: name, Kind: kind, APIVersion: apiVersion,

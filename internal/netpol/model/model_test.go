@@ -34,6 +34,7 @@ metadata:
   labels: {app: web, pod-template-hash: abc12}
   ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc12, controller: true}]
 spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.9}
 ---
 apiVersion: v1
 kind: Pod
@@ -102,6 +103,9 @@ func TestFromObjectsWorkloads(t *testing.T) {
 	api := c.Workload("shop/api")
 	if len(api.IPs) != 3 || len(api.PodNames) != 2 {
 		t.Errorf("api IPs = %v, pods = %v; want 3 addresses from 2 pods", api.IPs, api.PodNames)
+	}
+	if web := c.Workload("shop/web"); len(web.IPs) != 1 || web.IPs[0].String() != "10.0.0.9" || len(web.PodNames) != 1 {
+		t.Errorf("web IPs = %v, pods = %v; want the address and name of its pod, owned through a loaded ReplicaSet", web.IPs, web.PodNames)
 	}
 	if got := c.Workload("shop/web").NamedPorts("http", 0).String(); got != "TCP/80" {
 		t.Errorf("web named port http = %s, want TCP/80", got)
