@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
 
 func newRootCmd() *cobra.Command {
-	var logLevel string
+	var logLevel, cpuProfile string
+	var stopProfile func()
 	root := &cobra.Command{
 		Use:   "kordon",
 		Short: "Kubernetes security: posture, rules, admission control and network policies",
@@ -26,10 +28,27 @@ ValidatingAdmissionPolicies.`,
 				return &exitError{code: exitUsage, err: fmt.Errorf("--log-level: %w", err)}
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--cpu-profile: %w", err)}
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--cpu-profile: %w", err)}
+				}
+				stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+			}
 			return nil
+		},
+		PersistentPostRun: func(*cobra.Command, []string) {
+			if stopProfile != nil {
+				stopProfile()
+			}
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	root.PersistentFlags().StringVar(&cpuProfile, "cpu-profile", "", "write a Go CPU profile of the command to this file (written when the command succeeds)")
+	_ = root.PersistentFlags().MarkHidden("cpu-profile")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
