@@ -39,7 +39,7 @@ func Rules() []Rule {
 			Remediation: "Fix the selector's labels or namespace, or remove the peer."},
 		{ID: "KOR-NETPOL-005", Title: "NetworkPolicy rule is redundant", Severity: finding.Info,
 			Description: "Everything the rule allows, for every workload the policy selects, is already allowed by other rules.",
-			Remediation: "Remove the rule, or narrow the rules that make it redundant."},
+			Remediation: "Remove the rule, or narrow the rules that make it redundant. When it is the last egress rule of a policy without policyTypes, add policyTypes: [Ingress, Egress] so that egress stays restricted."},
 		{ID: "KOR-NETPOL-006", Title: "NetworkPolicy rule is overly broad", Severity: finding.Medium,
 			Description: "The rule allows every address (0.0.0.0/0 or ::/0), every pod of every namespace (an empty namespaceSelector), or every peer (no from/to).",
 			Remediation: "Name the peers that need access: specific namespaces, pod labels or address ranges."},
@@ -53,7 +53,9 @@ func Rules() []Rule {
 }
 
 // Run lints the cluster and returns the findings, sorted.
-func Run(c *model.Cluster) []finding.Finding {
+func Run(c *model.Cluster) []finding.Finding { return run(c).out }
+
+func run(c *model.Cluster) *linter {
 	l := &linter{c: c, rules: map[string]Rule{}}
 	for _, r := range Rules() {
 		l.rules[r.ID] = r
@@ -74,14 +76,22 @@ func Run(c *model.Cluster) []finding.Finding {
 	l.dns()
 	l.namedPorts()
 	finding.Sort(l.out)
-	return l.out
+	return l
 }
 
 type linter struct {
-	c        *model.Cluster
-	rules    map[string]Rule
-	selected [][]*model.Workload // per policy
-	out      []finding.Finding
+	c              *model.Cluster
+	rules          map[string]Rule
+	selected       [][]*model.Workload // per policy
+	out            []finding.Finding
+	redundantRules []ruleRef // the rules KOR-NETPOL-005 reports
+}
+
+// ruleRef names one rule: policy index, direction, rule index.
+type ruleRef struct {
+	policy int
+	dir    model.Direction
+	rule   int
 }
 
 func (l *linter) add(id string, res finding.Resource, src k8s.Source, msg string) {
@@ -413,6 +423,7 @@ func (l *linter) redundant() {
 		}
 		if redundant && allowsSomething {
 			removed[k] = true
+			l.redundantRules = append(l.redundantRules, ruleRef{cur.pi, cur.d, cur.ri})
 			l.add("KOR-NETPOL-005", policyResource(cur.p), cur.p.Source,
 				fmt.Sprintf("%s rule %d allows nothing that other rules do not already allow", cur.d, cur.ri+1))
 		}
