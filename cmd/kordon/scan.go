@@ -73,7 +73,7 @@ reported with file and line and the rest is still scanned).`,
 	fl.StringVar(&f.color, "color", "auto", "colour the table: auto (on a terminal, unless NO_COLOR is set), always, never")
 	fl.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical) or none")
 	fl.Float64Var(&f.minScore, "min-score", 0, "exit 1 when a framework's compliance score is below this (0-100)")
-	fl.StringArrayVar(&f.exceptions, "exceptions", nil, "exceptions file (repeatable); see docs/exceptions.md")
+	fl.StringArrayVar(&f.exceptions, "exceptions", nil, "exceptions file (repeatable); see docs/scanning.md#exceptions")
 	fl.BoolVar(&f.noAnnotations, "no-annotation-exceptions", false, "ignore exceptions.kordon.io annotations on objects (owners may not exempt themselves)")
 	fl.StringArrayVarP(&f.helm.ValuesFiles, "values", "f", nil, "Helm values file for charts (repeatable)")
 	fl.StringArrayVar(&f.helm.Set, "set", nil, "Helm value for charts, key=value (repeatable)")
