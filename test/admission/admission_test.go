@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -39,7 +40,7 @@ rules:
     action: audit
     namespaceSelector: {matchLabels: {kordon.io/pss: audit}}
   - name: services
-    select: {ids: [KOR-SVC-001]}
+    select: {ids: [KOR-SVC-001, KOR-SVC-004, KOR-NET-003]}
     action: enforce
   - name: rbac
     select: {ids: [KOR-RBAC-001]}
@@ -174,6 +175,37 @@ func TestAdmissionEndToEnd(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "kordon") {
 			t.Errorf("kube-system pod judged by kordon: %v", err)
 		}
+	})
+
+	t.Run("ingresses, NetworkPolicies and RBAC", func(t *testing.T) {
+		ing := &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Name: "shop"},
+			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "shop.example.com", IngressRuleValue: networkingv1.IngressRuleValue{
+				HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix),
+					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}},
+			}}}},
+		}
+		_, err := alice.NetworkingV1().Ingresses(enforced).Create(ctx, ing, metav1.CreateOptions{})
+		wantDenied(t, "Ingress without TLS", err, "KOR-SVC-004")
+		ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"shop.example.com"}, SecretName: "shop-tls"}}
+		_, err = alice.NetworkingV1().Ingresses(enforced).Create(ctx, ing, metav1.CreateOptions{})
+		wantAdmitted(t, "Ingress with TLS", err)
+
+		open := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "open"}, Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{{}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		}}
+		_, err = alice.NetworkingV1().NetworkPolicies(enforced).Create(ctx, open, metav1.CreateOptions{})
+		wantDenied(t, "NetworkPolicy allowing all ingress", err, "KOR-NET-003")
+
+		crb := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: testenv.UniqueName("devs-admin")},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+			Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "Group", Name: "developers"}},
+		}
+		_, err = alice.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{})
+		wantDenied(t, "binding cluster-admin to a group", err, "KOR-RBAC-001")
 	})
 
 	t.Run("warn mode", func(t *testing.T) {
