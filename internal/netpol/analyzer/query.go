@@ -146,13 +146,6 @@ func (r *Result) size(node int32) int {
 	return len(r.classes[node].members)
 }
 
-func (r *Result) members(node int32) []int32 {
-	if r.isRange(node) {
-		return []int32{int32(len(r.cluster.Workloads)) + node - int32(len(r.classes))}
-	}
-	return r.classes[node].members
-}
-
 // eachNodePair calls fn for every pair of nodes with a non-empty port set.
 func (r *Result) eachNodePair(fn func(src, dst, ps int32)) {
 	row := make([]int32, r.nodes)

@@ -80,7 +80,6 @@ func randomCase(rng *rand.Rand) (*model.Cluster, *Intent) {
 		}
 		in.Groups[name] = g
 	}
-	var zoned []string
 	for _, ns := range c.Namespaces {
 		if rng.IntN(3) == 0 {
 			continue
@@ -96,7 +95,6 @@ func randomCase(rng *rand.Rand) (*model.Cluster, *Intent) {
 			z.Deny = []string{"egress"}
 		}
 		in.Zones = append(in.Zones, z)
-		zoned = append(zoned, ns.Name)
 	}
 	pick := func() Names {
 		n := Names{groupNames[rng.IntN(len(groupNames))]}
