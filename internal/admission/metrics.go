@@ -70,26 +70,28 @@ func (m *Metrics) observe(operation, kind, result string, d *Decision, latency t
 
 // watchRate exports the creation-rate counters, read at scrape time.
 func (m *Metrics) watchRate(rate *governance.CreationRate, limit int) {
-	m.reg.MustRegister(&rateCollector{rate: rate, limit: float64(limit)})
+	m.reg.MustRegister(&rateCollector{
+		rate:  rate,
+		limit: float64(limit),
+		creations: prometheus.NewDesc("kordon_admission_creations_in_window",
+			"Objects each user created within the creation-rate window (this replica only).", []string{"user"}, nil),
+		limitDesc: prometheus.NewDesc("kordon_admission_creation_rate_limit",
+			"Creations per user allowed within the window.", nil, nil),
+	})
 }
 
-var (
-	creationsDesc = prometheus.NewDesc("kordon_admission_creations_in_window",
-		"Objects each user created within the creation-rate window (this replica only).", []string{"user"}, nil)
-	limitDesc = prometheus.NewDesc("kordon_admission_creation_rate_limit",
-		"Creations per user allowed within the window.", nil, nil)
-)
-
+// rateCollector reads the creation-rate counters when scraped.
 type rateCollector struct {
-	rate  *governance.CreationRate
-	limit float64
+	rate                 *governance.CreationRate
+	limit                float64
+	creations, limitDesc *prometheus.Desc
 }
 
-func (c *rateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- creationsDesc; ch <- limitDesc }
+func (c *rateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.creations; ch <- c.limitDesc }
 
 func (c *rateCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(limitDesc, prometheus.GaugeValue, c.limit)
+	ch <- prometheus.MustNewConstMetric(c.limitDesc, prometheus.GaugeValue, c.limit)
 	for user, n := range c.rate.Counts() {
-		ch <- prometheus.MustNewConstMetric(creationsDesc, prometheus.GaugeValue, float64(n), user)
+		ch <- prometheus.MustNewConstMetric(c.creations, prometheus.GaugeValue, float64(n), user)
 	}
 }

@@ -35,7 +35,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 // fixture builds webhooks over real informer indexers holding namespaces
 // and NetworkPolicies.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	catalog  []*rules.Rule
 	nsIdx    cache.Indexer
 	npIdx    cache.Indexer
@@ -43,7 +43,7 @@ type fixture struct {
 	metricsR *Metrics
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	cat, err := rules.Builtin()
 	if err != nil {

@@ -78,7 +78,7 @@ func (p *CreationRate) Record(req *Request) {
 	}
 	c.times = append(c.times, now)
 	if len(c.times) > p.limit {
-		// Only the newest limit+0 times can matter for the decision.
+		// Only the newest limit times can matter for the decision.
 		c.times = append(c.times[:0], c.times[len(c.times)-p.limit:]...)
 	}
 	p.calls++
