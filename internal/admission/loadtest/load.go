@@ -23,9 +23,9 @@ type Client struct {
 
 // NewClient returns a client for url that trusts tlsConfig's roots. With
 // http2 it multiplexes requests over few connections as the API server
-// does; without, it keeps up to 256 HTTP/1.1 connections open.
+// does; without, it uses up to 64 HTTP/1.1 connections.
 func NewClient(url string, tlsConfig *tls.Config, reviews [][]byte, http2 bool) *Client {
-	tr := &http.Transport{TLSClientConfig: tlsConfig, ForceAttemptHTTP2: http2, MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0}
+	tr := &http.Transport{TLSClientConfig: tlsConfig, ForceAttemptHTTP2: http2, MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
 	return &Client{url: url, http: &http.Client{Transport: tr, Timeout: 10 * time.Second}, reviews: reviews}
 }
 
