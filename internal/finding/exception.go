@@ -105,7 +105,7 @@ func (e *Exception) validate() error {
 
 // Expired reports whether the exception's last day is before now's day.
 func (e *Exception) Expired(now time.Time) bool {
-	return !e.expires.IsZero() && now.UTC().After(e.expires.Add(24*time.Hour))
+	return !e.expires.IsZero() && !now.UTC().Before(e.expires.AddDate(0, 0, 1))
 }
 
 // Matches reports whether the exception applies to the finding.
