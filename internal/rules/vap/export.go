@@ -241,8 +241,14 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 	for _, v := range r.Variables {
 		vars = append(vars, admissionv1.Variable{Name: v.Name, Expression: v.Expression})
 	}
-	var matchConditions []admissionv1.MatchCondition
+	matchConditions := []admissionv1.MatchCondition{notTerminating}
+	if r.Match.Workloads {
+		matchConditions = append(matchConditions, podTemplateChanged)
+	}
 	for _, c := range r.MatchConditions {
+		if strings.HasPrefix(c.Name, "kordon-") {
+			return Policy{}, fmt.Errorf("match condition %q: names starting with kordon- are reserved for the export", c.Name)
+		}
 		matchConditions = append(matchConditions, admissionv1.MatchCondition{Name: c.Name, Expression: c.Expression})
 	}
 	var validations []admissionv1.Validation
@@ -291,6 +297,35 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 	}
 	return Policy{Rule: r, Policy: policy, Binding: binding}, nil
 }
+
+// Match conditions the export adds in front of a rule's own, so that a
+// policy does not get in the way of controllers maintaining objects that
+// were created before it (or are exempt from it).
+var (
+	// notTerminating leaves alone objects being deleted: controllers remove
+	// their finalizers with an UPDATE, which must not fail on a rule.
+	notTerminating = admissionv1.MatchCondition{
+		Name:       "kordon-not-terminating",
+		Expression: "!has(object.metadata.deletionTimestamp)",
+	}
+	// podTemplateChanged re-checks a workload on UPDATE only when what its
+	// pods run changes (the Pod's spec, or the pod template): the
+	// Deployment controller scales and annotates old ReplicaSets, and the
+	// Job controller removes finalizers from pods, with UPDATEs that a
+	// denial would block, stalling rollouts away from a non-compliant
+	// template. Other kinds a workload rule also matches are always
+	// checked.
+	podTemplateChanged = admissionv1.MatchCondition{
+		Name: "kordon-pod-template-changed",
+		Expression: `request.operation != 'UPDATE' || (
+  object.kind == 'Pod' ? dyn(object).spec != dyn(oldObject).spec :
+  object.kind == 'PodTemplate' ? dyn(object).template != dyn(oldObject).template :
+  object.kind == 'CronJob' ? dyn(object).spec.jobTemplate.spec.template != dyn(oldObject).spec.jobTemplate.spec.template :
+  object.kind in ['ReplicationController', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'] ?
+    dyn(object).spec.template != dyn(oldObject).spec.template :
+  true)`,
+	}
+)
 
 // usedPrelude returns the workload variables the rule refers to, directly
 // or through other workload variables, in prelude order. Unused ones are

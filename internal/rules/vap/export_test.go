@@ -249,6 +249,22 @@ func TestResourceRules(t *testing.T) {
 	}
 }
 
+func TestMatchConditions(t *testing.T) {
+	rs := compileRule(t, &rules.Rule{ID: "TEST-SVC-9", Match: rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"Service"}}}}})
+	exp, err := Build(rs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := exp.Policies[0].Policy.Spec.MatchConditions, []admissionv1.MatchCondition{notTerminating}; !reflect.DeepEqual(got, want) {
+		t.Errorf("non-workload rule: got %+v, want only %s", got, notTerminating.Name)
+	}
+	rs = compileRule(t, &rules.Rule{ID: "TEST-SVC-10", Match: rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"Service"}}}},
+		MatchConditions: []rules.MatchCondition{{Name: "kordon-mine", Expression: "true"}}})
+	if _, err := Build(rs, Options{}); err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Errorf("a rule condition named kordon-*: got error %v, want one saying the prefix is reserved", err)
+	}
+}
+
 func TestBuildUnmappableKind(t *testing.T) {
 	rs := compileRule(t, &rules.Rule{ID: "TEST-X-1", Match: rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{"example.com"}, Kinds: []string{"Widget"}}}}})
 	_, err := Build(rs, Options{})
@@ -304,7 +320,7 @@ func TestPolicyFields(t *testing.T) {
 	if !reflect.DeepEqual(p.Policy.Spec.Validations, wantVal) {
 		t.Errorf("validations:\ngot  %+v\nwant %+v", p.Policy.Spec.Validations, wantVal)
 	}
-	wantCond := []admissionv1.MatchCondition{{Name: "not-system", Expression: "object.metadata.namespace != 'kube-system'"}}
+	wantCond := []admissionv1.MatchCondition{notTerminating, podTemplateChanged, {Name: "not-system", Expression: "object.metadata.namespace != 'kube-system'"}}
 	if !reflect.DeepEqual(p.Policy.Spec.MatchConditions, wantCond) {
 		t.Errorf("match conditions: got %+v, want %+v", p.Policy.Spec.MatchConditions, wantCond)
 	}

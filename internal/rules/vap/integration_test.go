@@ -16,6 +16,7 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -347,13 +348,33 @@ func TestIntegrationDeny(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := exp.Policies[0]
+	createNamespace(t, c, "deny-check")
+
+	// A privileged Deployment from before the policy, held by a finalizer.
+	privileged := true
+	legacy := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "legacy", Namespace: "deny-check", Finalizers: []string{"example.com/hold"}},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "legacy"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "legacy"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "app", Image: "nginx:1.27", SecurityContext: &corev1.SecurityContext{Privileged: &privileged},
+				}}},
+			},
+		},
+	}
+	deployments := c.client.AppsV1().Deployments("deny-check")
+	if legacy, err = deployments.Create(ctx, legacy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	if _, err := c.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, p.Policy, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, p.Binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	createNamespace(t, c, "deny-check")
 
 	pod := func(ns string, privileged bool) *corev1.Pod {
 		return &corev1.Pod{
@@ -400,7 +421,37 @@ func TestIntegrationDeny(t *testing.T) {
 	if err := create(pod("kube-system", true)); err != nil {
 		t.Errorf("privileged pod in kube-system: got %v, want it admitted (namespace excluded)", err)
 	}
+
+	// Updates that leave the pod template alone pass (the Deployment
+	// controller scaling an old ReplicaSet); changing the template is
+	// judged.
+	dryRun := metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}}
+	scaled := legacy.DeepCopy()
+	scaled.Spec.Replicas = ptr(int32(3))
+	if _, err := deployments.Update(ctx, scaled, dryRun); err != nil {
+		t.Errorf("scaling the pre-existing privileged Deployment: got %v, want it admitted", err)
+	}
+	relabelled := legacy.DeepCopy()
+	relabelled.Spec.Template.Labels["tier"] = "web"
+	if _, err := deployments.Update(ctx, relabelled, dryRun); err == nil || !strings.Contains(err.Error(), "kordon-kor-pod-001") {
+		t.Errorf("changing the template of the privileged Deployment: got %v, want a denial by kordon-kor-pod-001", err)
+	}
+	// A terminating object can drop its finalizers.
+	if err := deployments.Delete(ctx, legacy.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	terminating, err := deployments.Get(ctx, legacy.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	terminating.Finalizers = nil
+	terminating.Spec.Template.Labels["tier"] = "web"
+	if _, err := deployments.Update(ctx, terminating, metav1.UpdateOptions{}); err != nil {
+		t.Errorf("removing the finalizer of the terminating privileged Deployment: got %v, want it admitted", err)
+	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // checkKindTable checks the built-in kind-to-resource table against the
 // API server's discovery.
