@@ -291,8 +291,17 @@ func (c *cluster) typeCheck(p *admissionv1.ValidatingAdmissionPolicy) []admissio
 	tc := &validating.TypeChecker{SchemaResolver: c.schemas, RestMapper: c.mapper}
 	warnings := tc.Check(p)
 	// The API server reports only validations; variables that do not
-	// type-check silently become dynamic, so check them too.
+	// type-check silently become dynamic, so check them, and the match
+	// conditions, too.
 	tctx := tc.CreateContext(p)
+	for i, m := range p.Spec.MatchConditions {
+		if res := tc.CheckExpression(tctx, m.Expression); len(res) > 0 {
+			warnings = append(warnings, admissionv1.ExpressionWarning{
+				FieldRef: fmt.Sprintf("spec.matchConditions[%d].expression (%s)", i, m.Name),
+				Warning:  res.String(),
+			})
+		}
+	}
 	for i, v := range p.Spec.Variables {
 		if res := tc.CheckExpression(tctx, v.Expression); len(res) > 0 {
 			warnings = append(warnings, admissionv1.ExpressionWarning{
