@@ -46,7 +46,6 @@ var onlyRules = flag.String("vap-rules", "", "comma-separated rule IDs: check on
 // uses. Requests made through dyn record the API server's warnings in the
 // warningLog carried by their context.
 type cluster struct {
-	cfg     *rest.Config
 	client  kubernetes.Interface
 	dyn     dynamic.Interface
 	mapper  meta.RESTMapper
