@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"go.yaml.in/yaml/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Write prints the export as multi-document YAML, ready for kubectl apply:
@@ -18,6 +19,18 @@ func (e *Export) Write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "# Kordon rules as ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1, Kubernetes 1.30+).\n")
 	fmt.Fprintf(bw, "# %d rules exported, each as a policy and a binding of the same name; %d skipped.\n", len(e.Policies), len(e.Skipped))
+	if len(e.Policies) > 0 {
+		p, b := e.Policies[0].Policy, e.Policies[0].Binding
+		namespaces := "all namespaces"
+		if mr := b.Spec.MatchResources; mr != nil && mr.NamespaceSelector != nil {
+			sel, err := metav1.LabelSelectorAsSelector(mr.NamespaceSelector)
+			if err != nil {
+				return fmt.Errorf("write admission policies: namespace selector: %w", err)
+			}
+			namespaces = "namespaces " + sel.String()
+		}
+		fmt.Fprintf(bw, "# Validation actions %v, failure policy %s, %s.\n", b.Spec.ValidationActions, *p.Spec.FailurePolicy, namespaces)
+	}
 	if len(e.Skipped) > 0 {
 		fmt.Fprintf(bw, "# Skipped rules (run them with kordon scan or the kordon admission webhook):\n")
 		for _, s := range e.Skipped {
