@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -167,7 +168,7 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
 	nsLabels := w.namespaceLabels
-	if req.Object != nil {
+	if req.Object != nil && !metadataOnlyUpdate(req) {
 		for _, b := range w.bindings {
 			if !b.scope.matches(req, nsLabels) {
 				continue
@@ -218,6 +219,35 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 		}
 	}
 	return d
+}
+
+// metadataOnlyUpdate reports whether req updates a workload (a Pod or a
+// controller with a pod template) without changing anything but its
+// metadata and status: labels, annotations, finalizers, owner references.
+// Catalogue rules judge the pods a workload runs, which such an update does
+// not change, so they are skipped, as Pod Security Admission does; an
+// object stored before a rule was enforced can still be relabelled or
+// garbage-collected. Governance policies still apply (protected labels
+// are about metadata).
+func metadataOnlyUpdate(req *governance.Request) bool {
+	if req.Operation != governance.Update || req.OldObject == nil || !k8s.IsWorkload(req.Group, req.Kind) {
+		return false
+	}
+	newC, oldC := req.Object.Content, req.OldObject.Content
+	for k, v := range newC {
+		if k == "metadata" || k == "status" {
+			continue
+		}
+		if ov, ok := oldC[k]; !ok || !reflect.DeepEqual(v, ov) {
+			return false
+		}
+	}
+	for k := range oldC {
+		if _, ok := newC[k]; !ok && k != "metadata" && k != "status" {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *Webhook) namespaceLabels(name string) (map[string]string, bool) {

@@ -515,3 +515,41 @@ func TestDecideGovernance(t *testing.T) {
 		}
 	})
 }
+
+func TestDecideMetadataOnlyUpdates(t *testing.T) {
+	f := newFixture(t)
+	w := f.webhook(pssConfig + `
+governance:
+  protectedLabels:
+    action: enforce
+    labels: [{key: network.kordon.io/internet, allowed: {groups: [security-officers]}}]
+`)
+	bad := pod(privilegedPod, "shop", "")
+	relabelled := strings.Replace(bad, "metadata: {name: root, namespace: shop}", "metadata: {name: root, namespace: shop, labels: {team: a}, finalizers: [x/y]}", 1)
+	escalated := strings.Replace(bad, "hostPID: true", "hostPID: true\n  hostNetwork: true", 1)
+	protected := strings.Replace(bad, "metadata: {name: root, namespace: shop}", "metadata: {name: root, namespace: shop, labels: {network.kordon.io/internet: allowed}}", 1)
+	tests := []struct {
+		name        string
+		req         *admissionv1.AdmissionRequest
+		wantEnforce []string
+	}{
+		{"relabelling a stored violating pod", request(t, admissionv1.Update, "alice", nil, relabelled, bad), nil},
+		{"changing its spec", request(t, admissionv1.Update, "alice", nil, escalated, bad),
+			[]string{"KOR-POD-001", "KOR-POD-002", "KOR-POD-013", "KOR-POD-014", "KOR-POD-016", "KOR-POD-018"}},
+		{"a protected label is still checked", request(t, admissionv1.Update, "alice", nil, protected, bad), []string{"KOR-GOV-002"}},
+		{"creating it", request(t, admissionv1.Create, "alice", nil, relabelled, ""),
+			[]string{"KOR-POD-001", "KOR-POD-002", "KOR-POD-013", "KOR-POD-014", "KOR-POD-016", "KOR-POD-018"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := requestFrom(tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := w.Decide(context.Background(), req)
+			if got := ids(d, config.Enforce); !slices.Equal(got, tt.wantEnforce) {
+				t.Errorf("enforce: got %v, want %v", got, tt.wantEnforce)
+			}
+		})
+	}
+}

@@ -241,6 +241,27 @@ func TestAdmissionEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("stored violating objects can still be relabelled", func(t *testing.T) {
+		ns := h.namespace("e2e-legacy", map[string]string{"kordon.io/pss": "audit"})
+		name := testenv.UniqueName("legacy")
+		testenv.Eventually(t, "audited pod admitted", func() error {
+			return createPod(alice, ns, pod(name, nil, goodImage, privileged))
+		})
+		// The namespace moves from audit to enforce.
+		if _, err := env.Client.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(`{"metadata":{"labels":{"kordon.io/pss":null}}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, "spec change of the stored pod denied", func() error {
+			_, err := alice.CoreV1().Pods(ns).Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"activeDeadlineSeconds":600}}`), metav1.PatchOptions{})
+			if err == nil || !strings.Contains(err.Error(), "KOR-POD-001") {
+				return fmt.Errorf("spec change: got %v, want a denial by KOR-POD-001", err)
+			}
+			return nil
+		})
+		_, err := alice.CoreV1().Pods(ns).Patch(ctx, name, types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"legacy"}}}`), metav1.PatchOptions{})
+		wantAdmitted(t, "relabelling the stored pod", err)
+	})
+
 	t.Run("require NetworkPolicy", func(t *testing.T) {
 		ns := h.namespace("e2e-netpol", map[string]string{"kordon.io/netpol": "required"})
 		var err error
