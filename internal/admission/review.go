@@ -83,13 +83,7 @@ func (w *Webhook) Review(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 // review judges a request whose objects are decoded (nil when absent).
 func (w *Webhook) review(ctx context.Context, ar *admissionv1.AdmissionRequest, obj, old map[string]any, start time.Time) *admissionv1.AdmissionResponse {
 	resp := &admissionv1.AdmissionResponse{UID: ar.UID, Allowed: true}
-	req, err := requestFromObjects(ar, obj, old)
-	if err != nil {
-		resp.Allowed = false
-		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: err.Error()}
-		w.record(ctx, ar, nil, resp, time.Since(start), err)
-		return resp
-	}
+	req := requestFromObjects(ar, obj, old)
 	var d *Decision
 	if ar.SubResource != "" {
 		d = &Decision{Allowed: true, Excluded: "subresource " + ar.SubResource + " is not judged"}
@@ -136,12 +130,12 @@ func requestFrom(ar *admissionv1.AdmissionRequest) (*governance.Request, error) 
 	if err != nil {
 		return nil, fmt.Errorf("oldObject: %w", err)
 	}
-	return requestFromObjects(ar, obj, old)
+	return requestFromObjects(ar, obj, old), nil
 }
 
 // requestFromObjects builds the policy view of a request from its decoded
 // object and old object (nil when absent).
-func requestFromObjects(ar *admissionv1.AdmissionRequest, obj, old map[string]any) (*governance.Request, error) {
+func requestFromObjects(ar *admissionv1.AdmissionRequest, obj, old map[string]any) *governance.Request {
 	req := &governance.Request{
 		Operation: string(ar.Operation),
 		User:      ar.UserInfo.Username,
@@ -161,7 +155,7 @@ func requestFromObjects(ar *admissionv1.AdmissionRequest, obj, old map[string]an
 	if req.Name == "" && req.Object != nil {
 		req.Name = req.Object.Name()
 	}
-	return req, nil
+	return req
 }
 
 // decodeRaw decodes one object's JSON; nil for an absent object.
