@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -142,8 +143,25 @@ func TestIntegrationBuiltinRules(t *testing.T) {
 	}
 	t.Logf("%d rules exported, %d skipped", len(exp.Policies), len(exp.Skipped))
 
+	// Every policy also sees ordinary objects and the example application
+	// (examples/plain, without the control-plane node files).
+	ordinary := loadFile(t, "testdata/admission-objects.yaml", "")
+	examples, err := filepath.Glob("../../../examples/plain/*.yaml")
+	if err != nil || len(examples) == 0 {
+		t.Fatalf("examples/plain: %v (%d files)", err, len(examples))
+	}
+	for _, f := range examples {
+		ordinary.objs = append(ordinary.objs, loadFile(t, f, "").objs...)
+	}
+	ordinary.name = "ordinary objects and examples/plain"
+
 	fixtures := map[string][]fixtureFile{}
 	namespaces := map[string]bool{}
+	for _, o := range ordinary.objs {
+		if ns := o.Namespace(); ns != "" {
+			namespaces[ns] = true
+		}
+	}
 	for _, p := range exp.Policies {
 		fixtures[p.Rule.ID] = loadFixtures(t, p.Rule.ID)
 		for _, f := range fixtures[p.Rule.ID] {
@@ -187,7 +205,6 @@ func TestIntegrationBuiltinRules(t *testing.T) {
 		}
 	})
 
-	ordinary := loadFile(t, "testdata/admission-objects.yaml", "")
 	for _, p := range exp.Policies {
 		if !selected(p.Rule.ID) {
 			continue
@@ -292,7 +309,7 @@ func checkRule(t *testing.T, c *cluster, rs *rules.RuleSet, p Policy, files []fi
 			if !applies(p.Rule, o) {
 				continue
 			}
-			name := fmt.Sprintf("%s/%s", f.name, o.Ref())
+			name := fmt.Sprintf("%s/%s", path.Base(o.Source.File), o.Ref())
 			scanFailed, scanMsg, scanErr := scannerVerdict(ctx, rs, o)
 			v := c.admit(ctx, o, p.Policy.Name)
 			switch {
