@@ -77,28 +77,6 @@ type Export struct {
 	Skipped  []Skipped
 }
 
-// Reasons a rule is skipped.
-const (
-	// ReasonInventory: the rule reads other objects.
-	ReasonInventory = "reads the inventory (other objects of a scan), which the API server does not provide to an admission policy"
-	// ReasonConfigFile: the rule checks configuration files.
-	ReasonConfigFile = "checks configuration files (%s), which never pass through the API server"
-	// ReasonControlPlane: the rule checks control-plane static pods.
-	ReasonControlPlane = "checks control-plane static pods (tag " + TagControlPlane + "): the kubelet runs them whatever admission decides, so a policy could only hide their mirror pods"
-	// ReasonManifests: the rule checks how a manifest file is written.
-	ReasonManifests = "checks manifest files (tag " + TagManifests + "): the API server completes an object before admission (namespace set, stringData merged into data), so a policy would judge something else"
-)
-
-// Tags of rules that are not exported.
-const (
-	// TagControlPlane marks rules that check the static pods of
-	// control-plane components.
-	TagControlPlane = "control-plane"
-	// TagManifests marks rules about manifest files as written, such as a
-	// missing namespace.
-	TagManifests = "manifests"
-)
-
 // Build exports every rule of rs, in order. Rules that cannot run at
 // admission (they read the inventory, check configuration files, or carry
 // TagControlPlane or TagManifests) are listed in Export.Skipped with the
@@ -126,44 +104,6 @@ func Build(rs *rules.RuleSet, opts Options) (*Export, error) {
 		return nil, fmt.Errorf("export admission policies: %w", err)
 	}
 	return out, nil
-}
-
-// skipReason says why a rule cannot be exported, or returns "".
-func skipReason(rs *rules.RuleSet, r *rules.Rule) string {
-	if rs.NeedsInventory(r.ID) {
-		return ReasonInventory
-	}
-	if slices.Contains(r.Tags, TagControlPlane) {
-		return ReasonControlPlane
-	}
-	if slices.Contains(r.Tags, TagManifests) {
-		return ReasonManifests
-	}
-	if r.Match.Workloads {
-		return ""
-	}
-	var config []string
-	for _, rm := range r.Match.Resources {
-		for _, g := range rm.APIGroups {
-			if !isConfigFileGroup(g) {
-				return ""
-			}
-			for _, k := range rm.Kinds {
-				if gk := (schema.GroupKind{Group: g, Kind: k}).String(); !slices.Contains(config, gk) {
-					config = append(config, gk)
-				}
-			}
-		}
-	}
-	return fmt.Sprintf(ReasonConfigFile, strings.Join(config, ", "))
-}
-
-// isConfigFileGroup reports whether an API group holds only the kinds of
-// component configuration files (KubeletConfiguration,
-// EncryptionConfiguration, audit Policy...), which are read from disk, not
-// served by the API server.
-func isConfigFileGroup(group string) bool {
-	return strings.HasSuffix(group, ".config.k8s.io") || group == "audit.k8s.io" || group == "kubeadm.k8s.io"
 }
 
 func (o *Options) validate() error {
@@ -298,84 +238,6 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 	return Policy{Rule: r, Policy: policy, Binding: binding}, nil
 }
 
-// Match conditions the export adds in front of a rule's own, so that a
-// policy does not get in the way of controllers maintaining objects that
-// were created before it (or are exempt from it).
-var (
-	// notTerminating leaves alone objects being deleted: controllers remove
-	// their finalizers with an UPDATE, which must not fail on a rule.
-	notTerminating = admissionv1.MatchCondition{
-		Name:       "kordon-not-terminating",
-		Expression: "!has(object.metadata.deletionTimestamp)",
-	}
-	// podTemplateChanged re-checks a workload on UPDATE only when what its
-	// pods run changes (the Pod's spec, or the pod template): the
-	// Deployment controller scales and annotates old ReplicaSets, and the
-	// Job controller removes finalizers from pods, with UPDATEs that a
-	// denial would block, stalling rollouts away from a non-compliant
-	// template. Other kinds a workload rule also matches are always
-	// checked.
-	podTemplateChanged = admissionv1.MatchCondition{
-		Name: "kordon-pod-template-changed",
-		Expression: `request.operation != 'UPDATE' || (
-  object.kind == 'Pod' ? dyn(object).spec != dyn(oldObject).spec :
-  object.kind == 'PodTemplate' ? dyn(object).template != dyn(oldObject).template :
-  object.kind == 'CronJob' ? dyn(object).spec.jobTemplate.spec.template != dyn(oldObject).spec.jobTemplate.spec.template :
-  object.kind in ['ReplicationController', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'] ?
-    dyn(object).spec.template != dyn(oldObject).spec.template :
-  true)`,
-	}
-)
-
-// usedPrelude returns the workload variables the rule refers to, directly
-// or through other workload variables, in prelude order. Unused ones are
-// left out to keep the policy readable; the API server would not evaluate
-// them anyway.
-func usedPrelude(r *rules.Rule) []rules.Variable {
-	prelude := rules.PreludeVariables()
-	var text strings.Builder
-	for _, v := range r.Variables {
-		text.WriteString(v.Expression + "\n")
-	}
-	for _, v := range r.Validations {
-		text.WriteString(v.Expression + "\n" + v.MessageExpression + "\n")
-	}
-	used := map[string]bool{}
-	// Later prelude variables may use earlier ones, never the reverse, so
-	// one pass from the end finds every dependency.
-	for i := len(prelude) - 1; i >= 0; i-- {
-		v := prelude[i]
-		if refersTo(text.String(), v.Name) {
-			used[v.Name] = true
-			text.WriteString(v.Expression + "\n")
-		}
-	}
-	var out []rules.Variable
-	for _, v := range prelude {
-		if used[v.Name] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// refersTo reports whether CEL text mentions variables.<name>.
-func refersTo(text, name string) bool {
-	ref := "variables." + name
-	for i := strings.Index(text, ref); i >= 0; i = strings.Index(text, ref) {
-		end := i + len(ref)
-		if end == len(text) || !isIdentChar(text[end]) {
-			return true
-		}
-		text = text[end:]
-	}
-	return false
-}
-
-func isIdentChar(b byte) bool {
-	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
-}
-
 // namespaceSelector combines the selector and the excluded namespaces of
 // opts; nil means every namespace.
 func namespaceSelector(opts Options) *metav1.LabelSelector {
@@ -401,65 +263,6 @@ func namespaceSelector(opts Options) *metav1.LabelSelector {
 		})
 	}
 	return sel
-}
-
-// resourceRulesFor turns a rule's match into admission resource rules for
-// CREATE and UPDATE, one per group and version, sorted.
-func resourceRulesFor(m rules.Match, extra map[schema.GroupKind]schema.GroupVersionResource) ([]admissionv1.NamedRuleWithOperations, error) {
-	var gvrs []schema.GroupVersionResource
-	if m.Workloads {
-		gvrs = append(gvrs, workloadResources...)
-	}
-	var errs []error
-	for _, rm := range m.Resources {
-		groups := slices.DeleteFunc(slices.Clone(rm.APIGroups), isConfigFileGroup)
-		got, err := resourcesFor(groups, rm.Kinds, extra)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		gvrs = append(gvrs, got...)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	type groupVersion struct{ group, version string }
-	byGV := map[groupVersion][]string{}
-	var order []groupVersion
-	for _, gvr := range gvrs {
-		gv := groupVersion{gvr.Group, gvr.Version}
-		if _, ok := byGV[gv]; !ok {
-			order = append(order, gv)
-		}
-		if !slices.Contains(byGV[gv], gvr.Resource) {
-			byGV[gv] = append(byGV[gv], gvr.Resource)
-		}
-	}
-	slices.SortFunc(order, func(a, b groupVersion) int {
-		if c := strings.Compare(a.group, b.group); c != 0 {
-			return c
-		}
-		return strings.Compare(a.version, b.version)
-	})
-	out := make([]admissionv1.NamedRuleWithOperations, 0, len(order))
-	for _, gv := range order {
-		resources := byGV[gv]
-		if slices.Contains(resources, "*") {
-			resources = []string{"*"}
-		}
-		slices.Sort(resources)
-		out = append(out, admissionv1.NamedRuleWithOperations{
-			RuleWithOperations: admissionv1.RuleWithOperations{
-				Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
-				Rule: admissionv1.Rule{
-					APIGroups:   []string{gv.group},
-					APIVersions: []string{gv.version},
-					Resources:   resources,
-				},
-			},
-		})
-	}
-	return out, nil
 }
 
 // oneLine folds whitespace runs, including line breaks (which the API

@@ -1,11 +1,15 @@
 package vap
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kordon-dev/kordon/internal/rules"
 )
 
 // builtinResources maps the group/kind of built-in Kubernetes objects to
@@ -125,6 +129,65 @@ func resourcesFor(groups, kinds []string, extra map[schema.GroupKind]schema.Grou
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
 		return nil, fmt.Errorf("no built-in resource for kind %s: an admission policy matches resources by plural name, and Kordon knows those only for built-in kinds; map custom kinds explicitly (kind, group, version and plural resource)", strings.Join(unknown, ", "))
+	}
+	return out, nil
+}
+
+// resourceRulesFor turns a rule's match into admission resource rules for
+// CREATE and UPDATE, one per group and version, sorted.
+func resourceRulesFor(m rules.Match, extra map[schema.GroupKind]schema.GroupVersionResource) ([]admissionv1.NamedRuleWithOperations, error) {
+	var gvrs []schema.GroupVersionResource
+	if m.Workloads {
+		gvrs = append(gvrs, workloadResources...)
+	}
+	var errs []error
+	for _, rm := range m.Resources {
+		groups := slices.DeleteFunc(slices.Clone(rm.APIGroups), isConfigFileGroup)
+		got, err := resourcesFor(groups, rm.Kinds, extra)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		gvrs = append(gvrs, got...)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	type groupVersion struct{ group, version string }
+	byGV := map[groupVersion][]string{}
+	var order []groupVersion
+	for _, gvr := range gvrs {
+		gv := groupVersion{gvr.Group, gvr.Version}
+		if _, ok := byGV[gv]; !ok {
+			order = append(order, gv)
+		}
+		if !slices.Contains(byGV[gv], gvr.Resource) {
+			byGV[gv] = append(byGV[gv], gvr.Resource)
+		}
+	}
+	slices.SortFunc(order, func(a, b groupVersion) int {
+		if c := strings.Compare(a.group, b.group); c != 0 {
+			return c
+		}
+		return strings.Compare(a.version, b.version)
+	})
+	out := make([]admissionv1.NamedRuleWithOperations, 0, len(order))
+	for _, gv := range order {
+		resources := byGV[gv]
+		if slices.Contains(resources, "*") {
+			resources = []string{"*"}
+		}
+		slices.Sort(resources)
+		out = append(out, admissionv1.NamedRuleWithOperations{
+			RuleWithOperations: admissionv1.RuleWithOperations{
+				Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+				Rule: admissionv1.Rule{
+					APIGroups:   []string{gv.group},
+					APIVersions: []string{gv.version},
+					Resources:   resources,
+				},
+			},
+		})
 	}
 	return out, nil
 }
