@@ -132,6 +132,7 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 		OwnNamespace:    f.namespace,
 		NetworkPolicies: caches.NetworkPolicies,
 		Namespaces:      caches.Namespaces,
+		NamespaceGetter: caches.GetNamespace,
 		Logger:          log,
 		Metrics:         admission.NewMetrics(reg),
 	})

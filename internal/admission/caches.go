@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -17,6 +18,9 @@ type Caches struct {
 	Namespaces      corelisters.NamespaceLister
 	// Synced reports whether both caches have synced.
 	Synced func() bool
+	// GetNamespace reads a namespace's labels from the API server, for
+	// namespaces the cache does not know yet.
+	GetNamespace func(ctx context.Context, name string) (map[string]string, bool)
 }
 
 // StartCaches starts the informers; they run until ctx ends. resync 0
@@ -29,5 +33,12 @@ func StartCaches(ctx context.Context, client kubernetes.Interface, resync time.D
 	npInf, nsInf := np.Informer(), ns.Informer()
 	f.Start(ctx.Done())
 	c.Synced = func() bool { return npInf.HasSynced() && nsInf.HasSynced() }
+	c.GetNamespace = func(ctx context.Context, name string) (map[string]string, bool) {
+		ns, err := client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, false
+		}
+		return ns.Labels, true
+	}
 	return c
 }

@@ -32,6 +32,11 @@ type Options struct {
 	// Namespaces lists Namespaces for namespace selectors; nil means every
 	// namespace is unknown (has no labels).
 	Namespaces corelisters.NamespaceLister
+	// NamespaceGetter, when set, reads a namespace the lister does not know
+	// yet from the API server (a namespace created a moment before the
+	// objects in it), so that no request slips past a namespace selector
+	// while the cache catches up.
+	NamespaceGetter func(ctx context.Context, name string) (map[string]string, bool)
 	// Logger receives one line per decision; nil discards them.
 	Logger *slog.Logger
 	// Metrics records decisions; nil records nothing.
@@ -48,6 +53,7 @@ type Webhook struct {
 	excluded   []string
 	timeout    time.Duration
 	namespaces corelisters.NamespaceLister
+	nsGetter   func(context.Context, string) (map[string]string, bool)
 	log        *slog.Logger
 	metrics    *Metrics
 	rate       *governance.CreationRate
@@ -83,6 +89,7 @@ func New(opts Options) (*Webhook, []string, error) {
 		excluded:   append([]string{kubeSystem}, cfg.ExcludeNamespaces...),
 		timeout:    cfg.Timeout.Duration,
 		namespaces: opts.Namespaces,
+		nsGetter:   opts.NamespaceGetter,
 		log:        opts.Logger,
 		metrics:    opts.Metrics,
 	}
@@ -167,7 +174,7 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	nsLabels := w.namespaceLabels
+	nsLabels := func(name string) (map[string]string, bool) { return w.namespaceLabels(ctx, name) }
 	if req.Object != nil && !metadataOnlyUpdate(req) {
 		for _, b := range w.bindings {
 			if !b.scope.matches(req, nsLabels) {
@@ -250,13 +257,14 @@ func metadataOnlyUpdate(req *governance.Request) bool {
 	return true
 }
 
-func (w *Webhook) namespaceLabels(name string) (map[string]string, bool) {
-	if w.namespaces == nil {
-		return nil, false
+func (w *Webhook) namespaceLabels(ctx context.Context, name string) (map[string]string, bool) {
+	if w.namespaces != nil {
+		if ns, err := w.namespaces.Get(name); err == nil {
+			return ns.Labels, true
+		}
 	}
-	ns, err := w.namespaces.Get(name)
-	if err != nil {
-		return nil, false
+	if w.nsGetter != nil {
+		return w.nsGetter(ctx, name)
 	}
-	return ns.Labels, true
+	return nil, false
 }

@@ -81,6 +81,7 @@ func startWebhook(t *testing.T, env *testenv.Env, cfgYAML string) *harness {
 		OwnNamespace:    "kordon-system",
 		NetworkPolicies: caches.NetworkPolicies,
 		Namespaces:      caches.Namespaces,
+		NamespaceGetter: caches.GetNamespace,
 		Logger:          slog.New(slog.NewJSONHandler(h.logs, nil)),
 		Metrics:         admission.NewMetrics(h.registry),
 	})
