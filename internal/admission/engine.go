@@ -152,3 +152,23 @@ func (b *binding) evaluate(ctx context.Context, obj *k8s.Object) ([]governance.V
 	}
 	return out, res.Errors, nil
 }
+
+// dropInherited removes the violations of rules the old object already
+// failed, evaluating the binding's rules on it.
+func (b *binding) dropInherited(ctx context.Context, old *k8s.Object, vs []governance.Violation) ([]governance.Violation, error) {
+	res, err := b.rules.Evaluate(ctx, []*k8s.Object{old}, rules.EvalOptions{Workers: 1})
+	if err != nil {
+		return nil, err
+	}
+	had := make(map[string]bool, len(res.Findings))
+	for _, f := range res.Findings {
+		had[f.RuleID] = true
+	}
+	out := vs[:0]
+	for _, v := range vs {
+		if !had[v.ID] {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}

@@ -175,12 +175,16 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
 	nsLabels := func(name string) (map[string]string, bool) { return w.namespaceLabels(ctx, name) }
-	if req.Object != nil && !metadataOnlyUpdate(req) {
+	if req.Object != nil && !terminating(req) {
+		preserving := templatePreservingUpdate(req)
 		for _, b := range w.bindings {
 			if !b.scope.matches(req, nsLabels) {
 				continue
 			}
 			vs, problems, err := b.evaluate(ctx, req.Object)
+			if err == nil && preserving && len(vs) > 0 {
+				vs, err = b.dropInherited(ctx, req.OldObject, vs)
+			}
 			if err != nil {
 				d.Errors = append(d.Errors, fmt.Sprintf("rules %s: %v", b.name, err))
 				if b.action == config.Enforce {
@@ -228,33 +232,30 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 	return d
 }
 
-// metadataOnlyUpdate reports whether req updates a workload (a Pod or a
-// controller with a pod template) without changing anything but its
-// metadata and status: labels, annotations, finalizers, owner references.
-// Catalogue rules judge the pods a workload runs, which such an update does
-// not change, so they are skipped, as Pod Security Admission does; an
-// object stored before a rule was enforced can still be relabelled or
-// garbage-collected. Governance policies still apply (protected labels
-// are about metadata).
-func metadataOnlyUpdate(req *governance.Request) bool {
+// templatePreservingUpdate reports whether req updates a workload (a Pod
+// or a controller) without changing the spec of the pods it runs: a
+// relabelling, a finalizer or owner-reference change, a ReplicaSet scaled
+// by its Deployment. Such an update is judged only on violations the stored
+// object did not already have, so that objects stored before a rule was
+// enforced can still be scaled, relabelled and garbage-collected — a
+// rollout that fixes a Deployment scales its old ReplicaSet down — while a
+// change that makes things worse (a Deployment scaled to one replica) is
+// still caught. An update that changes the pod spec is judged in full.
+func templatePreservingUpdate(req *governance.Request) bool {
 	if req.Operation != governance.Update || req.OldObject == nil || !k8s.IsWorkload(req.Group, req.Kind) {
 		return false
 	}
-	newC, oldC := req.Object.Content, req.OldObject.Content
-	for k, v := range newC {
-		if k == "metadata" || k == "status" {
-			continue
-		}
-		if ov, ok := oldC[k]; !ok || !reflect.DeepEqual(v, ov) {
-			return false
-		}
-	}
-	for k := range oldC {
-		if _, ok := newC[k]; !ok && k != "metadata" && k != "status" {
-			return false
-		}
-	}
-	return true
+	_, spec, ok := k8s.PodTemplate(req.Object)
+	_, oldSpec, oldOK := k8s.PodTemplate(req.OldObject)
+	return ok && oldOK && reflect.DeepEqual(spec, oldSpec)
+}
+
+// terminating reports whether the object is being deleted (an update that
+// removes a finalizer, say): catalogue rules do not judge it.
+func terminating(req *governance.Request) bool {
+	md := k8s.Map(req.Object.Content, "metadata")
+	_, ok := md["deletionTimestamp"]
+	return ok && req.Operation == governance.Update
 }
 
 func (w *Webhook) namespaceLabels(ctx context.Context, name string) (map[string]string, bool) {

@@ -516,9 +516,19 @@ func TestDecideGovernance(t *testing.T) {
 	})
 }
 
-func TestDecideMetadataOnlyUpdates(t *testing.T) {
+func TestDecideUpdatesOfStoredObjects(t *testing.T) {
 	f := newFixture(t)
+	custom, err := rules.LoadDir("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.catalog, err = rules.Merge(f.catalog, custom); err != nil {
+		t.Fatal(err)
+	}
 	w := f.webhook(pssConfig + `
+  - name: availability
+    select: {ids: [TEST-WL-001]}
+    action: enforce
 governance:
   protectedLabels:
     action: enforce
@@ -539,6 +549,14 @@ governance:
 		{"a protected label is still checked", request(t, admissionv1.Update, "alice", nil, protected, bad), []string{"KOR-GOV-002"}},
 		{"creating it", request(t, admissionv1.Create, "alice", nil, relabelled, ""),
 			[]string{"KOR-POD-001", "KOR-POD-002", "KOR-POD-013", "KOR-POD-014", "KOR-POD-016", "KOR-POD-018"}},
+		{"scaling a stored violating deployment", request(t, admissionv1.Update, "system:serviceaccount:kube-system:deployment-controller", nil,
+			deployment("3", "hostPID: true"), deployment("2", "hostPID: true")), nil},
+		{"scaling a compliant deployment to one replica", request(t, admissionv1.Update, "alice", nil,
+			deployment("1", ""), deployment("3", "")), []string{"TEST-WL-001"}},
+		{"a violating template change while scaling", request(t, admissionv1.Update, "alice", nil,
+			deployment("3", "hostPID: true"), deployment("3", "")), []string{"KOR-POD-002"}},
+		{"removing a finalizer from a terminating pod", request(t, admissionv1.Update, "system:serviceaccount:kube-system:generic-garbage-collector", nil,
+			strings.Replace(escalated, "metadata: {name: root, namespace: shop}", "metadata: {name: root, namespace: shop, deletionTimestamp: '2026-01-01T00:00:00Z'}", 1), bad), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -552,4 +570,27 @@ governance:
 			}
 		})
 	}
+}
+
+// deployment is a restricted Deployment with the given replicas and extra
+// pod spec fields.
+func deployment(replicas, extra string) string {
+	d := `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      EXTRA
+      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+      containers: [{name: api, image: registry.example.com/api:1, securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}}]
+`
+	if extra == "" {
+		extra = "dnsPolicy: ClusterFirst"
+	}
+	return strings.Replace(strings.Replace(d, "REPLICAS", replicas, 1), "EXTRA", extra, 1)
 }
