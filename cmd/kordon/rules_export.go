@@ -10,6 +10,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/rules/vap"
@@ -26,6 +27,7 @@ func newRulesExportCmd() *cobra.Command {
 		nsSelector    string
 		excludeNS     []string
 		resources     []string
+		k8sVersion    string
 	)
 	cmd := &cobra.Command{
 		Use:   "export",
@@ -80,6 +82,13 @@ See docs/vap-export.md.`,
 				}
 				opts.NamespaceSelector = s
 			}
+			if k8sVersion != "" {
+				v, err := version.ParseGeneric(k8sVersion)
+				if err != nil {
+					return usageErr(fmt.Errorf("--kubernetes-version: %w", err))
+				}
+				opts.KubernetesVersion = version.MajorMinor(v.Major(), v.Minor())
+			}
 			if len(resources) > 0 {
 				opts.Resources = map[schema.GroupKind]schema.GroupVersionResource{}
 				for _, r := range resources {
@@ -133,6 +142,7 @@ See docs/vap-export.md.`,
 	fl.StringSliceVar(&actions, "action", []string{"deny"}, "binding validation actions: deny, warn or audit (audit combines with either)")
 	fl.StringVar(&nsSelector, "namespace-selector", "", "label selector of the namespaces the bindings apply to, e.g. env=prod (default: all)")
 	fl.StringSliceVar(&excludeNS, "exclude-namespaces", []string{"kube-system"}, "namespaces the bindings leave out; --exclude-namespaces= includes every namespace")
+	fl.StringVar(&k8sVersion, "kubernetes-version", "", "version of the target cluster, e.g. 1.31: rules whose CEL its API server does not accept are skipped (default: export all, the output says the oldest version it needs)")
 	fl.StringArrayVar(&resources, "resource", nil, "map a custom kind to its resource: KIND.GROUP=VERSION/RESOURCE, e.g. Widget.example.com=v1/widgets (repeatable)")
 	return cmd
 }

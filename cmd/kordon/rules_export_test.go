@@ -92,6 +92,8 @@ func TestRulesExport(t *testing.T) {
 		{"--failure-policy", "Sometimes"},
 		{"--namespace-selector", "env in prod"},
 		{"--resource", "Widget"},
+		{"--kubernetes-version", "1.29"},
+		{"--kubernetes-version", "latest"},
 		{"--rule", "ACME-NS-001"}, // nothing left to export
 	} {
 		_, errOut, code := run(t, "", append(base, args...)...)

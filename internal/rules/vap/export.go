@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/kordon-dev/kordon/internal/rules"
 )
@@ -28,6 +29,9 @@ const (
 	AnnotationControls = "kordon.io/controls"
 	// AnnotationRemediation says how to fix an object the policy rejects.
 	AnnotationRemediation = "kordon.io/remediation"
+	// AnnotationMinKubernetes is the oldest Kubernetes version (major.minor)
+	// whose API server accepts the policy's CEL.
+	AnnotationMinKubernetes = "kordon.io/min-kubernetes-version"
 )
 
 // NamespaceNameLabel is the label the API server sets on every namespace to
@@ -55,6 +59,10 @@ type Options struct {
 	// resource admission sees them as. It takes precedence over the
 	// built-in table.
 	Resources map[schema.GroupKind]schema.GroupVersionResource
+	// KubernetesVersion is the version (major.minor) of the target cluster;
+	// rules whose CEL its API server would not accept are skipped. Nil means
+	// the newest version Kordon knows.
+	KubernetesVersion *version.Version
 }
 
 // Policy is one rule's exported policy and its binding.
@@ -62,6 +70,21 @@ type Policy struct {
 	Rule    *rules.Rule
 	Policy  *admissionv1.ValidatingAdmissionPolicy
 	Binding *admissionv1.ValidatingAdmissionPolicyBinding
+	// MinKubernetes is the oldest Kubernetes version that accepts the
+	// policy's CEL (the libraries it uses).
+	MinKubernetes *version.Version
+}
+
+// setMinKubernetes finds the oldest Kubernetes version that compiles the
+// policy and records it in the policy's annotations.
+func (p *Policy) setMinKubernetes(envs *celEnvs) error {
+	v, err := envs.minVersion(p.Policy)
+	if err != nil {
+		return err
+	}
+	p.MinKubernetes = v
+	p.Policy.Annotations[AnnotationMinKubernetes] = fmt.Sprintf("%d.%d", v.Major(), v.Minor())
+	return nil
 }
 
 // Skipped is a rule that cannot be exported, and why.
@@ -75,6 +98,9 @@ type Skipped struct {
 type Export struct {
 	Policies []Policy
 	Skipped  []Skipped
+	// MinKubernetes is the oldest Kubernetes version that accepts every
+	// policy of the export.
+	MinKubernetes *version.Version
 }
 
 // Build exports every rule of rs, in order. Rules that cannot run at
@@ -86,7 +112,11 @@ func Build(rs *rules.RuleSet, opts Options) (*Export, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	out := &Export{}
+	envs, err := newCELEnvs()
+	if err != nil {
+		return nil, err
+	}
+	out := &Export{MinKubernetes: OldestKubernetes}
 	var errs []error
 	for _, r := range rs.Rules() {
 		if reason := skipReason(rs, r); reason != "" {
@@ -94,9 +124,20 @@ func Build(rs *rules.RuleSet, opts Options) (*Export, error) {
 			continue
 		}
 		p, err := policyFor(r, opts)
+		if err == nil {
+			err = p.setMinKubernetes(envs)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule %s (%s): %w", r.ID, r.Where(), err))
 			continue
+		}
+		if target := opts.KubernetesVersion; target != nil && p.MinKubernetes.GreaterThan(target) {
+			out.Skipped = append(out.Skipped, Skipped{RuleID: r.ID,
+				Reason: fmt.Sprintf(ReasonKubernetesVersion, p.MinKubernetes, target)})
+			continue
+		}
+		if p.MinKubernetes.GreaterThan(out.MinKubernetes) {
+			out.MinKubernetes = p.MinKubernetes
 		}
 		out.Policies = append(out.Policies, p)
 	}
@@ -119,6 +160,9 @@ func (o *Options) validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("validation action %q: want Deny, Warn or Audit", a))
 		}
+	}
+	if v := o.KubernetesVersion; v != nil && v.LessThan(OldestKubernetes) {
+		errs = append(errs, fmt.Errorf("Kubernetes %s: admission policies (admissionregistration.k8s.io/v1) need %s or later", v, OldestKubernetes))
 	}
 	if slices.Contains(o.Actions, admissionv1.Deny) && slices.Contains(o.Actions, admissionv1.Warn) {
 		errs = append(errs, errors.New("validation actions Deny and Warn cannot be combined (the API server rejects the binding)"))

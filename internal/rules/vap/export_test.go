@@ -3,6 +3,7 @@ package vap
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -265,6 +267,47 @@ func TestMatchConditions(t *testing.T) {
 	}
 }
 
+func TestKubernetesVersion(t *testing.T) {
+	service := rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"Service"}}}}
+	tests := []struct {
+		name   string
+		expr   string
+		target *version.Version
+		want   string // min version, or "" when skipped
+	}{
+		{"plain CEL", "object.metadata.name != ''", nil, "1.30"},
+		{"two-variable comprehension (library of 1.32)", "object.metadata.labels.transformList(k, v, v).size() < 3", nil, "1.33"},
+		{"lists library of 1.34", "[3, 1].sortBy(x, x)[0] == 1", nil, "1.35"},
+		{"newer than the target", "object.metadata.labels.transformList(k, v, v).size() < 3", version.MajorMinor(1, 32), ""},
+		{"as new as the target", "object.metadata.labels.transformList(k, v, v).size() < 3", version.MajorMinor(1, 33), "1.33"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := compileRule(t, &rules.Rule{ID: "TEST-V-1", Match: service, Validations: []rules.Validation{{Expression: tt.expr}}})
+			exp, err := Build(rs, Options{KubernetesVersion: tt.target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" {
+				if len(exp.Policies) != 0 || len(exp.Skipped) != 1 || !strings.Contains(exp.Skipped[0].Reason, "needs Kubernetes 1.33") {
+					t.Errorf("got policies %d, skipped %+v; want the rule skipped for needing 1.33", len(exp.Policies), exp.Skipped)
+				}
+				return
+			}
+			if got := exp.Policies[0].Policy.Annotations[AnnotationMinKubernetes]; got != tt.want {
+				t.Errorf("min version: got %s, want %s", got, tt.want)
+			}
+			if got := fmt.Sprintf("%d.%d", exp.MinKubernetes.Major(), exp.MinKubernetes.Minor()); got != tt.want {
+				t.Errorf("export min version: got %s, want %s", got, tt.want)
+			}
+		})
+	}
+	rs := compileRule(t, &rules.Rule{ID: "TEST-V-2", Match: service})
+	if _, err := Build(rs, Options{KubernetesVersion: version.MajorMinor(1, 29)}); err == nil || !strings.Contains(err.Error(), "1.30 or later") {
+		t.Errorf("target 1.29: got error %v, want one saying 1.30 or later is needed", err)
+	}
+}
+
 func TestBuildUnmappableKind(t *testing.T) {
 	rs := compileRule(t, &rules.Rule{ID: "TEST-X-1", Match: rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{"example.com"}, Kinds: []string{"Widget"}}}}})
 	_, err := Build(rs, Options{})
@@ -302,8 +345,12 @@ func TestPolicyFields(t *testing.T) {
 		t.Errorf("labels: got %v and %v, want %v", p.Policy.Labels, p.Binding.Labels, wantLabels)
 	}
 	wantAnn := map[string]string{AnnotationTitle: "Title on two lines", AnnotationControls: "CIS:5.2.2,PSS:privileged", AnnotationRemediation: "Do this."}
+	if !reflect.DeepEqual(p.Binding.Annotations, wantAnn) {
+		t.Errorf("binding annotations: got %v, want %v", p.Binding.Annotations, wantAnn)
+	}
+	wantAnn[AnnotationMinKubernetes] = "1.30"
 	if !reflect.DeepEqual(p.Policy.Annotations, wantAnn) {
-		t.Errorf("annotations: got %v, want %v", p.Policy.Annotations, wantAnn)
+		t.Errorf("policy annotations: got %v, want %v", p.Policy.Annotations, wantAnn)
 	}
 	var varNames []string
 	for _, v := range p.Policy.Spec.Variables {

@@ -22,6 +22,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/rules"
@@ -181,7 +182,18 @@ func TestIntegrationBuiltinRules(t *testing.T) {
 	}
 	t.Run("kinds", func(t *testing.T) { checkKindTable(t, c) })
 
+	info, err := c.client.Discovery().ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := version.ParseGeneric(info.GitVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range exp.Policies {
+		if p.MinKubernetes.GreaterThan(server) {
+			t.Errorf("%s: needs Kubernetes %s, newer than the test's API server %s", p.Rule.ID, p.MinKubernetes, server)
+		}
 		if _, err := c.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, p.Policy, metav1.CreateOptions{}); err != nil {
 			t.Errorf("%s: the API server refused the policy: %v", p.Rule.ID, err)
 		}

@@ -18,6 +18,9 @@ const (
 	ReasonConfigFile = "checks configuration files (%s), which never pass through the API server"
 	// ReasonControlPlane: the rule checks control-plane static pods.
 	ReasonControlPlane = "checks control-plane static pods (tag " + TagControlPlane + "): the kubelet runs them whatever admission decides, so a policy could only hide their mirror pods"
+	// ReasonKubernetesVersion: the rule's CEL needs a newer API server than
+	// Options.KubernetesVersion.
+	ReasonKubernetesVersion = "uses CEL that needs Kubernetes %s or later (the target is %s)"
 	// ReasonManifests: the rule checks how a manifest file is written.
 	ReasonManifests = "checks manifest files (tag " + TagManifests + "): the API server completes an object before admission (namespace set, stringData merged into data), so a policy would judge something else"
 )
