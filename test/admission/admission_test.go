@@ -320,6 +320,10 @@ func TestAdmissionEndToEnd(t *testing.T) {
 		wantDenied(t, "developer sets the pair on a pod template", err, "KOR-GOV-002")
 		_, err = officer.AppsV1().Deployments(enforced).Create(ctx, d, metav1.CreateOptions{})
 		wantAdmitted(t, "officer sets the pair on a pod template", err)
+		// The ReplicaSet controller copies the approved template's labels.
+		rsController, _ := h.as("system:serviceaccount:kube-system:replicaset-controller", "system:serviceaccounts", "system:serviceaccounts:kube-system")
+		wantAdmitted(t, "the ReplicaSet controller creates a pod from the template",
+			createPod(rsController, enforced, pod(testenv.UniqueName("egress"), map[string]string{"app": "egress", "network.kordon.io/internet": "allowed"}, goodImage)))
 	})
 
 	t.Run("namespace scoping", func(t *testing.T) {

@@ -150,6 +150,11 @@ func TestProtectedLabels(t *testing.T) {
 			[]string{"adding label network.kordon.io/internet=allowed (protected pair network.kordon.io/internet=allowed) on the pod template"}},
 		{"several at once", req(t, Create, "dan", dev, deploy("security.kordon.io/a: x", "network.kordon.io/internet: allowed", "x"), ""),
 			[]string{"security.kordon.io/a=x", "on the pod template"}},
+		{"the ReplicaSet controller copies the pair from a template", req(t, Create, "system:serviceaccount:kube-system:replicaset-controller", []string{"system:serviceaccounts"},
+			"apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop, labels: {network.kordon.io/internet: allowed}}\nspec: {containers: [{name: c, image: x}]}", ""), nil},
+		{"another kube-system service account does not", req(t, Create, "system:serviceaccount:kube-system:default", nil,
+			"apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop, labels: {network.kordon.io/internet: allowed}}\nspec: {containers: [{name: c, image: x}]}", ""),
+			[]string{"adding label network.kordon.io/internet=allowed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { check(t, p.Check(context.Background(), tt.r), tt.want) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/kordon-dev/kordon/internal/admission/config"
 	"github.com/kordon-dev/kordon/internal/k8s"
@@ -26,9 +27,11 @@ func NewProtectedLabels(cfg *config.ProtectedLabels) *ProtectedLabels {
 // ID implements Policy.
 func (p *ProtectedLabels) ID() string { return ProtectedLabelsID }
 
-// Check implements Policy for CREATE and UPDATE.
+// Check implements Policy for CREATE and UPDATE. Requests by the
+// controllers that create objects from templates (see Propagates) are not
+// checked: the labels they copy were judged on the template.
 func (p *ProtectedLabels) Check(_ context.Context, req *Request) []Violation {
-	if req.Object == nil || (req.Operation != Create && req.Operation != Update) {
+	if req.Object == nil || (req.Operation != Create && req.Operation != Update) || Propagates(req.User) {
 		return nil
 	}
 	var out []Violation
@@ -108,4 +111,26 @@ func protectedName(pl config.ProtectedLabel) string {
 		return fmt.Sprintf("(protected pair %s=%s)", pl.Key, *pl.Value)
 	}
 	return fmt.Sprintf("(protected key %s)", pl.Key)
+}
+
+// Propagates reports whether user is a built-in controller that copies
+// labels from a template it did not write: the ReplicaSet, Deployment,
+// StatefulSet, DaemonSet, Job, CronJob and ReplicationController
+// controllers (system:serviceaccount:kube-system:<name>), or the
+// controller manager's own identity when it runs without per-controller
+// credentials.
+func Propagates(user string) bool {
+	if user == "system:kube-controller-manager" {
+		return true
+	}
+	name, ok := strings.CutPrefix(user, config.ServiceAccountPrefix+"kube-system:")
+	if !ok {
+		return false
+	}
+	switch name {
+	case "replicaset-controller", "deployment-controller", "statefulset-controller", "daemon-set-controller",
+		"job-controller", "cronjob-controller", "replication-controller":
+		return true
+	}
+	return false
 }
