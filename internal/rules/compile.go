@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/google/cel-go/cel"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
@@ -203,7 +204,11 @@ func compileExpr(env *cel.Env, expr string, want *cel.Type) (cel.Program, error)
 	if out := ast.OutputType(); want != cel.DynType && !out.IsExactType(want) && !out.IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("expression must return %s, not %s", want, out)
 	}
-	p, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100), cel.EvalOptions(cel.OptOptimize))
+	// The Kubernetes base environment already gives every program the API
+	// server's options: the per-call cost limit (CostLimit), its cost
+	// model for the Kubernetes libraries, and optimized evaluation. Adding
+	// them again would track every cost twice.
+	p, err := env.Program(ast, cel.InterruptCheckFrequency(celconfig.CheckFrequency))
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // CostLimit is the runtime cost limit of one expression evaluation, the
-// same per-call limit the API server applies to admission policies.
+// same per-call limit the API server applies to admission policies. The
+// Kubernetes base environment sets it on every program.
 const CostLimit = celconfig.PerCallLimit
 
 // newEnv builds the CEL environment rules compile in: the Kubernetes base

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
@@ -87,5 +89,38 @@ func TestErroredEvaluationIsNotAPass(t *testing.T) {
 	}
 	if len(res.Errors) != 1 || res.Tallies[0].Evaluated != 0 || len(res.Findings) != 0 {
 		t.Errorf("errors %d, evaluated %d, findings %d; want 1, 0, 0", len(res.Errors), res.Tallies[0].Evaluated, len(res.Findings))
+	}
+}
+
+// TestCostLimit checks that an expression whose runtime cost exceeds the API
+// server's per-call limit is stopped and reported, not passed.
+func TestCostLimit(t *testing.T) {
+	rs, err := Compile([]*Rule{{ID: "T-COST-1", Title: "t", Remediation: "r",
+		Match: Match{Resources: []ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"ConfigMap"}}}},
+		Validations: []Validation{{Expression: "object.data.items.split(',').all(x, object.data.items.split(',').all(y, x == y || x != y))"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]string, 3000)
+	for i := range items {
+		items[i] = fmt.Sprint(i)
+	}
+	obj := &k8s.Object{Content: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "big"}, "data": map[string]any{"items": strings.Join(items, ",")}}}
+	res, err := rs.Evaluate(context.Background(), []*k8s.Object{obj}, EvalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "cost") {
+		t.Fatalf("errors = %+v, want the cost limit exceeded", res.Errors)
+	}
+	if len(res.Findings) != 0 || res.Tallies[0].Evaluated != 0 {
+		t.Errorf("a stopped evaluation counted: findings %d, evaluated %d", len(res.Findings), res.Tallies[0].Evaluated)
+	}
+	// The same expression on a small object is well inside the limit.
+	obj.Content["data"] = map[string]any{"items": "a,b,c"}
+	res, err = rs.Evaluate(context.Background(), []*k8s.Object{obj}, EvalOptions{})
+	if err != nil || len(res.Errors) != 0 {
+		t.Errorf("small object: %v %+v", err, res.Errors)
 	}
 }
