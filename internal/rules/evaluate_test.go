@@ -96,7 +96,7 @@ func TestErroredEvaluationIsNotAPass(t *testing.T) {
 // server's per-call limit is stopped and reported, not passed.
 func TestCostLimit(t *testing.T) {
 	rs, err := Compile([]*Rule{{ID: "T-COST-1", Title: "t", Remediation: "r",
-		Match: Match{Resources: []ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"ConfigMap"}}}},
+		Match:       Match{Resources: []ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"ConfigMap"}}}},
 		Validations: []Validation{{Expression: "object.data.items.split(',').all(x, object.data.items.split(',').all(y, x == y || x != y))"}}}})
 	if err != nil {
 		t.Fatal(err)
