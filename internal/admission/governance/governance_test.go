@@ -263,6 +263,11 @@ func TestCreationRate(t *testing.T) {
 	if vs := p.Check(context.Background(), dry); len(vs) != 0 {
 		t.Errorf("dry run: got %s, want not counted nor checked", messages(vs))
 	}
+	for i := 0; i < 5; i++ {
+		if vs := create("system:serviceaccount:kube-system:replicaset-controller"); len(vs) != 0 {
+			t.Fatalf("the ReplicaSet controller: got %s, want it not counted", messages(vs))
+		}
+	}
 	if got, want := p.Counts(), map[string]int{"mallory": 3, "alice": 1}; len(got) != len(want) || got["mallory"] != 3 || got["alice"] != 1 {
 		t.Errorf("Counts: got %v, want %v", got, want)
 	}

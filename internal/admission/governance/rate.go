@@ -43,9 +43,11 @@ func NewCreationRate(cfg *config.CreationRate, now func() time.Time) *CreationRa
 func (p *CreationRate) ID() string { return CreationRateID }
 
 // Check implements Policy: a CREATE is a violation when the user already
-// created Limit objects within the window.
+// created Limit objects within the window. The built-in workload
+// controllers (Propagates) are not counted: they create pods for the
+// workloads users created.
 func (p *CreationRate) Check(_ context.Context, req *Request) []Violation {
-	if req.Operation != Create || req.DryRun {
+	if req.Operation != Create || req.DryRun || Propagates(req.User) {
 		return nil
 	}
 	p.mu.Lock()
@@ -64,7 +66,7 @@ func (p *CreationRate) Check(_ context.Context, req *Request) []Violation {
 
 // Record implements Recorder: it counts an admitted CREATE.
 func (p *CreationRate) Record(req *Request) {
-	if req.Operation != Create || req.DryRun {
+	if req.Operation != Create || req.DryRun || Propagates(req.User) {
 		return
 	}
 	now := p.now()
