@@ -17,8 +17,12 @@ import (
 // the export, so repeated exports of the same rules are identical.
 func (e *Export) Write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
+	minVersion := e.MinKubernetes
+	if minVersion == nil {
+		minVersion = OldestKubernetes
+	}
 	fmt.Fprintf(bw, "# Kordon rules as ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1) for Kubernetes %d.%d or later.\n",
-		e.MinKubernetes.Major(), e.MinKubernetes.Minor())
+		minVersion.Major(), minVersion.Minor())
 	fmt.Fprintf(bw, "# %d rules exported, each as a policy and a binding of the same name; %d skipped.\n", len(e.Policies), len(e.Skipped))
 	if len(e.Policies) > 0 {
 		p, b := e.Policies[0].Policy, e.Policies[0].Binding
