@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"go.yaml.in/yaml/v3"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -34,7 +35,11 @@ func (e *Export) Write(w io.Writer) error {
 			}
 			namespaces = "namespaces " + sel.String()
 		}
-		fmt.Fprintf(bw, "# Validation actions %v, failure policy %s, %s.\n", b.Spec.ValidationActions, *p.Spec.FailurePolicy, namespaces)
+		failure := admissionv1.Fail // the API server's default
+		if p.Spec.FailurePolicy != nil {
+			failure = *p.Spec.FailurePolicy
+		}
+		fmt.Fprintf(bw, "# Validation actions %v, failure policy %s, %s.\n", b.Spec.ValidationActions, failure, namespaces)
 	}
 	if len(e.Skipped) > 0 {
 		fmt.Fprintf(bw, "# Skipped rules (run them with kordon scan or the kordon admission webhook):\n")
