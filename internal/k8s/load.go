@@ -8,8 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // LoadOptions configures LoadPaths.
@@ -27,17 +29,57 @@ type Loaded struct {
 	Objects  []*Object
 	Errors   []*InputError
 	Warnings []*InputError
+
+	parts []loadPart
 }
 
 func (l *Loaded) add(objs []*Object, errs []*InputError) {
-	l.Objects = append(l.Objects, objs...)
-	for _, e := range errs {
-		if errors.Is(e.Err, ErrNotObject) {
-			l.Warnings = append(l.Warnings, e)
-		} else {
-			l.Errors = append(l.Errors, e)
+	l.parts = append(l.parts, loadPart{objs: objs, errs: errs})
+}
+
+// loadPart is one input's share of a Loaded, kept in input order until
+// finish: files are read in order but decoded in parallel.
+type loadPart struct {
+	file string // set while the file's data waits to be decoded
+	data []byte
+	objs []*Object
+	errs []*InputError
+}
+
+// finish decodes the files that wait, in parallel, and lays every part out
+// in input order.
+func (l *Loaded) finish() {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				p := &l.parts[i]
+				p.objs, p.errs = Decode(p.data, p.file)
+				p.data = nil
+			}
+		}()
+	}
+	for i, p := range l.parts {
+		if p.file != "" {
+			next <- i
 		}
 	}
+	close(next)
+	wg.Wait()
+	for _, p := range l.parts {
+		l.Objects = append(l.Objects, p.objs...)
+		for _, e := range p.errs {
+			if errors.Is(e.Err, ErrNotObject) {
+				l.Warnings = append(l.Warnings, e)
+			} else {
+				l.Errors = append(l.Errors, e)
+			}
+		}
+	}
+	l.parts = nil
 }
 
 // LoadPaths loads every path: a YAML or JSON file, "-" for standard input,
@@ -59,6 +101,7 @@ func LoadPaths(ctx context.Context, paths []string, opts LoadOptions) (*Loaded, 
 			return nil, err
 		}
 	}
+	l.finish()
 	return l, nil
 }
 
@@ -143,7 +186,7 @@ func loadFile(l *Loaded, path string) error {
 	if err != nil {
 		return fmt.Errorf("load %s: %w", path, err)
 	}
-	l.add(Decode(data, path))
+	l.parts = append(l.parts, loadPart{file: path, data: data})
 	return nil
 }
 
