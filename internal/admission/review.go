@@ -85,7 +85,7 @@ func (w *Webhook) review(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 	resp := &admissionv1.AdmissionResponse{UID: ar.UID, Allowed: true}
 	req := requestFromObjects(ar, obj, old)
 	var d *Decision
-	if ar.SubResource != "" {
+	if ar.SubResource != "" && !judgedSubresource(ar) {
 		d = &Decision{Allowed: true, Excluded: "subresource " + ar.SubResource + " is not judged"}
 	} else {
 		d = w.Decide(ctx, req)
@@ -285,4 +285,11 @@ func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 		}
 	}
 	w.log.LogAttrs(ctx, slog.LevelInfo, "admission decision", attrs...)
+}
+
+// judgedSubresource reports whether a subresource request carries a whole
+// object to judge: pods/ephemeralcontainers (a debug container added to a
+// running pod must meet the same rules as the pod's other containers).
+func judgedSubresource(ar *admissionv1.AdmissionRequest) bool {
+	return ar.SubResource == "ephemeralcontainers" && ar.Kind.Group == "" && ar.Kind.Kind == "Pod"
 }

@@ -262,6 +262,25 @@ func TestAdmissionEndToEnd(t *testing.T) {
 		wantAdmitted(t, "relabelling the stored pod", err)
 	})
 
+	t.Run("ephemeral containers", func(t *testing.T) {
+		name := testenv.UniqueName("debugged")
+		if err := createPod(alice, enforced, pod(name, nil, goodImage)); err != nil {
+			t.Fatal(err)
+		}
+		p, err := alice.CoreV1().Pods(enforced).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: "debug", Image: goodImage, SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
+		}}}
+		_, err = alice.CoreV1().Pods(enforced).UpdateEphemeralContainers(ctx, name, p, metav1.UpdateOptions{})
+		wantDenied(t, "privileged debug container", err, "KOR-POD-001")
+		p.Spec.EphemeralContainers[0].SecurityContext = pod("", nil, goodImage).Spec.Containers[0].SecurityContext
+		_, err = alice.CoreV1().Pods(enforced).UpdateEphemeralContainers(ctx, name, p, metav1.UpdateOptions{})
+		wantAdmitted(t, "restricted debug container", err)
+	})
+
 	t.Run("require NetworkPolicy", func(t *testing.T) {
 		// The pod follows its namespace at once: a namespace the cache
 		// does not know yet is read from the API server.

@@ -168,7 +168,7 @@ func (h *harness) register(policy admissionregistrationv1.FailurePolicyType) {
 				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system", "kordon-system"},
 			}}},
 			Rules: []admissionregistrationv1.RuleWithOperations{
-				rule("", "pods", "services", "namespaces", "configmaps", "replicationcontrollers"),
+				rule("", "pods", "pods/ephemeralcontainers", "services", "namespaces", "configmaps", "replicationcontrollers"),
 				rule("apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
 				rule("batch", "jobs", "cronjobs"),
 				rule("networking.k8s.io", "networkpolicies", "ingresses"),

@@ -292,7 +292,7 @@ func WebhookRules() []admissionregistrationv1.RuleWithOperations {
 		}}
 	}
 	return []admissionregistrationv1.RuleWithOperations{
-		rule("", "pods", "podtemplates", "replicationcontrollers", "services", "namespaces", "configmaps", "secrets", "serviceaccounts"),
+		rule("", "pods", "pods/ephemeralcontainers", "podtemplates", "replicationcontrollers", "services", "namespaces", "configmaps", "secrets", "serviceaccounts"),
 		rule("apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
 		rule("batch", "jobs", "cronjobs"),
 		rule("networking.k8s.io", "networkpolicies", "ingresses"),
