@@ -24,10 +24,13 @@ type RuleSet struct {
 	conditions []cel.Program
 	// byKind caches which rules apply to a group/kind.
 	byKind map[[2]string][]*compiledRule
+	// usesInventory is true when any rule reads the inventory.
+	usesInventory bool
 }
 
 type compiledRule struct {
 	rule          *Rule
+	index         int   // position in RuleSet.rules
 	conditions    []int // indexes into RuleSet.conditions
 	variables     []compiledVariable
 	validations   []compiledValidation
@@ -108,6 +111,8 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 			}
 			cr.conditions = append(cr.conditions, idx)
 		}
+		cr.index = len(rs.rules)
+		rs.usesInventory = rs.usesInventory || cr.usesInventory
 		rs.rules = append(rs.rules, cr)
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -48,44 +48,53 @@ type objectResult struct {
 // returns early only when ctx is cancelled.
 func (rs *RuleSet) Evaluate(ctx context.Context, objs []*k8s.Object, opts EvalOptions) (*Result, error) {
 	inv := opts.Inventory
-	if inv == nil && rs.anyUsesInventory() {
+	if inv == nil && rs.usesInventory {
 		inv = NewInventory(objs)
 	}
-	ruleIndex := make(map[*compiledRule]int, len(rs.rules))
-	for i, cr := range rs.rules {
-		ruleIndex[cr] = i
-	}
-	applicable := rs.applicableByKind(objs)
+	applicable := rs.applicable(objs)
 
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	results := make([]objectResult, len(objs))
-	var wg sync.WaitGroup
-	next := make(chan int, workers*4)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				o := objs[i]
-				results[i] = rs.evaluateObject(o, applicable[[2]string{o.Group(), o.Kind()}], inv, ruleIndex)
-			}
-		}()
+	judge := func(i int) {
+		o := objs[i]
+		results[i] = rs.evaluateObject(o, applicable([2]string{o.Group(), o.Kind()}), inv)
 	}
 	var err error
-feed:
-	for i := range objs {
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-			break feed
-		case next <- i:
+	if workers == 1 || len(objs) == 1 {
+		// One object (an admission review) or one worker: no goroutines.
+		for i := range objs {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+			judge(i)
 		}
+	} else {
+		var wg sync.WaitGroup
+		next := make(chan int, workers*4)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					judge(i)
+				}
+			}()
+		}
+	feed:
+		for i := range objs {
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+				break feed
+			case next <- i:
+			}
+		}
+		close(next)
+		wg.Wait()
 	}
-	close(next)
-	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
@@ -107,27 +116,28 @@ feed:
 	return res, nil
 }
 
-func (rs *RuleSet) anyUsesInventory() bool {
-	for _, cr := range rs.rules {
-		if cr.usesInventory {
-			return true
-		}
-	}
-	return false
-}
-
-func (rs *RuleSet) applicableByKind(objs []*k8s.Object) map[[2]string][]*compiledRule {
-	out := make(map[[2]string][]*compiledRule, len(rs.byKind))
-	for gk, rules := range rs.byKind {
-		out[gk] = rules
-	}
+// applicable returns a lookup of the rules that apply to a group/kind: the
+// workload kinds are matched at compile time, the other kinds of objs now.
+func (rs *RuleSet) applicable(objs []*k8s.Object) func([2]string) []*compiledRule {
+	var extra map[[2]string][]*compiledRule
 	for _, o := range objs {
 		gk := [2]string{o.Group(), o.Kind()}
-		if _, ok := out[gk]; !ok {
-			out[gk] = rs.match(gk[0], gk[1])
+		if _, ok := rs.byKind[gk]; ok {
+			continue
+		}
+		if _, ok := extra[gk]; !ok {
+			if extra == nil {
+				extra = map[[2]string][]*compiledRule{}
+			}
+			extra[gk] = rs.match(gk[0], gk[1])
 		}
 	}
-	return out
+	return func(gk [2]string) []*compiledRule {
+		if rules, ok := rs.byKind[gk]; ok {
+			return rules
+		}
+		return extra[gk]
+	}
 }
 
 // objectContext is what the expressions of one object see. Workload
@@ -242,7 +252,7 @@ func evalValue(p cel.Program, act interpreter.Activation) ref.Val {
 	return out
 }
 
-func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inventory, ruleIndex map[*compiledRule]int) objectResult {
+func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inventory) objectResult {
 	var res objectResult
 	if len(rules) == 0 {
 		return res
@@ -261,7 +271,7 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 		loc = &finding.Location{File: o.Source.File, Line: o.Source.Line}
 	}
 	for _, cr := range rules {
-		idx := ruleIndex[cr]
+		idx := cr.index
 		ok, err := oc.applies(rs, cr)
 		if err != nil {
 			res.errors = append(res.errors, conditionProblem(cr, &resource, loc, err))

@@ -84,7 +84,10 @@ func runFixture(ctx context.Context, rs *RuleSet, cr *compiledRule, fsys fs.FS, 
 		res.Problem = "bad fixture: " + ierrs[0].Error()
 		return res, nil
 	}
-	single := &RuleSet{rules: []*compiledRule{cr}, prelude: rs.prelude, conditions: rs.conditions, byKind: map[[2]string][]*compiledRule{}}
+	one := *cr
+	one.index = 0
+	single := &RuleSet{rules: []*compiledRule{&one}, prelude: rs.prelude, conditions: rs.conditions,
+		usesInventory: cr.usesInventory, byKind: map[[2]string][]*compiledRule{}}
 	for _, gk := range k8s.WorkloadKinds() {
 		single.byKind[gk] = single.match(gk[0], gk[1])
 	}
