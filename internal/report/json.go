@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -91,13 +93,46 @@ func (jw *jsonWriter) findings(name string, fs []finding.Finding) {
 		return
 	}
 	jw.raw("[\n")
-	for i := range fs {
-		jw.raw("    ")
-		jw.value("    ", &fs[i])
-		if i < len(fs)-1 {
-			jw.raw(",\n")
-		} else {
-			jw.raw("\n")
+	// Findings are encoded in chunks in parallel (large scans have tens of
+	// thousands) and written in order.
+	const chunk = 512
+	chunks := (len(fs) + chunk - 1) / chunk
+	out := make([][]byte, chunks)
+	errs := make([]error, chunks)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for c := 0; c < chunks; c++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("    ", "  ")
+			for i := c * chunk; i < min((c+1)*chunk, len(fs)); i++ {
+				b.WriteString("    ")
+				if err := enc.Encode(&fs[i]); err != nil {
+					errs[c] = fmt.Errorf("encode JSON: %w", err)
+					return
+				}
+				b.Truncate(b.Len() - 1) // the encoder's newline
+				if i < len(fs)-1 {
+					b.WriteString(",\n")
+				} else {
+					b.WriteString("\n")
+				}
+			}
+			out[c] = b.Bytes()
+		}()
+	}
+	wg.Wait()
+	for c := range out {
+		if jw.err == nil && errs[c] != nil {
+			jw.err = errs[c]
+		}
+		if jw.err == nil {
+			_, jw.err = jw.w.Write(out[c])
 		}
 	}
 	jw.raw("  ],\n")
