@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	yamlv3 "go.yaml.in/yaml/v3"
-	"sigs.k8s.io/yaml"
 )
 
 // InputError is a problem with one part of the input: a document that does
@@ -145,12 +144,12 @@ func decodeDocument(doc document, file string) ([]*Object, []*InputError) {
 		return nil, nil // empty or comments only
 	}
 	objLine := doc.startLine + first
-	jsonData, err := yaml.YAMLToJSONStrict(doc.text)
-	if err != nil {
-		return nil, []*InputError{{File: file, Line: errorLine(err, doc, objLine), Err: cleanYAMLError(err)}}
-	}
-	v, err := decodeJSON(jsonData)
-	if err != nil {
+	v, err := decodeYAML(doc.text)
+	var yerr *yamlError
+	switch {
+	case errors.As(err, &yerr):
+		return nil, []*InputError{{File: file, Line: errorLine(yerr.err, doc, objLine), Err: cleanYAMLError(yerr.err)}}
+	case err != nil:
 		return nil, []*InputError{{File: file, Line: objLine, Err: err}}
 	}
 	if v == nil {
