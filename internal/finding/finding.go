@@ -77,11 +77,31 @@ func Sort(fs []Finding) {
 		if c := cmp.Compare(locLine(a), locLine(b)); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.Resource.String(), b.Resource.String()); c != 0 {
+		if c := compareResources(a.Resource, b.Resource); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Message, b.Message)
 	})
+}
+
+// compareResources orders resources as their String forms would sort,
+// without building the strings.
+func compareResources(a, b Resource) int {
+	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	if a.Namespace != b.Namespace {
+		// "Kind name" sorts before "Kind ns/name" only where the strings do.
+		return cmp.Compare(resourceTail(a), resourceTail(b))
+	}
+	return cmp.Compare(a.Name, b.Name)
+}
+
+func resourceTail(r Resource) string {
+	if r.Namespace == "" {
+		return r.Name
+	}
+	return r.Namespace + "/" + r.Name
 }
 
 func locFile(f Finding) string {
