@@ -37,6 +37,9 @@ type tableWriter struct {
 	w     *errWriter
 	color bool
 	width int
+	// wrapped remembers wrapped remediation texts: a rule's remediation is
+	// the same on every finding.
+	wrapped map[string][]string
 }
 
 // errWriter remembers the first write error so rendering code can stay
@@ -180,7 +183,7 @@ func (t *tableWriter) findings(fs []finding.Finding) {
 				t.w.printf("%s%s\n", pad, l)
 			}
 			if f.Remediation != "" {
-				for j, l := range wrap("fix: "+f.Remediation, textWidth) {
+				for j, l := range t.wrapCached("fix: "+f.Remediation, textWidth) {
 					if j == 0 {
 						l = t.style(ansiGreen, "fix:") + strings.TrimPrefix(l, "fix:")
 					}
@@ -379,6 +382,19 @@ func plural(n int, one, many string) string {
 
 // wrap breaks text into lines of at most width runes at spaces, keeping
 // explicit line breaks. A word longer than width gets a line of its own.
+// wrapCached is wrap for texts that repeat (the width is fixed per table).
+func (t *tableWriter) wrapCached(text string, width int) []string {
+	if lines, ok := t.wrapped[text]; ok {
+		return lines
+	}
+	if t.wrapped == nil {
+		t.wrapped = map[string][]string{}
+	}
+	lines := wrap(text, width)
+	t.wrapped[text] = lines
+	return lines
+}
+
 func wrap(text string, width int) []string {
 	var lines []string
 	for _, para := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
