@@ -162,7 +162,7 @@ func (o *Options) validate() error {
 		}
 	}
 	if v := o.KubernetesVersion; v != nil && v.LessThan(OldestKubernetes) {
-		errs = append(errs, fmt.Errorf("Kubernetes %s: admission policies (admissionregistration.k8s.io/v1) need %s or later", v, OldestKubernetes))
+		errs = append(errs, fmt.Errorf("target version %s: admission policies (admissionregistration.k8s.io/v1) need Kubernetes %s or later", v, OldestKubernetes))
 	}
 	if slices.Contains(o.Actions, admissionv1.Deny) && slices.Contains(o.Actions, admissionv1.Warn) {
 		errs = append(errs, errors.New("validation actions Deny and Warn cannot be combined (the API server rejects the binding)"))
