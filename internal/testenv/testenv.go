@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // AssetsEnv is the environment variable naming the folder that holds the
@@ -61,6 +63,9 @@ func NewWithOptions(opts Options) (*Env, error) {
 	if assets == "" {
 		return nil, ErrNoAssets
 	}
+	// envtest logs through controller-runtime, which prints a stack trace
+	// to warn when no logger was ever set; tests need neither.
+	ctrllog.SetLogger(logr.Discard())
 	useExisting := false
 	te := &envtest.Environment{
 		BinaryAssetsDirectory:    assets,
