@@ -32,7 +32,13 @@ func Scan(ctx context.Context, rs *rules.RuleSet, loaded *k8s.Loaded, opts Optio
 	if managed > 0 {
 		slog.InfoContext(ctx, "objects managed by a scanned controller are judged through it", "count", managed)
 	}
-	res, err := rs.Evaluate(ctx, objs, rules.EvalOptions{Workers: opts.Workers, Inventory: rules.NewInventory(loaded.Objects)})
+	// Inventory rules see every loaded object, also those judged through
+	// their controller.
+	var inv *rules.Inventory
+	if rs.UsesInventory() {
+		inv = rules.NewInventory(loaded.Objects)
+	}
+	res, err := rs.Evaluate(ctx, objs, rules.EvalOptions{Workers: opts.Workers, Inventory: inv})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate rules: %w", err)
 	}

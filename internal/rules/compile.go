@@ -244,6 +244,10 @@ func (rs *RuleSet) Rules() []*Rule {
 // Len returns the number of rules.
 func (rs *RuleSet) Len() int { return len(rs.rules) }
 
+// UsesInventory reports whether any rule of the set reads the inventory,
+// so that callers build one only when it is needed.
+func (rs *RuleSet) UsesInventory() bool { return rs.usesInventory }
+
 // NeedsInventory reports whether the rule with this ID reads the inventory
 // (other objects of the scan), and so cannot run as an admission policy on
 // its own object.
