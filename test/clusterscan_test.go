@@ -139,7 +139,7 @@ func TestScanLiveClusterAgreesWithFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := posture.Scan(ctx, rs, got, posture.Options{})
+	rep, err := posture.Scan(ctx, posture.Checks{Rules: rs}, got, posture.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

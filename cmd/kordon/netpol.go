@@ -56,34 +56,41 @@ func (in *netpolInput) load(cmd *cobra.Command, paths []string) (*model.Cluster,
 // loadModel is load, returning the objects the model left out instead of
 // printing them. Documents that cannot be read are still printed.
 func (in *netpolInput) loadModel(cmd *cobra.Command, paths []string) (*model.Cluster, []model.Problem, error) {
+	loaded, err := in.loadObjects(cmd, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range loaded.Errors {
+		fmt.Fprintln(cmd.ErrOrStderr(), "kordon: warning:", e)
+	}
+	for _, e := range loaded.Warnings {
+		slog.Debug("skipped document", "problem", e)
+	}
+	c, problems := model.FromObjects(loaded.Objects)
+	return c, problems, nil
+}
+
+// loadObjects reads the objects of the paths (or of the cluster), with the
+// documents that could not be read.
+func (in *netpolInput) loadObjects(cmd *cobra.Command, paths []string) (*k8s.Loaded, error) {
 	if in.cluster && len(paths) > 0 {
-		return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("give either paths or --cluster, not both")}
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("give either paths or --cluster, not both")}
 	}
 	if !in.cluster && len(paths) == 0 {
-		return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("nothing to analyse: give files or folders, - for standard input, or --cluster")}
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("nothing to analyse: give files or folders, - for standard input, or --cluster")}
 	}
-	var objs []*k8s.Object
 	if in.cluster {
-		o, err := loadNetpolCluster(cmd, in)
+		objs, err := loadNetpolCluster(cmd, in)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		objs = o
-	} else {
-		loaded, err := k8s.LoadPaths(cmd.Context(), paths, k8s.LoadOptions{Stdin: cmd.InOrStdin()})
-		if err != nil {
-			return nil, nil, &exitError{code: exitUsage, err: err}
-		}
-		for _, e := range loaded.Errors {
-			fmt.Fprintln(cmd.ErrOrStderr(), "kordon: warning:", e)
-		}
-		for _, e := range loaded.Warnings {
-			slog.Debug("skipped document", "problem", e)
-		}
-		objs = loaded.Objects
+		return &k8s.Loaded{Objects: objs}, nil
 	}
-	c, problems := model.FromObjects(objs)
-	return c, problems, nil
+	loaded, err := k8s.LoadPaths(cmd.Context(), paths, k8s.LoadOptions{Stdin: cmd.InOrStdin()})
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return loaded, nil
 }
 
 func reportProblems(w io.Writer, problems []model.Problem) {

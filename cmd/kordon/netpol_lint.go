@@ -1,68 +1,80 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/netpol/lint"
-	"github.com/kordon-dev/kordon/internal/report"
-	"github.com/kordon-dev/kordon/internal/version"
+	"github.com/kordon-dev/kordon/internal/netpol/model"
+	"github.com/kordon-dev/kordon/internal/pipeline"
+	"github.com/kordon-dev/kordon/internal/rules"
 )
 
 func newNetpolLintCmd() *cobra.Command {
 	var in netpolInput
-	var format, failOnText string
+	var rep reportFlags
 	cmd := &cobra.Command{
 		Use:   "lint [PATH... | --cluster]",
 		Short: "Find problems in NetworkPolicies",
-		Long: `Lint reports namespaces without policies, workloads no policy selects,
+		Long: `Lint reports namespaces without policies, workloads no policy isolates,
 policies that select nothing, peers that match nothing, rules made redundant
 by others, overly broad rules (0.0.0.0/0, empty namespaceSelector, no peers),
 egress lockdowns without a DNS allowance and named ports that resolve
 nowhere. Rule IDs KOR-NETPOL-001 to KOR-NETPOL-008 are documented in
-docs/netpol.md. Findings use the report formats of kordon scan.
+docs/netpol.md; KOR-NETPOL-001 and 002 are the coverage checks KOR-NET-001
+and 002 of kordon scan, decided by the same code.
 
-Exit status: 1 when a finding is at or above --fail-on, 2 on usage errors.`,
+Findings go through the same pipeline as kordon scan: every report format,
+exceptions files and annotations, compliance scores and the summary.
+
+Exit codes: 0 no finding at or above --fail-on; 1 otherwise (or a score
+under --min-score); 2 usage or input errors (a malformed document or a
+policy the API server would reject is reported with file and line, and the
+rest is still linted).`,
 		Example: `  kordon netpol lint examples/plain
   kordon netpol lint manifests/ -o sarif > netpol.sarif
+  kordon netpol lint manifests/ --exceptions netpol-exceptions.yaml
   kordon netpol lint --cluster --fail-on high`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !validFormat(format) {
-				return usageErr(fmt.Errorf("--output %q: want one of %s", format, strings.Join(report.Formats(), ", ")))
+			if err := rep.prepare(nil); err != nil {
+				return err
 			}
-			failOn, none, err := parseFailOn(failOnText)
-			if err != nil {
-				return usageErr(err)
-			}
-			c, problems, err := in.loadModel(cmd, args)
+			cat, err := rules.BuiltinCatalogue()
 			if err != nil {
 				return err
 			}
-			rep := &finding.Report{Tool: finding.Tool{Name: "kordon", Version: version.Version}, Findings: lint.Run(c)}
+			loaded, err := in.loadObjects(cmd, args)
+			if err != nil {
+				return err
+			}
+			c, problems := model.FromObjects(loaded.Objects)
+			res, err := lint.Run(cat, c)
+			if err != nil {
+				return err
+			}
+			pin := pipeline.Input{
+				Findings: res.Findings, Tallies: res.Tallies,
+				Resources: len(c.Workloads) + len(c.Policies) + len(c.Namespaces),
+				Checks:    len(lint.IDs()),
+				Objects:   loaded.Objects,
+			}
+			for _, e := range loaded.Errors {
+				pin.Errors = append(pin.Errors, finding.Problem{File: e.File, Line: e.Line, Message: e.Err.Error()})
+			}
+			for _, w := range loaded.Warnings {
+				pin.Warnings = append(pin.Warnings, finding.Problem{File: w.File, Line: w.Line, Message: w.Err.Error()})
+			}
 			for _, p := range problems {
 				res := finding.Resource{APIVersion: p.Ref.APIVersion, Kind: p.Ref.Kind, Namespace: p.Ref.Namespace, Name: p.Ref.Name}
-				rep.Warnings = append(rep.Warnings, finding.Problem{File: p.Source.File, Line: p.Source.Line, Resource: &res,
+				pin.Errors = append(pin.Errors, finding.Problem{File: p.Source.File, Line: p.Source.Line, Resource: &res,
 					Message: "left out of the analysis: " + p.Message})
 			}
-			rep.Summarize(len(c.Workloads)+len(c.Policies)+len(c.Namespaces), len(lint.Rules()))
-			docs := map[string]report.RuleDoc{}
-			for _, r := range lint.Rules() {
-				docs[r.ID] = report.RuleDoc{Description: r.Description, HelpURI: "https://github.com/kordon-dev/kordon/blob/main/docs/netpol.md#" + strings.ToLower(r.ID)}
-			}
-			if err := report.Write(cmd.OutOrStdout(), format, rep, report.Options{Target: strings.Join(args, " "), Rules: docs}); err != nil {
-				return err
-			}
-			if max, ok := rep.MaxSeverity(); ok && !none && max >= failOn {
-				return &exitError{code: exitFindings}
-			}
-			return nil
+			return rep.finish(cmd, cat, pin, strings.Join(args, " "))
 		},
 	}
 	in.register(cmd)
-	cmd.Flags().StringVarP(&format, "output", "o", "table", "report format: "+strings.Join(report.Formats(), ", "))
-	cmd.Flags().StringVar(&failOnText, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical) or none")
+	rep.register(cmd, "high")
 	return cmd
 }

@@ -31,8 +31,26 @@ func (f *ruleFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noBuiltin, "no-builtin", false, "leave out the built-in rules (use only --rules folders)")
 }
 
-// load returns the selected rules.
-func (f *ruleFlags) load() ([]*rules.Rule, error) {
+// load returns the catalogue (built-in rules and --rules folders) and the
+// rules the flags select from it.
+func (f *ruleFlags) load() (*rules.Catalogue, []*rules.Rule, error) {
+	all, err := f.all()
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := rules.NewCatalogue(all)
+	if err != nil {
+		return nil, nil, usageErr(err)
+	}
+	selected, err := f.selectFrom(cat)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cat, selected, nil
+}
+
+// all returns the built-in rules (unless --no-builtin) and the custom ones.
+func (f *ruleFlags) all() ([]*rules.Rule, error) {
 	var all []*rules.Rule
 	if !f.noBuiltin {
 		b, err := rules.Builtin()
@@ -50,6 +68,11 @@ func (f *ruleFlags) load() ([]*rules.Rule, error) {
 			return nil, usageErr(err)
 		}
 	}
+	return all, nil
+}
+
+// selectFrom applies the selection flags to the catalogue.
+func (f *ruleFlags) selectFrom(cat *rules.Catalogue) ([]*rules.Rule, error) {
 	sev, err := finding.ParseSeverity(f.minSeverity)
 	if err != nil {
 		return nil, usageErr(fmt.Errorf("--min-severity: %w", err))
@@ -62,11 +85,11 @@ func (f *ruleFlags) load() ([]*rules.Rule, error) {
 	ids := make([]string, len(f.ids))
 	for i, id := range f.ids {
 		ids[i] = strings.ToUpper(strings.TrimSpace(id))
-		if _, ok := rules.ByID(all, ids[i]); !ok {
+		if _, ok := cat.Lookup(ids[i]); !ok {
 			return nil, usageErr(fmt.Errorf("--rule %s: no such rule (see kordon rules list)", id))
 		}
 	}
-	selected := rules.Select(all, rules.Filter{Frameworks: f.frameworks, Tags: f.tags, IDs: ids, MinSeverity: sev})
+	selected := cat.Select(rules.Filter{Frameworks: f.frameworks, Tags: f.tags, IDs: ids, MinSeverity: sev})
 	if len(selected) == 0 {
 		return nil, usageErr(fmt.Errorf("no rule matches the selection flags"))
 	}

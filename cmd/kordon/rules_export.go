@@ -100,7 +100,7 @@ See docs/vap-export.md.`,
 				}
 			}
 
-			selected, err := sel.load()
+			_, selected, err := sel.load()
 			if err != nil {
 				return err
 			}
@@ -111,6 +111,11 @@ See docs/vap-export.md.`,
 			exp, err := vap.Build(rs, opts)
 			if err != nil {
 				return usageErr(err)
+			}
+			for _, r := range selected {
+				if r.IsNative() {
+					fmt.Fprintf(cmd.ErrOrStderr(), "kordon: skipped %s: decided by Go code (%s), not CEL: no policy can express it\n", r.ID, r.Native.Implementation)
+				}
 			}
 			for _, s := range exp.Skipped {
 				fmt.Fprintf(cmd.ErrOrStderr(), "kordon: skipped %s: %s\n", s.RuleID, s.Reason)

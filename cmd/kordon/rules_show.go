@@ -20,11 +20,15 @@ func newRulesShowCmd() *cobra.Command {
 		Example: "  kordon rules show KOR-POD-001\n  kordon rules show KOR-POD-001 -o yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			all, err := sel.load()
+			all, err := sel.all()
 			if err != nil {
 				return err
 			}
-			r, ok := rules.ByID(all, args[0])
+			cat, err := rules.NewCatalogue(all)
+			if err != nil {
+				return usageErr(err)
+			}
+			r, ok := cat.Lookup(args[0])
 			if !ok {
 				return usageErr(fmt.Errorf("no rule %s (see kordon rules list)", args[0]))
 			}
@@ -52,6 +56,9 @@ func newRulesShowCmd() *cobra.Command {
 
 func printRule(w io.Writer, r *rules.Rule) {
 	fmt.Fprintf(w, "%s  %s\n", r.ID, r.Title)
+	if len(r.Aliases) > 0 {
+		fmt.Fprintf(w, "aliases:   %s (other IDs of this check; accepted wherever an ID is)\n", strings.Join(r.Aliases, ", "))
+	}
 	fmt.Fprintf(w, "severity:  %s\n", r.Severity)
 	if len(r.Controls) > 0 {
 		fmt.Fprintf(w, "controls:  %s\n", strings.Join(r.Controls, ", "))
@@ -59,7 +66,12 @@ func printRule(w io.Writer, r *rules.Rule) {
 	if len(r.Tags) > 0 {
 		fmt.Fprintf(w, "tags:      %s\n", strings.Join(r.Tags, ", "))
 	}
-	fmt.Fprintf(w, "applies to: %s\n", describeMatch(r.Match))
+	fmt.Fprintf(w, "runs in:   %s\n", strings.Join(runsIn(r), ", "))
+	if r.IsNative() {
+		fmt.Fprintf(w, "decided by: Go code in %s (a native check)\n", r.Native.Implementation)
+	} else {
+		fmt.Fprintf(w, "applies to: %s\n", describeMatch(r.Match))
+	}
 	fmt.Fprintf(w, "defined in: %s\n", r.Where())
 	if r.Description != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(r.Description))
@@ -71,9 +83,11 @@ func printRule(w io.Writer, r *rules.Rule) {
 			fmt.Fprintf(w, "  %s = %s\n", v.Name, indentCEL(v.Expression))
 		}
 	}
-	fmt.Fprintln(w, "\nValidations (CEL, true = compliant):")
-	for _, v := range r.Validations {
-		fmt.Fprintf(w, "  %s\n", indentCEL(v.Expression))
+	if len(r.Validations) > 0 {
+		fmt.Fprintln(w, "\nValidations (CEL, true = compliant):")
+		for _, v := range r.Validations {
+			fmt.Fprintf(w, "  %s\n", indentCEL(v.Expression))
+		}
 	}
 	if len(r.References) > 0 {
 		fmt.Fprintln(w, "\nReferences:")

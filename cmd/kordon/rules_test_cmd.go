@@ -38,7 +38,7 @@ must hold an object the rule applies to. Exit code 1 when a fixture fails,
 			if err != nil {
 				return usageErr(err)
 			}
-			results, err := rules.TestFixtures(cmd.Context(), set, os.DirFS(dir))
+			results, err := rules.TestFixtures(cmd.Context(), set, nil, os.DirFS(dir))
 			if err != nil {
 				return usageErr(err)
 			}

@@ -1,41 +1,28 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
-	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/posture"
-	"github.com/kordon-dev/kordon/internal/report"
 	"github.com/kordon-dev/kordon/internal/rules"
 )
 
 type scanFlags struct {
-	rules         ruleFlags
-	output        string
-	outFile       string
-	color         string
-	failOn        string
-	minScore      float64
-	exceptions    []string
-	noAnnotations bool
-	helm          k8s.HelmOptions
-	cluster       bool
-	kubeconfig    string
-	context       string
-	namespace     string
-	workers       int
+	rules      ruleFlags
+	report     reportFlags
+	helm       k8s.HelmOptions
+	cluster    bool
+	kubeconfig string
+	context    string
+	namespace  string
+	workers    int
 }
 
 func newScanCmd() *cobra.Command {
@@ -67,14 +54,8 @@ reported with file and line and the rest is still scanned).`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runScan(cmd, f, args) },
 	}
 	f.rules.register(cmd)
+	f.report.register(cmd, "low")
 	fl := cmd.Flags()
-	fl.StringVarP(&f.output, "output", "o", "table", "report format: "+strings.Join(report.Formats(), ", "))
-	fl.StringVar(&f.outFile, "output-file", "", "write the report to this file instead of standard output")
-	fl.StringVar(&f.color, "color", "auto", "colour the table: auto (on a terminal, unless NO_COLOR is set), always, never")
-	fl.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical) or none")
-	fl.Float64Var(&f.minScore, "min-score", 0, "exit 1 when a framework's compliance score is below this (0-100)")
-	fl.StringArrayVar(&f.exceptions, "exceptions", nil, "exceptions file (repeatable); see docs/scanning.md#exceptions")
-	fl.BoolVar(&f.noAnnotations, "no-annotation-exceptions", false, "ignore exceptions.kordon.io annotations on objects (owners may not exempt themselves)")
 	fl.StringArrayVarP(&f.helm.ValuesFiles, "values", "f", nil, "Helm values file for charts (repeatable)")
 	fl.StringArrayVar(&f.helm.Set, "set", nil, "Helm value for charts, key=value (repeatable)")
 	fl.StringArrayVar(&f.helm.SetString, "set-string", nil, "Helm string value for charts, key=value (repeatable)")
@@ -100,69 +81,57 @@ func runScan(cmd *cobra.Command, f *scanFlags, args []string) error {
 	if !f.cluster && (f.namespace != "" || f.context != "" || f.kubeconfig != "") {
 		return usageErr(fmt.Errorf("--namespace, --context and --kubeconfig go with --cluster"))
 	}
-	if !validFormat(f.output) {
-		return usageErr(fmt.Errorf("--output %q: want one of %s", f.output, strings.Join(report.Formats(), ", ")))
+	if err := f.report.prepare(f.rules.frameworks); err != nil {
+		return err
 	}
-	failOn, failOnNone, err := parseFailOn(f.failOn)
-	if err != nil {
-		return usageErr(err)
-	}
-	if f.minScore < 0 || f.minScore > 100 {
-		return usageErr(fmt.Errorf("--min-score %v: want 0 to 100", f.minScore))
-	}
-	selected, err := f.rules.load()
+	cat, selected, err := f.rules.load()
 	if err != nil {
 		return err
 	}
-	rs, err := rules.Compile(selected)
+	checks, err := scanChecks(cat, selected)
 	if err != nil {
-		return usageErr(err)
-	}
-	var exceptions []finding.Exception
-	for _, file := range f.exceptions {
-		ex, err := finding.LoadExceptions(file)
-		if err != nil {
-			return usageErr(err)
-		}
-		exceptions = append(exceptions, ex...)
+		return err
 	}
 
 	loaded, target, err := loadScanInput(ctx, cmd, f, args)
 	if err != nil {
 		return usageErr(err)
 	}
-	rep, err := posture.Scan(ctx, rs, loaded, posture.Options{
-		Exceptions:     exceptions,
-		UseAnnotations: !f.noAnnotations,
-		Workers:        f.workers,
-	})
+	in, err := posture.Evaluate(ctx, checks, loaded, f.workers)
 	if err != nil {
 		return err
 	}
+	return f.report.finish(cmd, cat, in, target)
+}
 
-	out := cmd.OutOrStdout()
-	color := wantColor(f.color, out)
-	if f.outFile != "" {
-		file, err := os.Create(f.outFile)
-		if err != nil {
-			return usageErr(fmt.Errorf("--output-file: %w", err))
+// scanChecks compiles the selected rules that kordon scan runs: CEL rules
+// and native checks. A rule named with --rule that another engine runs is
+// an error; one selected by framework or tag is left out.
+func scanChecks(cat *rules.Catalogue, selected []*rules.Rule) (posture.Checks, error) {
+	var runs []*rules.Rule
+	for _, r := range selected {
+		if r.RunsIn(rules.EngineScan) {
+			runs = append(runs, r)
 		}
-		defer file.Close()
-		out, color = file, f.color == "always"
 	}
-	bw := bufio.NewWriter(out)
-	wd, _ := os.Getwd()
-	err = report.Write(bw, f.output, rep, report.Options{
-		Color: color, Now: time.Now(), Width: terminalWidth(out), Target: target,
-		BaseDir: wd, Rules: ruleDocs(rs.Rules()),
-	})
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
+	if len(runs) == 0 {
+		var engines []string
+		for _, r := range selected {
+			if r.Native != nil {
+				engines = append(engines, r.ID+" ("+strings.Join(r.Native.Engines, ", ")+")")
+			}
+		}
+		return posture.Checks{}, usageErr(fmt.Errorf("none of the selected rules runs in kordon scan: %s", strings.Join(engines, "; ")))
 	}
+	rs, err := rules.Compile(runs)
 	if err != nil {
-		return fmt.Errorf("write report: %w", err)
+		return posture.Checks{}, usageErr(err)
 	}
-	return scanVerdict(rep, failOn, failOnNone, f.minScore)
+	native, err := nativeFor(rules.EngineScan, runs, scanNativeChecks())
+	if err != nil {
+		return posture.Checks{}, err
+	}
+	return posture.Checks{Rules: rs, Native: native, Catalogue: cat}, nil
 }
 
 // tuneGC trades memory for speed within a budget: a scan allocates much
@@ -178,43 +147,6 @@ func tuneGC() {
 	}
 }
 
-// scanVerdict turns the report into the exit code: input and rule errors
-// are 2, findings over the threshold or low scores are 1.
-func scanVerdict(rep *finding.Report, failOn finding.Severity, failOnNone bool, minScore float64) error {
-	if len(rep.Errors) > 0 {
-		return &exitError{code: exitUsage, err: fmt.Errorf("%d input or rule errors (listed in the report)", len(rep.Errors))}
-	}
-	if max, ok := rep.MaxSeverity(); ok && !failOnNone && max >= failOn {
-		return &exitError{code: exitFindings}
-	}
-	for _, s := range rep.Scores {
-		if s.Score < minScore {
-			return &exitError{code: exitFindings, err: fmt.Errorf("%s compliance score %.1f is below --min-score %.1f", s.Framework, s.Score, minScore)}
-		}
-	}
-	return nil
-}
-
-func parseFailOn(s string) (finding.Severity, bool, error) {
-	if strings.EqualFold(s, "none") {
-		return 0, true, nil
-	}
-	sev, err := finding.ParseSeverity(s)
-	if err != nil {
-		return 0, false, fmt.Errorf("--fail-on: %w (or none)", err)
-	}
-	return sev, false, nil
-}
-
-func validFormat(f string) bool {
-	for _, x := range report.Formats() {
-		if x == f {
-			return true
-		}
-	}
-	return false
-}
-
 func loadScanInput(ctx context.Context, cmd *cobra.Command, f *scanFlags, args []string) (*k8s.Loaded, string, error) {
 	if f.cluster {
 		return loadClusterInput(ctx, f)
@@ -224,42 +156,4 @@ func loadScanInput(ctx context.Context, cmd *cobra.Command, f *scanFlags, args [
 		return nil, "", err
 	}
 	return loaded, strings.Join(args, " "), nil
-}
-
-func wantColor(mode string, w io.Writer) bool {
-	switch mode {
-	case "always":
-		return true
-	case "never":
-		return false
-	}
-	if os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	file, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(file.Fd()))
-}
-
-func terminalWidth(w io.Writer) int {
-	if file, ok := w.(*os.File); ok {
-		if width, _, err := term.GetSize(int(file.Fd())); err == nil && width > 0 {
-			return width
-		}
-	}
-	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil {
-		return c
-	}
-	return 0
-}
-
-func ruleDocs(rs []*rules.Rule) map[string]report.RuleDoc {
-	out := make(map[string]report.RuleDoc, len(rs))
-	for _, r := range rs {
-		doc := report.RuleDoc{Description: r.Description}
-		if len(r.References) > 0 {
-			doc.HelpURI = r.References[0]
-		}
-		out[r.ID] = doc
-	}
-	return out
 }

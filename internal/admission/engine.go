@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/kordon-dev/kordon/internal/admission/config"
-	"github.com/kordon-dev/kordon/internal/admission/governance"
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/rules"
@@ -43,11 +42,23 @@ func compileBindings(cfg *config.Config, catalogue []*rules.Rule) (out []*bindin
 		}
 		var keep []*rules.Rule
 		for _, r := range selected {
+			named := slices.ContainsFunc(b.Select.IDs, func(id string) bool {
+				return slices.ContainsFunc(r.IDs(), func(x string) bool { return strings.EqualFold(x, id) })
+			})
+			if r.IsNative() {
+				why := nativeAtAdmission(r)
+				if named {
+					errs = append(errs, fmt.Errorf("%s.select.ids: rule %s %s", field, r.ID, why))
+				} else {
+					skipped = append(skipped, fmt.Sprintf("%s: %s %s", field, r.ID, why))
+				}
+				continue
+			}
 			if !rs.NeedsInventory(r.ID) {
 				keep = append(keep, r)
 				continue
 			}
-			if slices.Contains(b.Select.IDs, r.ID) {
+			if named {
 				errs = append(errs, fmt.Errorf("%s.select.ids: rule %s reads other objects (inventory) and cannot run at admission; use it with kordon scan", field, r.ID))
 				continue
 			}
@@ -71,6 +82,15 @@ func compileBindings(cfg *config.Config, catalogue []*rules.Rule) (out []*bindin
 		out = append(out, &binding{name: b.Name, rules: rs, scope: sc, action: b.Action})
 	}
 	return out, skipped, errors.Join(errs...)
+}
+
+// nativeAtAdmission says why a native rule cannot be bound like a CEL
+// rule: Go code decides it, at admission only as a governance policy.
+func nativeAtAdmission(r *rules.Rule) string {
+	if r.RunsIn(rules.EngineAdmission) {
+		return "is decided by Go code, at admission by a governance policy (see kordon rules show " + r.ID + " and docs/admission.md), not by a rule binding"
+	}
+	return "is decided by Go code that cannot run at admission (it runs in " + strings.Join(r.Native.Engines, ", ") + "; use it with kordon scan or netpol lint)"
 }
 
 // selectRules applies a selector to the catalogue. Unknown packs and IDs
@@ -139,23 +159,19 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// evaluate runs a binding's rules on one object and returns the violations
+// evaluate runs a binding's rules on one object and returns the findings
 // and the rules that failed to evaluate.
-func (b *binding) evaluate(ctx context.Context, obj *k8s.Object) ([]governance.Violation, []finding.Problem, error) {
+func (b *binding) evaluate(ctx context.Context, obj *k8s.Object) ([]finding.Finding, []finding.Problem, error) {
 	res, err := b.rules.Evaluate(ctx, []*k8s.Object{obj}, rules.EvalOptions{Workers: 1})
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]governance.Violation, 0, len(res.Findings))
-	for _, f := range res.Findings {
-		out = append(out, governance.Violation{ID: f.RuleID, Message: f.Message, Remediation: f.Remediation})
-	}
-	return out, res.Errors, nil
+	return res.Findings, res.Errors, nil
 }
 
-// dropInherited removes the violations of rules the old object already
+// dropInherited removes the findings of rules the old object already
 // failed, evaluating the binding's rules on it.
-func (b *binding) dropInherited(ctx context.Context, old *k8s.Object, vs []governance.Violation) ([]governance.Violation, error) {
+func (b *binding) dropInherited(ctx context.Context, old *k8s.Object, fs []finding.Finding) ([]finding.Finding, error) {
 	res, err := b.rules.Evaluate(ctx, []*k8s.Object{old}, rules.EvalOptions{Workers: 1})
 	if err != nil {
 		return nil, err
@@ -164,10 +180,10 @@ func (b *binding) dropInherited(ctx context.Context, old *k8s.Object, vs []gover
 	for _, f := range res.Findings {
 		had[f.RuleID] = true
 	}
-	out := vs[:0]
-	for _, v := range vs {
-		if !had[v.ID] {
-			out = append(out, v)
+	out := fs[:0]
+	for _, f := range fs {
+		if !had[f.RuleID] {
+			out = append(out, f)
 		}
 	}
 	return out, nil

@@ -61,7 +61,7 @@ func (m *Metrics) observe(operation, kind, result string, d *Decision, latency t
 		return
 	}
 	for _, v := range d.Violations {
-		m.decisions.WithLabelValues(v.ID, string(v.Action)).Inc()
+		m.decisions.WithLabelValues(v.RuleID, string(v.Action)).Inc()
 	}
 	if len(d.Errors) > 0 {
 		m.errors.WithLabelValues(kind).Inc()

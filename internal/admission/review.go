@@ -18,6 +18,7 @@ import (
 
 	"github.com/kordon-dev/kordon/internal/admission/config"
 	"github.com/kordon-dev/kordon/internal/admission/governance"
+	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
@@ -51,7 +52,13 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "not an AdmissionReview: no request", http.StatusBadRequest)
 		return
 	}
-	resp := w.review(r.Context(), ar, obj, old, start)
+	resp, err := w.review(r.Context(), ar, obj, old, start)
+	if err != nil {
+		// An enforcing check could not decide: fail the call, so that the
+		// API server's failurePolicy decides (Fail rejects, Ignore admits).
+		http.Error(rw, "kordon could not decide: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	apiVersion, _ := review["apiVersion"].(string)
 	kind, _ := review["kind"].(string)
 	out := admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}, Response: resp}
@@ -64,24 +71,11 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Review judges one AdmissionRequest, logs and counts the decision and
-// returns the response. start is when the request arrived (for latency).
-func (w *Webhook) Review(ctx context.Context, ar *admissionv1.AdmissionRequest, start time.Time) *admissionv1.AdmissionResponse {
-	obj, err := decodeRaw(ar.Object.Raw)
-	if err == nil {
-		var old map[string]any
-		if old, err = decodeRaw(ar.OldObject.Raw); err == nil {
-			return w.review(ctx, ar, obj, old, start)
-		}
-	}
-	resp := &admissionv1.AdmissionResponse{UID: ar.UID, Allowed: false}
-	resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: err.Error()}
-	w.record(ctx, ar, nil, resp, time.Since(start), err)
-	return resp
-}
-
-// review judges a request whose objects are decoded (nil when absent).
-func (w *Webhook) review(ctx context.Context, ar *admissionv1.AdmissionRequest, obj, old map[string]any, start time.Time) *admissionv1.AdmissionResponse {
+// review judges a request whose objects are decoded (nil when absent),
+// logs and counts the decision, and returns the response. It returns an
+// error instead when an enforcing check could not decide. start is when the
+// request arrived (for latency).
+func (w *Webhook) review(ctx context.Context, ar *admissionv1.AdmissionRequest, obj, old map[string]any, start time.Time) (*admissionv1.AdmissionResponse, error) {
 	resp := &admissionv1.AdmissionResponse{UID: ar.UID, Allowed: true}
 	req := requestFromObjects(ar, obj, old)
 	var d *Decision
@@ -90,10 +84,15 @@ func (w *Webhook) review(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 	} else {
 		d = w.Decide(ctx, req)
 	}
+	if d.Failed != nil {
+		resp.Allowed = false
+		w.record(ctx, ar, d, resp, time.Since(start), d.Failed)
+		return nil, d.Failed
+	}
 	resp.Allowed = d.Allowed
 	var denied, audit []string
 	for _, v := range d.Violations {
-		line := v.ID + ": " + v.Message
+		line := v.RuleID + ": " + v.Message
 		switch v.Action {
 		case config.Enforce:
 			denied = append(denied, fmt.Sprintf("- %s (fix: %s)", line, v.Remediation))
@@ -116,21 +115,7 @@ func (w *Webhook) review(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 		resp.AuditAnnotations = map[string]string{"violations": strings.Join(audit, "; ")}
 	}
 	w.record(ctx, ar, d, resp, time.Since(start), nil)
-	return resp
-}
-
-// requestFrom builds the policy view of an AdmissionRequest, decoding the
-// objects as internal/k8s does (whole numbers int64).
-func requestFrom(ar *admissionv1.AdmissionRequest) (*governance.Request, error) {
-	obj, err := decodeRaw(ar.Object.Raw)
-	if err != nil {
-		return nil, fmt.Errorf("object: %w", err)
-	}
-	old, err := decodeRaw(ar.OldObject.Raw)
-	if err != nil {
-		return nil, fmt.Errorf("oldObject: %w", err)
-	}
-	return requestFromObjects(ar, obj, old), nil
+	return resp, nil
 }
 
 // requestFromObjects builds the policy view of a request from its decoded
@@ -156,21 +141,6 @@ func requestFromObjects(ar *admissionv1.AdmissionRequest, obj, old map[string]an
 		req.Name = req.Object.Name()
 	}
 	return req
-}
-
-// decodeRaw decodes one object's JSON; nil for an absent object.
-func decodeRaw(raw []byte) (map[string]any, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
-	}
-	return m, nil
 }
 
 // asObject normalizes numbers (json.Number to int64 or float64) and fills
@@ -268,15 +238,9 @@ func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 			attrs = append(attrs, slog.String("excluded", d.Excluded))
 		}
 		if len(d.Violations) > 0 {
-			type ruleLog struct {
-				ID      string        `json:"id"`
-				Action  config.Action `json:"action"`
-				Source  string        `json:"source"`
-				Message string        `json:"message"`
-			}
 			rs := make([]ruleLog, len(d.Violations))
 			for i, v := range d.Violations {
-				rs[i] = ruleLog{ID: v.ID, Action: v.Action, Source: v.Source, Message: v.Message}
+				rs[i] = ruleLog{ID: v.RuleID, Action: v.Action, Source: v.Source, Severity: v.Severity, Message: v.Message}
 			}
 			attrs = append(attrs, slog.Any("rules", rs))
 		}
@@ -285,6 +249,18 @@ func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 		}
 	}
 	w.log.LogAttrs(ctx, slog.LevelInfo, "admission decision", attrs...)
+}
+
+// ruleLog is one finding of a decision in the decision log. The log line
+// names the object (kind, namespace, name); the catalogue has the rest of
+// the check's metadata, so that kordon admission findings can turn logged
+// decisions back into findings.
+type ruleLog struct {
+	ID       string           `json:"id"`
+	Action   config.Action    `json:"action"`
+	Source   string           `json:"source"`
+	Severity finding.Severity `json:"severity"`
+	Message  string           `json:"message"`
 }
 
 // judgedSubresource reports whether a subresource request carries a whole

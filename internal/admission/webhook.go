@@ -13,6 +13,7 @@ import (
 
 	"github.com/kordon-dev/kordon/internal/admission/config"
 	"github.com/kordon-dev/kordon/internal/admission/governance"
+	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/rules"
 )
@@ -48,6 +49,7 @@ type Options struct {
 // Webhook judges admission requests. It is built once at start-up and is
 // safe for concurrent use.
 type Webhook struct {
+	catalogue  *rules.Catalogue
 	bindings   []*binding
 	policies   []*policyEntry
 	excluded   []string
@@ -80,11 +82,16 @@ func New(opts Options) (*Webhook, []string, error) {
 	if cfg == nil {
 		return nil, nil, errors.New("admission: no configuration")
 	}
+	cat, err := rules.NewCatalogue(opts.Catalogue)
+	if err != nil {
+		return nil, nil, fmt.Errorf("admission: %w", err)
+	}
 	bindings, skipped, err := compileBindings(cfg, opts.Catalogue)
 	if err != nil {
 		return nil, nil, err
 	}
 	w := &Webhook{
+		catalogue:  cat,
 		bindings:   bindings,
 		excluded:   append([]string{kubeSystem}, cfg.ExcludeNamespaces...),
 		timeout:    cfg.Timeout.Duration,
@@ -104,6 +111,10 @@ func New(opts Options) (*Webhook, []string, error) {
 	}
 	var errs []error
 	add := func(p governance.Policy, s config.Scope, a config.Action, workloadsOnly bool) {
+		if _, ok := cat.Lookup(p.ID()); !ok {
+			errs = append(errs, fmt.Errorf("governance %s: the policy is not in the rule catalogue", p.ID()))
+			return
+		}
 		sc, err := compileScope(s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("governance %s: %w", p.ID(), err))
@@ -141,9 +152,9 @@ func New(opts Options) (*Webhook, []string, error) {
 	return w, skipped, nil
 }
 
-// Judged is a violation with the action configured for its rule or policy.
+// Judged is a finding with the action configured for its rule or policy.
 type Judged struct {
-	governance.Violation
+	finding.Finding
 	Action config.Action `json:"action"`
 	// Source is the rule binding's name or "governance".
 	Source string `json:"source"`
@@ -151,21 +162,36 @@ type Judged struct {
 
 // Decision is the webhook's answer to one request.
 type Decision struct {
-	// Allowed is false when a violation's action is enforce.
+	// Allowed is false when a finding's action is enforce.
 	Allowed bool
 	// Excluded says why the request was not judged ("" when it was).
 	Excluded string
-	// Violations lists every violation, enforce, warn and audit alike.
+	// Violations lists every finding, enforce, warn and audit alike.
 	Violations []Judged
-	// Errors are rule evaluations that failed; they do not deny.
+	// Errors are checks that could not decide (a CEL runtime error, a
+	// failed cache); they do not deny by themselves.
 	Errors []string
+	// Failed is set when a check whose action is enforce could not decide:
+	// the webhook then answers with an error, so that the API server's
+	// failurePolicy decides (Fail rejects, Ignore admits). It is never
+	// turned into a violation.
+	Failed error
+}
+
+// Findings returns the decision's findings (every action), for the
+// shared report formats.
+func (d *Decision) Findings() []finding.Finding {
+	out := make([]finding.Finding, len(d.Violations))
+	for i, v := range d.Violations {
+		out[i] = v.Finding
+	}
+	return out
 }
 
 // Decide judges one request with every rule binding and policy in scope.
-// When the evaluation budget (config timeout) runs out, the request is
-// denied with an error violation only if an enforcing rule had not yet
-// been evaluated; the API server's failurePolicy does not apply because
-// the webhook still answers.
+// Findings name the request's object. When a check that enforces cannot
+// decide (its evaluation fails, the evaluation budget — config timeout —
+// runs out, a cache it reads fails), Decision.Failed says so.
 func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision {
 	d := &Decision{Allowed: true}
 	if ns := req.TargetNamespace(); ns != "" && config.MatchAny(w.excluded, ns) {
@@ -174,6 +200,13 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
+	res := requestResource(req)
+	fail := func(action config.Action, err error) {
+		d.Errors = append(d.Errors, err.Error())
+		if action == config.Enforce && d.Failed == nil {
+			d.Failed = err
+		}
+	}
 	nsLabels := func(name string) (map[string]string, bool) { return w.namespaceLabels(ctx, name) }
 	if req.Object != nil && !terminating(req) {
 		preserving := templatePreservingUpdate(req)
@@ -181,26 +214,20 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 			if !b.scope.matches(req, nsLabels) {
 				continue
 			}
-			vs, problems, err := b.evaluate(ctx, req.Object)
-			if err == nil && preserving && len(vs) > 0 {
-				vs, err = b.dropInherited(ctx, req.OldObject, vs)
+			fs, problems, err := b.evaluate(ctx, req.Object)
+			if err == nil && preserving && len(fs) > 0 {
+				fs, err = b.dropInherited(ctx, req.OldObject, fs)
 			}
 			if err != nil {
-				d.Errors = append(d.Errors, fmt.Sprintf("rules %s: %v", b.name, err))
-				if b.action == config.Enforce {
-					d.Violations = append(d.Violations, Judged{
-						Violation: governance.Violation{ID: "KOR-ADM-TIMEOUT", Message: fmt.Sprintf("the rules of %s could not be evaluated in time: %v", b.name, err),
-							Remediation: "Retry; if it persists, report it to the platform team."},
-						Action: config.Enforce, Source: b.name,
-					})
-				}
+				fail(b.action, fmt.Errorf("rules %s could not be evaluated in time: %w", b.name, err))
 				continue
 			}
 			for _, p := range problems {
 				d.Errors = append(d.Errors, p.Message)
 			}
-			for _, v := range vs {
-				d.Violations = append(d.Violations, Judged{Violation: v, Action: b.action, Source: b.name})
+			for _, f := range fs {
+				f.Resource = res
+				d.Violations = append(d.Violations, Judged{Finding: f, Action: b.action, Source: b.name})
 			}
 		}
 	}
@@ -211,8 +238,18 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 		if !p.scope.matches(req, nsLabels) {
 			continue
 		}
-		for _, v := range p.policy.Check(ctx, req) {
-			d.Violations = append(d.Violations, Judged{Violation: v, Action: p.action, Source: "governance"})
+		vs, err := p.policy.Check(ctx, req)
+		if err != nil {
+			fail(p.action, fmt.Errorf("governance %s could not decide: %w", p.policy.ID(), err))
+			continue
+		}
+		for _, v := range vs {
+			f, err := w.catalogue.Finding(v.ID, rules.Outcome{Resource: res, Failed: true, Message: v.Message, Remediation: v.Remediation})
+			if err != nil {
+				fail(p.action, err)
+				continue
+			}
+			d.Violations = append(d.Violations, Judged{Finding: f, Action: p.action, Source: "governance"})
 		}
 	}
 	for _, v := range d.Violations {
@@ -220,7 +257,7 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 			d.Allowed = false
 		}
 	}
-	if d.Allowed {
+	if d.Allowed && d.Failed == nil {
 		for _, p := range w.policies {
 			r, ok := p.policy.(governance.Recorder)
 			if !ok || (p.workloadsOnly && !k8s.IsWorkload(req.Group, req.Kind)) || !p.scope.matches(req, nsLabels) {
@@ -230,6 +267,21 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 		}
 	}
 	return d
+}
+
+// requestResource names the request's object as findings do.
+func requestResource(req *governance.Request) finding.Resource {
+	apiVersion := ""
+	name := req.Name
+	if req.Object != nil {
+		apiVersion = req.Object.APIVersion()
+		if name == "" {
+			name = req.Object.Name()
+		}
+	} else if req.OldObject != nil {
+		apiVersion = req.OldObject.APIVersion()
+	}
+	return finding.Resource{APIVersion: apiVersion, Kind: req.Kind, Namespace: req.Namespace, Name: name}
 }
 
 // templatePreservingUpdate reports whether req updates a workload (a Pod

@@ -68,7 +68,8 @@ func (f *fixture) addNamespace(name string, l map[string]string) {
 }
 
 func (f *fixture) addNetworkPolicy(ns, name string, sel metav1.LabelSelector) {
-	np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: networkingv1.NetworkPolicySpec{PodSelector: sel}}
+	np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: networkingv1.NetworkPolicySpec{PodSelector: sel,
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}}}
 	if err := f.npIdx.Add(np); err != nil {
 		f.t.Fatal(err)
 	}
@@ -188,8 +189,8 @@ rules:
 func ids(d *Decision, action config.Action) []string {
 	var out []string
 	for _, v := range d.Violations {
-		if v.Action == action && !slices.Contains(out, v.ID) {
-			out = append(out, v.ID)
+		if v.Action == action && !slices.Contains(out, v.RuleID) {
+			out = append(out, v.RuleID)
 		}
 	}
 	slices.Sort(out)
@@ -304,7 +305,9 @@ func TestNewErrors(t *testing.T) {
 		name, cfg string
 		want      string
 	}{
-		{"inventory rule named", "rules: [{name: x, select: {ids: [KOR-NET-001]}, action: enforce}]", "KOR-NET-001 reads other objects (inventory) and cannot run at admission"},
+		{"inventory rule named", "rules: [{name: x, select: {ids: [KOR-NET-005]}, action: enforce}]", "KOR-NET-005 reads other objects (inventory) and cannot run at admission"},
+		{"native rule of other engines named", "rules: [{name: x, select: {ids: [KOR-NET-001]}, action: enforce}]", "KOR-NET-001 is decided by Go code that cannot run at admission"},
+		{"governance check named as a rule", "rules: [{name: x, select: {ids: [KOR-GOV-001]}, action: enforce}]", "KOR-NET-002 is decided by Go code, at admission by a governance policy"},
 		{"unknown rule", "rules: [{name: x, select: {ids: [KOR-NOPE-1]}, action: enforce}]", "no rule KOR-NOPE-1 in the catalogue"},
 		{"unknown pack", "rules: [{name: x, select: {packs: [nope]}, action: enforce}]", `no rule pack "nope" (packs: `},
 		{"empty selection", "rules: [{name: x, select: {tags: [no-such-tag]}, action: enforce}]", "rules[0] (x).select: selects no rule"},

@@ -109,11 +109,29 @@ func (e *Exception) Expired(now time.Time) bool {
 }
 
 // Matches reports whether the exception applies to the finding.
-func (e *Exception) Matches(f *Finding) bool {
-	return glob(e.Rule, f.RuleID) &&
+func (e *Exception) Matches(f *Finding) bool { return e.matches(f, nil) }
+
+// matches is Matches where the rule pattern may match any of names(f.RuleID)
+// (the IDs and aliases of the finding's check; nil means just f.RuleID).
+func (e *Exception) matches(f *Finding, names func(string) []string) bool {
+	return globAny(e.Rule, f.RuleID, names) &&
 		(e.Kind == "" || strings.EqualFold(e.Kind, f.Resource.Kind)) &&
 		glob(e.Namespace, f.Resource.Namespace) &&
 		glob(e.Name, f.Resource.Name)
+}
+
+// globAny reports whether pattern matches id or, when names is set, any
+// other name of the same check.
+func globAny(pattern, id string, names func(string) []string) bool {
+	if names == nil {
+		return glob(pattern, id)
+	}
+	for _, n := range names(id) {
+		if glob(pattern, n) {
+			return true
+		}
+	}
+	return false
 }
 
 func glob(pattern, s string) bool {
@@ -130,6 +148,10 @@ type Exceptions struct {
 	// UseAnnotations lets object annotations exempt their own objects.
 	UseAnnotations bool
 	Now            time.Time
+	// Names returns every ID of the check a rule ID names (the catalogue's
+	// ID and aliases), so that an exception written for KOR-NETPOL-002
+	// also covers KOR-NET-002; nil matches rule IDs as they are.
+	Names func(ruleID string) []string
 }
 
 // Annotated is the annotation-based exception of one resource.
@@ -180,14 +202,14 @@ func (x *Exceptions) Apply(findings []Finding, annotated func(Resource) *Annotat
 func (x *Exceptions) match(f *Finding, annotated func(Resource) *Annotated) *Applied {
 	for i := range x.List {
 		e := &x.List[i]
-		if !e.Expired(x.Now) && e.Matches(f) {
+		if !e.Expired(x.Now) && e.matches(f, x.Names) {
 			return &Applied{Source: e.Source, Reason: e.Reason, Expires: e.Expires}
 		}
 	}
 	if x.UseAnnotations && annotated != nil {
 		if a := annotated(f.Resource); a != nil {
 			for _, r := range a.Rules {
-				if glob(r, f.RuleID) {
+				if globAny(r, f.RuleID, x.Names) {
 					return &Applied{Source: "annotation " + AnnotationRules, Reason: a.Reason}
 				}
 			}

@@ -30,7 +30,7 @@ func BenchmarkScan10k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		rep, err := Scan(context.Background(), rs, loaded, Options{UseAnnotations: true})
+		rep, err := Scan(context.Background(), Checks{Rules: rs}, loaded, Options{UseAnnotations: true})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -8,9 +8,19 @@ import (
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
+	"github.com/kordon-dev/kordon/internal/pipeline"
 	"github.com/kordon-dev/kordon/internal/rules"
-	"github.com/kordon-dev/kordon/internal/version"
 )
+
+// Checks are the checks of one scan: compiled CEL rules and the native
+// checks (Go code) selected with them, and the catalogue they come from.
+type Checks struct {
+	Rules  *rules.RuleSet
+	Native []rules.NativeCheck
+	// Catalogue supplies the native checks' metadata and every check's
+	// aliases; nil means the built-in catalogue.
+	Catalogue *rules.Catalogue
+}
 
 // Options configures a scan of objects that are already loaded.
 type Options struct {
@@ -25,60 +35,73 @@ type Options struct {
 	Workers int
 }
 
-// Scan evaluates the rule set on the loaded objects and builds the report.
-// Input errors and warnings of the load are carried into the report.
-func Scan(ctx context.Context, rs *rules.RuleSet, loaded *k8s.Loaded, opts Options) (*finding.Report, error) {
+// Evaluate runs the checks on the loaded objects and returns what they
+// found, for the findings pipeline. Input errors and warnings of the load
+// are carried along.
+func Evaluate(ctx context.Context, checks Checks, loaded *k8s.Loaded, workers int) (pipeline.Input, error) {
+	cat, err := checks.catalogue()
+	if err != nil {
+		return pipeline.Input{}, err
+	}
 	objs, managed := judgedObjects(loaded.Objects)
 	if managed > 0 {
 		slog.InfoContext(ctx, "objects managed by a scanned controller are judged through it", "count", managed)
 	}
-	// Inventory rules see every loaded object, also those judged through
-	// their controller.
-	var inv *rules.Inventory
-	if rs.UsesInventory() {
-		inv = rules.NewInventory(loaded.Objects)
-	}
-	res, err := rs.Evaluate(ctx, objs, rules.EvalOptions{Workers: opts.Workers, Inventory: inv})
-	if err != nil {
-		return nil, fmt.Errorf("evaluate rules: %w", err)
-	}
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	rep := &finding.Report{
-		Tool:              finding.Tool{Name: "kordon", Version: version.Version},
-		Findings:          []finding.Finding{},
-		Suppressed:        []finding.Finding{},
-		ExpiredExceptions: []finding.Exception{},
-		Errors:            []finding.Problem{},
-		Warnings:          []finding.Problem{},
-	}
+	in := pipeline.Input{Objects: objs, Resources: len(objs)}
 	for _, e := range loaded.Errors {
-		rep.Errors = append(rep.Errors, finding.Problem{File: e.File, Line: e.Line, Message: e.Err.Error()})
+		in.Errors = append(in.Errors, finding.Problem{File: e.File, Line: e.Line, Message: e.Err.Error()})
 	}
 	for _, w := range loaded.Warnings {
-		rep.Warnings = append(rep.Warnings, finding.Problem{File: w.File, Line: w.Line, Message: w.Err.Error()})
+		in.Warnings = append(in.Warnings, finding.Problem{File: w.File, Line: w.Line, Message: w.Err.Error()})
 	}
-	rep.Errors = append(rep.Errors, res.Errors...)
-
-	annotated, annWarnings := annotationExceptions(objs, opts.UseAnnotations)
-	rep.Warnings = append(rep.Warnings, annWarnings...)
-	ex := finding.Exceptions{List: opts.Exceptions, UseAnnotations: opts.UseAnnotations, Now: now}
-	active, suppressed, expired := ex.Apply(res.Findings, func(r finding.Resource) *finding.Annotated { return annotated[r] })
-	finding.Sort(active)
-	finding.Sort(suppressed)
-	rep.Findings = append(rep.Findings, active...)
-	rep.Suppressed = append(rep.Suppressed, suppressed...)
-	rep.ExpiredExceptions = append(rep.ExpiredExceptions, expired...)
-	for _, e := range expired {
-		rep.Warnings = append(rep.Warnings, finding.Problem{File: e.Source, RuleID: e.Rule,
-			Message: fmt.Sprintf("exception for %s expired on %s (%s); its findings are reported again", e.Rule, e.Expires, e.Reason)})
+	if rs := checks.Rules; rs != nil {
+		// Inventory rules see every loaded object, also those judged
+		// through their controller.
+		var inv *rules.Inventory
+		if rs.UsesInventory() {
+			inv = rules.NewInventory(loaded.Objects)
+		}
+		res, err := rs.Evaluate(ctx, objs, rules.EvalOptions{Workers: workers, Inventory: inv})
+		if err != nil {
+			return pipeline.Input{}, fmt.Errorf("evaluate rules: %w", err)
+		}
+		in.Findings, in.Tallies, in.Errors = res.Findings, res.Tallies, append(in.Errors, res.Errors...)
+		in.Checks += rs.Len()
 	}
+	if len(checks.Native) > 0 {
+		// Native checks build their own view of every loaded object (a
+		// network model resolves owners itself).
+		res, err := rules.EvaluateNative(ctx, cat, checks.Native, loaded.Objects)
+		if err != nil {
+			return pipeline.Input{}, err
+		}
+		in.Findings = append(in.Findings, res.Findings...)
+		in.Tallies = append(in.Tallies, res.Tallies...)
+		in.Checks += len(checks.Native)
+	}
+	return in, nil
+}
 
-	rep.Scores = finding.Scores(recount(res.Tallies, active))
-	rep.Summarize(len(objs), rs.Len())
-	return rep, nil
+// Scan evaluates the checks on the loaded objects and builds the report
+// through the findings pipeline.
+func Scan(ctx context.Context, checks Checks, loaded *k8s.Loaded, opts Options) (*finding.Report, error) {
+	in, err := Evaluate(ctx, checks, loaded, opts.Workers)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := checks.catalogue()
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.Build(in, pipeline.Options{Exceptions: opts.Exceptions, UseAnnotations: opts.UseAnnotations,
+		Now: opts.Now, Names: cat.Names}), nil
+}
+
+func (c Checks) catalogue() (*rules.Catalogue, error) {
+	if c.Catalogue != nil {
+		return c.Catalogue, nil
+	}
+	return rules.BuiltinCatalogue()
 }
 
 // judgedObjects leaves out the objects made by a workload controller that
@@ -95,45 +118,4 @@ func judgedObjects(all []*k8s.Object) ([]*k8s.Object, int) {
 		}
 	}
 	return out, len(all) - len(out)
-}
-
-// recount sets each tally's Failed to the number of distinct resources with
-// an unsuppressed finding of that rule.
-func recount(tallies []finding.RuleTally, active []finding.Finding) []finding.RuleTally {
-	failed := map[string]map[finding.Resource]bool{}
-	for _, f := range active {
-		m := failed[f.RuleID]
-		if m == nil {
-			m = map[finding.Resource]bool{}
-			failed[f.RuleID] = m
-		}
-		m[f.Resource] = true
-	}
-	out := make([]finding.RuleTally, len(tallies))
-	for i, t := range tallies {
-		t.Failed = len(failed[t.RuleID])
-		out[i] = t
-	}
-	return out
-}
-
-// annotationExceptions reads the exception annotations of every object.
-func annotationExceptions(objs []*k8s.Object, use bool) (map[finding.Resource]*finding.Annotated, []finding.Problem) {
-	out := map[finding.Resource]*finding.Annotated{}
-	var warnings []finding.Problem
-	for _, o := range objs {
-		a, ok, err := finding.ParseAnnotations(o.Annotations())
-		ref := o.Ref()
-		res := finding.Resource{APIVersion: ref.APIVersion, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}
-		switch {
-		case err != nil:
-			warnings = append(warnings, finding.Problem{File: o.Source.File, Line: o.Source.Line, Resource: &res, Message: err.Error()})
-		case ok && !use:
-			warnings = append(warnings, finding.Problem{File: o.Source.File, Line: o.Source.Line, Resource: &res,
-				Message: "annotation exceptions are turned off; " + finding.AnnotationRules + " ignored"})
-		case ok:
-			out[res] = &a
-		}
-	}
-	return out, warnings
 }

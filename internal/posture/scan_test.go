@@ -67,7 +67,7 @@ func TestScanJudgesControllers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Scan(context.Background(), rs, &k8s.Loaded{Objects: objs}, Options{})
+	rep, err := Scan(context.Background(), Checks{Rules: rs}, &k8s.Loaded{Objects: objs}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,125 +1,112 @@
 package rules
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path"
 	"slices"
-	"sort"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/kordon-dev/kordon/internal/finding"
-	"github.com/kordon-dev/kordon/internal/k8s"
-	"github.com/kordon-dev/kordon/internal/rules/packs"
 )
 
-// FixturesDir is the folder, beside a folder's rule files, that holds each
-// rule's fixtures: fixtures/<RULE-ID>/pass*.yaml and fail*.yaml.
-const FixturesDir = "fixtures"
-
-// Builtin returns the rules of the built-in packs embedded in the binary.
-func Builtin() ([]*Rule, error) { return LoadFS(packs.FS, ".", "builtin:") }
-
-// LoadDir loads every rule file (*.yaml, *.yml) below dir, skipping the
-// fixtures folders.
-func LoadDir(dir string) ([]*Rule, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("load rules %s: %w", dir, err)
-	}
-	return LoadFS(os.DirFS(dir), ".", dir+"/")
+// Catalogue is every check Kordon knows: the CEL rules and the checks that
+// Go code decides (native rules), with one set of metadata each. Engines
+// look checks up here to build their findings, so that an ID, its title,
+// severity, controls and remediation are defined in exactly one place.
+// A Catalogue is immutable and safe for concurrent use.
+type Catalogue struct {
+	rules []*Rule
+	byID  map[string]*Rule // upper-case ID or alias
 }
 
-// LoadFS loads every rule file below root in fsys. Each YAML document of a
-// rule file is one rule. prefix is prepended to file names in rule
-// locations and errors. All files are read before returning; the error
-// lists every problem with file and line.
-func LoadFS(fsys fs.FS, root, prefix string) ([]*Rule, error) {
-	var files []string
-	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != root && (d.Name() == FixturesDir || strings.HasPrefix(d.Name(), ".")) {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load rules: %w", err)
-	}
-	sort.Strings(files)
-	var rules []*Rule
-	var errs []error
-	for _, f := range files {
-		data, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("load rules %s%s: %w", prefix, f, err))
-			continue
-		}
-		rs, err := ParseRules(data, prefix+f)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		rules = append(rules, rs...)
-	}
-	if err := errors.Join(append(errs, checkUnique(rules))...); err != nil {
+// NewCatalogue indexes rules by ID and alias; an ID or alias used twice is
+// an error.
+func NewCatalogue(rules []*Rule) (*Catalogue, error) {
+	if err := checkUnique(rules); err != nil {
 		return nil, err
 	}
-	return rules, nil
-}
-
-// ParseRules parses a rule file: one rule per YAML document. Unknown fields
-// are errors. Every rule is checked with Validate.
-func ParseRules(data []byte, file string) ([]*Rule, error) {
-	var rules []*Rule
-	var errs []error
-	for _, doc := range k8s.SplitDocuments(data) {
-		r := &Rule{}
-		if err := yaml.UnmarshalStrict(doc.Text, r); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", file, doc.Line, err))
-			continue
-		}
-		r.File, r.Line = file, doc.Line
-		if err := r.Validate(); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		rules = append(rules, r)
-	}
-	return rules, errors.Join(errs...)
-}
-
-func checkUnique(rules []*Rule) error {
-	seen := map[string]*Rule{}
-	var errs []error
+	c := &Catalogue{rules: slices.Clip(rules), byID: make(map[string]*Rule, len(rules))}
 	for _, r := range rules {
-		if prev, ok := seen[r.ID]; ok {
-			errs = append(errs, fmt.Errorf("rule ID %s defined twice: %s and %s", r.ID, prev.Where(), r.Where()))
-			continue
+		for _, id := range r.IDs() {
+			c.byID[strings.ToUpper(id)] = r
 		}
-		seen[r.ID] = r
 	}
-	return errors.Join(errs...)
+	return c, nil
 }
 
-// Merge appends custom rules to built-in ones; an ID defined in both is an
-// error (custom rules must use their own IDs).
-func Merge(builtin, custom []*Rule) ([]*Rule, error) {
-	all := append(slices.Clip(builtin), custom...)
-	if err := checkUnique(all); err != nil {
+// BuiltinCatalogue returns the catalogue of the built-in packs.
+func BuiltinCatalogue() (*Catalogue, error) {
+	rs, err := Builtin()
+	if err != nil {
 		return nil, err
 	}
-	return all, nil
+	return NewCatalogue(rs)
+}
+
+// Rules returns every rule in catalogue order. The slice must not be
+// modified.
+func (c *Catalogue) Rules() []*Rule { return c.rules }
+
+// Lookup returns the rule with this ID or alias, case-insensitively.
+func (c *Catalogue) Lookup(id string) (*Rule, bool) {
+	r, ok := c.byID[strings.ToUpper(id)]
+	return r, ok
+}
+
+// Names returns every ID of the check that id names (its ID, then its
+// aliases), or just id when the catalogue lacks it.
+func (c *Catalogue) Names(id string) []string {
+	if r, ok := c.Lookup(id); ok {
+		return r.IDs()
+	}
+	return []string{id}
+}
+
+// Select returns the rules that pass the filter, in catalogue order.
+func (c *Catalogue) Select(f Filter) []*Rule { return Select(c.rules, f) }
+
+// ForEngine returns the rules that the engine runs.
+func (c *Catalogue) ForEngine(engine string) []*Rule {
+	var out []*Rule
+	for _, r := range c.rules {
+		if r.RunsIn(engine) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Finding builds the finding of a check from the catalogue's metadata. id
+// is the ID the engine reports the check under (its ID or an alias);
+// remediation, when not empty, replaces the catalogue's (an engine that
+// can name the exact fix). It fails when the catalogue has no such check:
+// an engine may only report checks of the catalogue.
+func (c *Catalogue) Finding(id string, o Outcome) (finding.Finding, error) {
+	r, ok := c.Lookup(id)
+	if !ok {
+		return finding.Finding{}, fmt.Errorf("check %s is not in the catalogue", id)
+	}
+	return r.finding(id, o), nil
+}
+
+// finding builds a finding of r reported under id.
+func (r *Rule) finding(id string, o Outcome) finding.Finding {
+	f := finding.Finding{
+		RuleID:      id,
+		Title:       r.Title,
+		Severity:    r.Severity,
+		Controls:    r.Controls,
+		Resource:    o.Resource,
+		Location:    o.Location,
+		Message:     o.Message,
+		Remediation: r.Remediation,
+	}
+	if f.Message == "" {
+		f.Message = r.Title
+	}
+	if o.Remediation != "" {
+		f.Remediation = o.Remediation
+	}
+	return f
 }
 
 // Filter selects rules. Empty fields select everything.
@@ -129,7 +116,7 @@ type Filter struct {
 	Frameworks []string
 	// Tags keeps rules with one of these tags.
 	Tags []string
-	// IDs keeps only these rules.
+	// IDs keeps only these rules (IDs or aliases, case-insensitive).
 	IDs []string
 	// MinSeverity keeps rules at or above this severity.
 	MinSeverity finding.Severity
@@ -142,7 +129,9 @@ func Select(rules []*Rule, f Filter) []*Rule {
 		if r.Severity < f.MinSeverity {
 			continue
 		}
-		if len(f.IDs) > 0 && !slices.Contains(f.IDs, r.ID) {
+		if len(f.IDs) > 0 && !slices.ContainsFunc(r.IDs(), func(id string) bool {
+			return slices.ContainsFunc(f.IDs, func(want string) bool { return strings.EqualFold(want, id) })
+		}) {
 			continue
 		}
 		if len(f.Frameworks) > 0 && !slices.ContainsFunc(r.Frameworks(), func(fw string) bool {
@@ -158,11 +147,13 @@ func Select(rules []*Rule, f Filter) []*Rule {
 	return out
 }
 
-// ByID returns the rule with the given ID, case-insensitively.
+// ByID returns the rule with the given ID or alias, case-insensitively.
 func ByID(rules []*Rule, id string) (*Rule, bool) {
 	for _, r := range rules {
-		if strings.EqualFold(r.ID, id) {
-			return r, true
+		for _, x := range r.IDs() {
+			if strings.EqualFold(x, id) {
+				return r, true
+			}
 		}
 	}
 	return nil, false

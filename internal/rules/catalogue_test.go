@@ -19,7 +19,7 @@ func TestBuiltinFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	results, err := TestFixtures(context.Background(), rs, packs.FS)
+	results, err := TestFixtures(context.Background(), rs, nil, packs.FS)
 	if err != nil {
 		t.Fatal(err)
 	}

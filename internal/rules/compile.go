@@ -52,9 +52,12 @@ type compiledValidation struct {
 
 var inventoryRef = regexp.MustCompile(`\binventory\b`)
 
-// Compile type-checks and compiles every rule. Errors name the rule, its
-// file and the expression; all rules are checked before returning.
+// Compile type-checks and compiles every CEL rule; native rules (decided
+// by Go code, see NativeCheck) are left out of the set. Errors name the
+// rule, its file and the expression; all rules are checked before
+// returning.
 func Compile(rules []*Rule) (*RuleSet, error) {
+	rules = CEL(rules)
 	env, err := newEnv()
 	if err != nil {
 		return nil, err
@@ -237,6 +240,17 @@ func (rs *RuleSet) Rules() []*Rule {
 	out := make([]*Rule, len(rs.rules))
 	for i, cr := range rs.rules {
 		out[i] = cr.rule
+	}
+	return out
+}
+
+// CEL returns the rules that CEL decides (every rule that is not native).
+func CEL(rules []*Rule) []*Rule {
+	out := make([]*Rule, 0, len(rules))
+	for _, r := range rules {
+		if !r.IsNative() {
+			out = append(out, r)
+		}
 	}
 	return out
 }

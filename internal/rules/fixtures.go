@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
@@ -28,53 +29,110 @@ type FixtureResult struct {
 // OK reports whether the fixture behaved as expected.
 func (r FixtureResult) OK() bool { return r.Problem == "" }
 
-// TestFixtures runs each rule against its fixtures in fsys under
-// fixtures/<RULE-ID>/: every file named pass*.yaml must give no finding and no
-// error (and the rule must apply to at least one of its objects, so that the
-// pass is not vacuous); every fail*.yaml must give at least one finding. A
-// rule with no pass or no fail fixture is reported as a problem. Objects of
-// one fixture file are each other's inventory.
-func TestFixtures(ctx context.Context, rs *RuleSet, fsys fs.FS) ([]FixtureResult, error) {
+// fixtureJudge runs one check on the objects of one fixture file: how many
+// findings and how many objects judged, and the first evaluation error.
+type fixtureJudge func(ctx context.Context, objs []*k8s.Object) (findings []finding.Finding, evaluated int, problem string, err error)
+
+// TestFixtures runs each rule of rs, and each native check, against its
+// fixtures in fsys under fixtures/<RULE-ID>/: every file named pass*.yaml
+// must give no finding and no error (and the check must apply to at least
+// one of its objects, so that the pass is not vacuous); every fail*.yaml
+// must give at least one finding. A check with no pass or no fail fixture
+// is reported as a problem. Objects of one fixture file are each other's
+// inventory.
+func TestFixtures(ctx context.Context, rs *RuleSet, natives []NativeCheck, fsys fs.FS) ([]FixtureResult, error) {
 	var out []FixtureResult
 	for _, cr := range rs.rules {
-		id := cr.rule.ID
-		dir := path.Join(FixturesDir, id)
-		entries, err := fs.ReadDir(fsys, dir)
-		if err != nil {
-			out = append(out, FixtureResult{RuleID: id, File: dir, Problem: "no fixtures folder " + dir})
-			continue
-		}
-		sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-		var pass, fail int
-		for _, e := range entries {
-			name := e.Name()
-			var want string
-			switch {
-			case e.IsDir() || (path.Ext(name) != ".yaml" && path.Ext(name) != ".yml"):
-				continue
-			case strings.HasPrefix(name, "pass"):
-				want, pass = "pass", pass+1
-			case strings.HasPrefix(name, "fail"):
-				want, fail = "fail", fail+1
-			default:
-				out = append(out, FixtureResult{RuleID: id, File: path.Join(dir, name), Problem: "fixture file names start with pass or fail"})
-				continue
-			}
-			r, err := runFixture(ctx, rs, cr, fsys, path.Join(dir, name), want)
+		rs1 := rs.single(cr)
+		judge := func(ctx context.Context, objs []*k8s.Object) ([]finding.Finding, int, string, error) {
+			result, err := rs1.Evaluate(ctx, objs, EvalOptions{Workers: 1})
 			if err != nil {
-				return nil, err
+				return nil, 0, "", err
 			}
-			out = append(out, r)
+			problem := ""
+			if len(result.Errors) > 0 {
+				problem = result.Errors[0].Message
+			}
+			return result.Findings, result.Tallies[0].Evaluated, problem, nil
 		}
-		if pass == 0 || fail == 0 {
-			out = append(out, FixtureResult{RuleID: id, File: dir, Problem: fmt.Sprintf("want at least one pass and one fail fixture, have %d and %d", pass, fail)})
+		rs, err := testFixtureDir(ctx, cr.rule.ID, judge, fsys)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, rs...)
+	}
+	for _, c := range natives {
+		judge := func(ctx context.Context, objs []*k8s.Object) ([]finding.Finding, int, string, error) {
+			outcomes, err := c.Evaluate(ctx, objs)
+			if err != nil {
+				return nil, 0, "", err
+			}
+			var fs []finding.Finding
+			for _, o := range outcomes {
+				if o.Failed {
+					fs = append(fs, finding.Finding{RuleID: c.ID(), Resource: o.Resource, Message: o.Message})
+				}
+			}
+			return fs, len(outcomes), "", nil
+		}
+		rs, err := testFixtureDir(ctx, c.ID(), judge, fsys)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
 	}
 	return out, nil
 }
 
-func runFixture(ctx context.Context, rs *RuleSet, cr *compiledRule, fsys fs.FS, file, want string) (FixtureResult, error) {
-	res := FixtureResult{RuleID: cr.rule.ID, File: file, Want: want}
+// single returns a rule set holding only cr.
+func (rs *RuleSet) single(cr *compiledRule) *RuleSet {
+	one := *cr
+	one.index = 0
+	single := &RuleSet{rules: []*compiledRule{&one}, prelude: rs.prelude, conditions: rs.conditions,
+		usesInventory: cr.usesInventory, byKind: map[[2]string][]*compiledRule{}}
+	for _, gk := range k8s.WorkloadKinds() {
+		single.byKind[gk] = single.match(gk[0], gk[1])
+	}
+	return single
+}
+
+func testFixtureDir(ctx context.Context, id string, judge fixtureJudge, fsys fs.FS) ([]FixtureResult, error) {
+	var out []FixtureResult
+	dir := path.Join(FixturesDir, id)
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return []FixtureResult{{RuleID: id, File: dir, Problem: "no fixtures folder " + dir}}, nil
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	var pass, fail int
+	for _, e := range entries {
+		name := e.Name()
+		var want string
+		switch {
+		case e.IsDir() || (path.Ext(name) != ".yaml" && path.Ext(name) != ".yml"):
+			continue
+		case strings.HasPrefix(name, "pass"):
+			want, pass = "pass", pass+1
+		case strings.HasPrefix(name, "fail"):
+			want, fail = "fail", fail+1
+		default:
+			out = append(out, FixtureResult{RuleID: id, File: path.Join(dir, name), Problem: "fixture file names start with pass or fail"})
+			continue
+		}
+		r, err := runFixture(ctx, id, judge, fsys, path.Join(dir, name), want)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if pass == 0 || fail == 0 {
+		out = append(out, FixtureResult{RuleID: id, File: dir, Problem: fmt.Sprintf("want at least one pass and one fail fixture, have %d and %d", pass, fail)})
+	}
+	return out, nil
+}
+
+func runFixture(ctx context.Context, id string, judge fixtureJudge, fsys fs.FS, file, want string) (FixtureResult, error) {
+	res := FixtureResult{RuleID: id, File: file, Want: want}
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		return res, fmt.Errorf("read fixture %s: %w", file, err)
@@ -84,26 +142,18 @@ func runFixture(ctx context.Context, rs *RuleSet, cr *compiledRule, fsys fs.FS, 
 		res.Problem = "bad fixture: " + ierrs[0].Error()
 		return res, nil
 	}
-	one := *cr
-	one.index = 0
-	single := &RuleSet{rules: []*compiledRule{&one}, prelude: rs.prelude, conditions: rs.conditions,
-		usesInventory: cr.usesInventory, byKind: map[[2]string][]*compiledRule{}}
-	for _, gk := range k8s.WorkloadKinds() {
-		single.byKind[gk] = single.match(gk[0], gk[1])
-	}
-	result, err := single.Evaluate(ctx, objs, EvalOptions{Workers: 1})
+	findings, evaluated, problem, err := judge(ctx, objs)
 	if err != nil {
 		return res, err
 	}
-	res.Findings = len(result.Findings)
-	res.Evaluated = result.Tallies[0].Evaluated
+	res.Findings, res.Evaluated = len(findings), evaluated
 	switch {
-	case len(result.Errors) > 0:
-		res.Problem = "evaluation error: " + result.Errors[0].Message
+	case problem != "":
+		res.Problem = "evaluation error: " + problem
 	case res.Evaluated == 0:
 		res.Problem = "the rule applies to none of the fixture's objects"
 	case want == "pass" && res.Findings > 0:
-		res.Problem = fmt.Sprintf("want no finding, got %d: %s", res.Findings, result.Findings[0].Message)
+		res.Problem = fmt.Sprintf("want no finding, got %d: %s", res.Findings, findings[0].Message)
 	case want == "fail" && res.Findings == 0:
 		res.Problem = "want a finding, got none"
 	}

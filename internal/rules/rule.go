@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -13,7 +14,12 @@ import (
 // turns a set of rules into an executable RuleSet.
 type Rule struct {
 	// ID is stable and unique, e.g. KOR-POD-001.
-	ID          string           `json:"id"`
+	ID string `json:"id"`
+	// Aliases are other IDs of the same check, kept where two engines once
+	// named one control differently (KOR-NETPOL-002 and KOR-GOV-001 are
+	// KOR-NET-002). Every place that takes a rule ID accepts an alias, and an
+	// engine that has always reported a check under an alias still does.
+	Aliases     []string         `json:"aliases,omitempty"`
 	Title       string           `json:"title"`
 	Description string           `json:"description"`
 	Severity    finding.Severity `json:"severity"`
@@ -22,15 +28,18 @@ type Rule struct {
 	Controls []string `json:"controls,omitempty"`
 	// Tags group rules for selection, e.g. pss-baseline, pss-restricted,
 	// best-practice.
-	Tags  []string `json:"tags,omitempty"`
-	Match Match    `json:"match"`
+	Tags []string `json:"tags,omitempty"`
+	// Native is set on checks decided by Go code rather than by CEL; such a
+	// rule has no match, variables or validations.
+	Native *Native `json:"native,omitempty"`
+	Match  Match   `json:"match,omitzero"`
 	// MatchConditions narrow Match with CEL, as a ValidatingAdmissionPolicy's
 	// matchConditions do: the rule applies only to objects for which every
 	// condition is true. They see only `object` (no variables, no
 	// inventory); an object they exclude is not counted as evaluated.
 	MatchConditions []MatchCondition `json:"matchConditions,omitempty"`
 	Variables       []Variable       `json:"variables,omitempty"`
-	Validations     []Validation     `json:"validations"`
+	Validations     []Validation     `json:"validations,omitempty"`
 	Remediation     string           `json:"remediation"`
 	References      []string         `json:"references,omitempty"`
 
@@ -79,6 +88,45 @@ type Validation struct {
 	MessageExpression string `json:"messageExpression,omitempty"`
 }
 
+// Engines that run checks, as named in Native.Engines.
+const (
+	// EngineScan is kordon scan (posture).
+	EngineScan = "scan"
+	// EngineNetpolLint is kordon netpol lint.
+	EngineNetpolLint = "netpol-lint"
+	// EngineAdmission is the admission webhook (kordon admission serve).
+	EngineAdmission = "admission"
+)
+
+// Engines returns every engine name, in documentation order.
+func Engines() []string { return []string{EngineScan, EngineNetpolLint, EngineAdmission} }
+
+// Native describes a check that Go code decides: a verdict CEL cannot
+// reach (a network model, an admission request's user) or one several
+// engines must share exactly.
+type Native struct {
+	// Engines are the engines that run the check.
+	Engines []string `json:"engines"`
+	// Implementation names the Go package that decides the check, for
+	// readers of kordon rules show.
+	Implementation string `json:"implementation"`
+}
+
+// IsNative reports whether Go code decides the rule.
+func (r *Rule) IsNative() bool { return r.Native != nil }
+
+// RunsIn reports whether the engine runs the rule: CEL rules run in scan
+// and admission, native ones where they say.
+func (r *Rule) RunsIn(engine string) bool {
+	if r.Native == nil {
+		return engine == EngineScan || engine == EngineAdmission
+	}
+	return slices.Contains(r.Native.Engines, engine)
+}
+
+// IDs returns the rule's ID followed by its aliases.
+func (r *Rule) IDs() []string { return append([]string{r.ID}, r.Aliases...) }
+
 // Frameworks returns the frameworks the rule's controls belong to.
 func (r *Rule) Frameworks() []string { return finding.Frameworks(r.Controls) }
 
@@ -106,6 +154,11 @@ func (r *Rule) Validate() error {
 	if !idPattern.MatchString(r.ID) {
 		bad("id %q: want upper-case words joined by dashes, such as KOR-POD-001 or ACME-NET-7", r.ID)
 	}
+	for i, a := range r.Aliases {
+		if !idPattern.MatchString(a) || a == r.ID {
+			bad("aliases[%d] %q: want another ID of the same form as id", i, a)
+		}
+	}
 	if strings.TrimSpace(r.Title) == "" {
 		bad("title is required")
 	}
@@ -116,6 +169,13 @@ func (r *Rule) Validate() error {
 		if !controlPattern.MatchString(c) {
 			bad("control %q: want FRAMEWORK:ID such as CIS:5.2.2 or PSS:privileged", c)
 		}
+	}
+	if r.Native != nil {
+		errs = append(errs, r.validateNative()...)
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("rule %s (%s): %w", r.ID, r.Where(), err)
+		}
+		return nil
 	}
 	if !r.Match.Workloads && len(r.Match.Resources) == 0 {
 		bad("match: set workloads: true or list resources")
@@ -172,6 +232,26 @@ func (r *Rule) Validate() error {
 		return fmt.Errorf("rule %s (%s): %w", r.ID, r.Where(), err)
 	}
 	return nil
+}
+
+// validateNative checks a native rule: engines known, no CEL.
+func (r *Rule) validateNative() []error {
+	var errs []error
+	if len(r.Native.Engines) == 0 {
+		errs = append(errs, fmt.Errorf("native.engines: name at least one of %s", strings.Join(Engines(), ", ")))
+	}
+	for i, e := range r.Native.Engines {
+		if !slices.Contains(Engines(), e) {
+			errs = append(errs, fmt.Errorf("native.engines[%d] %q: want one of %s", i, e, strings.Join(Engines(), ", ")))
+		}
+	}
+	if strings.TrimSpace(r.Native.Implementation) == "" {
+		errs = append(errs, errors.New("native.implementation is required (the Go package that decides the check)"))
+	}
+	if r.Match.Workloads || len(r.Match.Resources) > 0 || len(r.MatchConditions) > 0 || len(r.Variables) > 0 || len(r.Validations) > 0 {
+		errs = append(errs, errors.New("a native rule has no match, matchConditions, variables or validations: Go code decides it"))
+	}
+	return errs
 }
 
 // matches reports whether the rule applies to objects of this group/kind.

@@ -297,6 +297,22 @@ func TestAdmissionEndToEnd(t *testing.T) {
 		if _, err := env.Client.NetworkingV1().NetworkPolicies(ns).Create(ctx, np, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		// Isolated for ingress only: egress is still open (KOR-NET-002, as
+		// kordon scan and netpol lint judge it).
+		testenv.Eventually(t, "pod isolated for ingress only denied for egress", func() error {
+			err := createPod(alice, ns, pod(testenv.UniqueName("web"), map[string]string{"app": "web"}, goodImage))
+			if err == nil || !strings.Contains(err.Error(), "for egress") {
+				return fmt.Errorf("got %v, want a denial naming egress", err)
+			}
+			return nil
+		})
+		egress := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "egress"}, Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+		}}
+		if _, err := env.Client.NetworkingV1().NetworkPolicies(ns).Create(ctx, egress, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 		testenv.Eventually(t, "selected pod admitted", func() error {
 			return createPod(alice, ns, pod(testenv.UniqueName("web"), map[string]string{"app": "web"}, goodImage))
 		})

@@ -2,6 +2,8 @@ package governance
 
 import (
 	"context"
+	"errors"
+	"k8s.io/apimachinery/pkg/labels"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +51,16 @@ func messages(vs []Violation) string {
 
 // check compares violations with the wanted message fragments (one per
 // violation; none means admitted).
+// mustCheck runs a policy's check and fails the test on an error.
+func mustCheck(t *testing.T, p Policy, r *Request) []Violation {
+	t.Helper()
+	vs, err := p.Check(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vs
+}
+
 func check(t *testing.T, got []Violation, want []string) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -83,11 +95,17 @@ func deploy(meta, tmpl, image string) string {
 
 func TestRequireNetworkPolicy(t *testing.T) {
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	add := func(ns, name string, sel metav1.LabelSelector) {
-		if err := idx.Add(&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: networkingv1.NetworkPolicySpec{PodSelector: sel}}); err != nil {
+	both := []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
+	addTypes := func(ns, name string, sel metav1.LabelSelector, types []networkingv1.PolicyType) {
+		if err := idx.Add(&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: networkingv1.NetworkPolicySpec{PodSelector: sel, PolicyTypes: types}}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	add := func(ns, name string, sel metav1.LabelSelector) { addTypes(ns, name, sel, both) }
+	// policyTypes absent and no egress rules: Ingress only (the API
+	// server's default).
+	addTypes("shop", "cache-ingress", metav1.LabelSelector{MatchLabels: map[string]string{"app": "cache"}}, nil)
 	add("shop", "web", metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}})
 	add("shop", "tiers", metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"db", "cache"}}}})
 	add("locked", "default-deny", metav1.LabelSelector{})
@@ -102,7 +120,11 @@ func TestRequireNetworkPolicy(t *testing.T) {
 		{"pod not selected", req(t, Create, "u", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: shop, labels: {app: queue}}\nspec: {containers: [{name: c, image: x}]}", ""),
 			[]string{"no NetworkPolicy in namespace shop selects Pod q (labels app=queue)"}},
 		{"deployment template not selected", req(t, Update, "u", nil, deploy("app: web", "app: api", "x"), deploy("", "app: api", "x")),
-			[]string{"no NetworkPolicy in namespace shop selects pods of Deployment api (labels app=api)"}},
+			[]string{"no NetworkPolicy in namespace shop selects the pods of Deployment api (labels app=api) for ingress or egress"}},
+		{"pod isolated for ingress only", req(t, Create, "u", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: k, namespace: shop, labels: {app: cache}}\nspec: {containers: [{name: c, image: x}]}", ""),
+			[]string{"no NetworkPolicy in namespace shop selects Pod k (labels app=cache) for egress"}},
+		{"host-network pods are not governed by NetworkPolicies", req(t, Create, "u", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: h, namespace: empty}\nspec: {hostNetwork: true, containers: [{name: c, image: x}]}", ""), nil},
+		{"mirror pods are not judged", req(t, Create, "system:node:n1", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: m, namespace: empty, annotations: {kubernetes.io/config.mirror: abc}}\nspec: {containers: [{name: c, image: x}]}", ""), nil},
 		{"deployment template selected", req(t, Create, "u", nil, deploy("", "app: web", "x"), ""), nil},
 		{"empty selector selects everything", req(t, Create, "u", nil, "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c, namespace: locked}\nspec: {jobTemplate: {spec: {template: {spec: {containers: [{name: c, image: x}]}}}}}", ""), nil},
 		{"namespace without policies", req(t, Create, "u", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: empty}\nspec: {containers: [{name: c, image: x}]}", ""),
@@ -111,8 +133,15 @@ func TestRequireNetworkPolicy(t *testing.T) {
 		{"delete is not checked", req(t, Delete, "u", nil, "", "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: empty}\nspec: {containers: [{name: c, image: x}]}"), nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { check(t, p.Check(context.Background(), tt.r), tt.want) })
+		t.Run(tt.name, func(t *testing.T) { check(t, mustCheck(t, p, tt.r), tt.want) })
 	}
+	t.Run("a failing lister is an error, not a violation", func(t *testing.T) {
+		broken := NewRequireNetworkPolicy(failingLister{})
+		vs, err := broken.Check(context.Background(), req(t, Create, "u", nil, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: c, image: x}]}", ""))
+		if err == nil || len(vs) != 0 {
+			t.Errorf("got %v, %v; want no violation and an error", vs, err)
+		}
+	})
 }
 
 func TestProtectedLabels(t *testing.T) {
@@ -157,7 +186,7 @@ func TestProtectedLabels(t *testing.T) {
 			[]string{"adding label network.kordon.io/internet=allowed"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { check(t, p.Check(context.Background(), tt.r), tt.want) })
+		t.Run(tt.name, func(t *testing.T) { check(t, mustCheck(t, p, tt.r), tt.want) })
 	}
 }
 
@@ -188,7 +217,7 @@ func TestNamespaceScoping(t *testing.T) {
 		{"scoped user deletes elsewhere", req(t, Delete, "bob", nil, "", pod("payments")), []string{"may not delete objects in namespace payments"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { check(t, p.Check(context.Background(), tt.r), tt.want) })
+		t.Run(tt.name, func(t *testing.T) { check(t, mustCheck(t, p, tt.r), tt.want) })
 	}
 }
 
@@ -218,7 +247,7 @@ func TestTrustedImages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := NewTrustedImages(&tt.cfg)
-			check(t, p.Check(context.Background(), req(t, Create, "u", nil, deploy("", "", tt.image), "")), tt.want)
+			check(t, mustCheck(t, p, req(t, Create, "u", nil, deploy("", "", tt.image), "")), tt.want)
 		})
 	}
 	t.Run("every container kind is checked", func(t *testing.T) {
@@ -232,7 +261,7 @@ spec:
   containers: [{name: app, image: registry.example.com/app:1}, {name: side, image: quay.io/x/side:2}]
   ephemeralContainers: [{name: debug, image: alpine:3}]
 `, "")
-		check(t, p.Check(context.Background(), r), []string{"container init", "container side", "container debug"})
+		check(t, mustCheck(t, p, r), []string{"container init", "container side", "container debug"})
 	})
 }
 
@@ -242,7 +271,7 @@ func TestCreationRate(t *testing.T) {
 	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: c, image: x}]}"
 	create := func(user string) []Violation {
 		r := req(t, Create, user, nil, pod, "")
-		vs := p.Check(context.Background(), r)
+		vs := mustCheck(t, p, r)
 		if len(vs) == 0 {
 			p.Record(r)
 		}
@@ -260,7 +289,7 @@ func TestCreationRate(t *testing.T) {
 	}
 	dry := req(t, Create, "mallory", nil, pod, "")
 	dry.DryRun = true
-	if vs := p.Check(context.Background(), dry); len(vs) != 0 {
+	if vs := mustCheck(t, p, dry); len(vs) != 0 {
 		t.Errorf("dry run: got %s, want not counted nor checked", messages(vs))
 	}
 	for i := 0; i < 5; i++ {
@@ -293,4 +322,25 @@ func FuzzTrustedImages(f *testing.F) {
 			t.Errorf("judge(%q): reason %q but fix %q", image, reason, fix)
 		}
 	})
+}
+
+// failingLister is a NetworkPolicy lister whose cache fails.
+type failingLister struct{}
+
+func (failingLister) List(labels.Selector) ([]*networkingv1.NetworkPolicy, error) {
+	return nil, errors.New("cache unavailable")
+}
+
+func (failingLister) NetworkPolicies(string) networkinglisters.NetworkPolicyNamespaceLister {
+	return failingNamespaceLister{}
+}
+
+type failingNamespaceLister struct{}
+
+func (failingNamespaceLister) List(labels.Selector) ([]*networkingv1.NetworkPolicy, error) {
+	return nil, errors.New("cache unavailable")
+}
+
+func (failingNamespaceLister) Get(string) (*networkingv1.NetworkPolicy, error) {
+	return nil, errors.New("cache unavailable")
 }

@@ -27,13 +27,13 @@ func (p *TrustedImages) ID() string { return TrustedImagesID }
 
 // Check implements Policy for CREATE and UPDATE of workloads: one violation
 // per offending container.
-func (p *TrustedImages) Check(_ context.Context, req *Request) []Violation {
+func (p *TrustedImages) Check(_ context.Context, req *Request) ([]Violation, error) {
 	if req.Object == nil || (req.Operation != Create && req.Operation != Update) {
-		return nil
+		return nil, nil
 	}
 	_, spec, ok := k8s.PodTemplate(req.Object)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	var out []Violation
 	for _, field := range []string{"initContainers", "containers", "ephemeralContainers"} {
@@ -52,7 +52,7 @@ func (p *TrustedImages) Check(_ context.Context, req *Request) []Violation {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // judge returns why an image is refused and how to fix it, or "" when it is

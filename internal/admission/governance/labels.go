@@ -30,9 +30,9 @@ func (p *ProtectedLabels) ID() string { return ProtectedLabelsID }
 // Check implements Policy for CREATE and UPDATE. Requests by the
 // controllers that create objects from templates (see Propagates) are not
 // checked: the labels they copy were judged on the template.
-func (p *ProtectedLabels) Check(_ context.Context, req *Request) []Violation {
+func (p *ProtectedLabels) Check(_ context.Context, req *Request) ([]Violation, error) {
 	if req.Object == nil || (req.Operation != Create && req.Operation != Update) || Propagates(req.User) {
-		return nil
+		return nil, nil
 	}
 	var out []Violation
 	check := func(where string, oldL, newL map[string]string) {
@@ -67,7 +67,7 @@ func (p *ProtectedLabels) Check(_ context.Context, req *Request) []Violation {
 	if req.Kind != "Pod" {
 		check("the pod template", oldTmpl, templateLabels(req.Object))
 	}
-	return out
+	return out, nil
 }
 
 func templateLabels(o *k8s.Object) map[string]string {

@@ -6,7 +6,9 @@ import (
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
-// Policy IDs, stable like rule IDs.
+// Policy IDs, stable like rule IDs. KOR-GOV-001 is an alias of the
+// catalogue's KOR-NET-002 (decided by package isolation, as kordon scan
+// decides it); the others are the catalogue's governance pack.
 const (
 	RequireNetworkPolicyID = "KOR-GOV-001"
 	ProtectedLabelsID      = "KOR-GOV-002"
@@ -42,20 +44,31 @@ type Request struct {
 	DryRun bool
 }
 
-// Violation is one reason to refuse a request.
+// Violation is one reason to refuse a request: what a policy decided. The
+// check's title, severity and controls are in the rule catalogue under ID.
 type Violation struct {
-	// ID is the policy's or rule's ID.
-	ID          string
-	Message     string
+	// ID is the policy's catalogue ID.
+	ID      string
+	Message string
+	// Remediation, when set, is a fix specific to this request; otherwise
+	// the catalogue's remediation applies.
 	Remediation string
 }
 
 // Policy is one governance check. Implementations are safe for concurrent use.
 type Policy interface {
-	// ID returns the policy's stable ID.
+	// ID returns the policy's stable ID, as in the rule catalogue.
 	ID() string
-	// Check returns the request's violations of the policy.
-	Check(ctx context.Context, req *Request) []Violation
+	// Check returns the request's violations of the policy. An error means
+	// the policy could not decide (a cache it reads failed); it is never a
+	// violation: the webhook's failure handling decides what happens.
+	Check(ctx context.Context, req *Request) ([]Violation, error)
+}
+
+// IDs returns the IDs of every governance policy, as the webhook reports
+// them.
+func IDs() []string {
+	return []string{RequireNetworkPolicyID, ProtectedLabelsID, NamespaceScopingID, TrustedImagesID, CreationRateID}
 }
 
 // Recorder is implemented by policies that keep state about admitted

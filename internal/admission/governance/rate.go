@@ -46,22 +46,22 @@ func (p *CreationRate) ID() string { return CreationRateID }
 // created Limit objects within the window. The built-in workload
 // controllers (Propagates) are not counted: they create pods for the
 // workloads users created.
-func (p *CreationRate) Check(_ context.Context, req *Request) []Violation {
+func (p *CreationRate) Check(_ context.Context, req *Request) ([]Violation, error) {
 	if req.Operation != Create || req.DryRun || Propagates(req.User) {
-		return nil
+		return nil, nil
 	}
 	p.mu.Lock()
 	n := p.countLocked(req.User, p.now())
 	p.mu.Unlock()
 	if n < p.limit {
-		return nil
+		return nil, nil
 	}
 	return []Violation{{
 		ID: p.ID(),
 		Message: fmt.Sprintf("user %s already created %d pods or workloads in the last %s (limit %d): unusual creation rate",
 			req.User, n, p.window, p.limit),
 		Remediation: "Wait until older creations leave the window, or ask the platform team to raise governance.creationRate.limit for this workload.",
-	}}
+	}}, nil
 }
 
 // Record implements Recorder: it counts an admitted CREATE.

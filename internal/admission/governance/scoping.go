@@ -27,9 +27,9 @@ func NewNamespaceScoping(cfg *config.NamespaceScoping) *NamespaceScoping {
 func (p *NamespaceScoping) ID() string { return NamespaceScopingID }
 
 // Check implements Policy for CREATE, UPDATE and DELETE.
-func (p *NamespaceScoping) Check(_ context.Context, req *Request) []Violation {
+func (p *NamespaceScoping) Check(_ context.Context, req *Request) ([]Violation, error) {
 	if req.Operation != Create && req.Operation != Update && req.Operation != Delete {
-		return nil
+		return nil, nil
 	}
 	var allowed []string
 	scoped := false
@@ -40,11 +40,11 @@ func (p *NamespaceScoping) Check(_ context.Context, req *Request) []Violation {
 		}
 	}
 	if !scoped {
-		return nil
+		return nil, nil
 	}
 	ns := req.TargetNamespace()
 	if ns != "" && config.MatchAny(allowed, ns) {
-		return nil
+		return nil, nil
 	}
 	where := "namespace " + ns
 	if ns == "" {
@@ -54,5 +54,5 @@ func (p *NamespaceScoping) Check(_ context.Context, req *Request) []Violation {
 		ID:          p.ID(),
 		Message:     fmt.Sprintf("user %s may not %s objects in %s; allowed namespaces: %s", req.User, strings.ToLower(req.Operation), where, strings.Join(allowed, ", ")),
 		Remediation: "Work in one of the allowed namespaces, or ask the platform team to extend governance.namespaceScoping.",
-	}}
+	}}, nil
 }

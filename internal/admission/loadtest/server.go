@@ -83,7 +83,8 @@ func NewWebhook(cfgYAML string) (*admission.Webhook, error) {
 		}
 		for j, sel := range []map[string]string{{"tier": "frontend"}, {"tier": "backend"}, {"app": "db"}} {
 			np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("np-%d", j)},
-				Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: sel}}}
+				Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: sel},
+					PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}}}
 			if err := npIdx.Add(np); err != nil {
 				return nil, err
 			}

@@ -14,7 +14,7 @@ func BenchmarkLint(b *testing.B) {
 	b.ReportAllocs()
 	var n int
 	for b.Loop() {
-		n = len(Run(c))
+		n = len(mustRun(b, c).Findings)
 	}
 	b.ReportMetric(float64(n), "findings")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/netpol/model"
+	"github.com/kordon-dev/kordon/internal/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -28,7 +29,7 @@ func TestGolden(t *testing.T) {
 	}
 	var b strings.Builder
 	seen := map[string]bool{}
-	for _, f := range Run(c) {
+	for _, f := range mustRun(t, c).Findings {
 		seen[f.RuleID] = true
 		fmt.Fprintf(&b, "%s %s %s %s:%d: %s\n", f.RuleID, f.Severity, f.Resource, f.Location.File, f.Location.Line, f.Message)
 	}
@@ -44,9 +45,9 @@ func TestGolden(t *testing.T) {
 	if b.String() != string(want) {
 		t.Errorf("findings differ from testdata/lint.golden:\n%s", b.String())
 	}
-	for _, r := range Rules() {
-		if !seen[r.ID] {
-			t.Errorf("fixture triggers no %s finding", r.ID)
+	for _, id := range IDs() {
+		if !seen[id] {
+			t.Errorf("fixture triggers no %s finding", id)
 		}
 	}
 }
@@ -73,9 +74,46 @@ spec:
 `
 	objs, _ := k8s.Decode([]byte(clean), "clean.yaml")
 	c, _ := model.FromObjects(objs)
-	for _, f := range Run(c) {
+	for _, f := range mustRun(t, c).Findings {
 		if f.RuleID != "KOR-NETPOL-004" { // kube-system has no workloads here
 			t.Errorf("unexpected finding %s: %s", f.RuleID, f.Message)
+		}
+	}
+}
+
+// mustRun lints c with the built-in catalogue.
+func mustRun(t testing.TB, c *model.Cluster) *Result {
+	t.Helper()
+	res, err := Run(builtinCatalogue(t), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func builtinCatalogue(t testing.TB) *rules.Catalogue {
+	t.Helper()
+	cat, err := rules.BuiltinCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+// TestCatalogued checks that every ID lint reports is in the catalogue,
+// native and run by netpol lint, with KOR-NETPOL-001 and 002 being aliases
+// of the checks kordon scan shares.
+func TestCatalogued(t *testing.T) {
+	cat := builtinCatalogue(t)
+	for _, id := range IDs() {
+		r, ok := cat.Lookup(id)
+		if !ok || !r.IsNative() || !r.RunsIn(rules.EngineNetpolLint) {
+			t.Errorf("%s: want a native check of netpol-lint in the catalogue, got %+v", id, r)
+		}
+	}
+	for id, canonical := range map[string]string{NamespaceWithoutPolicyID: "KOR-NET-001", WorkloadNotIsolatedID: "KOR-NET-002"} {
+		if r, _ := cat.Lookup(id); r == nil || r.ID != canonical {
+			t.Errorf("%s: want an alias of %s", id, canonical)
 		}
 	}
 }

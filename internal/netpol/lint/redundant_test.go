@@ -18,7 +18,11 @@ func TestRemovingRedundantRulesKeepsConnectivity(t *testing.T) {
 	reported := 0
 	for iter := range 300 {
 		c := synth.Random(rng, synth.Small{Namespaces: 2, Workloads: 5, Policies: 5})
-		refs := run(c).redundantRules
+		l, err := run(builtinCatalogue(t), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs := l.redundantRules
 		if len(refs) == 0 {
 			continue
 		}

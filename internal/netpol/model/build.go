@@ -123,7 +123,7 @@ func (b *builder) namespace(o *k8s.Object) {
 		labels[k] = v
 	}
 	labels[MetadataNameLabel] = o.Name()
-	b.namespaces[o.Name()] = &Namespace{Name: o.Name(), Labels: labels, Source: o.Source}
+	b.namespaces[o.Name()] = &Namespace{Name: o.Name(), Labels: labels, Declared: true, Source: o.Source}
 }
 
 func (b *builder) ensureNamespace(name string) {
@@ -162,8 +162,9 @@ func (b *builder) workload(o *k8s.Object) {
 	b.reported[ownerKey(ns, o.Kind(), o.Name())] = key
 	w := b.workloads[key]
 	if w == nil {
-		w = &Workload{Namespace: ns, Name: name, Kind: kind, APIVersion: apiVersion,
-			Labels: k8s.StringMap(meta, "labels"), Ports: containerPorts(spec), Source: o.Source}
+		nw := newWorkload(o, meta, spec)
+		nw.Namespace, nw.Name, nw.Kind, nw.APIVersion = ns, name, kind, apiVersion
+		w = &nw
 		b.workloads[key] = w
 		b.order = append(b.order, key)
 	}
@@ -171,6 +172,26 @@ func (b *builder) workload(o *k8s.Object) {
 		w.PodNames = append(w.PodNames, o.Name())
 		w.IPs = append(w.IPs, podIPs(o)...)
 	}
+}
+
+// WorkloadOf returns the workload of one object that carries a pod
+// template, as the object itself names it (no owner is looked up: an
+// admission request judges the object it carries). ok is false for other
+// objects.
+func WorkloadOf(o *k8s.Object) (w Workload, ok bool) {
+	meta, spec, ok := k8s.PodTemplate(o)
+	if !ok {
+		return Workload{}, false
+	}
+	return newWorkload(o, meta, spec), true
+}
+
+func newWorkload(o *k8s.Object, meta, spec map[string]any) Workload {
+	hostNetwork, _ := spec["hostNetwork"].(bool)
+	_, mirror := o.Annotations()[MirrorPodAnnotation]
+	return Workload{Namespace: namespaceOf(o), Name: o.Name(), Kind: o.Kind(), APIVersion: o.APIVersion(),
+		Labels: k8s.StringMap(meta, "labels"), Ports: containerPorts(spec),
+		HostNetwork: hostNetwork, Mirror: mirror && o.Kind() == "Pod", Source: o.Source}
 }
 
 // controller returns the controlling owner reference of an object.
@@ -234,7 +255,7 @@ func (b *builder) policy(o *k8s.Object) {
 		b.problem(o, "read NetworkPolicy: %v", err)
 		return
 	}
-	p, err := convertPolicy(&np)
+	p, err := PolicyFromAPI(&np)
 	if err != nil {
 		b.problem(o, "%v", err)
 		return
@@ -247,7 +268,13 @@ func (b *builder) policy(o *k8s.Object) {
 	b.policies = append(b.policies, *p)
 }
 
-func convertPolicy(np *networkingv1.NetworkPolicy) (*Policy, error) {
+// MirrorPodAnnotation marks the mirror pod of a static pod.
+const MirrorPodAnnotation = "kubernetes.io/config.mirror"
+
+// PolicyFromAPI converts a NetworkPolicy of the API (as an informer's
+// cache holds it) to the model, applying the API server's defaults for
+// policyTypes. Errors name the field the API server would reject.
+func PolicyFromAPI(np *networkingv1.NetworkPolicy) (*Policy, error) {
 	p := &Policy{Namespace: np.Namespace, Name: np.Name}
 	sel, err := convertSelector(&np.Spec.PodSelector)
 	if err != nil {

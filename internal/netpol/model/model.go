@@ -13,7 +13,10 @@ import (
 type Namespace struct {
 	Name   string
 	Labels map[string]string
-	Source k8s.Source
+	// Declared is true for a Namespace object of the input; false for a
+	// namespace known only because objects name it.
+	Declared bool
+	Source   k8s.Source
 }
 
 // ContainerPort is a port a container declares; Name is empty for unnamed
@@ -41,7 +44,13 @@ type Workload struct {
 	IPs []netip.Addr
 	// PodNames are names of pods known to belong to the workload.
 	PodNames []string
-	Source   k8s.Source
+	// HostNetwork is true when the pods use the node's network namespace:
+	// NetworkPolicies do not govern them.
+	HostNetwork bool
+	// Mirror is true for a mirror pod (the API server's copy of a static
+	// pod the kubelet runs from a file).
+	Mirror bool
+	Source k8s.Source
 }
 
 // ID returns namespace/name.
