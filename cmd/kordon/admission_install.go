@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kordon-dev/kordon/internal/admission"
 	"github.com/kordon-dev/kordon/internal/admission/install"
+	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/version"
 )
 
@@ -75,11 +75,11 @@ func runAdmissionInstall(cmd *cobra.Command, f *admissionInstallFlags) error {
 		_, err = cmd.OutOrStdout().Write(out)
 		return err
 	}
-	cfg, err := admission.RESTConfig(f.kubeconfig, f.kubeContext)
+	cc, err := k8s.LoadClientConfig(k8s.ClientOptions{Kubeconfig: f.kubeconfig, Context: f.kubeContext})
 	if err != nil {
 		return err
 	}
-	return install.Apply(cmd.Context(), cfg, objs, func(kind, ns, name string) {
+	return install.Apply(cmd.Context(), cc.REST, objs, func(kind, ns, name string) {
 		if ns != "" {
 			name = ns + "/" + name
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/admission"
 	"github.com/kordon-dev/kordon/internal/admission/certs"
 	"github.com/kordon-dev/kordon/internal/admission/config"
+	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/rules"
 )
 
@@ -115,11 +116,11 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	restCfg, err := admission.RESTConfig(f.kubeconfig, f.context)
+	cc, err := k8s.LoadClientConfig(k8s.ClientOptions{Kubeconfig: f.kubeconfig, Context: f.context, InClusterFirst: true})
 	if err != nil {
 		return err
 	}
-	client, err := kubernetes.NewForConfig(restCfg)
+	client, err := kubernetes.NewForConfig(cc.REST)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}

@@ -13,14 +13,14 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // ClusterOptions configures LoadCluster.
 type ClusterOptions struct {
 	// Kubeconfig is the kubeconfig file to use. Empty means what kubectl
 	// uses: the files in $KUBECONFIG, else ~/.kube/config, else the
-	// in-cluster service account when running inside a pod.
+	// in-cluster service account when running inside a pod (see
+	// LoadClientConfig).
 	Kubeconfig string
 	// Context is the kubeconfig context to use; empty means the current one.
 	Context string
@@ -283,36 +283,19 @@ func redactSecret(content map[string]any) {
 // clusterConfig returns the REST config to use and a name for the cluster:
 // the kubeconfig context, or the server's host.
 func clusterConfig(opts ClusterOptions) (*rest.Config, string, error) {
-	var cfg *rest.Config
-	name := ""
 	if opts.RESTConfig != nil {
-		cfg = rest.CopyConfig(opts.RESTConfig)
-	} else {
-		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		rules.ExplicitPath = opts.Kubeconfig
-		cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context})
-		c, err := cc.ClientConfig()
-		if err != nil {
-			return nil, "", fmt.Errorf("kubeconfig: %w", err)
-		}
-		cfg = c
-		if raw, err := cc.RawConfig(); err == nil {
-			name = raw.CurrentContext
-			if opts.Context != "" {
-				name = opts.Context
-			}
-		}
+		cfg := withClientDefaults(rest.CopyConfig(opts.RESTConfig))
+		return cfg, hostOf(cfg.Host), nil
 	}
+	cc, err := LoadClientConfig(ClientOptions{Kubeconfig: opts.Kubeconfig, Context: opts.Context})
+	if err != nil {
+		return nil, "", err
+	}
+	name := cc.Context
 	if name == "" {
-		name = hostOf(cfg.Host)
+		name = hostOf(cc.REST.Host)
 	}
-	if cfg.QPS == 0 && cfg.Burst == 0 {
-		cfg.QPS, cfg.Burst = 50, 100
-	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "kordon"
-	}
-	return cfg, name, nil
+	return cc.REST, name, nil
 }
 
 // hostOf returns host[:port] of a server URL such as https://10.0.0.1:6443.

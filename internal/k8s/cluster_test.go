@@ -480,8 +480,8 @@ func TestLoadClusterKubeconfig(t *testing.T) {
 		{name: "explicit file and context", opts: k8s.ClusterOptions{Kubeconfig: path, Context: testenv.KubeconfigContext}, wantSource: "cluster:envtest"},
 		{name: "KUBECONFIG and context", opts: k8s.ClusterOptions{Context: testenv.KubeconfigContext}, kubeconfig: path, wantSource: "cluster:envtest"},
 		{name: "current context", opts: k8s.ClusterOptions{Kubeconfig: path}, wantErr: "cluster gone"},
-		{name: "unknown context", opts: k8s.ClusterOptions{Kubeconfig: path, Context: "nope"}, wantErr: `kubeconfig: context "nope" does not exist`},
-		{name: "missing file", opts: k8s.ClusterOptions{Kubeconfig: path + ".missing"}, wantErr: "kubeconfig:"},
+		{name: "unknown context", opts: k8s.ClusterOptions{Kubeconfig: path, Context: "nope"}, wantErr: "kubeconfig " + path + `: context "nope" does not exist`},
+		{name: "missing file", opts: k8s.ClusterOptions{Kubeconfig: path + ".missing"}, wantErr: "kubeconfig " + path + ".missing: file does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

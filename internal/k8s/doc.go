@@ -7,7 +7,10 @@
 //
 // Entry points: Decode for bytes, LoadPaths for files, folders, charts and
 // kustomizations, RenderChart and BuildKustomization for one of each, and
-// LoadCluster for a live API server. PodTemplate extracts the pod a workload
-// runs, and an OwnerIndex tells which objects were made by a workload
-// controller that is itself loaded, so that a scan reports the controller.
+// LoadCluster for a live API server, whose client configuration
+// (kubeconfig or in-cluster) LoadClientConfig finds for every command.
+// PodTemplate extracts the pod a workload runs, and an OwnerIndex tells
+// which objects were made by a workload controller that is itself loaded,
+// so that a scan reports the controller, and which workload an object is
+// reported as (ReportedAs) when its controller is not loaded.
 package k8s

@@ -37,7 +37,7 @@ var preludeVariables = []Variable{
 		// runtimes resolve it: registry (docker.io when there is none),
 		// repository (library/ added for single-name Docker Hub images),
 		// tag and digest ('' when absent). Containers without an image are
-		// left out.
+		// left out. imageref.Parse is the same reading in Go.
 		Name: "imageRefs",
 		Expression: `variables.allContainers.filter(c, has(c.image) && string(c.image) != '')
   .map(c, {'container': has(c.name) ? string(c.name) : '', 'image': string(c.image),

@@ -1,8 +1,7 @@
 package rules
 
 import (
-	"strings"
-
+	"github.com/kordon-dev/kordon/internal/imageref"
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
@@ -120,76 +119,13 @@ func nativeImages(o *k8s.Object) (any, bool) {
 				return nil, false
 			}
 		}
-		ref := ParseImage(image)
+		ref := imageref.Parse(image)
 		out = append(out, map[string]any{
 			"container": name, "image": image, "registry": ref.Registry,
 			"repository": ref.Repository, "tag": ref.Tag, "digest": ref.Digest,
 		})
 	}
 	return out, true
-}
-
-// ImageRef is a parsed container image reference.
-type ImageRef struct {
-	// Registry is the lower-cased registry host, docker.io when the
-	// reference names none.
-	Registry string
-	// Repository is the path inside the registry; library/ is added to
-	// single-name Docker Hub images (nginx → library/nginx).
-	Repository string
-	// Tag and Digest are "" when absent.
-	Tag, Digest string
-}
-
-// ParseImage splits an image reference as container runtimes read it:
-// the first path component is a registry host when it contains '.' or ':'
-// or is localhost; a tag follows the last ':' of the last path component;
-// a digest follows '@'.
-func ParseImage(image string) ImageRef {
-	var ref ImageRef
-	name := image
-	if i := strings.IndexByte(image, '@'); i >= 0 {
-		name, ref.Digest = image[:i], image[i+1:]
-	}
-	last := name[strings.LastIndexByte(name, '/')+1:]
-	if strings.Contains(last, ":") {
-		i := strings.LastIndexByte(name, ':')
-		ref.Tag, name = name[i+1:], name[:i]
-	}
-	host := ""
-	if i := strings.IndexByte(name, '/'); i >= 0 {
-		first := name[:i]
-		if strings.ContainsAny(first, ".:") || first == "localhost" {
-			host = first
-		}
-	}
-	lower := asciiLower(host)
-	switch {
-	case host == "" || lower == "index.docker.io" || lower == "registry-1.docker.io":
-		ref.Registry = "docker.io"
-	default:
-		ref.Registry = lower
-	}
-	p := name
-	if host != "" {
-		p = name[len(host)+1:]
-	}
-	if ref.Registry == "docker.io" && !strings.Contains(p, "/") {
-		p = "library/" + p
-	}
-	ref.Repository = p
-	return ref
-}
-
-// asciiLower lower-cases ASCII letters only, as CEL's lowerAscii does.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 func isASCII(s string) bool {

@@ -144,28 +144,6 @@ func TestNativePreludeMatchesCEL(t *testing.T) {
 	}
 }
 
-func TestParseImage(t *testing.T) {
-	tests := []struct {
-		image string
-		want  ImageRef
-	}{
-		{"nginx", ImageRef{"docker.io", "library/nginx", "", ""}},
-		{"nginx:1.27", ImageRef{"docker.io", "library/nginx", "1.27", ""}},
-		{"bitnami/redis:7", ImageRef{"docker.io", "bitnami/redis", "7", ""}},
-		{"index.docker.io/nginx", ImageRef{"docker.io", "library/nginx", "", ""}},
-		{"ghcr.io/org/app@sha256:ab", ImageRef{"ghcr.io", "org/app", "", "sha256:ab"}},
-		{"Registry.Example.com:5000/app:v1", ImageRef{"registry.example.com:5000", "app", "v1", ""}},
-		{"localhost/app", ImageRef{"localhost", "app", "", ""}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.image, func(t *testing.T) {
-			if got := ParseImage(tt.image); got != tt.want {
-				t.Errorf("ParseImage(%q) = %+v, want %+v", tt.image, got, tt.want)
-			}
-		})
-	}
-}
-
 // variablesType is the type of the reference variables map the test
 // builds with the API server's own lazy map.
 var variablesType = types.NewMapType(types.StringType, types.DynType)

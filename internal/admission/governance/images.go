@@ -5,14 +5,14 @@ import (
 	"fmt"
 
 	"github.com/kordon-dev/kordon/internal/admission/config"
+	"github.com/kordon-dev/kordon/internal/imageref"
 	"github.com/kordon-dev/kordon/internal/k8s"
-	"github.com/kordon-dev/kordon/internal/rules"
 )
 
 // TrustedImages restricts the images of pods and pod templates: registry
 // and repository allow and deny lists, optional digest pinning, and no
 // :latest or untagged images. Patterns match registry/repository as
-// ParseImage reads it (nginx is docker.io/library/nginx).
+// imageref.Parse reads it (nginx is docker.io/library/nginx).
 type TrustedImages struct {
 	cfg config.TrustedImages
 }
@@ -58,8 +58,8 @@ func (p *TrustedImages) Check(_ context.Context, req *Request) ([]Violation, err
 // judge returns why an image is refused and how to fix it, or "" when it is
 // trusted.
 func (p *TrustedImages) judge(image string) (reason, fix string) {
-	ref := rules.ParseImage(image)
-	full := ref.Registry + "/" + ref.Repository
+	ref := imageref.Parse(image)
+	full := ref.Name()
 	for _, pat := range p.cfg.Deny {
 		if config.MatchPattern(pat, full) {
 			return fmt.Sprintf("(%s) matches the denied pattern %s", full, pat), "Use an image from a trusted registry."

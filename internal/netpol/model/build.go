@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,23 +33,16 @@ func (p Problem) Error() string {
 
 // FromObjects builds the model from loaded objects: Namespaces,
 // NetworkPolicies (networking.k8s.io/v1) and workloads; every other kind is
-// ignored. Objects without a namespace are in "default". A workload whose
-// controlling owner is also loaded is left out (the owner stands for it); a
-// workload whose owner is not loaded is reported under the owner's kind and
-// name (a pod of a ReplicaSet named after its Deployment and
-// pod-template-hash is reported as that Deployment).
+// ignored. Objects without a namespace are in "default". Owners are
+// resolved by k8s.OwnerIndex: a workload whose controlling owner is also
+// loaded is left out (the owner stands for it, and a left-out pod's names
+// and addresses go to its top-most loaded owner); a workload whose owner is
+// not loaded is reported as k8s.OwnerIndex.ReportedAs says, under the
+// owner's kind and name (a pod of a ReplicaSet named after its Deployment
+// and pod-template-hash is reported as that Deployment).
 func FromObjects(objs []*k8s.Object) (*Cluster, []Problem) {
 	b := builder{namespaces: map[string]*Namespace{}, workloads: map[string]*Workload{},
-		loaded: map[string]bool{}, owner: map[string]string{}, reported: map[string]string{}}
-	for _, o := range objs {
-		if k8s.IsWorkload(o.Group(), o.Kind()) {
-			key := ownerKey(namespaceOf(o), o.Kind(), o.Name())
-			b.loaded[key] = true
-			if ok, kind, name, _ := controller(o); ok {
-				b.owner[key] = ownerKey(namespaceOf(o), kind, name)
-			}
-		}
-	}
+		owners: k8s.NewOwnerIndex(objs), reported: map[*k8s.Object]string{}}
 	for _, o := range objs {
 		switch {
 		case o.Group() == "" && o.Kind() == "Namespace":
@@ -65,29 +57,13 @@ func FromObjects(objs []*k8s.Object) (*Cluster, []Problem) {
 	return b.cluster(), b.problems
 }
 
-// ownedPod is a pod left out because its owner is loaded; its name and
-// addresses go to the workload that stands for it.
-type ownedPod struct {
-	owner string // ownerKey of the loaded owner
-	name  string
-	ips   []netip.Addr
-}
-
 // attachPods gives the names and addresses of pods left out to the
 // workload their top-most loaded owner is reported as.
 func (b *builder) attachPods() {
 	for _, p := range b.ownedPods {
-		top := p.owner
-		for range 8 { // Pod → ReplicaSet → Deployment, Pod → Job → CronJob
-			next, ok := b.owner[top]
-			if !ok || !b.loaded[next] {
-				break
-			}
-			top = next
-		}
-		if w := b.workloads[b.reported[top]]; w != nil {
-			w.PodNames = append(w.PodNames, p.name)
-			w.IPs = append(w.IPs, p.ips...)
+		if w := b.workloads[b.reported[b.owners.TopOwner(p)]]; w != nil {
+			w.PodNames = append(w.PodNames, p.Name())
+			w.IPs = append(w.IPs, podIPs(p)...)
 		}
 	}
 }
@@ -98,10 +74,9 @@ type builder struct {
 	order      []string
 	policies   []Policy
 	problems   []Problem
-	loaded     map[string]bool   // ownerKey of every workload object
-	owner      map[string]string // ownerKey → ownerKey of its controller
-	reported   map[string]string // ownerKey → key of the workload it is reported as
-	ownedPods  []ownedPod
+	owners     *k8s.OwnerIndex
+	reported   map[*k8s.Object]string // workload object → key of the workload it is reported as
+	ownedPods  []*k8s.Object          // pods left out because their owner is loaded
 }
 
 func namespaceOf(o *k8s.Object) string {
@@ -110,8 +85,6 @@ func namespaceOf(o *k8s.Object) string {
 	}
 	return DefaultNamespace
 }
-
-func ownerKey(ns, kind, name string) string { return ns + "/" + kind + "/" + name }
 
 func (b *builder) problem(o *k8s.Object, format string, args ...any) {
 	b.problems = append(b.problems, Problem{Source: o.Source, Ref: o.Ref(), Message: fmt.Sprintf(format, args...)})
@@ -138,28 +111,24 @@ func (b *builder) workload(o *k8s.Object) {
 		return
 	}
 	ns := namespaceOf(o)
-	kind, name, apiVersion := o.Kind(), o.Name(), o.APIVersion()
-	if ok, oKind, oName, oAPI := controller(o); ok {
-		if owner := ownerKey(ns, oKind, oName); b.loaded[owner] {
-			if o.Kind() == "Pod" {
-				b.ownedPods = append(b.ownedPods, ownedPod{owner: owner, name: o.Name(), ips: podIPs(o)})
-			}
-			return // the owner stands for this object
+	if b.owners.Owner(o) != nil {
+		if o.Kind() == "Pod" {
+			b.ownedPods = append(b.ownedPods, o)
 		}
-		// Report the object under its controller (a ReplicaSet under its
-		// Deployment, a Job under its CronJob, a Pod under its owner).
-		kind, name, apiVersion = oKind, oName, oAPI
-		if h := o.Labels()["pod-template-hash"]; o.Kind() == "Pod" && oKind == "ReplicaSet" && h != "" && strings.HasSuffix(oName, "-"+h) {
-			kind, name, apiVersion = "Deployment", strings.TrimSuffix(oName, "-"+h), "apps/v1"
-		}
+		return // the owner stands for this object
 	}
+	// Report the object under its controller when that is not loaded (a
+	// ReplicaSet under its Deployment, a Job under its CronJob, a Pod under
+	// its owner).
+	as := b.owners.ReportedAs(o)
+	kind, name, apiVersion := as.Kind, as.Name, as.APIVersion
 	if name == "" {
 		b.problem(o, "workload has no name")
 		return
 	}
 	b.ensureNamespace(ns)
 	key := ns + "/" + name + "/" + kind
-	b.reported[ownerKey(ns, o.Kind(), o.Name())] = key
+	b.reported[o] = key
 	w := b.workloads[key]
 	if w == nil {
 		nw := newWorkload(o, meta, spec)
@@ -192,17 +161,6 @@ func newWorkload(o *k8s.Object, meta, spec map[string]any) Workload {
 	return Workload{Namespace: namespaceOf(o), Name: o.Name(), Kind: o.Kind(), APIVersion: o.APIVersion(),
 		Labels: k8s.StringMap(meta, "labels"), Ports: containerPorts(spec),
 		HostNetwork: hostNetwork, Mirror: mirror && o.Kind() == "Pod", Source: o.Source}
-}
-
-// controller returns the controlling owner reference of an object.
-func controller(o *k8s.Object) (ok bool, kind, name, apiVersion string) {
-	for _, r := range k8s.Slice(k8s.Map(o.Content, "metadata"), "ownerReferences") {
-		m, _ := r.(map[string]any)
-		if c, _ := m["controller"].(bool); c && k8s.IsWorkload(k8s.GroupOf(k8s.String(m, "apiVersion")), k8s.String(m, "kind")) {
-			return true, k8s.String(m, "kind"), k8s.String(m, "name"), k8s.String(m, "apiVersion")
-		}
-	}
-	return false, "", "", ""
 }
 
 func containerPorts(spec map[string]any) []ContainerPort {

@@ -146,3 +146,61 @@ func TestSelectorMatches(t *testing.T) {
 		})
 	}
 }
+
+// TestFromObjectsOwnersAsScanned checks that the model folds a workload
+// into its owner exactly when k8s.OwnerIndex (which the scan uses) says the
+// owner is loaded: an owner reference whose UID is not the loaded object's
+// names an object that was deleted and recreated.
+func TestFromObjectsOwnersAsScanned(t *testing.T) {
+	objs, errs := k8s.Decode([]byte(`
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web-abc12, namespace: shop, uid: rs-new}
+spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-abc12-new
+  namespace: shop
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc12, uid: rs-new, controller: true}]
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-abc12-old
+  namespace: shop
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc12, uid: rs-old, controller: true}]
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.2}
+`), "stale.yaml")
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	c, problems := FromObjects(objs)
+	if len(problems) > 0 {
+		t.Fatalf("problems: %v", problems)
+	}
+	ix := k8s.NewOwnerIndex(objs)
+	for _, o := range objs {
+		if ix.Owner(o) != nil {
+			continue
+		}
+		r := ix.ReportedAs(o)
+		w := c.Workload(r.Namespace + "/" + r.Name)
+		if w == nil || w.Kind != r.Kind {
+			t.Errorf("%s is reported as %s, but the model has %+v", o.Ref(), r, w)
+		}
+	}
+	w := c.Workload("shop/web-abc12")
+	if w == nil || len(w.PodNames) != 2 || len(w.IPs) != 2 {
+		t.Fatalf("workload shop/web-abc12 = %+v, want the ReplicaSet with both pods' names and addresses", w)
+	}
+	if got := w.PodNames; got[0] != "web-abc12-old" || got[1] != "web-abc12-new" {
+		t.Errorf("pod names = %v, want the stale pod (reported under its ReplicaSet's name) and then the owned one (attached after)", got)
+	}
+}
