@@ -30,12 +30,15 @@ func (e Endpoint) Name() string {
 	return e.Range.String()
 }
 
-// Kind returns the workload's kind, or "IPBlock" for an address range.
+// IPBlockKind is the kind of an endpoint that is an address range.
+const IPBlockKind = "IPBlock"
+
+// Kind returns the workload's kind, or IPBlockKind for an address range.
 func (e Endpoint) Kind() string {
 	if e.Workload != nil {
 		return e.Workload.Kind
 	}
-	return "IPBlock"
+	return IPBlockKind
 }
 
 // IsExternal reports whether the endpoint is an address range.
