@@ -19,6 +19,7 @@ type Options struct {
 }
 
 // Extra is traffic the generated policies allow that was not observed.
+// Ports are range texts, or just "all" for every port of every protocol.
 type Extra struct {
 	Src   string   `json:"src"`
 	Dst   string   `json:"dst"`

@@ -79,7 +79,7 @@ func (g *gen) verify(opts Options) error {
 		if more := cn.Ports.Subtract(observedByIndex[[2]int{cn.Src, cn.Dst}]); !more.IsEmpty() {
 			ports := more.Strings()
 			if more.IsAll() {
-				ports = []string{"all"}
+				ports = []string{more.String()} // ["all"], as the report contract says
 			}
 			g.res.Beyond = append(g.res.Beyond, Extra{Src: eps[cn.Src].Name(), Dst: eps[cn.Dst].Name(), Ports: ports})
 		}
