@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,26 +30,17 @@ Formats: txt, json (a stable contract, docs/netpol-json.md), csv, md, dot
   kordon netpol analyze manifests/ -o html > connectivity.html
   kordon netpol analyze --cluster -o dot | dot -Tsvg > graph.svg`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !validNetpolFormat(format) {
-				return usageErr(fmt.Errorf("--output %q: want one of %s", format, strings.Join(render.Formats(), ", ")))
+			if !slices.Contains(render.AnalysisFormats(), format) {
+				return usageErr(fmt.Errorf("--output %q: want one of %s", format, strings.Join(render.AnalysisFormats(), ", ")))
 			}
 			c, err := in.load(cmd, args)
 			if err != nil {
 				return err
 			}
-			return render.Write(cmd.OutOrStdout(), format, analyzer.Analyze(c, analyzer.Options{}))
+			return render.WriteAnalysis(cmd.OutOrStdout(), format, analyzer.Analyze(c, analyzer.Options{}))
 		},
 	}
 	in.register(cmd)
-	cmd.Flags().StringVarP(&format, "output", "o", "txt", "output format: "+strings.Join(render.Formats(), ", "))
+	cmd.Flags().StringVarP(&format, "output", "o", "txt", "output format: "+strings.Join(render.AnalysisFormats(), ", "))
 	return cmd
-}
-
-func validNetpolFormat(f string) bool {
-	for _, v := range render.Formats() {
-		if f == v {
-			return true
-		}
-	}
-	return false
 }

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kordon-dev/kordon/internal/netpol/explain"
+	"github.com/kordon-dev/kordon/internal/netpol/render"
 )
 
 func newNetpolCanCmd() *cobra.Command {
@@ -37,7 +38,7 @@ Exit status: 0 when allowed, 1 when denied, 2 on usage or input errors.`,
 				}
 				q = &p
 			}
-			if format != "txt" && format != "json" {
+			if !slices.Contains(render.ExplanationFormats(), format) {
 				return usageErr(fmt.Errorf("--output %q: want txt or json", format))
 			}
 			c, err := in.load(cmd, args[2:])
@@ -56,14 +57,7 @@ Exit status: 0 when allowed, 1 when denied, 2 on usage or input errors.`,
 				return usageErr(fmt.Errorf("SRC and DST are both addresses: at least one must be a workload"))
 			}
 			e := explain.Explain(c, src, dst, q)
-			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				err = enc.Encode(e)
-			} else {
-				err = explain.WriteText(cmd.OutOrStdout(), e)
-			}
-			if err != nil {
+			if err := render.WriteExplanation(cmd.OutOrStdout(), format, e); err != nil {
 				return err
 			}
 			if !e.Allowed {

@@ -48,14 +48,7 @@ FILE may be - for standard input. The format is described in docs/netpol.md.`,
 			if err != nil {
 				return err
 			}
-			if outFile != "" {
-				if err := os.WriteFile(outFile, out, 0o644); err != nil {
-					return fmt.Errorf("write %s: %w", outFile, err)
-				}
-				return nil
-			}
-			_, err = cmd.OutOrStdout().Write(out)
-			return err
+			return writeTo(cmd.OutOrStdout(), outFile, out)
 		},
 	}
 	cmd.Flags().StringVar(&outFile, "output-file", "", "write the policies to this file instead of standard output")

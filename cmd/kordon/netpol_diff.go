@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kordon-dev/kordon/internal/netpol/diff"
+	"github.com/kordon-dev/kordon/internal/netpol/render"
 )
 
 func newNetpolDiffCmd() *cobra.Command {
@@ -26,8 +28,8 @@ input errors.`,
   kordon netpol diff old.yaml new.yaml -o md >> $GITHUB_STEP_SUMMARY`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slicesContains(diff.Formats(), format) {
-				return usageErr(fmt.Errorf("--output %q: want one of %s", format, strings.Join(diff.Formats(), ", ")))
+			if !slices.Contains(render.DiffFormats(), format) {
+				return usageErr(fmt.Errorf("--output %q: want one of %s", format, strings.Join(render.DiffFormats(), ", ")))
 			}
 			var in netpolInput
 			old, err := in.load(cmd, args[:1])
@@ -39,7 +41,7 @@ input errors.`,
 				return err
 			}
 			changes := diff.Diff(old, updated)
-			if err := diff.Write(cmd.OutOrStdout(), format, changes); err != nil {
+			if err := render.WriteDiff(cmd.OutOrStdout(), format, changes); err != nil {
 				return err
 			}
 			if failOnChange && len(changes) > 0 {
@@ -48,16 +50,7 @@ input errors.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&format, "output", "o", "txt", "output format: "+strings.Join(diff.Formats(), ", "))
+	cmd.Flags().StringVarP(&format, "output", "o", "txt", "output format: "+strings.Join(render.DiffFormats(), ", "))
 	cmd.Flags().BoolVar(&failOnChange, "exit-code", false, "exit 1 when connectivity changed")
 	return cmd
-}
-
-func slicesContains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

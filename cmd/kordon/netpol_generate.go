@@ -1,10 +1,11 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/netpol/flow"
 	"github.com/kordon-dev/kordon/internal/netpol/generate"
 	"github.com/kordon-dev/kordon/internal/netpol/model"
+	"github.com/kordon-dev/kordon/internal/netpol/render"
 )
 
 func newNetpolGenerateCmd() *cobra.Command {
@@ -57,7 +59,7 @@ or a workload cannot be selected), 2 on usage or input errors.`,
 					return usageErr(fmt.Errorf("--policy-types %q: want ingress, egress or both", types))
 				}
 			}
-			if reportFormat != "txt" && reportFormat != "json" {
+			if !slices.Contains(render.GenerateReportFormats(), reportFormat) {
 				return usageErr(fmt.Errorf("--report-format %q: want txt or json", reportFormat))
 			}
 			c := &model.Cluster{}
@@ -86,14 +88,11 @@ or a workload cannot be selected), 2 on usage or input errors.`,
 			if err := writeTo(cmd.OutOrStdout(), outFile, out); err != nil {
 				return err
 			}
-			var rep strings.Builder
-			if reportFormat == "json" {
-				b, _ := json.MarshalIndent(res, "", "  ")
-				rep.Write(append(b, '\n'))
-			} else {
-				writeGenerateReport(&rep, res)
+			var rep bytes.Buffer
+			if err := render.WriteGenerateReport(&rep, reportFormat, res); err != nil {
+				return err
 			}
-			if err := writeTo(cmd.ErrOrStderr(), reportFile, []byte(rep.String())); err != nil {
+			if err := writeTo(cmd.ErrOrStderr(), reportFile, rep.Bytes()); err != nil {
 				return err
 			}
 			if len(res.NotAllowed) > 0 {
@@ -134,23 +133,4 @@ func writeTo(w io.Writer, file string, data []byte) error {
 	}
 	_, err := w.Write(data)
 	return err
-}
-
-func writeGenerateReport(b *strings.Builder, res *generate.Result) {
-	fmt.Fprintf(b, "kordon: generated %d policies from %d flows\n", len(res.Policies), res.Flows)
-	for _, w := range res.Warnings {
-		fmt.Fprintf(b, "kordon: warning: %s\n", w)
-	}
-	if len(res.NotAllowed) == 0 {
-		b.WriteString("kordon: checked with the analyzer: every observed flow stays allowed\n")
-	}
-	for _, n := range res.NotAllowed {
-		fmt.Fprintf(b, "kordon: observed but NOT ALLOWED: %s\n", n)
-	}
-	if len(res.Beyond) > 0 {
-		b.WriteString("kordon: allowed beyond the observed traffic:\n")
-	}
-	for _, e := range res.Beyond {
-		fmt.Fprintf(b, "  %s => %s : %s\n", e.Src, e.Dst, strings.Join(e.Ports, ","))
-	}
 }

@@ -10,11 +10,15 @@
 //   - model: namespaces, workloads and NetworkPolicies read from Kubernetes objects
 //   - reference: a slow, obviously correct evaluator used to check the analyzer
 //   - analyzer: the fast connectivity analysis (equivalence classes, interval sets)
-//   - render: connectivity in txt, json, csv, md, dot and html
 //   - explain: why a connection is allowed or denied (kordon netpol can)
 //   - lint: findings about policies (kordon netpol lint)
 //   - diff: the semantic difference between two configurations
 //   - compile: Kordon's friendly intent format compiled to NetworkPolicies
 //   - flow and generate: least-privilege policies learned from observed traffic
 //   - synth: generated clusters for randomized tests and benchmarks
+//   - render: every output of analyze, diff, can and generate, one file per
+//     format (txt, json, csv, md, dot, html)
+//
+// The engines (analyzer, explain, diff, generate) compute results and print
+// nothing; render writes them, and cmd/kordon only wires flags to both.
 package netpol

@@ -2,11 +2,7 @@ package diff
 
 import (
 	"cmp"
-	"encoding/json"
-	"fmt"
-	"io"
 	"slices"
-	"strings"
 
 	"github.com/kordon-dev/kordon/internal/netpol/analyzer"
 	"github.com/kordon-dev/kordon/internal/netpol/model"
@@ -20,7 +16,9 @@ const (
 	Changed = "changed"
 )
 
-// Change is one connection whose allowed ports differ.
+// Change is one connection whose allowed ports differ, the element of the
+// JSON contract (docs/netpol-json.md). Src and Dst are named as in
+// analyzer.Endpoint: namespace/name or the range text, with their kinds.
 type Change struct {
 	Change  string `json:"change"`
 	Src     string `json:"src"`
@@ -86,80 +84,4 @@ func connections(r *analyzer.Result) map[key]portset.Set {
 		out[key{eps[c.Src].Name(), eps[c.Src].Kind(), eps[c.Dst].Name(), eps[c.Dst].Kind()}] = c.Ports
 	}
 	return out
-}
-
-// Formats lists the formats Write accepts.
-func Formats() []string { return []string{"txt", "json", "md"} }
-
-// Write renders changes as txt, json or md.
-func Write(w io.Writer, format string, changes []Change) error {
-	var b strings.Builder
-	switch format {
-	case "json":
-		if changes == nil {
-			changes = []Change{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(changes); err != nil {
-			return fmt.Errorf("write json: %w", err)
-		}
-		return nil
-	case "txt", "":
-		if len(changes) == 0 {
-			b.WriteString("no change in connectivity\n")
-		}
-		for _, c := range changes {
-			sign := map[string]string{Added: "+", Removed: "-", Changed: "~"}[c.Change]
-			fmt.Fprintf(&b, "%s %s => %s : %s\n", sign, endpoint(c.Src, c.SrcKind), endpoint(c.Dst, c.DstKind), detail(c))
-		}
-	case "md":
-		b.WriteString("| Change | Source | Destination | Before | After |\n| --- | --- | --- | --- | --- |\n")
-		for _, c := range changes {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.Change, endpoint(c.Src, c.SrcKind), endpoint(c.Dst, c.DstKind), ports(c.Old), ports(c.New))
-		}
-		counts := map[string]int{}
-		for _, c := range changes {
-			counts[c.Change]++
-		}
-		fmt.Fprintf(&b, "\n%d added, %d removed, %d changed.\n", counts[Added], counts[Removed], counts[Changed])
-	default:
-		return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func endpoint(name, kind string) string {
-	if kind == "IPBlock" {
-		return name
-	}
-	return name + " (" + kind + ")"
-}
-
-func ports(ps []string) string {
-	if len(ps) == 0 {
-		return "none"
-	}
-	if len(ps) == 3 && ps[0] == "TCP/1-65535" && ps[1] == "UDP/1-65535" && ps[2] == "SCTP/1-65535" {
-		return "all"
-	}
-	return strings.Join(ps, ",")
-}
-
-func detail(c Change) string {
-	switch c.Change {
-	case Added:
-		return ports(c.New)
-	case Removed:
-		return ports(c.Old)
-	}
-	var parts []string
-	if len(c.AddedPorts) > 0 {
-		parts = append(parts, "+"+strings.Join(c.AddedPorts, ",+"))
-	}
-	if len(c.RemovedPorts) > 0 {
-		parts = append(parts, "-"+strings.Join(c.RemovedPorts, ",-"))
-	}
-	return ports(c.Old) + " -> " + ports(c.New) + " (" + strings.Join(parts, " ") + ")"
 }

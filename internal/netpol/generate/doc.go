@@ -8,5 +8,5 @@
 //
 // The result is checked with the analyzer: every observed flow must stay
 // allowed, and whatever the policies allow beyond the observed traffic is
-// reported.
+// reported in the Result, which package render prints.
 package generate

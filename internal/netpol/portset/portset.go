@@ -246,15 +246,36 @@ func (s Set) Strings() []string {
 }
 
 // String returns "all" for the full set, "none" for the empty set and the
-// comma-separated Strings otherwise.
-func (s Set) String() string {
+// comma-separated Strings otherwise: Text(s.Strings()).
+func (s Set) String() string { return Text(s.Strings()) }
+
+// Text returns how a set given as its range texts (as Strings returns them)
+// reads for people: "all" when they are every port of every protocol,
+// "none" when there are none, and the texts joined by commas otherwise.
+// Every netpol output that prints ports in words goes through Text.
+func Text(ranges []string) string {
 	switch {
-	case s.IsAll():
-		return "all"
-	case s.IsEmpty():
+	case len(ranges) == 0:
 		return "none"
+	case isAllText(ranges):
+		return "all"
 	}
-	return strings.Join(s.Strings(), ",")
+	return strings.Join(ranges, ",")
+}
+
+// isAllText reports whether ranges are the Strings of All: every protocol
+// in order, each with its full range.
+func isAllText(ranges []string) bool {
+	const full = "/1-65535" // the text of Interval{MinPort, MaxPort}
+	if len(ranges) != int(numProtocols) {
+		return false
+	}
+	for p, r := range ranges {
+		if rest, ok := strings.CutPrefix(r, protocolNames[p]); !ok || rest != full {
+			return false
+		}
+	}
+	return true
 }
 
 // Key returns a compact string that is equal for equal sets, for use as a

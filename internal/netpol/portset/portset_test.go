@@ -53,6 +53,34 @@ func TestStringAndAll(t *testing.T) {
 	}
 }
 
+func TestText(t *testing.T) {
+	tests := []struct {
+		name   string
+		ranges []string
+		want   string
+	}{
+		{"none", nil, "none"},
+		{"empty list", []string{}, "none"},
+		{"all", All().Strings(), "all"},
+		{"one protocol whole", AllOf(UDP).Strings(), "UDP/1-65535"},
+		{"all but one port", All().Subtract(Single(SCTP, 9)).Strings(), "TCP/1-65535,UDP/1-65535,SCTP/1-8,SCTP/10-65535"},
+		{"some", []string{"TCP/80", "UDP/53"}, "TCP/80,UDP/53"},
+		{"already words", []string{"all"}, "all"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Text(tt.ranges); got != tt.want {
+				t.Errorf("Text(%q) = %q, want %q", tt.ranges, got, tt.want)
+			}
+		})
+	}
+	for _, s := range []Set{All(), Empty(), Single(TCP, 80), AllOf(TCP).Union(AllOf(UDP))} {
+		if got, want := s.String(), Text(s.Strings()); got != want {
+			t.Errorf("%v: String() = %q, Text(Strings()) = %q", s.Strings(), got, want)
+		}
+	}
+}
+
 // TestRandomAgainstBitmaps checks every operation against a brute-force
 // bitmap over a small port universe.
 func TestRandomAgainstBitmaps(t *testing.T) {

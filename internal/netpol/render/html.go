@@ -12,21 +12,15 @@ import (
 var pageTemplate string
 
 // writeHTML writes one self-contained page: the graph data is embedded as
-// JSON and drawn by inline script, with no network access needed.
+// JSON and drawn by inline script, with no network access needed. The
+// script labels edges with the ports itself ("all", or the ranges joined by
+// ", ").
 func writeHTML(w io.Writer, g Graph) error {
-	conns := g.Connections
-	if conns == nil {
-		conns = []Connection{}
-	}
-	nodes := g.Nodes
-	if nodes == nil {
-		nodes = []Node{}
-	}
 	// json.Marshal escapes <, > and & so the data cannot end the script.
 	data, err := json.Marshal(struct {
 		Nodes       []Node       `json:"nodes"`
 		Connections []Connection `json:"connections"`
-	}{nodes, conns})
+	}{nonNil(g.Nodes), nonNil(g.Connections)})
 	if err != nil {
 		return fmt.Errorf("write html: %w", err)
 	}

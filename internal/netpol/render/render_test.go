@@ -17,11 +17,46 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 func shopResult(t *testing.T) *analyzer.Result {
 	t.Helper()
-	data, err := os.ReadFile("testdata/shop.yaml")
+	return analyzer.Analyze(load(t, "shop.yaml"), analyzer.Options{})
+}
+
+// golden compares got with the file at path, rewriting the file first
+// with -update.
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run go test -update after checking):\n%s", path, got)
+	}
+}
+
+// load reads a cluster from a file of testdata.
+func load(t *testing.T, name string) *model.Cluster {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, errs := k8s.Decode(data, "shop.yaml")
+	return decodeAs(t, string(data), name)
+}
+
+// decode reads a cluster from YAML, as if from a file test.yaml.
+func decode(t *testing.T, yaml string) *model.Cluster {
+	t.Helper()
+	return decodeAs(t, yaml, "test.yaml")
+}
+
+func decodeAs(t *testing.T, yaml, name string) *model.Cluster {
+	t.Helper()
+	objs, errs := k8s.Decode([]byte(yaml), name)
 	if len(errs) > 0 {
 		t.Fatal(errs[0])
 	}
@@ -29,30 +64,18 @@ func shopResult(t *testing.T) *analyzer.Result {
 	if len(problems) > 0 {
 		t.Fatal(problems[0])
 	}
-	return analyzer.Analyze(c, analyzer.Options{})
+	return c
 }
 
-func TestGolden(t *testing.T) {
-	g := shopResult(t)
-	for _, format := range Formats() {
+func TestAnalysisGolden(t *testing.T) {
+	r := shopResult(t)
+	for _, format := range AnalysisFormats() {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Write(&buf, format, g); err != nil {
+			if err := WriteAnalysis(&buf, format, r); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", "shop."+format)
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s output differs from %s (run go test -update after checking):\n%s", format, path, buf.String())
-			}
+			golden(t, filepath.Join("testdata", "shop."+format), buf.Bytes())
 		})
 	}
 }
@@ -61,7 +84,7 @@ func TestGolden(t *testing.T) {
 // workload's connection to itself.
 func TestJSONContract(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Write(&buf, "json", shopResult(t)); err != nil {
+	if err := WriteAnalysis(&buf, "json", shopResult(t)); err != nil {
 		t.Fatal(err)
 	}
 	var got []map[string]any
@@ -83,20 +106,20 @@ func TestJSONContract(t *testing.T) {
 	}
 }
 
-func TestEmpty(t *testing.T) {
+func TestEmptyAnalysis(t *testing.T) {
 	empty := analyzer.Analyze(&model.Cluster{}, analyzer.Options{})
-	for _, format := range Formats() {
+	for _, format := range AnalysisFormats() {
 		var buf bytes.Buffer
-		if err := Write(&buf, format, empty); err != nil {
+		if err := WriteAnalysis(&buf, format, empty); err != nil {
 			t.Errorf("%s: %v", format, err)
 		}
 	}
 	var buf bytes.Buffer
-	_ = Write(&buf, "json", empty)
+	_ = WriteAnalysis(&buf, "json", empty)
 	if got := buf.String(); got != "[]\n" {
 		t.Errorf("empty json = %q, want []", got)
 	}
-	if err := Write(&buf, "yaml", empty); err == nil {
+	if err := WriteAnalysis(&buf, "yaml", empty); err == nil {
 		t.Error("unknown format accepted")
 	}
 }
@@ -106,7 +129,7 @@ func TestEmpty(t *testing.T) {
 func TestStreamedJSONMatchesEncoder(t *testing.T) {
 	r := shopResult(t)
 	var streamed, whole bytes.Buffer
-	if err := Write(&streamed, "json", r); err != nil {
+	if err := WriteAnalysis(&streamed, "json", r); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteJSON(&whole, FromResult(r).Connections); err != nil {
