@@ -321,3 +321,25 @@ func (w *Webhook) namespaceLabels(ctx context.Context, name string) (map[string]
 	}
 	return nil, false
 }
+
+// Events returns the decision's findings as events (engine "admission"):
+// an enforced finding of a denied request is "denied", a warn finding
+// "warned", an audit finding "audited". at is when the request was
+// decided; actor is the requesting user.
+func (d *Decision) Events(at time.Time, actor finding.Actor) []finding.Event {
+	out := make([]finding.Event, 0, len(d.Violations))
+	for _, v := range d.Violations {
+		e := finding.Event{Time: at.UTC(), Engine: "admission", Actor: &actor, Finding: v.Finding,
+			Attributes: map[string]string{"source": v.Source}}
+		switch v.Action {
+		case config.Enforce:
+			e.Action = finding.ActionDenied
+		case config.Warn:
+			e.Action = finding.ActionWarned
+		default:
+			e.Action = finding.ActionAudited
+		}
+		out = append(out, e)
+	}
+	return out
+}
