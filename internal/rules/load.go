@@ -24,12 +24,26 @@ const FixturesDir = "fixtures"
 func Builtin() ([]*Rule, error) { return LoadFS(packs.FS, ".", "builtin:") }
 
 // LoadDir loads every rule file (*.yaml, *.yml) below dir, skipping the
-// fixtures folders.
+// fixtures folders. Rules loaded from a folder must be CEL rules: a native
+// rule there is an error, as no Go code would decide it.
 func LoadDir(dir string) ([]*Rule, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("load rules %s: %w", dir, err)
 	}
-	return LoadFS(os.DirFS(dir), ".", dir+"/")
+	rs, err := LoadFS(os.DirFS(dir), ".", dir+"/")
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, r := range rs {
+		if r.IsNative() {
+			errs = append(errs, fmt.Errorf("rule %s (%s): native: only Kordon's built-in checks are decided by Go code; write validations in CEL", r.ID, r.Where()))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return rs, nil
 }
 
 // LoadFS loads every rule file below root in fsys. Each YAML document of a
