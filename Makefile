@@ -3,8 +3,11 @@
 
 GO            ?= go
 BIN           := bin/kordon
-STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-GOBIN         := $(shell $(GO) env GOPATH)/bin
+STATICCHECK_VERSION := v0.8.2
+# Tools are cached per version under the user's cache dir, so a clean clone
+# (CI) installs them once per machine.
+TOOLS         := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/tools
+STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 # The test control plane (kube-apiserver + etcd), built once and cached
 # under $HOME/.cache by hack/build-control-plane.sh.
 ASSETS         = $(shell hack/build-control-plane.sh)
@@ -45,8 +48,10 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 staticcheck:
-	@test -x $(GOBIN)/staticcheck || GOFLAGS= $(GO) install $(STATICCHECK)
-	$(GOBIN)/staticcheck ./...
+	@test -x $(STATICCHECK) || { echo "installing staticcheck $(STATICCHECK_VERSION) into $(TOOLS)"; \
+	  mkdir -p $(TOOLS) && GOFLAGS= GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && \
+	  mv $(TOOLS)/staticcheck $(STATICCHECK); }
+	$(STATICCHECK) ./...
 
 ## bench: every engine's benchmarks (figures go to docs/benchmarks.md).
 bench:
