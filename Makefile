@@ -17,8 +17,15 @@ TEST_FLAGS    ?= -race -timeout 30m
 
 all: build
 
+# The version is stamped from git when there is a checkout, so that it is
+# right even where Go's own VCS stamping is off (-buildvcs=false, a tarball).
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT        ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS       := -X github.com/kordon-dev/kordon/internal/version.Version=$(VERSION) \
+                 -X github.com/kordon-dev/kordon/internal/version.commit=$(COMMIT)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/kordon
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kordon
 
 ## demo: scan the bundled examples (plain YAML, Helm chart, kustomize) with no cluster.
 demo: build

@@ -297,3 +297,25 @@ func TestRulesListAndShow(t *testing.T) {
 		t.Errorf("rules show unknown: code %d, want 2", code)
 	}
 }
+
+func TestVersionFlag(t *testing.T) {
+	out, _, code := run(t, "", "--version")
+	if code != 0 || !strings.HasPrefix(out, "kordon ") || !strings.Contains(out, "commit ") {
+		t.Errorf("kordon --version: exit %d, %q", code, out)
+	}
+	out2, _, _ := run(t, "", "version")
+	if out2 != out {
+		t.Errorf("kordon version %q differs from --version %q", out2, out)
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	out, _, code := run(t, "", "__complete", "scan", "--rule", "KOR-POD-001,KOR-GOV-00")
+	if code != 0 || !strings.Contains(out, "KOR-POD-001,KOR-GOV-001\tWorkload not isolated by a NetworkPolicy") {
+		t.Errorf("rule ID completion: exit %d\n%s", code, out)
+	}
+	out, _, _ = run(t, "", "__complete", "netpol", "lint", "-o", "")
+	if !strings.Contains(out, "sarif") || !strings.Contains(out, "policyreport") {
+		t.Errorf("format completion:\n%s", out)
+	}
+}

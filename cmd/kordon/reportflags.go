@@ -46,6 +46,10 @@ func (f *reportFlags) register(cmd *cobra.Command, defaultFailOn string) {
 	fl.Float64Var(&f.minScore, "min-score", 0, "exit 1 when a framework's compliance score is below this (0-100); with --framework, only those frameworks' scores")
 	fl.StringArrayVar(&f.exceptions, "exceptions", nil, "exceptions file (repeatable); see docs/scanning.md#exceptions")
 	fl.BoolVar(&f.noAnnotations, "no-annotation-exceptions", false, "ignore exceptions.kordon.io annotations on objects (owners may not exempt themselves)")
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletion(report.Formats()...))
+	_ = cmd.RegisterFlagCompletionFunc("color", fixedCompletion("auto", "always", "never"))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletion("none", "info", "low", "medium", "high", "critical"))
+	_ = cmd.MarkFlagFilename("exceptions", "yaml", "yml")
 }
 
 // prepare validates the flags and reads the exceptions files, before any

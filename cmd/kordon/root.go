@@ -20,6 +20,7 @@ clusters against the CIS Kubernetes Benchmark, the NSA/CISA hardening guide,
 NIST SP 800-190 and the Pod Security Standards, with one catalogue of rules
 written in CEL that also runs at admission and exports to native
 ValidatingAdmissionPolicies.`,
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -49,6 +50,7 @@ ValidatingAdmissionPolicies.`,
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&cpuProfile, "cpu-profile", "", "write a Go CPU profile of the command to this file (written when the command succeeds)")
 	_ = root.PersistentFlags().MarkHidden("cpu-profile")
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})

@@ -29,6 +29,56 @@ func (f *ruleFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.ids, "rule", nil, "only these rule IDs (comma-separated)")
 	fl.StringVar(&f.minSeverity, "min-severity", "info", "only rules at or above this severity: info, low, medium, high, critical")
 	fl.BoolVar(&f.noBuiltin, "no-builtin", false, "leave out the built-in rules (use only --rules folders)")
+	_ = cmd.RegisterFlagCompletionFunc("rule", completeRuleIDs)
+	_ = cmd.RegisterFlagCompletionFunc("framework", fixedCompletion("CIS", "NSA", "NIST-800-190", "PSS"))
+	_ = cmd.RegisterFlagCompletionFunc("tag", completeTags)
+	_ = cmd.RegisterFlagCompletionFunc("min-severity", fixedCompletion("info", "low", "medium", "high", "critical"))
+	_ = cmd.MarkFlagDirname("rules")
+}
+
+// completeRuleIDs completes built-in rule IDs and aliases, with titles.
+func completeRuleIDs(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	cat, err := rules.BuiltinCatalogue()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	prefix := toComplete[strings.LastIndex(toComplete, ",")+1:]
+	head := toComplete[:len(toComplete)-len(prefix)]
+	var out []string
+	for _, r := range cat.Rules() {
+		for _, id := range r.IDs() {
+			if strings.HasPrefix(id, strings.ToUpper(prefix)) {
+				out = append(out, head+id+"\t"+r.Title)
+			}
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeTags completes the tags of built-in rules.
+func completeTags(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	cat, err := rules.BuiltinCatalogue()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range cat.Rules() {
+		for _, t := range r.Tags {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// fixedCompletion completes one of a fixed list of values.
+func fixedCompletion(values ...string) cobra.CompletionFunc {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 // load returns the catalogue (built-in rules and --rules folders) and the

@@ -9,18 +9,18 @@ import (
 	"github.com/kordon-dev/kordon/internal/version"
 )
 
+// versionLine is what kordon version and kordon --version print.
+func versionLine() string {
+	return fmt.Sprintf("kordon %s (commit %s, %s, %s/%s)", version.Version, version.Commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print Kordon's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			commit := version.Commit()
-			if commit == "" {
-				commit = "unknown"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "kordon %s (commit %s, %s, %s/%s)\n",
-				version.Version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine())
 			return nil
 		},
 	}
