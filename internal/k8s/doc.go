@@ -10,4 +10,11 @@
 // LoadCluster for a live API server. PodTemplate extracts the pod a workload
 // runs, and an OwnerIndex tells which objects were made by a workload
 // controller that is itself loaded, so that a scan reports the controller.
+//
+// Loading treats files, charts and kustomizations as untrusted: only regular
+// files are read, each within a size limit; every chart renders within a
+// time and output budget; kustomize neither uses the network nor runs git
+// unless LoadOptions.AllowRemote is set; and loading returns when its
+// context is done. A broken part of the input is an *InputError naming it,
+// and the rest is still loaded.
 package k8s
