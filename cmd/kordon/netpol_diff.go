@@ -10,6 +10,7 @@ import (
 )
 
 func newNetpolDiffCmd() *cobra.Command {
+	var in netpolInput
 	var format string
 	var failOnChange bool
 	cmd := &cobra.Command{
@@ -29,7 +30,6 @@ input errors.`,
 			if !slicesContains(diff.Formats(), format) {
 				return usageErr(fmt.Errorf("--output %q: want one of %s", format, strings.Join(diff.Formats(), ", ")))
 			}
-			var in netpolInput
 			old, err := in.load(cmd, args[:1])
 			if err != nil {
 				return err
@@ -47,6 +47,11 @@ input errors.`,
 			}
 			return nil
 		},
+	}
+	in.register(cmd)
+	// OLD and NEW are paths: the flags for a live cluster do not apply.
+	for _, name := range []string{"cluster", "kubeconfig", "context", "namespace"} {
+		_ = cmd.Flags().MarkHidden(name)
 	}
 	cmd.Flags().StringVarP(&format, "output", "o", "txt", "output format: "+strings.Join(diff.Formats(), ", "))
 	cmd.Flags().BoolVar(&failOnChange, "exit-code", false, "exit 1 when connectivity changed")
