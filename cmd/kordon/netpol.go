@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,18 +28,41 @@ See docs/netpol.md.`,
 	return cmd
 }
 
-// netpolInput selects where objects come from: paths or a live cluster.
+// netpolInput is where a netpol command reads objects from: the input
+// flags of every command that reads objects (paths with their Helm options
+// and limits, or a live cluster), and the count of input errors met — a
+// document, chart or kustomization that could not be read. Those are
+// printed as they are met; the command runs on the rest and exits with
+// status 2 once it is done.
 type netpolInput struct {
-	cluster    bool
-	kubeconfig string
-	context    string
+	inputFlags
+	inputErrors int
 }
 
+// register adds the input flags to cmd and wraps the RunE it has so far:
+// input errors turn a success, or findings (status 1), into status 2 after
+// the command has written its output.
 func (in *netpolInput) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.BoolVar(&in.cluster, "cluster", false, "read the live cluster of the kubeconfig context")
-	fl.StringVar(&in.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
-	fl.StringVar(&in.context, "context", "", "kubeconfig context (default the current context)")
+	in.inputFlags.register(cmd)
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(cmd *cobra.Command, args []string) error {
+			return in.verdict(run(cmd, args))
+		}
+	}
+}
+
+// verdict is the command's result err, made status 2 when input errors
+// were met and err is not a worse problem already.
+func (in *netpolInput) verdict(err error) error {
+	var ee *exitError
+	if in.inputErrors == 0 || err != nil && !(errors.As(err, &ee) && ee.code == exitFindings) {
+		return err
+	}
+	what := "input errors"
+	if in.inputErrors == 1 {
+		what = "input error"
+	}
+	return &exitError{code: exitUsage, err: fmt.Errorf("%d %s (listed above): the output leaves out what could not be read", in.inputErrors, what)}
 }
 
 // load reads the objects of the paths (or of the cluster) and builds the
@@ -54,24 +78,32 @@ func (in *netpolInput) load(cmd *cobra.Command, paths []string) (*model.Cluster,
 }
 
 // loadModel is load, returning the objects the model left out instead of
-// printing them. Documents that cannot be read are still printed.
+// printing them. Input that cannot be read is still printed: errors (also
+// counted for the exit status) and skipped files; documents that are not
+// Kubernetes objects only at debug level.
 func (in *netpolInput) loadModel(cmd *cobra.Command, paths []string) (*model.Cluster, []model.Problem, error) {
 	loaded, err := in.loadObjects(cmd, paths)
 	if err != nil {
 		return nil, nil, err
 	}
+	stderr := cmd.ErrOrStderr()
 	for _, e := range loaded.Errors {
-		fmt.Fprintln(cmd.ErrOrStderr(), "kordon: warning:", e)
+		fmt.Fprintln(stderr, "kordon: error:", e)
 	}
-	for _, e := range loaded.Warnings {
-		slog.Debug("skipped document", "problem", e)
+	in.inputErrors += len(loaded.Errors)
+	for _, w := range loaded.Warnings {
+		if errors.Is(w, k8s.ErrNotObject) {
+			slog.Debug("skipped document", "problem", w)
+			continue
+		}
+		fmt.Fprintln(stderr, "kordon: warning:", w)
 	}
 	c, problems := model.FromObjects(loaded.Objects)
 	return c, problems, nil
 }
 
 // loadObjects reads the objects of the paths (or of the cluster), with the
-// documents that could not be read.
+// input that could not be read, leaving the reporting to the caller.
 func (in *netpolInput) loadObjects(cmd *cobra.Command, paths []string) (*k8s.Loaded, error) {
 	if in.cluster && len(paths) > 0 {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("give either paths or --cluster, not both")}
@@ -79,14 +111,7 @@ func (in *netpolInput) loadObjects(cmd *cobra.Command, paths []string) (*k8s.Loa
 	if !in.cluster && len(paths) == 0 {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("nothing to analyse: give files or folders, - for standard input, or --cluster")}
 	}
-	if in.cluster {
-		objs, err := loadNetpolCluster(cmd, in)
-		if err != nil {
-			return nil, err
-		}
-		return &k8s.Loaded{Objects: objs}, nil
-	}
-	loaded, err := k8s.LoadPaths(cmd.Context(), paths, k8s.LoadOptions{Stdin: cmd.InOrStdin()})
+	loaded, _, err := in.inputFlags.load(cmd.Context(), cmd, paths)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}

@@ -12,6 +12,7 @@ import (
 )
 
 func newNetpolDiffCmd() *cobra.Command {
+	var in netpolInput
 	var format string
 	var failOnChange bool
 	cmd := &cobra.Command{
@@ -31,7 +32,6 @@ input errors.`,
 			if !slices.Contains(render.DiffFormats(), format) {
 				return usageErr(fmt.Errorf("--output %q: want one of %s", format, strings.Join(render.DiffFormats(), ", ")))
 			}
-			var in netpolInput
 			old, err := in.load(cmd, args[:1])
 			if err != nil {
 				return err
@@ -49,6 +49,11 @@ input errors.`,
 			}
 			return nil
 		},
+	}
+	in.register(cmd)
+	// OLD and NEW are paths: the flags for a live cluster do not apply.
+	for _, name := range []string{"cluster", "kubeconfig", "context", "namespace"} {
+		_ = cmd.Flags().MarkHidden(name)
 	}
 	cmd.Flags().StringVarP(&format, "output", "o", "txt", "output format: "+strings.Join(render.DiffFormats(), ", "))
 	cmd.Flags().BoolVar(&failOnChange, "exit-code", false, "exit 1 when connectivity changed")

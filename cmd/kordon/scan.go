@@ -15,14 +15,10 @@ import (
 )
 
 type scanFlags struct {
-	rules      ruleFlags
-	report     reportFlags
-	helm       k8s.HelmOptions
-	cluster    bool
-	kubeconfig string
-	context    string
-	namespace  string
-	workers    int
+	rules  ruleFlags
+	report reportFlags
+	inputFlags
+	workers int
 }
 
 func newScanCmd() *cobra.Command {
@@ -43,9 +39,17 @@ Inputs:
   --cluster     the cluster of the current kubeconfig context (all namespaces,
                 or -n NAMESPACE)
 
+Untrusted repositories are safe to scan: only regular files are read (others
+are skipped with a warning), each up to --max-file-size; every chart has a
+time and size budget (--helm-timeout, --helm-max-output); kustomize fetches
+nothing remote and runs no program unless --allow-remote. See
+docs/scanning.md.
+
 Exit codes: 0 no finding at or above --fail-on and every score at or above
---min-score; 1 otherwise; 2 usage or input errors (a malformed document is
-reported with file and line and the rest is still scanned).`,
+--min-score; 1 otherwise; 2 usage or input errors (a malformed document, a
+chart or kustomization that fails, a file over a limit is reported with its
+file and the rest is still scanned; paths without any Kubernetes object are
+an error).`,
 		Example: `  kordon scan examples/
   kordon scan deploy/ -o sarif > kordon.sarif
   kordon scan charts/web --values prod.yaml --set replicas=3
@@ -56,15 +60,7 @@ reported with file and line and the rest is still scanned).`,
 	f.rules.register(cmd)
 	f.report.register(cmd, "low")
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.helm.ValuesFiles, "values", "f", nil, "Helm values file for charts (repeatable)")
-	fl.StringArrayVar(&f.helm.Set, "set", nil, "Helm value for charts, key=value (repeatable)")
-	fl.StringArrayVar(&f.helm.SetString, "set-string", nil, "Helm string value for charts, key=value (repeatable)")
-	fl.StringVar(&f.helm.ReleaseName, "release-name", "release", "Helm release name charts are rendered with")
-	fl.StringVar(&f.helm.Namespace, "release-namespace", "default", "namespace charts are rendered into")
-	fl.BoolVar(&f.cluster, "cluster", false, "scan the live cluster of the kubeconfig context")
-	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
-	fl.StringVar(&f.context, "context", "", "kubeconfig context (default the current context)")
-	fl.StringVarP(&f.namespace, "namespace", "n", "", "with --cluster: only this namespace (cluster-scoped objects are still scanned)")
+	f.inputFlags.register(cmd)
 	fl.IntVar(&f.workers, "workers", 0, "parallel evaluation workers (default: number of CPUs)")
 	return cmd
 }
@@ -148,12 +144,5 @@ func tuneGC() {
 }
 
 func loadScanInput(ctx context.Context, cmd *cobra.Command, f *scanFlags, args []string) (*k8s.Loaded, string, error) {
-	if f.cluster {
-		return loadClusterInput(ctx, f)
-	}
-	loaded, err := k8s.LoadPaths(ctx, args, k8s.LoadOptions{Stdin: cmd.InOrStdin(), Helm: f.helm})
-	if err != nil {
-		return nil, "", err
-	}
-	return loaded, strings.Join(args, " "), nil
+	return f.inputFlags.load(ctx, cmd, args)
 }

@@ -13,4 +13,11 @@
 // which objects were made by a workload controller that is itself loaded,
 // so that a scan reports the controller, and which workload an object is
 // reported as (ReportedAs) when its controller is not loaded.
+//
+// Loading treats files, charts and kustomizations as untrusted: only regular
+// files are read, each within a size limit; every chart renders within a
+// time and output budget; kustomize neither uses the network nor runs git
+// unless LoadOptions.AllowRemote is set; and loading returns when its
+// context is done. A broken part of the input is an *InputError naming it,
+// and the rest is still loaded.
 package k8s

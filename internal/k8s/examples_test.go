@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -228,16 +229,27 @@ func TestExampleKustomizeProduction(t *testing.T) {
 
 func TestBuildKustomizationErrors(t *testing.T) {
 	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken")
 	writeTree(t, dir, map[string]string{
-		"kustomization.yaml": "resources:\n  - missing.yaml\n",
+		"broken/kustomization.yaml": "resources:\n  - missing.yaml\n",
+		"plain/ns.yaml":             ns("kept"),
 	})
-	_, _, err := BuildKustomization(dir)
-	if err == nil || !strings.Contains(err.Error(), "kustomize build "+dir) || !strings.Contains(err.Error(), "missing.yaml") {
-		t.Errorf("err = %v, want a kustomize build error naming the folder and missing.yaml", err)
+	_, _, err := BuildKustomization(context.Background(), broken, LoadOptions{})
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.File != broken || !strings.Contains(err.Error(), "kustomize build") || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("err = %v, want an input error naming the folder, kustomize build and missing.yaml", err)
 	}
-	// Through LoadPaths the error stops the load: the input cannot be read.
-	if _, err := LoadPaths(context.Background(), []string{dir}, LoadOptions{}); err == nil {
-		t.Error("LoadPaths of a broken kustomization returned no error")
+	// Through LoadPaths the broken kustomization is an input error and the
+	// rest is still loaded.
+	l, err := LoadPaths(context.Background(), []string{dir}, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Errors) != 1 || l.Errors[0].File != broken || !strings.Contains(l.Errors[0].Error(), "missing.yaml") {
+		t.Errorf("errors = %v, want one naming %s", l.Errors, broken)
+	}
+	if !has(l.Objects, "Namespace", "", "kept") {
+		t.Errorf("objects %v lack the Namespace beside the broken kustomization", refSet(l.Objects))
 	}
 }
 

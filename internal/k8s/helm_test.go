@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -254,24 +255,24 @@ func TestRenderChartErrors(t *testing.T) {
 			name: "required value",
 			path: shopChart,
 			opts: HelmOptions{Set: []string{"ingress.host="}},
-			want: []string{"render chart " + shopChart, "templates/frontend.yaml", "ingress.host is required when ingress.enabled is true"},
+			want: []string{shopChart + ": render chart", "templates/frontend.yaml", "ingress.host is required when ingress.enabled is true"},
 		},
 		{
 			name: "template parse error",
 			path: broken,
-			want: []string{"render chart " + broken, "templates/bad.yaml:4", "nosuchfunction"},
+			want: []string{broken + ": render chart", "templates/bad.yaml:4", "nosuchfunction"},
 		},
 		{
 			name: "missing values file",
 			path: shopChart,
 			opts: HelmOptions{ValuesFiles: []string{filepath.Join(broken, "nope.yaml")}},
-			want: []string{"chart " + shopChart + " values", "nope.yaml"},
+			want: []string{shopChart + ": values", "nope.yaml"},
 		},
 		{
 			name: "bad --set",
 			path: shopChart,
 			opts: HelmOptions{Set: []string{"a[=b"}},
-			want: []string{"chart " + shopChart + " values"},
+			want: []string{shopChart + ": values"},
 		},
 		{
 			name: "bad kube version",
@@ -282,12 +283,12 @@ func TestRenderChartErrors(t *testing.T) {
 		{
 			name: "template renders invalid YAML",
 			path: badYAML,
-			want: []string{"render chart " + badYAML, "templates/bad.yaml", "line 4"},
+			want: []string{badYAML + ": render chart", "templates/bad.yaml", "line 4"},
 		},
 		{
 			name: "dependency not downloaded",
 			path: missingDep,
-			want: []string{"chart " + missingDep, "redis", "charts/"},
+			want: []string{missingDep + ": chart dependencies", "redis", "charts/"},
 		},
 		{
 			name: "not a chart",
@@ -309,6 +310,35 @@ func TestRenderChartErrors(t *testing.T) {
 		})
 	}
 
+}
+
+// TestRenderChartSizeBudget: a chart that renders more than its size
+// budget is an error naming the chart, wrapping ErrRenderTooLarge.
+func TestRenderChartSizeBudget(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"Chart.yaml": "apiVersion: v2\nname: big\nversion: 0.1.0\n",
+		"templates/cm.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: big
+data:
+{{- range $i := until 2000 }}
+  key{{ $i }}: {{ repeat 100 "x" }}
+{{- end }}
+`,
+	})
+	if _, _, err := RenderChart(context.Background(), dir, HelmOptions{}); err != nil {
+		t.Fatalf("within the default budget: %v", err)
+	}
+	_, _, err := RenderChart(context.Background(), dir, HelmOptions{MaxOutput: 64 << 10})
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.File != dir || !errors.Is(err, ErrRenderTooLarge) {
+		t.Fatalf("err = %v, want an input error for the chart wrapping ErrRenderTooLarge", err)
+	}
+	if want := "budget 64Ki"; !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want it to name the budget (%s)", err, want)
+	}
 }
 
 func TestRenderChartSubchart(t *testing.T) {

@@ -1,8 +1,9 @@
 package k8s
 
 import (
+	"context"
 	"fmt"
-	"os"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,28 +26,86 @@ const originAnnotation = "config.kubernetes.io/origin"
 // that file when the object can be found there (0 otherwise). The origin
 // annotation is used only for this and removed again unless the
 // kustomization itself asks for it. A kustomization that fails to build is a
-// returned error.
-func BuildKustomization(dir string) ([]*Object, []*InputError, error) {
+// returned *InputError naming dir.
+//
+// Files are read as LoadPaths reads them (regular files of at most
+// opts.MaxFileSize). Unless opts.AllowRemote is set, the build uses neither
+// the network nor a subprocess: a kustomization (or builtin plugin
+// configuration) that references a remote base, resource, patch or file —
+// an http(s) URL, or a git repository, which kustomize clones with the git
+// program — fails before anything is fetched, with a *RemoteRefError. The
+// build returns when ctx is done; kustomize takes no context, so a build
+// given up on keeps running in the background until it ends.
+func BuildKustomization(ctx context.Context, dir string, opts LoadOptions) ([]*Object, []*InputError, error) {
+	objs, errs, err := buildKustomizationDir(ctx, dir, opts)
+	if err != nil {
+		return nil, nil, &InputError{File: dir, Err: err}
+	}
+	return objs, errs, nil
+}
+
+// buildKustomization is BuildKustomization for LoadPaths: the
+// kustomization's failure is one of its input errors.
+func buildKustomization(ctx context.Context, dir string, opts LoadOptions) ([]*Object, []*InputError) {
+	objs, errs, err := buildKustomizationDir(ctx, dir, opts)
+	if err != nil {
+		return nil, []*InputError{{File: dir, Err: err}}
+	}
+	return objs, errs
+}
+
+func buildKustomizationDir(ctx context.Context, dir string, opts LoadOptions) ([]*Object, []*InputError, error) {
+	slog.DebugContext(ctx, "build kustomization", "path", dir)
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kustomize %s: %w", dir, err)
+		return nil, nil, err
 	}
 	root, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kustomize %s: %w", dir, err)
+		return nil, nil, err
 	}
-	fs := &originFS{FileSystem: filesys.MakeFsOnDisk(), root: root}
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(fs, abs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	fs := &originFS{
+		FileSystem:  filesys.MakeFsOnDisk(),
+		root:        root,
+		dir:         dir,
+		limit:       maxFileSize(opts.MaxFileSize),
+		allowRemote: opts.AllowRemote,
 	}
-	out, err := resMap.AsYaml()
-	if err != nil {
-		return nil, nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("panic: %v", r)}
+			}
+		}()
+		k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+		resMap, err := k.Run(fs, abs)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		out, err := resMap.AsYaml()
+		done <- result{out, err}
+	}()
+	var out []byte
+	select {
+	case r := <-done:
+		if fs.remote != nil {
+			return nil, nil, fs.remote
+		}
+		if r.err != nil {
+			return nil, nil, fmt.Errorf("kustomize build: %w", r.err)
+		}
+		out = r.out
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
 	}
 	objs, errs := Decode(out, dir)
-	lines := originLines{}
+	lines := originLines{limit: fs.limit, objs: map[string][]*Object{}}
 	for _, o := range objs {
 		o.Source = Source{File: dir}
 		origin, ok := takeOrigin(o, !fs.userAsked)
@@ -72,20 +131,40 @@ func BuildKustomization(dir string) ([]*Object, []*InputError, error) {
 	return objs, errs, nil
 }
 
-// originFS is the file system kustomize reads through: the top
+// originFS is the file system kustomize reads through. Files are read as
+// input files are: regular files only, within the size limit. The top
 // kustomization file gets buildMetadata: [originAnnotations] added in
 // memory, so that every resource is annotated with the file it came from.
+// Unless remote references are allowed, every kustomization file and builtin
+// plugin configuration is checked for them as kustomize reads it — before
+// kustomize acts on it — and the first one found fails the build.
+//
+// An originFS is used by one build at a time; its fields are read once the
+// build is over.
 type originFS struct {
 	filesys.FileSystem
-	root      string // the kustomization folder, symbolic links resolved
-	userAsked bool   // the kustomization asks for origin annotations itself
+	root        string // the kustomization folder, symbolic links resolved
+	dir         string // the kustomization folder as the user named it
+	limit       int64  // the largest file read
+	allowRemote bool
+	userAsked   bool            // the kustomization asks for origin annotations itself
+	remote      *RemoteRefError // the first remote reference refused
 }
 
 func (f *originFS) ReadFile(path string) ([]byte, error) {
-	data, err := f.FileSystem.ReadFile(path)
-	if err != nil || filepath.Dir(path) != f.root ||
-		!slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
-		return data, err
+	data, err := readRegular(path, f.limit)
+	if err != nil {
+		return nil, err
+	}
+	isKustomization := slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path))
+	if !f.allowRemote {
+		if ref := remoteRef(filepath.Dir(path), data, isKustomization); ref != "" {
+			f.remote = &RemoteRefError{File: f.display(path), Ref: ref}
+			return nil, f.remote
+		}
+	}
+	if !isKustomization || filepath.Dir(path) != f.root {
+		return data, nil
 	}
 	var kust map[string]any
 	if yaml.Unmarshal(data, &kust) != nil || kust == nil {
@@ -102,6 +181,16 @@ func (f *originFS) ReadFile(path string) ([]byte, error) {
 		return data, nil
 	}
 	return changed, nil
+}
+
+// display names path as the user would: relative to the kustomization
+// folder they gave.
+func (f *originFS) display(path string) string {
+	rel, err := filepath.Rel(f.root, path)
+	if err != nil {
+		return path
+	}
+	return filepath.Join(f.dir, rel)
 }
 
 // origin is the value of the origin annotation.
@@ -135,19 +224,22 @@ func takeOrigin(o *Object, remove bool) (origin, bool) {
 }
 
 // originLines finds objects in their source files, reading each file once.
-type originLines map[string][]*Object
+type originLines struct {
+	limit int64 // the largest file read
+	objs  map[string][]*Object
+}
 
 // find returns the line where o starts in file, or 0. A kustomization may
 // have renamed the object (namePrefix, nameSuffix): the object of the same
 // kind whose name is the output name, or else the only one whose name is
 // part of it, or else the only one of that kind in the file, is taken.
 func (ol originLines) find(file string, o *Object) int {
-	objs, ok := ol[file]
+	objs, ok := ol.objs[file]
 	if !ok {
-		if data, err := os.ReadFile(file); err == nil {
+		if data, err := readRegular(file, ol.limit); err == nil {
 			objs, _ = Decode(data, file)
 		}
-		ol[file] = objs
+		ol.objs[file] = objs
 	}
 	var sameKind, contained []*Object
 	for _, c := range objs {

@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,7 +68,7 @@ configMapGenerator:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			objs, errs, err := BuildKustomization(tt.dir)
+			objs, errs, err := BuildKustomization(context.Background(), tt.dir, LoadOptions{})
 			if err != nil || len(errs) > 0 {
 				t.Fatalf("err %v, input errors %v", err, errs)
 			}
@@ -119,7 +120,7 @@ func TestBuildKustomizationThroughSymlink(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "real"), link); err != nil {
 		t.Skipf("symlinks not supported: %v", err)
 	}
-	objs, _, err := BuildKustomization(link)
+	objs, _, err := BuildKustomization(context.Background(), link, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
