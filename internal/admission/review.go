@@ -17,8 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kordon-dev/kordon/internal/admission/config"
+	"github.com/kordon-dev/kordon/internal/admission/decisionlog"
 	"github.com/kordon-dev/kordon/internal/admission/governance"
-	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
@@ -202,9 +202,10 @@ func describe(req *governance.Request) string {
 
 // record writes the decision's log line and metrics.
 func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, d *Decision, resp *admissionv1.AdmissionResponse, latency time.Duration, reqErr error) {
-	kind := ar.Kind.Kind
+	kind, apiVersion := ar.Kind.Kind, ar.Kind.Version
 	if ar.Kind.Group != "" {
 		kind = ar.Kind.Group + "/" + kind
+		apiVersion = ar.Kind.Group + "/" + apiVersion
 	}
 	result := "allowed"
 	if !resp.Allowed {
@@ -222,6 +223,7 @@ func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 		slog.Any("groups", ar.UserInfo.Groups),
 		slog.String("operation", string(ar.Operation)),
 		slog.String("kind", kind),
+		slog.String("apiVersion", apiVersion),
 		slog.String("namespace", ar.Namespace),
 		slog.String("name", ar.Name),
 		slog.String("result", result),
@@ -238,9 +240,12 @@ func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 			attrs = append(attrs, slog.String("excluded", d.Excluded))
 		}
 		if len(d.Violations) > 0 {
-			rs := make([]ruleLog, len(d.Violations))
+			rs := make([]decisionlog.Rule, len(d.Violations))
 			for i, v := range d.Violations {
-				rs[i] = ruleLog{ID: v.RuleID, Action: v.Action, Source: v.Source, Severity: v.Severity, Message: v.Message}
+				rs[i] = decisionlog.Rule{ID: v.RuleID, Action: v.Action, Source: v.Source, Severity: v.Severity, Message: v.Message}
+				if r, ok := w.catalogue.Lookup(v.RuleID); !ok || r.Remediation != v.Remediation {
+					rs[i].Remediation = v.Remediation
+				}
 			}
 			attrs = append(attrs, slog.Any("rules", rs))
 		}
@@ -248,19 +253,7 @@ func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 			attrs = append(attrs, slog.Any("ruleErrors", d.Errors))
 		}
 	}
-	w.log.LogAttrs(ctx, slog.LevelInfo, "admission decision", attrs...)
-}
-
-// ruleLog is one finding of a decision in the decision log. The log line
-// names the object (kind, namespace, name); the catalogue has the rest of
-// the check's metadata, so that kordon admission findings can turn logged
-// decisions back into findings.
-type ruleLog struct {
-	ID       string           `json:"id"`
-	Action   config.Action    `json:"action"`
-	Source   string           `json:"source"`
-	Severity finding.Severity `json:"severity"`
-	Message  string           `json:"message"`
+	w.log.LogAttrs(ctx, slog.LevelInfo, decisionlog.Message, attrs...)
 }
 
 // judgedSubresource reports whether a subresource request carries a whole
