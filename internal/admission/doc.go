@@ -9,5 +9,6 @@
 //
 // The configuration file is package config; the policies are package
 // governance; certificates are package certs; the manifests that run the
-// webhook in a cluster are package install.
+// webhook in a cluster are package install; package decisionlog reads the
+// decision log back and turns its violations into findings.
 package admission
