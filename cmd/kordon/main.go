@@ -14,7 +14,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
+	interrupted := ctx.Err() != nil
 	stop()
+	if interrupted && err != nil {
+		// A signal stopped the command: say so rather than "context canceled".
+		fmt.Fprintln(os.Stderr, "kordon: interrupted; the output may be incomplete")
+		os.Exit(exitUsage)
+	}
 	if msg := errorMessage(err); msg != "" {
 		fmt.Fprintln(os.Stderr, "kordon:", msg)
 	}
