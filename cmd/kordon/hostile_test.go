@@ -202,7 +202,7 @@ func TestSignalStopsAChartRender(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != exitUsage {
 			t.Errorf("kordon ended with %v, want exit status 2 after SIGTERM", err)
 		}
-		if !strings.Contains(output.String(), "context canceled") {
+		if !strings.Contains(output.String(), "kordon: interrupted") {
 			t.Errorf("stderr does not say the scan was canceled:\n%s", output.String())
 		}
 	case <-time.After(30 * time.Second):
