@@ -197,6 +197,7 @@ func expandList(list *Object, doc document, file string) ([]*Object, []*InputErr
 			errs = append(errs, &InputError{File: file, Line: line, Err: fmt.Errorf("items[%d] is a %s, not a Kubernetes object", i, typeName(it))})
 			continue
 		}
+		typedItem(list, m)
 		if err := checkTypeMeta(m); err != nil {
 			// Every item of a List must be an object: a bad item is an
 			// error, never a skipped non-object.
@@ -209,6 +210,24 @@ func expandList(list *Object, doc document, file string) ([]*Object, []*InputErr
 		objs = append(objs, &Object{Content: m, Source: Source{File: file, Line: line}})
 	}
 	return objs, errs
+}
+
+// typedItem gives an item of a typed list (PodList, NamespaceList, as the
+// API server and kubectl get -o yaml return them) the kind and apiVersion
+// its list implies when the item carries none.
+func typedItem(list *Object, item map[string]any) {
+	kind := list.Kind()
+	if kind == "List" {
+		return
+	}
+	if _, ok := item["kind"]; !ok {
+		item["kind"] = strings.TrimSuffix(kind, "List")
+	}
+	if _, ok := item["apiVersion"]; !ok {
+		if v := list.APIVersion(); v != "" {
+			item["apiVersion"] = v
+		}
+	}
 }
 
 // listItemLines returns the file line of each element of a List's items.

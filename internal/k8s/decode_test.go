@@ -460,3 +460,43 @@ func TestDecodeManyDocumentsKeepsOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedListItems checks that the items of a typed list (as the API
+// server returns them: no kind or apiVersion on the items) take the kind
+// and apiVersion of their list, and that a plain List still needs both.
+func TestTypedListItems(t *testing.T) {
+	const podList = `apiVersion: v1
+kind: PodList
+items:
+  - metadata: {name: a, namespace: shop}
+    spec: {containers: [{name: c, image: x}]}
+  - metadata: {name: b, namespace: shop}
+    spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: apps/v1
+kind: DeploymentList
+items:
+  - metadata: {name: web}
+    spec: {template: {spec: {containers: [{name: c, image: x}]}}}
+---
+apiVersion: v1
+kind: List
+items:
+  - metadata: {name: nokind}
+`
+	objs, errs := Decode([]byte(podList), "list.yaml")
+	if len(objs) != 3 {
+		t.Fatalf("got %d objects, want 3", len(objs))
+	}
+	for i, want := range []string{"v1/Pod/a", "v1/Pod/b", "apps/v1/Deployment/web"} {
+		if got := objs[i].APIVersion() + "/" + objs[i].Kind() + "/" + objs[i].Name(); got != want {
+			t.Errorf("object %d: got %s, want %s", i, got, want)
+		}
+	}
+	if objs[0].Source.Line != 4 || objs[2].Source.Line != 12 {
+		t.Errorf("lines %d and %d, want 4 and 12", objs[0].Source.Line, objs[2].Source.Line)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "items[0]") {
+		t.Errorf("a kind: List item without kind: errors %v, want one naming items[0]", errs)
+	}
+}

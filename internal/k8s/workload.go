@@ -12,11 +12,20 @@ var workloadKinds = map[[2]string]bool{
 	{"apps", "ReplicaSet"}:        true,
 	{"batch", "Job"}:              true,
 	{"batch", "CronJob"}:          true,
+	// Removed API versions that old charts still carry
+	// (extensions/v1beta1, removed in Kubernetes 1.16): their pod
+	// templates are judged like any other; rule KOR-API-001 reports the
+	// removed version. apps/v1beta1/2 and batch/v1beta1 share the groups
+	// above.
+	{"extensions", "Deployment"}: true,
+	{"extensions", "DaemonSet"}:  true,
+	{"extensions", "ReplicaSet"}: true,
 }
 
 // IsWorkload reports whether objects of this group and kind carry a pod
 // spec (Pod, PodTemplate, ReplicationController, Deployment, StatefulSet,
-// DaemonSet, ReplicaSet, Job, CronJob).
+// DaemonSet, ReplicaSet, Job, CronJob, and the extensions group's removed
+// Deployment, DaemonSet and ReplicaSet).
 func IsWorkload(group, kind string) bool { return workloadKinds[[2]string{group, kind}] }
 
 // WorkloadKinds returns the group/kind pairs that IsWorkload accepts.
