@@ -40,7 +40,11 @@ type Problem struct {
 
 // Summary counts what was checked and found.
 type Summary struct {
-	Resources  int            `json:"resources"`
+	Resources int `json:"resources"`
+	// NotJudged counts the loaded resources that no selected check applies
+	// to (unknown or custom kinds, kinds the selection leaves out); the
+	// warnings say which and why.
+	NotJudged  int            `json:"notJudged"`
 	Rules      int            `json:"rules"`
 	Findings   int            `json:"findings"`
 	Suppressed int            `json:"suppressed"`

@@ -20,8 +20,9 @@ type Input struct {
 	// be evaluated; Warnings are things left out on purpose.
 	Errors, Warnings []finding.Problem
 	// Resources is how many resources were judged; Checks how many checks
-	// ran.
-	Resources, Checks int
+	// ran; NotJudged how many loaded resources no check applied to (each
+	// named in a warning).
+	Resources, Checks, NotJudged int
 	// Objects are the judged objects, whose exceptions.kordon.io
 	// annotations may exempt them; nil when the engine has no objects.
 	Objects []*k8s.Object
@@ -71,6 +72,7 @@ func Build(in Input, opts Options) *finding.Report {
 	}
 	rep.Scores = finding.Scores(recount(in.Tallies, active))
 	rep.Summarize(in.Resources, in.Checks)
+	rep.Summary.NotJudged = in.NotJudged
 	return rep
 }
 

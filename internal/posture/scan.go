@@ -68,6 +68,9 @@ func Evaluate(ctx context.Context, checks Checks, loaded *k8s.Loaded, workers in
 		in.Findings, in.Tallies, in.Errors = res.Findings, res.Tallies, append(in.Errors, res.Errors...)
 		in.Checks += rs.Len()
 	}
+	var skipped []finding.Problem
+	in.NotJudged, skipped = notJudged(checks, objs)
+	in.Warnings = append(in.Warnings, skipped...)
 	if len(checks.Native) > 0 {
 		// Native checks build their own view of every loaded object (a
 		// network model resolves owners itself).

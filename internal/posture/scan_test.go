@@ -2,8 +2,12 @@ package posture
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/rules"
 )
@@ -83,5 +87,70 @@ func TestScanJudgesControllers(t *testing.T) {
 	}
 	if len(rep.Scores) == 0 || rep.Scores[0].Score != 0 {
 		t.Errorf("scores = %+v, want 0 for every framework (both judged objects fail)", rep.Scores)
+	}
+}
+
+// TestScanReportsWhatItDoesNotJudge checks that no object is skipped in
+// silence: a misspelled kind is a warning of its own with a suggestion,
+// custom kinds and kinds no selected check applies to are one warning per
+// kind, and the summary counts them; a kind rules read from the inventory
+// counts as used.
+func TestScanReportsWhatItDoesNotJudge(t *testing.T) {
+	const input = `apiVersion: apps/v1
+kind: Deploymnet
+metadata: {name: typo, namespace: shop}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: a, namespace: shop}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: b, namespace: shop}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: limits, namespace: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec: {containers: [{name: c, image: x}]}
+`
+	objs, errs := k8s.Decode([]byte(input), "in.yaml")
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	all, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := func(ids ...string) *finding.Report {
+		t.Helper()
+		rs, err := rules.Compile(rules.Select(all, rules.Filter{IDs: ids}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Scan(context.Background(), Checks{Rules: rs}, &k8s.Loaded{Objects: objs}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	rep := scan()
+	var msgs []string
+	for _, w := range rep.Warnings {
+		msgs = append(msgs, fmt.Sprintf("%s:%d %s", w.File, w.Line, w.Message))
+	}
+	want := []string{
+		"in.yaml:1 not judged: API group apps has no kind Deploymnet (did you mean Deployment?)",
+		"in.yaml:5 not judged: 2 object(s) of custom kind Certificate (cert-manager.io); no selected check applies to that kind (the first is here)",
+	}
+	if !slices.Equal(msgs, want) || rep.Summary.NotJudged != 3 {
+		t.Errorf("warnings:\n%s\nnotJudged %d; want\n%s\nand 3 (LimitRange is read by inventory rules)", strings.Join(msgs, "\n"), rep.Summary.NotJudged, strings.Join(want, "\n"))
+	}
+	// With one rule selected, the kinds it leaves out are reported too.
+	if rep := scan("KOR-POD-001"); rep.Summary.NotJudged != 4 {
+		t.Errorf("with KOR-POD-001 only: notJudged %d, want 4 (%+v)", rep.Summary.NotJudged, rep.Warnings)
 	}
 }

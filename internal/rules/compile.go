@@ -26,6 +26,9 @@ type RuleSet struct {
 	byKind map[[2]string][]*compiledRule
 	// usesInventory is true when any rule reads the inventory.
 	usesInventory bool
+	// invKinds are the kinds rules read from the inventory, found once.
+	invKindsOnce sync.Once
+	invKinds     map[string]bool
 }
 
 type compiledRule struct {

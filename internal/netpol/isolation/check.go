@@ -12,17 +12,27 @@ import (
 // of objects (a scan's input, a fixture file).
 func Checks() []rules.NativeCheck {
 	return []rules.NativeCheck{
-		&check{id: NamespaceCheckID, judge: Namespaces},
-		&check{id: WorkloadCheckID, judge: Workloads},
+		&check{id: NamespaceCheckID, judge: Namespaces, kinds: func(g, k string) bool { return g == "" && k == "Namespace" }},
+		&check{id: WorkloadCheckID, judge: Workloads, kinds: func(g, k string) bool {
+			return k8s.IsWorkload(g, k) || (g == "networking.k8s.io" && k == "NetworkPolicy")
+		}},
 	}
 }
 
 type check struct {
 	id    string
 	judge func(*model.Cluster) []rules.Outcome
+	kinds func(group, kind string) bool
 }
 
-var _ rules.NativeCheck = (*check)(nil)
+var (
+	_ rules.NativeCheck = (*check)(nil)
+	_ rules.KindJudge   = (*check)(nil)
+)
+
+// Judges implements rules.KindJudge: the kinds the check judges, and for
+// KOR-NET-002 the NetworkPolicies it reads.
+func (c *check) Judges(group, kind string) bool { return c.kinds(group, kind) }
 
 // ID implements rules.NativeCheck.
 func (c *check) ID() string { return c.id }
