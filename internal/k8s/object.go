@@ -73,6 +73,10 @@ func (o *Object) Group() string { return GroupOf(o.APIVersion()) }
 // Namespace returns metadata.namespace ("" when unset).
 func (o *Object) Namespace() string { return str(Map(o.Content, "metadata"), "namespace") }
 
+// DefaultNamespace is the namespace of a namespaced object that names
+// none: where kubectl applies it without -n.
+const DefaultNamespace = "default"
+
 // Name returns metadata.name, or metadata.generateName when only that is set.
 func (o *Object) Name() string {
 	md := Map(o.Content, "metadata")

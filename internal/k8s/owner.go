@@ -24,7 +24,7 @@ func NewOwnerIndex(objs []*Object) *OwnerIndex {
 		if uid := uidOf(o); uid != "" {
 			ix.byUID[uid] = o
 		}
-		ix.byRef[ownerKey{o.Group(), o.Kind(), o.Namespace(), o.Name()}] = o
+		ix.byRef[ownerKey{o.Group(), o.Kind(), namespaceOrDefault(o.Namespace()), o.Name()}] = o
 	}
 	return ix
 }
@@ -36,19 +36,22 @@ func (ix *OwnerIndex) IsOwnedByWorkload(o *Object) bool { return ix.Owner(o) != 
 // Owner returns the indexed workload that controls o, or nil. An owner
 // reference matches an object of the same group, kind, namespace and name;
 // when both carry a UID the UIDs must match too (an object recreated under
-// the same name is not the owner).
+// the same name is not the owner). An object that names no namespace is in
+// DefaultNamespace, where it would be applied, so a Pod written without
+// one is owned by a ReplicaSet written with namespace "default" and the
+// other way round.
 func (ix *OwnerIndex) Owner(o *Object) *Object {
 	ref, uid, ok := controllerRef(o)
 	if !ok {
 		return nil // controlled by nothing, or by something Kordon does not scan as a workload
 	}
-	group := ref.Group()
+	group, ns := ref.Group(), namespaceOrDefault(ref.Namespace)
 	if owner := ix.byUID[uid]; uid != "" && owner != nil {
-		if owner.Group() == group && owner.Kind() == ref.Kind && owner.Namespace() == ref.Namespace {
+		if owner.Group() == group && owner.Kind() == ref.Kind && namespaceOrDefault(owner.Namespace()) == ns {
 			return owner
 		}
 	}
-	owner := ix.byRef[ownerKey{group, ref.Kind, ref.Namespace, ref.Name}]
+	owner := ix.byRef[ownerKey{group, ref.Kind, ns, ref.Name}]
 	if owner == nil {
 		return nil
 	}
@@ -129,3 +132,11 @@ func controllerRef(o *Object) (ref Ref, uid string, ok bool) {
 }
 
 func uidOf(o *Object) string { return str(Map(o.Content, "metadata"), "uid") }
+
+// namespaceOrDefault returns ns, or DefaultNamespace when ns is empty.
+func namespaceOrDefault(ns string) string {
+	if ns == "" {
+		return DefaultNamespace
+	}
+	return ns
+}

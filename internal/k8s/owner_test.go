@@ -272,3 +272,70 @@ metadata: {name: bare}
 		})
 	}
 }
+
+// TestOwnerIndexDefaultNamespace: an object that names no namespace is in
+// "default", so it owns and is owned by objects written with namespace
+// default (a manifest applied without -n next to a dump of the cluster),
+// but not by objects of another namespace.
+func TestOwnerIndexDefaultNamespace(t *testing.T) {
+	in := `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: nightly-29000000
+  namespace: default
+  uid: j1
+  ownerReferences: [{apiVersion: batch/v1, kind: CronJob, name: nightly, uid: c1, controller: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: nightly-29000000-abc
+  ownerReferences: [{apiVersion: batch/v1, kind: Job, name: nightly-29000000, uid: j1, controller: true}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db-0
+  namespace: default
+  ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: db, controller: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db-1
+  namespace: other
+  ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: db, controller: true}]
+`
+	objs, errs := Decode([]byte(in), "owners.yaml")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	ix := NewOwnerIndex(objs)
+	tests := []struct {
+		kind, namespace, name string
+		owner, reportedAs     string
+	}{
+		{"Pod", "", "nightly-29000000-abc", "Job default/nightly-29000000", "CronJob default/nightly"},
+		{"Pod", "default", "db-0", "StatefulSet db", "StatefulSet db"},
+		{"Pod", "other", "db-1", "", "StatefulSet other/db"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := find(t, objs, tt.kind, tt.namespace, tt.name)
+			var got string
+			if owner := ix.Owner(o); owner != nil {
+				got = owner.Ref().String()
+			}
+			if got != tt.owner {
+				t.Errorf("Owner = %q, want %q", got, tt.owner)
+			}
+			if got := ix.ReportedAs(o).String(); got != tt.reportedAs {
+				t.Errorf("ReportedAs = %q, want %q", got, tt.reportedAs)
+			}
+		})
+	}
+}

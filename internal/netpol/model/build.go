@@ -16,7 +16,7 @@ import (
 )
 
 // DefaultNamespace is the namespace of objects that name none.
-const DefaultNamespace = "default"
+const DefaultNamespace = k8s.DefaultNamespace
 
 // Problem is an object Kordon could not use, such as a NetworkPolicy the
 // API server would reject. The object is left out of the model.
