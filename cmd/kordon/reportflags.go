@@ -106,7 +106,7 @@ func (f *reportFlags) finish(cmd *cobra.Command, cat *rules.Catalogue, in pipeli
 	wd, _ := os.Getwd()
 	err := report.Write(bw, f.output, rep, report.Options{
 		Color: color, Now: time.Now(), Width: terminalWidth(out), Target: target,
-		BaseDir: wd, Rules: ruleDocs(cat.Rules()),
+		BaseDir: wd, Rules: ruleDocs(cat),
 	})
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
@@ -156,13 +156,22 @@ func terminalWidth(w io.Writer) int {
 }
 
 // ruleDocs gives report formats that link or describe rules (SARIF, HTML)
-// each check's description and first reference, under every ID it has.
-func ruleDocs(rs []*rules.Rule) map[string]report.RuleDoc {
+// each check's description and first reference, and the formats that group
+// findings by root cause (table, HTML) its cause, under every ID it has.
+func ruleDocs(cat *rules.Catalogue) map[string]report.RuleDoc {
+	rs := cat.Rules()
 	out := make(map[string]report.RuleDoc, len(rs))
+	causes := map[*rules.Cause]*report.Cause{}
 	for _, r := range rs {
 		doc := report.RuleDoc{Description: r.Description}
 		if len(r.References) > 0 {
 			doc.HelpURI = r.References[0]
+		}
+		if c, ok := cat.Cause(r.ID); ok {
+			if causes[c] == nil {
+				causes[c] = &report.Cause{ID: c.ID, Title: c.Title, Explanation: c.Explanation, Remediation: c.Remediation}
+			}
+			doc.Cause = causes[c]
 		}
 		for _, id := range r.IDs() {
 			out[id] = doc

@@ -42,7 +42,7 @@ func newRulesShowCmd() *cobra.Command {
 				_, err = out.Write(data)
 				return err
 			case "text":
-				printRule(out, r)
+				printRule(out, cat, r)
 				return nil
 			default:
 				return usageErr(fmt.Errorf("--output %q: want text or yaml", output))
@@ -54,7 +54,7 @@ func newRulesShowCmd() *cobra.Command {
 	return cmd
 }
 
-func printRule(w io.Writer, r *rules.Rule) {
+func printRule(w io.Writer, cat *rules.Catalogue, r *rules.Rule) {
 	fmt.Fprintf(w, "%s  %s\n", r.ID, r.Title)
 	if len(r.Aliases) > 0 {
 		fmt.Fprintf(w, "aliases:   %s (other IDs of this check; accepted wherever an ID is)\n", strings.Join(r.Aliases, ", "))
@@ -73,10 +73,17 @@ func printRule(w io.Writer, r *rules.Rule) {
 		fmt.Fprintf(w, "applies to: %s\n", describeMatch(r.Match))
 	}
 	fmt.Fprintf(w, "defined in: %s\n", r.Where())
+	cause, hasCause := cat.Cause(r.ID)
+	if hasCause {
+		fmt.Fprintf(w, "root cause: %s, %q (with other rules; see below)\n", cause.ID, cause.Title)
+	}
 	if r.Description != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(r.Description))
 	}
 	fmt.Fprintf(w, "\nRemediation:\n  %s\n", strings.TrimSpace(r.Remediation))
+	if hasCause {
+		printCause(w, cause, r.ID)
+	}
 	if len(r.Variables) > 0 {
 		fmt.Fprintln(w, "\nVariables (CEL):")
 		for _, v := range r.Variables {
@@ -95,6 +102,22 @@ func printRule(w io.Writer, r *rules.Rule) {
 			fmt.Fprintf(w, "  %s\n", ref)
 		}
 	}
+}
+
+// printCause shows the root cause a rule is part of: why its rules fail
+// together, the others, and the one fix for all.
+func printCause(w io.Writer, c *rules.Cause, id string) {
+	var others []string
+	for _, x := range c.Rules {
+		if x != id {
+			others = append(others, x)
+		}
+	}
+	fmt.Fprintf(w, "\nPart of root cause %s: %s\n", c.ID, c.Title)
+	fmt.Fprintf(w, "  %s\n", strings.TrimSpace(c.Explanation))
+	fmt.Fprintf(w, "  With %s; the table and HTML reports show the findings of these rules on one resource together (%s).\n",
+		strings.Join(others, ", "), c.Where())
+	fmt.Fprintf(w, "  Fix for all of them: %s\n", strings.TrimSpace(c.Remediation))
 }
 
 func indentCEL(s string) string {

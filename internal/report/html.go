@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -79,6 +80,21 @@ type htmlFinding struct {
 	Reason      string
 	Source      string
 	Expires     string
+	// Cause is set on a row that shows the findings of one root cause on
+	// one resource; the row's other fields then describe the group.
+	Cause *htmlCause
+}
+
+// htmlCause is the root cause of a group row: its findings are Members.
+type htmlCause struct {
+	ID          string
+	Title       string
+	Explanation string
+	Remediation string
+	Members     []htmlFinding
+	// Severities lists the members' severities, one per member, for the
+	// page's severity filter.
+	Severities string
 }
 
 type htmlProblem struct {
@@ -126,8 +142,12 @@ func writeHTML(w io.Writer, r *finding.Report, opts Options) error {
 		hs.Evaluated = fmt.Sprintf("%s evaluated, %d failing", plural(len(s.Controls), "control", "controls"), failing)
 		page.Scores = append(page.Scores, hs)
 	}
-	for _, f := range r.Findings {
-		page.Findings = append(page.Findings, htmlFindingOf(f, opts))
+	for _, e := range groupByCause(r.Findings, opts.Rules) {
+		if e.cause == nil {
+			page.Findings = append(page.Findings, htmlFindingOf(e.findings[0], opts))
+			continue
+		}
+		page.Findings = append(page.Findings, htmlCauseRow(e, opts))
 	}
 	for _, f := range r.Suppressed {
 		hf := htmlFindingOf(f, opts)
@@ -163,6 +183,30 @@ func htmlFindingOf(f finding.Finding, opts Options) htmlFinding {
 		Remediation: f.Remediation,
 		Controls:    f.Controls,
 	}
+}
+
+// htmlCauseRow describes the findings of one root cause on one resource as
+// one row: the worst severity, the cause, the resource, and the findings'
+// controls; the members keep their own severity, rule and message.
+func htmlCauseRow(e entry, opts Options) htmlFinding {
+	row := htmlFindingOf(e.findings[0], opts)
+	row.Severity, row.Rank = e.worst.String(), int(e.worst)
+	row.RuleID, row.Title, row.HelpURI = e.cause.ID, e.cause.Title, ""
+	row.Message, row.Remediation, row.Controls = "", "", nil
+	c := &htmlCause{ID: e.cause.ID, Title: e.cause.Title, Explanation: e.cause.Explanation, Remediation: e.cause.Remediation}
+	sevs := make([]string, len(e.findings))
+	for i, f := range e.findings {
+		c.Members = append(c.Members, htmlFindingOf(f, opts))
+		sevs[i] = f.Severity.String()
+		for _, ctl := range f.Controls {
+			if !slices.Contains(row.Controls, ctl) {
+				row.Controls = append(row.Controls, ctl)
+			}
+		}
+	}
+	c.Severities = strings.Join(sevs, " ")
+	row.Cause = c
+	return row
 }
 
 func scoreClass(score float64) string {

@@ -34,7 +34,9 @@ type Options struct {
 	BaseDir string
 	// Rules documents rules by ID for formats that describe rules (SARIF
 	// and HTML). A rule without an entry is described by its findings'
-	// title and remediation.
+	// title and remediation. Entries also name the root cause a rule
+	// reports a symptom of, by which the table and HTML formats group
+	// findings.
 	Rules map[string]RuleDoc
 }
 
@@ -44,6 +46,26 @@ type RuleDoc struct {
 	Description string
 	// HelpURI links to the rule's documentation page.
 	HelpURI string
+	// Cause is the root cause the rule reports a symptom of; nil when it
+	// has none. Where findings of two or more rules with the same cause
+	// (by Cause.ID) concern one resource, the table and HTML formats show
+	// them under the cause, with its remediation once; the other formats
+	// ignore causes and keep one entry per finding.
+	Cause *Cause
+}
+
+// Cause is a root cause several rules report symptoms of: one mistake that
+// makes them all fail on a resource, and one fix that clears them all.
+type Cause struct {
+	// ID identifies the cause; rules whose causes have the same ID share
+	// it.
+	ID string
+	// Title names the cause, as the heading of its findings.
+	Title string
+	// Explanation says why the rules fail together.
+	Explanation string
+	// Remediation is the one fix for all of the cause's findings.
+	Remediation string
 }
 
 type writer func(w io.Writer, r *finding.Report, opts Options) error

@@ -40,6 +40,8 @@ type tableWriter struct {
 	// wrapped remembers wrapped remediation texts: a rule's remediation is
 	// the same on every finding.
 	wrapped map[string][]string
+	// rules documents rules; the table groups findings by their causes.
+	rules map[string]RuleDoc
 }
 
 // errWriter remembers the first write error so rendering code can stay
@@ -60,7 +62,7 @@ func writeTable(w io.Writer, r *finding.Report, opts Options) error {
 	// a message could recolour, move the cursor or rewrite earlier lines.
 	mapStrings(r, terminalSafe)
 	opts.Target = terminalSafe(opts.Target)
-	t := &tableWriter{w: &errWriter{w: w}, color: opts.Color, width: opts.Width}
+	t := &tableWriter{w: &errWriter{w: w}, color: opts.Color, width: opts.Width, rules: opts.Rules}
 	if t.width == 0 {
 		t.width = defaultWidth
 	}
@@ -129,7 +131,7 @@ func groupByResource(fs []finding.Finding) []*resourceGroup {
 		if f.Location != nil {
 			file, line = f.Location.File, f.Location.Line
 		}
-		key := f.Resource.APIVersion + "\x00" + f.Resource.String() + "\x00" + file
+		key := resourceKey(f)
 		g := index[key]
 		if g == nil {
 			g = &resourceGroup{resource: f.Resource, location: where(f.Location), worst: f.Severity, file: file, line: line}
@@ -154,48 +156,116 @@ func groupByResource(fs []finding.Finding) []*resourceGroup {
 	return groups
 }
 
+// findingsLayout is the column layout of the findings list: severity, rule
+// ID (after a tree mark for the findings of a root cause), then text.
+type findingsLayout struct {
+	idWidth   int
+	textWidth int
+	// pad starts a continuation line at the text column; trunk does the
+	// same inside a root cause's group, with the tree's vertical line.
+	pad, trunk string
+}
+
+// treeCol is the column of the tree marks of root-cause groups, the rule ID
+// column.
+const treeCol = 2 + sevWidth + 2
+
 func (t *tableWriter) findings(fs []finding.Finding) {
 	t.w.printf("\n")
 	if len(fs) == 0 {
 		t.w.printf("%s\n", t.style(ansiGreen, "✓ No findings."))
 		return
 	}
+	groups := groupByResource(fs)
+	entries := make([][]entry, len(groups))
 	idWidth := 0
-	for _, f := range fs {
-		idWidth = max(idWidth, utf8.RuneCountInString(f.RuleID))
+	for i, g := range groups {
+		entries[i] = groupByCause(g.findings, t.rules)
+		for _, e := range entries[i] {
+			mark := 0
+			if e.cause != nil {
+				mark = 2 // "├ "
+			}
+			for _, f := range e.findings {
+				idWidth = max(idWidth, mark+utf8.RuneCountInString(f.RuleID))
+			}
+		}
 	}
 	idWidth = min(idWidth, 24)
-	indent := 2 + sevWidth + 2 + idWidth + 2
-	textWidth := t.width - indent
-	pad := strings.Repeat(" ", indent)
+	indent := treeCol + idWidth + 2
+	l := findingsLayout{
+		idWidth:   idWidth,
+		textWidth: t.width - indent,
+		pad:       strings.Repeat(" ", indent),
+		trunk:     strings.Repeat(" ", treeCol) + t.style(ansiDim, "│") + strings.Repeat(" ", indent-treeCol-1),
+	}
 
-	for i, g := range groupByResource(fs) {
+	for i, g := range groups {
 		if i > 0 {
 			t.w.printf("\n")
 		}
 		t.flow([]piece{pc(ansiBold, resourceLabel(g.resource)), pc(ansiDim, g.location)}, "  ", 2)
-		for _, f := range g.findings {
-			sev := fmt.Sprintf("%-*s", sevWidth, strings.ToUpper(f.Severity.String()))
-			id := fmt.Sprintf("%-*s", idWidth, f.RuleID)
-			lines := wrap(f.Message, textWidth)
-			t.w.printf("  %s  %s  %s\n", t.style(severityStyle(f.Severity), sev), t.style(ansiBold, id), first(lines))
-			for _, l := range rest(lines) {
-				t.w.printf("%s%s\n", pad, l)
+		for _, e := range entries[i] {
+			if e.cause == nil {
+				t.finding(e.findings[0], l, "", l.pad, true)
+				continue
 			}
-			if f.Remediation != "" {
-				for j, l := range t.wrapCached("fix: "+f.Remediation, textWidth) {
-					if j == 0 {
-						l = t.style(ansiGreen, "fix:") + strings.TrimPrefix(l, "fix:")
-					}
-					t.w.printf("%s%s\n", pad, l)
-				}
-			}
-			if len(f.Controls) > 0 {
-				for _, l := range joinWrap(f.Controls, " · ", textWidth) {
-					t.w.printf("%s%s\n", pad, t.style(ansiDim, l))
-				}
-			}
+			t.cause(e, l)
 		}
+	}
+}
+
+// finding writes one finding: severity, mark and rule ID, the message, the
+// fix (when withFix) and the controls; cont starts its continuation lines.
+func (t *tableWriter) finding(f finding.Finding, l findingsLayout, mark, cont string, withFix bool) {
+	sev := fmt.Sprintf("%-*s", sevWidth, strings.ToUpper(f.Severity.String()))
+	id := fmt.Sprintf("%-*s", l.idWidth-utf8.RuneCountInString(mark), f.RuleID)
+	lines := wrap(f.Message, l.textWidth)
+	t.w.printf("  %s  %s%s  %s\n", t.style(severityStyle(f.Severity), sev), t.style(ansiDim, mark), t.style(ansiBold, id), first(lines))
+	for _, line := range rest(lines) {
+		t.w.printf("%s%s\n", cont, line)
+	}
+	if withFix && f.Remediation != "" {
+		t.fix(f.Remediation, l.textWidth, cont)
+	}
+	if len(f.Controls) > 0 {
+		for _, line := range joinWrap(f.Controls, " · ", l.textWidth) {
+			t.w.printf("%s%s\n", cont, t.style(ansiDim, line))
+		}
+	}
+}
+
+// fix writes a remediation as "fix: ..." lines, each started by cont.
+func (t *tableWriter) fix(remediation string, width int, cont string) {
+	for j, line := range t.wrapCached("fix: "+remediation, width) {
+		if j == 0 {
+			line = t.style(ansiGreen, "fix:") + strings.TrimPrefix(line, "fix:")
+		}
+		t.w.printf("%s%s\n", cont, line)
+	}
+}
+
+// cause writes the findings of one root cause on one resource: a heading
+// with the worst severity and the cause's title, its one fix, then each
+// finding without its own fix, joined by a tree. (The explanation is left
+// to the HTML report and kordon rules show, to keep the table short.)
+func (t *tableWriter) cause(e entry, l findingsLayout) {
+	title := terminalSafe(e.cause.Title)
+	sev := fmt.Sprintf("%-*s", sevWidth, strings.ToUpper(e.worst.String()))
+	head := wrap("Root cause: "+title, t.width-treeCol-2)
+	t.w.printf("  %s  %s%s\n", t.style(severityStyle(e.worst), sev), t.style(ansiDim, "┌ "), t.style(ansiBold, first(head)))
+	for _, line := range rest(head) {
+		t.w.printf("%s%s%s\n", strings.Repeat(" ", treeCol), t.style(ansiDim, "│ "), t.style(ansiBold, line))
+	}
+	if fix := terminalSafe(e.cause.Remediation); fix != "" {
+		t.fix(fix, l.textWidth, l.trunk)
+	}
+	for i, f := range e.findings {
+		mark, cont := "├ ", l.trunk
+		if i == len(e.findings)-1 {
+			mark, cont = "└ ", l.pad
+		}
+		t.finding(f, l, mark, cont, false)
 	}
 }
 

@@ -13,13 +13,18 @@ import (
 // look checks up here to build their findings, so that an ID, its title,
 // severity, controls and remediation are defined in exactly one place.
 // A Catalogue is immutable and safe for concurrent use.
+//
+// Checks that fail together because of one mistake belong to a root cause
+// (see Cause); Catalogue.Cause tells which.
 type Catalogue struct {
-	rules []*Rule
-	byID  map[string]*Rule // upper-case ID or alias
+	rules  []*Rule
+	byID   map[string]*Rule // upper-case ID or alias
+	causes []*Cause
 }
 
 // NewCatalogue indexes rules by ID and alias; an ID or alias used twice is
-// an error.
+// an error. The catalogue has the root causes the rules are linked to
+// (built-in rules are, by Builtin).
 func NewCatalogue(rules []*Rule) (*Catalogue, error) {
 	if err := checkUnique(rules); err != nil {
 		return nil, err
@@ -29,7 +34,16 @@ func NewCatalogue(rules []*Rule) (*Catalogue, error) {
 		for _, id := range r.IDs() {
 			c.byID[strings.ToUpper(id)] = r
 		}
+		if r.cause != nil && !slices.Contains(c.causes, r.cause) {
+			c.causes = append(c.causes, r.cause)
+		}
 	}
+	slices.SortStableFunc(c.causes, func(a, b *Cause) int {
+		if a.File != b.File {
+			return strings.Compare(a.File, b.File)
+		}
+		return a.Line - b.Line
+	})
 	return c, nil
 }
 
@@ -51,6 +65,21 @@ func (c *Catalogue) Lookup(id string) (*Rule, bool) {
 	r, ok := c.byID[strings.ToUpper(id)]
 	return r, ok
 }
+
+// Cause returns the root cause that the check named by id (an ID or
+// alias, case-insensitively) reports a symptom of; false when the check
+// belongs to no cause or the catalogue lacks it.
+func (c *Catalogue) Cause(id string) (*Cause, bool) {
+	r, ok := c.Lookup(id)
+	if !ok || r.cause == nil {
+		return nil, false
+	}
+	return r.cause, true
+}
+
+// Causes returns the root causes of the catalogue's checks, in the order of
+// the causes file. The slice must not be modified.
+func (c *Catalogue) Causes() []*Cause { return c.causes }
 
 // Names returns every ID of the check that id names (its ID, then its
 // aliases), or just id when the catalogue lacks it.

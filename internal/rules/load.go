@@ -20,8 +20,28 @@ import (
 // rule's fixtures: fixtures/<RULE-ID>/pass*.yaml and fail*.yaml.
 const FixturesDir = "fixtures"
 
-// Builtin returns the rules of the built-in packs embedded in the binary.
-func Builtin() ([]*Rule, error) { return LoadFS(packs.FS, ".", "builtin:") }
+// Builtin returns the rules of the built-in packs embedded in the binary,
+// each linked to its root cause from the packs' causes file (see Cause).
+// The causes file must name existing rules, each in one cause at most.
+func Builtin() ([]*Rule, error) {
+	const prefix = "builtin:"
+	rules, err := loadFS(packs.FS, ".", prefix, CausesFile)
+	if err != nil {
+		return nil, err
+	}
+	data, err := fs.ReadFile(packs.FS, CausesFile)
+	if err != nil {
+		return nil, fmt.Errorf("load causes: %w", err)
+	}
+	causes, err := ParseCauses(data, prefix+CausesFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := linkCauses(rules, causes); err != nil {
+		return nil, err
+	}
+	return rules, nil
+}
 
 // LoadDir loads every rule file (*.yaml, *.yml) below dir, skipping the
 // fixtures folders. Rules loaded from a folder must be CEL rules: a native
@@ -51,6 +71,12 @@ func LoadDir(dir string) ([]*Rule, error) {
 // locations and errors. All files are read before returning; the error
 // lists every problem with file and line.
 func LoadFS(fsys fs.FS, root, prefix string) ([]*Rule, error) {
+	return loadFS(fsys, root, prefix, "")
+}
+
+// loadFS is LoadFS leaving out the file skip (a path below root), unless
+// skip is empty.
+func loadFS(fsys fs.FS, root, prefix, skip string) ([]*Rule, error) {
 	var files []string
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -60,6 +86,9 @@ func LoadFS(fsys fs.FS, root, prefix string) ([]*Rule, error) {
 			if p != root && (d.Name() == FixturesDir || strings.HasPrefix(d.Name(), ".")) {
 				return fs.SkipDir
 			}
+			return nil
+		}
+		if skip != "" && p == path.Join(root, skip) {
 			return nil
 		}
 		if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" {

@@ -46,6 +46,11 @@ type Rule struct {
 	// File and Line say where the rule was defined.
 	File string `json:"-"`
 	Line int    `json:"-"`
+
+	// cause is the root cause the rule reports a symptom of, linked by
+	// Builtin from the causes file; nil for most rules and every custom
+	// one. It is not part of the rule file.
+	cause *Cause
 }
 
 // Match selects the objects a rule applies to.
