@@ -189,6 +189,38 @@ func TestCheckKind(t *testing.T) {
 	}
 }
 
+func TestLimitFor(t *testing.T) {
+	c := &CreationRate{Limit: 100, Limits: []RateLimit{
+		{Subjects: Subjects{Groups: []string{"interns"}}, Limit: 10},
+		{Subjects: Subjects{Groups: []string{"batch"}}, Limit: 1000},
+		{Subjects: Subjects{Groups: []string{"staff"}}, Exclude: Subjects{Users: []string{"carol"}}, Limit: 5},
+		{Subjects: Subjects{Users: []string{"bob"}}, Limit: 50},
+		{Subjects: Subjects{ServiceAccounts: []string{"ci/*"}}, Limit: 500},
+		{Subjects: Subjects{ServiceAccounts: []string{"ci/nightly"}}, Limit: 2000},
+	}}
+	tests := []struct {
+		user              string
+		groups            []string
+		wantLimit, wantAt int
+	}{
+		{"alice", nil, 100, -1},
+		{"ivan", []string{"interns"}, 10, 0},
+		{"ivan", []string{"batch", "interns"}, 10, 0}, // equally specific: the lowest limit
+		{"bob", []string{"interns"}, 50, 3},           // a user named beats a group
+		{"carol", []string{"staff"}, 100, -1},         // excluded from the staff entry
+		{"dave", []string{"staff"}, 5, 2},
+		{"system:serviceaccount:ci:runner", []string{"interns"}, 500, 4}, // namespace/* beats a group
+		{"system:serviceaccount:ci:nightly", nil, 2000, 5},               // namespace/name beats namespace/*
+		{"system:serviceaccount:cix:runner", nil, 100, -1},
+	}
+	for _, tt := range tests {
+		limit, at := c.LimitFor(tt.user, tt.groups)
+		if limit != tt.wantLimit || at != tt.wantAt {
+			t.Errorf("LimitFor(%q, %v) = %d, %d; want %d, %d", tt.user, tt.groups, limit, at, tt.wantLimit, tt.wantAt)
+		}
+	}
+}
+
 func TestMatchPattern(t *testing.T) {
 	tests := []struct {
 		pattern, s string
