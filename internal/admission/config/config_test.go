@@ -31,6 +31,15 @@ func TestParseExample(t *testing.T) {
 	if got := c.Rules[0].NamespaceSelector; got == nil || len(got.MatchExpressions) != 1 {
 		t.Errorf("rules[0].namespaceSelector: got %+v, want one expression", got)
 	}
+	if got := c.Governance.RequireNetworkPolicy.Effective(); len(got) != 2 || got[1].Action != Enforce {
+		t.Errorf("requireNetworkPolicy bindings: got %+v, want warn and enforce", got)
+	}
+	if got, _ := c.Governance.CreationRate.LimitFor("system:serviceaccount:ci:runner", nil); got != 1000 {
+		t.Errorf("creationRate limit of ci/runner: got %d, want 1000", got)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings: got %v, want none", c.Warnings)
+	}
 	if got, want := c.Timeout.Duration, 2*time.Second; got != want {
 		t.Errorf("timeout: got %s, want %s", got, want)
 	}
