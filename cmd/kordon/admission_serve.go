@@ -110,6 +110,9 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 		for _, s := range skipped {
 			fmt.Fprintln(cmd.OutOrStdout(), "note:", s)
 		}
+		for _, w := range cfg.Warnings {
+			fmt.Fprintln(cmd.OutOrStdout(), "warning:", w)
+		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: configuration is valid\n", f.configFile)
 		return nil
 	}
@@ -142,6 +145,9 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 	}
 	for _, s := range skipped {
 		log.Warn("rule left out", "reason", s)
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration not checked", "warning", w.String())
 	}
 	reloader, err := certs.NewReloader(f.certFile, f.keyFile)
 	if err != nil {

@@ -17,6 +17,11 @@ func TestAdmissionServeCheckConfig(t *testing.T) {
 		{"valid", "rules: [{name: pss, select: {tags: [pss-restricted]}, action: enforce}]\ngovernance: {requireNetworkPolicy: {action: warn}}\n", 0, "configuration is valid"},
 		{"bad action", "rules: [{name: pss, select: {tags: [pss-restricted]}, action: block}]\n", 2, `rules[0].action: "block": want enforce, warn or audit`},
 		{"unknown rule", "rules: [{name: r, select: {ids: [KOR-NOPE-9]}, action: warn}]\n", 2, "no rule KOR-NOPE-9 in the catalogue"},
+		{"misspelt kind", "rules: [{name: pss, select: {tags: [pss-restricted]}, action: enforce}]\ngovernance:\n  trustedImages:\n    action: enforce\n    kinds: [Pods]\n", 2,
+			`misspelt-kind.yaml:5: governance.trustedImages.kinds[0]: "Pods" is not a built-in kind: did you mean Pod?`},
+		{"unknown field", "rules:\n  - name: pss\n    select: {tags: [pss-restricted]}\n    acton: enforce\n", 2, `unknown-field.yaml:4: rules[0].acton: unknown field "acton" (did you mean action?)`},
+		{"custom kind warned", "governance:\n  trustedImages:\n    bindings:\n      - action: warn\n        kinds: [example.com/Widget]\n", 0,
+			`custom-kind-warned.yaml:5: governance.trustedImages.bindings[0].kinds[0]: "example.com/Widget": custom resource kind not checked`},
 		{"inventory rule", "rules: [{name: r, select: {ids: [KOR-NET-001]}, action: warn}]\n", 2, "cannot run at admission"},
 	}
 	for _, tt := range tests {

@@ -61,14 +61,42 @@ type Webhook struct {
 	rate       *governance.CreationRate
 }
 
-// policyEntry is a governance policy with its scope and action.
+// policyEntry is a governance policy with its scope and bindings.
 type policyEntry struct {
 	policy governance.Policy
+	// scope applies to every binding.
+	scope    *scope
+	bindings []policyBinding
+}
+
+// policyBinding is one compiled config.PolicyBinding.
+type policyBinding struct {
 	scope  *scope
 	action config.Action
-	// workloadsOnly limits the policy to workload kinds when its scope
-	// names no kinds (the creation rate).
+	// workloadsOnly limits the binding to workload kinds when neither it
+	// nor its policy names kinds (the creation rate).
 	workloadsOnly bool
+}
+
+// action returns the action the policy applies to req with, and whether
+// the policy applies at all: the request must be in the policy's scope and
+// in at least one binding's scope. When several bindings match, the
+// strictest action wins (enforce, then warn, then audit), whatever their
+// order, so that adding a warn binding never weakens an enforcing one.
+func (p *policyEntry) action(req *governance.Request, nsLabels namespaceLabels) (config.Action, bool) {
+	if !p.scope.matches(req, nsLabels) {
+		return "", false
+	}
+	var best config.Action
+	for _, b := range p.bindings {
+		if b.workloadsOnly && !k8s.IsWorkload(req.Group, req.Kind) {
+			continue
+		}
+		if b.action.Stricter(best) && b.scope.matches(req, nsLabels) {
+			best = b.action
+		}
+	}
+	return best, best != ""
 }
 
 // kubeSystem is never judged, nor is the webhook's own namespace.
@@ -110,38 +138,51 @@ func New(opts Options) (*Webhook, []string, error) {
 		w.log = slog.New(slog.DiscardHandler)
 	}
 	var errs []error
-	add := func(p governance.Policy, s config.Scope, a config.Action, workloadsOnly bool) {
+	// add compiles a policy's bindings. Policies counting workloads by
+	// default (the creation rate) apply to workload kinds only where
+	// neither the policy nor a binding names kinds.
+	add := func(p governance.Policy, pb config.PolicyBindings, defaultWorkloads bool) {
 		if _, ok := cat.Lookup(p.ID()); !ok {
 			errs = append(errs, fmt.Errorf("governance %s: the policy is not in the rule catalogue", p.ID()))
 			return
 		}
-		sc, err := compileScope(s)
+		sc, err := compileScope(pb.Scope)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("governance %s: %w", p.ID(), err))
 			return
 		}
-		w.policies = append(w.policies, &policyEntry{policy: p, scope: sc, action: a, workloadsOnly: workloadsOnly})
+		e := &policyEntry{policy: p, scope: sc}
+		for i, b := range pb.Effective() {
+			bsc, err := compileScope(b.Scope)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("governance %s bindings[%d]: %w", p.ID(), i, err))
+				return
+			}
+			e.bindings = append(e.bindings, policyBinding{scope: bsc, action: b.Action,
+				workloadsOnly: defaultWorkloads && len(pb.Kinds) == 0 && len(b.Kinds) == 0})
+		}
+		w.policies = append(w.policies, e)
 	}
 	g := cfg.Governance
 	if p := g.RequireNetworkPolicy; p != nil {
 		if opts.NetworkPolicies == nil {
 			errs = append(errs, errors.New("governance.requireNetworkPolicy needs a NetworkPolicy informer"))
 		} else {
-			add(governance.NewRequireNetworkPolicy(opts.NetworkPolicies), p.Scope, p.Action, false)
+			add(governance.NewRequireNetworkPolicy(opts.NetworkPolicies), p.PolicyBindings, false)
 		}
 	}
 	if p := g.ProtectedLabels; p != nil {
-		add(governance.NewProtectedLabels(p), p.Scope, p.Action, false)
+		add(governance.NewProtectedLabels(p), p.PolicyBindings, false)
 	}
 	if p := g.NamespaceScoping; p != nil {
-		add(governance.NewNamespaceScoping(p), p.Scope, p.Action, false)
+		add(governance.NewNamespaceScoping(p), p.PolicyBindings, false)
 	}
 	if p := g.TrustedImages; p != nil {
-		add(governance.NewTrustedImages(p), p.Scope, p.Action, false)
+		add(governance.NewTrustedImages(p), p.PolicyBindings, false)
 	}
 	if p := g.CreationRate; p != nil {
 		w.rate = governance.NewCreationRate(p, opts.Now)
-		add(w.rate, p.Scope, p.Action, len(p.Kinds) == 0)
+		add(w.rate, p.PolicyBindings, true)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
@@ -232,24 +273,22 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 		}
 	}
 	for _, p := range w.policies {
-		if p.workloadsOnly && !k8s.IsWorkload(req.Group, req.Kind) {
-			continue
-		}
-		if !p.scope.matches(req, nsLabels) {
+		action, ok := p.action(req, nsLabels)
+		if !ok {
 			continue
 		}
 		vs, err := p.policy.Check(ctx, req)
 		if err != nil {
-			fail(p.action, fmt.Errorf("governance %s could not decide: %w", p.policy.ID(), err))
+			fail(action, fmt.Errorf("governance %s could not decide: %w", p.policy.ID(), err))
 			continue
 		}
 		for _, v := range vs {
 			f, err := w.catalogue.Finding(v.ID, rules.Outcome{Resource: res, Failed: true, Message: v.Message, Remediation: v.Remediation})
 			if err != nil {
-				fail(p.action, err)
+				fail(action, err)
 				continue
 			}
-			d.Violations = append(d.Violations, Judged{Finding: f, Action: p.action, Source: "governance"})
+			d.Violations = append(d.Violations, Judged{Finding: f, Action: action, Source: "governance"})
 		}
 	}
 	for _, v := range d.Violations {
@@ -260,7 +299,10 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 	if d.Allowed && d.Failed == nil {
 		for _, p := range w.policies {
 			r, ok := p.policy.(governance.Recorder)
-			if !ok || (p.workloadsOnly && !k8s.IsWorkload(req.Group, req.Kind)) || !p.scope.matches(req, nsLabels) {
+			if !ok {
+				continue
+			}
+			if _, applies := p.action(req, nsLabels); !applies {
 				continue
 			}
 			r.Record(req)

@@ -597,3 +597,111 @@ spec:
 	}
 	return strings.Replace(strings.Replace(d, "REPLICAS", replicas, 1), "EXTRA", extra, 1)
 }
+
+func TestDecidePolicyBindings(t *testing.T) {
+	f := newFixture(t)
+	f.addNamespace("team-a", map[string]string{"kordon.io/ready": "true"})
+	f.addNamespace("team-warn", nil)
+	f.addNamespace("legacy", nil)
+	// A pod that no NetworkPolicy selects, in every namespace.
+	unselected := func(ns string) *admissionv1.AdmissionRequest {
+		return request(t, admissionv1.Create, "alice", nil, pod(restrictedPod, ns, "registry.example.com/web:1"), "")
+	}
+	tests := []struct {
+		name   string
+		config string
+		want   map[string]config.Action // namespace: action of KOR-GOV-001 ("" none)
+	}{
+		{"warn everywhere, enforce where ready", `
+governance:
+  requireNetworkPolicy:
+    excludeNamespaces: [legacy]
+    bindings:
+      - action: warn
+      - action: enforce
+        namespaceSelector: {matchLabels: {kordon.io/ready: "true"}}
+`, map[string]config.Action{"team-a": config.Enforce, "team-warn": config.Warn, "legacy": ""}},
+		{"order does not matter: the strictest binding wins", `
+governance:
+  requireNetworkPolicy:
+    bindings:
+      - action: enforce
+        namespaces: [team-a]
+      - action: audit
+      - action: warn
+        namespaces: [team-*]
+`, map[string]config.Action{"team-a": config.Enforce, "team-warn": config.Warn, "legacy": config.Audit}},
+		{"the one-binding form", `
+governance:
+  requireNetworkPolicy:
+    action: warn
+    namespaces: [team-warn]
+`, map[string]config.Action{"team-a": "", "team-warn": config.Warn, "legacy": ""}},
+		{"a binding's exempt subjects", `
+governance:
+  requireNetworkPolicy:
+    bindings:
+      - action: enforce
+        exempt: {users: [alice]}
+      - action: audit
+`, map[string]config.Action{"team-a": config.Audit, "team-warn": config.Audit, "legacy": config.Audit}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := f.webhook(tt.config)
+			for ns, want := range tt.want {
+				req, err := requestFrom(unselected(ns))
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := w.Decide(context.Background(), req)
+				var got config.Action
+				for _, v := range d.Violations {
+					if v.RuleID == "KOR-GOV-001" {
+						if got != "" {
+							t.Errorf("%s: KOR-GOV-001 reported twice: %+v", ns, d.Violations)
+						}
+						got = v.Action
+					}
+				}
+				if got != want {
+					t.Errorf("%s: got action %q, want %q", ns, got, want)
+				}
+				if d.Allowed != (want != config.Enforce) {
+					t.Errorf("%s: allowed %v with action %q", ns, d.Allowed, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCreationRateBindingsCountOnce(t *testing.T) {
+	f := newFixture(t)
+	w := f.webhook(`
+governance:
+  creationRate:
+    limit: 2
+    window: 1h
+    bindings:
+      - action: warn
+      - action: enforce
+        namespaces: [shop]
+`)
+	create := func(ns string) *Decision {
+		t.Helper()
+		req, err := requestFrom(request(t, admissionv1.Create, "eve", nil, pod(restrictedPod, ns, "registry.example.com/web:1"), ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.Decide(context.Background(), req)
+	}
+	// Two bindings match in shop: each creation still counts once.
+	create("shop")
+	create("lab")
+	if got := ids(create("lab"), config.Warn); !slices.Equal(got, []string{"KOR-GOV-005"}) {
+		t.Errorf("third creation in lab: got warnings %v, want [KOR-GOV-005]", got)
+	}
+	if d := create("shop"); d.Allowed || !slices.Equal(ids(d, config.Enforce), []string{"KOR-GOV-005"}) {
+		t.Errorf("fourth creation in shop: got allowed %v, enforced %v, want denied by KOR-GOV-005", d.Allowed, ids(d, config.Enforce))
+	}
+}

@@ -1,14 +1,11 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // Action is what the webhook does with a violation.
@@ -29,6 +26,22 @@ const (
 // Valid reports whether a is one of enforce, warn or audit.
 func (a Action) Valid() bool { return a == Enforce || a == Warn || a == Audit }
 
+// Stricter reports whether a is stricter than b: enforce is stricter than
+// warn, warn than audit, and any action than none ("").
+func (a Action) Stricter(b Action) bool { return a.rank() > b.rank() }
+
+func (a Action) rank() int {
+	switch a {
+	case Enforce:
+		return 3
+	case Warn:
+		return 2
+	case Audit:
+		return 1
+	}
+	return 0
+}
+
 // Config is the whole configuration file.
 type Config struct {
 	// ExcludeNamespaces are never judged, in addition to kube-system and the
@@ -41,6 +54,10 @@ type Config struct {
 	Rules []RuleBinding `json:"rules,omitempty"`
 	// Governance configures the governance policies; a nil policy is off.
 	Governance Governance `json:"governance,omitempty"`
+
+	// Warnings are things Parse could not check (custom resource kinds),
+	// with their positions. They do not stop the webhook.
+	Warnings []Problem `json:"-"`
 }
 
 // RuleBinding applies a selection of catalogue rules with one action.
@@ -105,6 +122,42 @@ func (s Subjects) Empty() bool {
 	return len(s.Users) == 0 && len(s.Groups) == 0 && len(s.ServiceAccounts) == 0
 }
 
+// PolicyBinding applies a governance policy with one action where its
+// scope matches, like a rule binding.
+type PolicyBinding struct {
+	// Name, optional, identifies the binding in errors.
+	Name   string `json:"name,omitempty"`
+	Action Action `json:"action"`
+	Scope  `json:",inline"`
+}
+
+// PolicyBindings says where and with which action a governance policy
+// applies. It is written in one of two forms:
+//
+//   - one binding: action plus the scope fields (namespaces,
+//     namespaceSelector, ...), as before bindings existed;
+//   - a list of bindings, each with its action and scope; the scope fields
+//     beside bindings then apply to every binding (a request must match
+//     both), and action must not be set.
+//
+// When several bindings match a request, the strictest action wins
+// (enforce over warn over audit), whatever their order.
+type PolicyBindings struct {
+	Action   Action          `json:"action,omitempty"`
+	Bindings []PolicyBinding `json:"bindings,omitempty"`
+	Scope    `json:",inline"`
+}
+
+// Effective returns the policy's bindings: Bindings, or the one binding
+// that Action forms (with an empty scope: the policy's Scope applies to
+// every binding).
+func (p PolicyBindings) Effective() []PolicyBinding {
+	if len(p.Bindings) > 0 {
+		return p.Bindings
+	}
+	return []PolicyBinding{{Action: p.Action}}
+}
+
 // Governance holds the governance policies.
 type Governance struct {
 	RequireNetworkPolicy *RequireNetworkPolicy `json:"requireNetworkPolicy,omitempty"`
@@ -117,16 +170,14 @@ type Governance struct {
 // RequireNetworkPolicy denies pods and workloads that no NetworkPolicy of
 // their namespace selects.
 type RequireNetworkPolicy struct {
-	Action Action `json:"action"`
-	Scope  `json:",inline"`
+	PolicyBindings `json:",inline"`
 }
 
 // ProtectedLabels lists labels that only some subjects may add, change or
 // remove, on any object and on pod templates.
 type ProtectedLabels struct {
-	Action Action           `json:"action"`
-	Labels []ProtectedLabel `json:"labels"`
-	Scope  `json:",inline"`
+	PolicyBindings `json:",inline"`
+	Labels         []ProtectedLabel `json:"labels"`
 }
 
 // ProtectedLabel is a label key (pattern) or a key=value pair and who may
@@ -144,11 +195,10 @@ type ProtectedLabel struct {
 
 // NamespaceScoping limits users and groups to namespaces.
 type NamespaceScoping struct {
-	Action Action `json:"action"`
+	PolicyBindings `json:",inline"`
 	// Subjects are checked in order; a request by a subject named in one
 	// or more entries may only touch objects in those entries' namespaces.
 	Subjects []ScopedSubject `json:"subjects"`
-	Scope    `json:",inline"`
 }
 
 // ScopedSubject names subjects and the namespaces they may work in.
@@ -160,7 +210,7 @@ type ScopedSubject struct {
 
 // TrustedImages restricts the images pods may run.
 type TrustedImages struct {
-	Action Action `json:"action"`
+	PolicyBindings `json:",inline"`
 	// Allow lists registry/repository patterns (registry.example.com/*,
 	// docker.io/library/nginx); when non-empty an image must match one.
 	Allow []string `json:"allow,omitempty"`
@@ -170,20 +220,35 @@ type TrustedImages struct {
 	RequireDigest bool `json:"requireDigest,omitempty"`
 	// AllowLatest permits :latest and untagged images (refused by default).
 	AllowLatest bool `json:"allowLatest,omitempty"`
-	Scope       `json:",inline"`
 }
 
 // CreationRate limits how many objects one user may create in a sliding
 // window. Counters live in the memory of each replica.
 type CreationRate struct {
-	Action Action `json:"action"`
-	// Limit is the number of creations allowed in Window.
+	PolicyBindings `json:",inline"`
+	// Limit is the number of creations each user may make in Window,
+	// unless an entry of Limits names them.
 	Limit int `json:"limit"`
+	// Limits set other limits for some users, groups or service accounts.
+	// The most specific entry that names a user applies (see LimitFor).
+	Limits []RateLimit `json:"limits,omitempty"`
 	// Window is the sliding window, e.g. 1h.
 	Window Duration `json:"window"`
-	// Kinds counted; default every workload kind (Pod, Deployment, ...).
-	// The inline Scope's Kinds field is the same field.
-	Scope `json:",inline"`
+	// The scope's Kinds are the kinds counted; default every workload
+	// kind (Pod, Deployment, ...).
+}
+
+// RateLimit is the creation limit of the subjects it names. Each user
+// still has their own counter: a group's limit applies to every member
+// separately, it is not a budget the group shares.
+type RateLimit struct {
+	// Subjects (users, groups, serviceAccounts) the entry names.
+	Subjects `json:",inline"`
+	// Exclude names subjects the entry does not apply to although Subjects
+	// names them (a group's lead, one service account of a namespace).
+	Exclude Subjects `json:"exclude,omitempty"`
+	// Limit is the number of creations allowed in the window.
+	Limit int `json:"limit"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("1h",
@@ -207,158 +272,177 @@ func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String()
 // DefaultTimeout is the evaluation budget of one request when Timeout is unset.
 const DefaultTimeout = 2 * time.Second
 
-// Load reads and validates a configuration file. Unknown fields are errors.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("admission config: %w", err)
-	}
-	c, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("admission config %s: %w", path, err)
-	}
-	return c, nil
-}
-
-// Parse decodes and validates a configuration.
-func Parse(data []byte) (*Config, error) {
-	c := &Config{}
-	if err := yaml.UnmarshalStrict(data, c); err != nil {
-		return nil, err
-	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	if c.Timeout.Duration == 0 {
-		c.Timeout.Duration = DefaultTimeout
-	}
-	return c, nil
-}
-
 // Validate checks the configuration and returns every problem, each naming
-// its field. Rule selections are checked against the catalogue by the
-// engine, not here.
+// its field, as an *Error (without line numbers: Parse adds them). Rule
+// selections are checked against the catalogue by the engine, not here.
+// Warnings (kinds that cannot be checked) are left in c.Warnings.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	v := &validator{}
+	c.validate(v)
+	c.Warnings = v.warnings
+	if len(v.problems) > 0 {
+		return &Error{Problems: v.problems}
 	}
+	return nil
+}
+
+// validator collects problems and warnings.
+type validator struct {
+	problems, warnings []Problem
+}
+
+func (v *validator) bad(field, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) warn(field, format string, args ...any) {
+	v.warnings = append(v.warnings, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *Config) validate(v *validator) {
 	if c.Timeout.Duration < 0 || c.Timeout.Duration > 25*time.Second {
-		bad("timeout", "%s is outside 0..25s (the API server waits at most 30s)", c.Timeout.Duration)
+		v.bad("timeout", "%s is outside 0..25s (the API server waits at most 30s)", c.Timeout.Duration)
 	}
 	names := map[string]bool{}
 	for i, b := range c.Rules {
 		f := fmt.Sprintf("rules[%d]", i)
 		if b.Name == "" {
-			bad(f+".name", "is required")
+			v.bad(f+".name", "is required")
 		} else if names[b.Name] {
-			bad(f+".name", "%q is used twice", b.Name)
+			v.bad(f+".name", "%q is used twice", b.Name)
 		}
 		names[b.Name] = true
 		s := b.Select
 		if len(s.Packs)+len(s.Tags)+len(s.Frameworks)+len(s.IDs) == 0 && s.MinSeverity == "" {
-			bad(f+".select", "choose rules with packs, tags, frameworks, ids or minSeverity")
+			v.bad(f+".select", "choose rules with packs, tags, frameworks, ids or minSeverity")
 		}
-		checkAction(bad, f+".action", b.Action)
-		checkScope(bad, f, b.Scope)
+		checkAction(v, f+".action", b.Action)
+		checkScope(v, f, b.Scope)
 	}
 	g := c.Governance
 	if p := g.RequireNetworkPolicy; p != nil {
-		checkAction(bad, "governance.requireNetworkPolicy.action", p.Action)
-		checkScope(bad, "governance.requireNetworkPolicy", p.Scope)
+		checkBindings(v, "governance.requireNetworkPolicy", p.PolicyBindings)
 	}
 	if p := g.ProtectedLabels; p != nil {
 		f := "governance.protectedLabels"
-		checkAction(bad, f+".action", p.Action)
-		checkScope(bad, f, p.Scope)
+		checkBindings(v, f, p.PolicyBindings)
 		if len(p.Labels) == 0 {
-			bad(f+".labels", "list at least one label")
+			v.bad(f+".labels", "list at least one label")
 		}
 		for i, l := range p.Labels {
 			lf := fmt.Sprintf("%s.labels[%d]", f, i)
 			if strings.TrimSpace(l.Key) == "" {
-				bad(lf+".key", "is required")
+				v.bad(lf+".key", "is required")
 			}
 			if l.Allowed.Empty() {
-				bad(lf+".allowed", "name the users, groups or serviceAccounts that may set %s", l.Key)
+				v.bad(lf+".allowed", "name the users, groups or serviceAccounts that may set %s", l.Key)
 			}
-			checkSubjects(bad, lf+".allowed", l.Allowed)
+			checkSubjects(v, lf+".allowed", l.Allowed)
 		}
 	}
 	if p := g.NamespaceScoping; p != nil {
 		f := "governance.namespaceScoping"
-		checkAction(bad, f+".action", p.Action)
-		checkScope(bad, f, p.Scope)
+		checkBindings(v, f, p.PolicyBindings)
 		if len(p.Subjects) == 0 {
-			bad(f+".subjects", "list at least one entry")
+			v.bad(f+".subjects", "list at least one entry")
 		}
 		for i, s := range p.Subjects {
 			sf := fmt.Sprintf("%s.subjects[%d]", f, i)
 			if s.Subjects.Empty() {
-				bad(sf, "name users, groups or serviceAccounts")
+				v.bad(sf, "name users, groups or serviceAccounts")
 			}
 			if len(s.Namespaces) == 0 {
-				bad(sf+".namespaces", "list the namespaces these subjects may work in")
+				v.bad(sf+".namespaces", "list the namespaces these subjects may work in")
 			}
-			checkSubjects(bad, sf, s.Subjects)
+			checkSubjects(v, sf, s.Subjects)
 		}
 	}
 	if p := g.TrustedImages; p != nil {
 		f := "governance.trustedImages"
-		checkAction(bad, f+".action", p.Action)
-		checkScope(bad, f, p.Scope)
-		for i, pat := range append(append([]string(nil), p.Allow...), p.Deny...) {
-			if strings.TrimSpace(pat) == "" || strings.ContainsAny(pat, " \t@") {
-				bad(fmt.Sprintf("%s pattern %d", f, i), "%q is not a registry/repository pattern", pat)
+		checkBindings(v, f, p.PolicyBindings)
+		for field, pats := range map[string][]string{"allow": p.Allow, "deny": p.Deny} {
+			for i, pat := range pats {
+				if strings.TrimSpace(pat) == "" || strings.ContainsAny(pat, " \t@") {
+					v.bad(fmt.Sprintf("%s.%s[%d]", f, field, i), "%q is not a registry/repository pattern", pat)
+				}
 			}
 		}
 	}
 	if p := g.CreationRate; p != nil {
 		f := "governance.creationRate"
-		checkAction(bad, f+".action", p.Action)
-		checkScope(bad, f, p.Scope)
-		if p.Limit <= 0 {
-			bad(f+".limit", "must be a positive number of creations")
-		}
+		checkBindings(v, f, p.PolicyBindings)
+		checkLimit(v, f+".limit", p.Limit)
 		if p.Window.Duration < time.Second || p.Window.Duration > 7*24*time.Hour {
-			bad(f+".window", "%s is outside 1s..168h", p.Window.Duration)
+			v.bad(f+".window", "%s is outside 1s..168h", p.Window.Duration)
 		}
-		if p.Limit > 100000 {
-			bad(f+".limit", "%d is too large for in-memory counters (at most 100000)", p.Limit)
+		for i, l := range p.Limits {
+			lf := fmt.Sprintf("%s.limits[%d]", f, i)
+			if l.Subjects.Empty() {
+				v.bad(lf, "name the users, groups or serviceAccounts this limit applies to")
+			}
+			checkSubjects(v, lf, l.Subjects)
+			checkSubjects(v, lf+".exclude", l.Exclude)
+			checkLimit(v, lf+".limit", l.Limit)
 		}
 	}
-	return errors.Join(errs...)
+	sortProblems(v.problems)
 }
 
-func checkAction(bad func(string, string, ...any), field string, a Action) {
+func checkLimit(v *validator, field string, n int) {
+	if n <= 0 {
+		v.bad(field, "must be a positive number of creations")
+	} else if n > 100000 {
+		v.bad(field, "%d is too large for in-memory counters (at most 100000)", n)
+	}
+}
+
+// checkBindings checks a governance policy's action, or its bindings.
+func checkBindings(v *validator, field string, p PolicyBindings) {
+	checkScope(v, field, p.Scope)
+	if len(p.Bindings) == 0 {
+		checkAction(v, field+".action", p.Action)
+		return
+	}
+	if p.Action != "" {
+		v.bad(field+".action", "set the action of each of bindings, not of the policy, when bindings are listed")
+	}
+	for i, b := range p.Bindings {
+		bf := fmt.Sprintf("%s.bindings[%d]", field, i)
+		checkAction(v, bf+".action", b.Action)
+		checkScope(v, bf, b.Scope)
+	}
+}
+
+func checkAction(v *validator, field string, a Action) {
 	if !a.Valid() {
-		bad(field, "%q: want enforce, warn or audit", a)
+		v.bad(field, "%q: want enforce, warn or audit", a)
 	}
 }
 
-func checkScope(bad func(string, string, ...any), field string, s Scope) {
+func checkScope(v *validator, field string, s Scope) {
 	if s.NamespaceSelector != nil {
 		if _, err := metav1.LabelSelectorAsSelector(s.NamespaceSelector); err != nil {
-			bad(field+".namespaceSelector", "%v", err)
+			v.bad(field+".namespaceSelector", "%v", err)
 		}
 	}
 	for i, k := range s.Kinds {
-		kind := k
-		if _, after, ok := strings.Cut(k, "/"); ok {
-			kind = after
-		}
-		if kind == "" || kind[0] < 'A' || kind[0] > 'Z' {
-			bad(fmt.Sprintf("%s.kinds[%d]", field, i), "%q: want a Kind such as Deployment or group/Kind such as apps/Deployment", k)
+		kf := fmt.Sprintf("%s.kinds[%d]", field, i)
+		msg, custom := checkKind(k)
+		switch {
+		case custom:
+			v.warn(kf, "%s", msg)
+		case msg != "":
+			v.bad(kf, "%s", msg)
 		}
 	}
-	checkSubjects(bad, field+".exempt", s.Exempt)
+	checkSubjects(v, field+".exempt", s.Exempt)
 }
 
-func checkSubjects(bad func(string, string, ...any), field string, s Subjects) {
+func checkSubjects(v *validator, field string, s Subjects) {
 	for i, sa := range s.ServiceAccounts {
 		ns, name, ok := strings.Cut(sa, "/")
 		if !ok || ns == "" || name == "" {
-			bad(fmt.Sprintf("%s.serviceAccounts[%d]", field, i), "%q: want namespace/name", sa)
+			v.bad(fmt.Sprintf("%s.serviceAccounts[%d]", field, i), "%q: want namespace/name", sa)
 		}
 	}
 }

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +31,15 @@ func TestParseExample(t *testing.T) {
 	if got := c.Rules[0].NamespaceSelector; got == nil || len(got.MatchExpressions) != 1 {
 		t.Errorf("rules[0].namespaceSelector: got %+v, want one expression", got)
 	}
+	if got := c.Governance.RequireNetworkPolicy.Effective(); len(got) != 2 || got[1].Action != Enforce {
+		t.Errorf("requireNetworkPolicy bindings: got %+v, want warn and enforce", got)
+	}
+	if got, _ := c.Governance.CreationRate.LimitFor("system:serviceaccount:ci:runner", nil); got != 1000 {
+		t.Errorf("creationRate limit of ci/runner: got %d, want 1000", got)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings: got %v, want none", c.Warnings)
+	}
 	if got, want := c.Timeout.Duration, 2*time.Second; got != want {
 		t.Errorf("timeout: got %s, want %s", got, want)
 	}
@@ -52,6 +64,21 @@ func TestParseErrors(t *testing.T) {
 		{"bad duration", "timeout: soon", []string{`duration "soon"`}},
 		{"image pattern", "governance: {trustedImages: {action: enforce, allow: ['nginx@sha256']}}", []string{"is not a registry/repository pattern"}},
 		{"several at once", "rules: [{name: a, select: {}, action: x}]", []string{"rules[0].select", "rules[0].action"}},
+		{"action beside bindings", "governance: {requireNetworkPolicy: {action: warn, bindings: [{action: enforce}]}}", []string{"governance.requireNetworkPolicy.action: set the action of each of bindings"}},
+		{"binding action", "governance: {requireNetworkPolicy: {bindings: [{action: warn}, {action: deny, namespaces: [a]}]}}", []string{`governance.requireNetworkPolicy.bindings[1].action: "deny"`}},
+		{"no action nor bindings", "governance: {trustedImages: {allow: [x/*]}}", []string{`governance.trustedImages.action: "": want enforce`}},
+		{"binding kind", "governance: {trustedImages: {bindings: [{action: warn, kinds: [Pods]}]}}", []string{`governance.trustedImages.bindings[0].kinds[0]: "Pods" is not a built-in kind: did you mean Pod?`}},
+		{"plural kind", "rules: [{name: a, select: {tags: [x]}, action: warn, kinds: [Deployments]}]", []string{`did you mean Deployment?`}},
+		{"kind in the wrong group", "rules: [{name: a, select: {tags: [x]}, action: warn, kinds: [apps/Pod]}]", []string{`"apps/Pod": Pod is in core, not in apps`}},
+		{"unknown kind", "rules: [{name: a, select: {tags: [x]}, action: warn, kinds: [Widget]}]", []string{`"Widget" is not a built-in kind`, "group/Kind"}},
+		{"group without a dot", "rules: [{name: a, select: {tags: [x]}, action: warn, kinds: [widgets/Widget]}]", []string{`no built-in API group "widgets"`}},
+		{"rate limits", "governance: {creationRate: {action: warn, limit: 5, window: 1h, limits: [{limit: 3}, {groups: [g], limit: 0}, {serviceAccounts: [ci], limit: 2}]}}",
+			[]string{"governance.creationRate.limits[0]: name the users", "governance.creationRate.limits[1].limit: must be a positive", `governance.creationRate.limits[2].serviceAccounts[0]: "ci"`}},
+		{"nested unknown field", "governance:\n  creationRate:\n    action: warn\n    limit: 5\n    window: 1h\n    limits:\n      - users: [u]\n        limt: 3\n",
+			[]string{`line 8: governance.creationRate.limits[0].limt: unknown field "limt" (did you mean limit?)`}},
+		{"wrong type", "governance:\n  creationRate: {action: warn, limit: many, window: 1h}", []string{`line 2: governance.creationRate.limit: want a whole number, got "many"`}},
+		{"list for a mapping", "rules:\n  - name: a\n    select: [x]\n    action: warn", []string{"line 3: rules[0].select: want a mapping"}},
+		{"yaml syntax", "rules: [", []string{"line "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +92,141 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParsePositions(t *testing.T) {
+	src := `timeout: 2s
+rules:
+  - name: pss
+    select: {tags: [pss-restricted]}
+    action: block
+    kinds: [Pods, apps/Deployment, example.com/Widget]
+governance:
+  requireNetworkPolicy:
+    bindings:
+      - action: warn
+      - action: enforce
+        namespaceSelector:
+          matchLabels: {ready: "true"}
+          matchExpresions: []
+`
+	_, err := Parse([]byte(src))
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("Parse: got %v, want an *Error", err)
+	}
+	// Every problem at once, by line: unknown fields and invalid values.
+	want := []string{
+		`line 5: rules[0].action: "block": want enforce, warn or audit`,
+		`line 6: rules[0].kinds[0]: "Pods" is not a built-in kind: did you mean Pod?`,
+		`line 14: governance.requireNetworkPolicy.bindings[1].namespaceSelector.matchExpresions: unknown field "matchExpresions" (did you mean matchExpressions?)`,
+	}
+	if got := problemStrings(cerr.Problems); !slices.Equal(got, want) {
+		t.Errorf("Parse: got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Load names the file.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "admission.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(path)
+	for i := range want {
+		want[i] = path + ":" + strings.TrimPrefix(want[i], "line ")
+	}
+	if !errors.As(err, &cerr) {
+		t.Fatalf("Load: got %v, want an *Error", err)
+	}
+	if got := problemStrings(cerr.Problems); !slices.Equal(got, want) {
+		t.Errorf("Load: got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Fixed again, the custom kind is a warning.
+	fixed := strings.NewReplacer("matchExpresions", "matchExpressions", "block", "enforce", "Pods", "Pod").Replace(src)
+	if err := os.WriteFile(path, []byte(fixed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want = []string{path + `:6: rules[0].kinds[2]: "example.com/Widget": custom resource kind not checked; make sure the group and the Kind's spelling (singular, capitalised) are right`}
+	if got := problemStrings(c.Warnings); !slices.Equal(got, want) {
+		t.Errorf("warnings: got %q, want %q", got, want)
+	}
+	if got := len(c.Governance.RequireNetworkPolicy.Effective()); got != 2 {
+		t.Errorf("bindings: got %d, want 2", got)
+	}
+}
+
+func problemStrings(ps []Problem) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
+
+func TestCheckKind(t *testing.T) {
+	tests := []struct {
+		kind    string
+		wantMsg string // "" fine
+		warning bool
+	}{
+		{"Pod", "", false},
+		{"core/Pod", "", false},
+		{"apps/Deployment", "", false},
+		{"Deployment", "", false},
+		{"networking.k8s.io/NetworkPolicy", "", false},
+		{"CustomResourceDefinition", "", false},
+		{"Pods", "did you mean Pod?", false},
+		{"NetworkPolicies", "did you mean NetworkPolicy?", false},
+		{"pod", "did you mean Pod?", false},
+		{"Deploymnt", "did you mean Deployment?", false},
+		{"apps/Deployments", "did you mean Deployment?", false},
+		{"batch/Deployment", "Deployment is in apps, extensions, not in batch", false},
+		{"cert-manager.io/Certificate", "custom resource kind not checked", true},
+		{"/Pod", "want a Kind", false},
+		{"apps/", "want a Kind", false},
+		{"ListOptions", "is not a built-in kind", false},
+	}
+	for _, tt := range tests {
+		msg, warning := checkKind(tt.kind)
+		if (tt.wantMsg == "") != (msg == "") || !strings.Contains(msg, tt.wantMsg) || warning != tt.warning {
+			t.Errorf("checkKind(%q) = %q, %v; want %q, %v", tt.kind, msg, warning, tt.wantMsg, tt.warning)
+		}
+	}
+}
+
+func TestLimitFor(t *testing.T) {
+	c := &CreationRate{Limit: 100, Limits: []RateLimit{
+		{Subjects: Subjects{Groups: []string{"interns"}}, Limit: 10},
+		{Subjects: Subjects{Groups: []string{"batch"}}, Limit: 1000},
+		{Subjects: Subjects{Groups: []string{"staff"}}, Exclude: Subjects{Users: []string{"carol"}}, Limit: 5},
+		{Subjects: Subjects{Users: []string{"bob"}}, Limit: 50},
+		{Subjects: Subjects{ServiceAccounts: []string{"ci/*"}}, Limit: 500},
+		{Subjects: Subjects{ServiceAccounts: []string{"ci/nightly"}}, Limit: 2000},
+	}}
+	tests := []struct {
+		user              string
+		groups            []string
+		wantLimit, wantAt int
+	}{
+		{"alice", nil, 100, -1},
+		{"ivan", []string{"interns"}, 10, 0},
+		{"ivan", []string{"batch", "interns"}, 10, 0}, // equally specific: the lowest limit
+		{"bob", []string{"interns"}, 50, 3},           // a user named beats a group
+		{"carol", []string{"staff"}, 100, -1},         // excluded from the staff entry
+		{"dave", []string{"staff"}, 5, 2},
+		{"system:serviceaccount:ci:runner", []string{"interns"}, 500, 4}, // namespace/* beats a group
+		{"system:serviceaccount:ci:nightly", nil, 2000, 5},               // namespace/name beats namespace/*
+		{"system:serviceaccount:cix:runner", nil, 100, -1},
+	}
+	for _, tt := range tests {
+		limit, at := c.LimitFor(tt.user, tt.groups)
+		if limit != tt.wantLimit || at != tt.wantAt {
+			t.Errorf("LimitFor(%q, %v) = %d, %d; want %d, %d", tt.user, tt.groups, limit, at, tt.wantLimit, tt.wantAt)
+		}
 	}
 }
 

@@ -80,3 +80,63 @@ func (s Subjects) String() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Specificity of a match of Subjects.Specificity, most specific last.
+const (
+	NoMatch = iota
+	// MatchGroup: one of the user's groups is named.
+	MatchGroup
+	// MatchServiceAccountNamespace: a namespace/* names the service account.
+	MatchServiceAccountNamespace
+	// MatchExact: the user, or the service account namespace/name, is named.
+	MatchExact
+)
+
+// Specificity says how specifically the subjects name the user: by name
+// (users, or a service account's namespace/name), by a service account's
+// namespace (namespace/*), by a group, or not at all (NoMatch).
+func (s Subjects) Specificity(user string, groups []string) int {
+	if slices.Contains(s.Users, user) {
+		return MatchExact
+	}
+	best := NoMatch
+	if ns, name, ok := strings.Cut(strings.TrimPrefix(user, ServiceAccountPrefix), ":"); ok && strings.HasPrefix(user, ServiceAccountPrefix) {
+		for _, sa := range s.ServiceAccounts {
+			sns, sname, _ := strings.Cut(sa, "/")
+			if sns != ns {
+				continue
+			}
+			if sname == name {
+				return MatchExact
+			}
+			if sname == "*" {
+				best = MatchServiceAccountNamespace
+			}
+		}
+	}
+	if best == NoMatch && slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(s.Groups, g) }) {
+		best = MatchGroup
+	}
+	return best
+}
+
+// LimitFor returns the creation limit of a user and the index of the
+// limits entry it comes from (-1 for the default Limit). The most specific
+// entry that names the user and does not exclude them applies: a user or
+// service account named exactly, then a service account's namespace
+// (namespace/*), then a group. Among equally specific entries the lowest
+// limit applies. A user no entry names has the default Limit.
+func (c *CreationRate) LimitFor(user string, groups []string) (limit, entry int) {
+	limit, entry = c.Limit, -1
+	best := NoMatch
+	for i, l := range c.Limits {
+		sp := l.Subjects.Specificity(user, groups)
+		if sp == NoMatch || l.Exclude.Contains(user, groups) {
+			continue
+		}
+		if sp > best || (sp == best && l.Limit < limit) {
+			best, limit, entry = sp, l.Limit, i
+		}
+	}
+	return limit, entry
+}

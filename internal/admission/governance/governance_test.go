@@ -283,7 +283,8 @@ func TestCreationRate(t *testing.T) {
 		}
 		now = now.Add(10 * time.Minute)
 	}
-	check(t, create("mallory"), []string{"user mallory already created 3 pods or workloads in the last 1h0m0s (limit 3)"})
+	check(t, create("mallory"), []string{"user mallory already created 3 pods or workloads in the last 1h0m0s (limit 3: the default limit): unusual creation rate " +
+		"(counted: creations this webhook replica admitted, not dry runs nor denied requests; creations the API server rejected after admission also count)"})
 	if vs := create("alice"); len(vs) != 0 {
 		t.Errorf("another user: got %s, want admitted", messages(vs))
 	}
@@ -308,6 +309,58 @@ func TestCreationRate(t *testing.T) {
 	now = now.Add(2 * time.Hour)
 	if got := p.Counts(); len(got) != 0 {
 		t.Errorf("Counts after the window: got %v, want empty", got)
+	}
+}
+
+func TestCreationRateLimits(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	cfg := &config.CreationRate{Limit: 2, Window: config.Duration{Duration: time.Hour}, Limits: []config.RateLimit{
+		{Subjects: config.Subjects{Groups: []string{"interns"}}, Exclude: config.Subjects{Users: []string{"lead"}}, Limit: 1},
+		{Subjects: config.Subjects{ServiceAccounts: []string{"ci/*"}}, Limit: 4},
+		{Subjects: config.Subjects{ServiceAccounts: []string{"ci/slow"}}, Limit: 1},
+	}}
+	cfg.Kinds = []string{"Pod", "Service"}
+	p := NewCreationRate(cfg, func() time.Time { return now })
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: c, image: x}]}"
+	// admitted counts how many creations of user pass before the first violation.
+	admitted := func(user string, groups ...string) (int, string) {
+		for i := 0; i < 10; i++ {
+			r := req(t, Create, user, groups, pod, "")
+			if vs := mustCheck(t, p, r); len(vs) > 0 {
+				return i, vs[0].Message + " / " + vs[0].Remediation
+			}
+			p.Record(r)
+		}
+		return 10, ""
+	}
+	tests := []struct {
+		name, user string
+		groups     []string
+		want       int
+		wantMsg    []string
+	}{
+		{"default", "alice", []string{"dev"}, 2, []string{"limit 2: the default limit", "objects of kind Pod, Service", "governance.creationRate.limit for"}},
+		{"group", "ivan", []string{"interns"}, 1, []string{"limit 1: limits[0], group interns", "governance.creationRate.limits[0].limit"}},
+		{"excluded from the group's entry", "lead", []string{"interns"}, 2, []string{"the default limit"}},
+		{"service account namespace", "system:serviceaccount:ci:runner", nil, 4, []string{"limits[1], service account ci/*"}},
+		{"exact service account beats its namespace", "system:serviceaccount:ci:slow", nil, 1, []string{"limits[2]"}},
+		{"a service account beats a group", "system:serviceaccount:ci:bot", []string{"interns"}, 4, []string{"limits[1]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, msg := admitted(tt.user, tt.groups...)
+			if got != tt.want {
+				t.Errorf("admitted %d creations, want %d (%s)", got, tt.want, msg)
+			}
+			for _, w := range tt.wantMsg {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message %q lacks %q", msg, w)
+				}
+			}
+		})
+	}
+	if got := p.Counts()["system:serviceaccount:ci:runner"]; got != 4 {
+		t.Errorf("counter of ci/runner: got %d, want 4 (times up to the largest limit are kept)", got)
 	}
 }
 

@@ -3,22 +3,39 @@ package governance
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/admission/config"
 )
 
-// CreationRate flags a user who creates more than Limit objects within a
-// sliding Window. It keeps, per user, the times of their admitted
-// creations in memory: each replica of the webhook counts the requests it
-// served, so with N replicas behind a Service a user may create up to about
-// N×Limit before every replica objects. State is lost on restart.
+// CreationRate flags a user who creates more than their limit of objects
+// within a sliding window. The limit is the configuration's default Limit,
+// or that of the most specific Limits entry naming the user, a group of
+// theirs or their service account (config.CreationRate.LimitFor); every
+// user has their own counter.
+//
+// What is counted: CREATE requests this replica admitted (Record is called
+// once the webhook admitted the request) that are not dry runs, not made
+// by the built-in workload controllers and in the policy's scope. A
+// validating webhook is not told whether the object was then stored, so a
+// creation another admission check or the API server rejects afterwards (a
+// name already taken, a ResourceQuota, a later webhook) still counts;
+// requests kordon denied, dry runs, and requests the API server refused
+// before calling webhooks (invalid objects, RBAC) do not.
+//
+// Counters live in memory: each replica of the webhook counts the requests
+// it served, so with N replicas behind a Service a user may create up to
+// about N×limit before every replica objects. State is lost on restart.
 //
 // A CreationRate is safe for concurrent use.
 type CreationRate struct {
-	limit  int
+	cfg    *config.CreationRate
+	keep   int // creation times kept per user: the largest limit
 	window time.Duration
+	what   string // what is counted, for messages
 	now    func() time.Time
 
 	mu    sync.Mutex
@@ -36,31 +53,49 @@ func NewCreationRate(cfg *config.CreationRate, now func() time.Time) *CreationRa
 	if now == nil {
 		now = time.Now
 	}
-	return &CreationRate{limit: cfg.Limit, window: cfg.Window.Duration, now: now, users: map[string]*creations{}}
+	keep := cfg.Limit
+	for _, l := range cfg.Limits {
+		keep = max(keep, l.Limit)
+	}
+	what := "pods or workloads"
+	if len(cfg.Kinds) > 0 {
+		what = "objects of kind " + strings.Join(cfg.Kinds, ", ")
+	} else if slices.ContainsFunc(cfg.Bindings, func(b config.PolicyBinding) bool { return len(b.Kinds) > 0 }) {
+		what = "objects of the configured kinds"
+	}
+	return &CreationRate{cfg: cfg, keep: keep, window: cfg.Window.Duration, what: what, now: now, users: map[string]*creations{}}
 }
 
 // ID implements Policy.
 func (p *CreationRate) ID() string { return CreationRateID }
 
 // Check implements Policy: a CREATE is a violation when the user already
-// created Limit objects within the window. The built-in workload
+// created their limit of objects within the window. The built-in workload
 // controllers (Propagates) are not counted: they create pods for the
 // workloads users created.
 func (p *CreationRate) Check(_ context.Context, req *Request) ([]Violation, error) {
 	if req.Operation != Create || req.DryRun || Propagates(req.User) {
 		return nil, nil
 	}
+	limit, entry := p.cfg.LimitFor(req.User, req.Groups)
 	p.mu.Lock()
 	n := p.countLocked(req.User, p.now())
 	p.mu.Unlock()
-	if n < p.limit {
+	if n < limit {
 		return nil, nil
+	}
+	which, field := "the default limit", "governance.creationRate.limit"
+	if entry >= 0 {
+		which = fmt.Sprintf("limits[%d], %s", entry, p.cfg.Limits[entry].Subjects)
+		field = fmt.Sprintf("governance.creationRate.limits[%d].limit", entry)
 	}
 	return []Violation{{
 		ID: p.ID(),
-		Message: fmt.Sprintf("user %s already created %d pods or workloads in the last %s (limit %d): unusual creation rate",
-			req.User, n, p.window, p.limit),
-		Remediation: "Wait until older creations leave the window, or ask the platform team to raise governance.creationRate.limit for this workload.",
+		Message: fmt.Sprintf("user %s already created %d %s in the last %s (limit %d: %s): unusual creation rate "+
+			"(counted: creations this webhook replica admitted, not dry runs nor denied requests; "+
+			"creations the API server rejected after admission also count)",
+			req.User, n, p.what, p.window, limit, which),
+		Remediation: fmt.Sprintf("Wait until older creations leave the window, or ask the platform team to raise %s for this workload.", field),
 	}}, nil
 }
 
@@ -79,9 +114,9 @@ func (p *CreationRate) Record(req *Request) {
 		p.users[req.User] = c
 	}
 	c.times = append(c.times, now)
-	if len(c.times) > p.limit {
-		// Only the newest limit times can matter for the decision.
-		c.times = append(c.times[:0], c.times[len(c.times)-p.limit:]...)
+	if len(c.times) > p.keep {
+		// Only the newest times up to the largest limit can matter.
+		c.times = append(c.times[:0], c.times[len(c.times)-p.keep:]...)
 	}
 	p.calls++
 	if p.calls%1024 == 0 {
