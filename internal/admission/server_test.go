@@ -143,7 +143,8 @@ func TestServerHealthReadinessAndMetrics(t *testing.T) {
 		`kordon_admission_decisions_total{action="audit",rule="KOR-GOV-004"} 1`,
 		`kordon_admission_request_duration_seconds_count 2`,
 		`kordon_admission_creation_rate_limit 2`,
-		`kordon_admission_creations_in_window{user="carol"} 1`,
+		`kordon_admission_creation_rate_users 1`,
+		`kordon_admission_creation_rate_users_over_limit 0`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
