@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -36,6 +39,13 @@ type admissionServeFlags struct {
 	drainDelay      time.Duration
 	shutdownTimeout time.Duration
 	checkConfig     bool
+	opsAddr         string
+	clientCA        string
+	clientCNs       []string
+	tlsMinVersion   string
+	maxConcurrent   int
+	maxBytes        int64
+	logAllowedEvery int
 }
 
 func newAdmissionServeCmd() *cobra.Command {
@@ -43,10 +53,14 @@ func newAdmissionServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the validating admission webhook over HTTPS",
-		Long: `serve answers admission.k8s.io/v1 AdmissionReviews on POST /validate, with
-/healthz, /readyz (ready once the NetworkPolicy and Namespace caches have
-synced) and Prometheus /metrics on the same HTTPS port. Every decision is
-logged as one JSON line on standard error. The configuration is validated at
+		Long: `serve answers admission.k8s.io/v1 AdmissionReviews on POST /validate over
+HTTPS (TLS 1.3 unless --tls-min-version 1.2), and /healthz, /readyz (ready
+once the NetworkPolicy and Namespace caches have synced) and Prometheus
+/metrics over plain HTTP on --ops-addr. With --client-ca only clients with a
+certificate of that CA (and, with --client-cn, one of those common names)
+are served: configure the API server to present one (docs/admission.md).
+Denials, errors and violations are logged as JSON lines on standard error
+(admitted requests without violations at debug; see --log-allowed-every). The configuration is validated at
 start-up; --check-config validates it and exits. The serving certificate is
 reloaded when its files change. On SIGTERM the server reports not ready,
 waits --drain-delay, then finishes the requests in flight.`,
@@ -68,6 +82,13 @@ waits --drain-delay, then finishes the requests in flight.`,
 	fl.DurationVar(&f.drainDelay, "drain-delay", 5*time.Second, "on shutdown, how long to report not ready before closing the listener")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	fl.BoolVar(&f.checkConfig, "check-config", false, "validate the configuration against the catalogue and exit")
+	fl.StringVar(&f.opsAddr, "ops-addr", ":8081", "plain-HTTP listen address of /healthz, /readyz and /metrics (\"\" serves none)")
+	fl.StringVar(&f.clientCA, "client-ca", "", "CA file (PEM) of the client certificate the API server presents; when set, clients without one are refused")
+	fl.StringSliceVar(&f.clientCNs, "client-cn", nil, "common names a client certificate may have (repeatable; default: any of --client-ca)")
+	fl.StringVar(&f.tlsMinVersion, "tls-min-version", "1.3", "lowest TLS version accepted: 1.3, or 1.2 for old API servers")
+	fl.IntVar(&f.maxConcurrent, "max-concurrent-reviews", 0, "reviews read and evaluated at once; more wait up to 1s, then get HTTP 429 (default 2 x CPUs, at least 4)")
+	fl.Int64Var(&f.maxBytes, "max-inflight-bytes", 0, fmt.Sprintf("bytes of review bodies held at once (default %d, two of the largest reviews)", 2*admission.MaxReviewBytes))
+	fl.IntVar(&f.logAllowedEvery, "log-allowed-every", 0, "log one in every N admitted requests without violations at info (0: only at --log-level debug)")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -99,7 +120,36 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+	// serve logs at info unless --log-level says otherwise.
+	level := slog.LevelInfo
+	if lf := cmd.Flags().Lookup("log-level"); lf != nil && lf.Changed {
+		if err := level.UnmarshalText([]byte(lf.Value.String())); err != nil {
+			return usageErr(fmt.Errorf("--log-level: %w", err))
+		}
+	}
+	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	var minTLS uint16
+	switch f.tlsMinVersion {
+	case "1.3":
+		minTLS = tls.VersionTLS13
+	case "1.2":
+		minTLS = tls.VersionTLS12
+	default:
+		return usageErr(fmt.Errorf("--tls-min-version %q: want 1.3 or 1.2", f.tlsMinVersion))
+	}
+	var clientCAs *x509.CertPool
+	if f.clientCA != "" {
+		pem, err := os.ReadFile(f.clientCA)
+		if err != nil {
+			return usageErr(fmt.Errorf("--client-ca: %w", err))
+		}
+		clientCAs = x509.NewCertPool()
+		if !clientCAs.AppendCertsFromPEM(pem) {
+			return usageErr(fmt.Errorf("--client-ca %s: no PEM certificate", f.clientCA))
+		}
+	} else if len(f.clientCNs) > 0 {
+		return usageErr(errors.New("--client-cn needs --client-ca"))
+	}
 	if f.checkConfig {
 		// An empty cache stands in for the cluster's NetworkPolicies.
 		empty := networkinglisters.NewNetworkPolicyLister(cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}))
@@ -139,6 +189,8 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 		NamespaceGetter: caches.GetNamespace,
 		Logger:          log,
 		Metrics:         admission.NewMetrics(reg),
+		Limits:          admission.Limits{MaxConcurrent: f.maxConcurrent, MaxBytes: f.maxBytes},
+		LogAllowedEvery: f.logAllowedEvery,
 	})
 	if err != nil {
 		return usageErr(fmt.Errorf("admission config %s: %w", f.configFile, err))
@@ -156,13 +208,28 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 	go reloader.Run(ctx, f.reloadInterval,
 		func() { log.Info("serving certificate reloaded", "file", f.certFile) },
 		func(err error) { log.Warn("serving certificate not reloaded", "error", err) })
+	if clientCAs == nil {
+		log.Warn("CLIENT AUTHENTICATION IS OFF: anyone who can reach the webhook port can send it reviews and read its answers; " +
+			"set --client-ca (and --client-cn) and configure the API server's client certificate (docs/admission.md)")
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", f.addr, err)
 	}
+	var opsLn net.Listener
+	if f.opsAddr != "" {
+		if opsLn, err = net.Listen("tcp", f.opsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen %s: %w", f.opsAddr, err)
+		}
+	}
 	return admission.Serve(ctx, ln, admission.ServerOptions{
 		Webhook:         w,
 		GetCertificate:  reloader.GetCertificate,
+		OpsListener:     opsLn,
+		ClientCAs:       clientCAs,
+		ClientCNs:       f.clientCNs,
+		MinTLSVersion:   minTLS,
 		Gatherer:        reg,
 		Ready:           caches.Synced,
 		DrainDelay:      f.drainDelay,

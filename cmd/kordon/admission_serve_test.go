@@ -57,6 +57,12 @@ func TestAdmissionServeCommand(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	opsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsAddr := opsLn.Addr().String()
+	opsLn.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -65,7 +71,7 @@ func TestAdmissionServeCommand(t *testing.T) {
 	cmd.SetOut(logs)
 	cmd.SetErr(logs)
 	cmd.SetArgs([]string{"admission", "serve", "--config", cfg, "--cert-file", certFile, "--key-file", keyFile,
-		"--addr", addr, "--kubeconfig", env.Kubeconfig(t), "--namespace", "kordon-system", "--drain-delay", "0s"})
+		"--addr", addr, "--ops-addr", opsAddr, "--kubeconfig", env.Kubeconfig(t), "--namespace", "kordon-system", "--drain-delay", "0s"})
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
 
@@ -73,7 +79,7 @@ func TestAdmissionServeCommand(t *testing.T) {
 	pool.AppendCertsFromPEM(b.CA.CertPEM)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
 	testenv.Eventually(t, "ready", func() error {
-		resp, err := client.Get("https://" + addr + "/readyz")
+		resp, err := http.Get("http://" + opsAddr + "/readyz")
 		if err != nil {
 			return err
 		}
@@ -111,6 +117,9 @@ func TestAdmissionServeCommand(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop after cancellation")
+	}
+	if !strings.Contains(logs.String(), "CLIENT AUTHENTICATION IS OFF") {
+		t.Errorf("no warning that client authentication is off:\n%s", logs.String())
 	}
 	if !strings.Contains(logs.String(), `"msg":"admission decision"`) || !strings.Contains(logs.String(), `"user":"alice"`) {
 		t.Errorf("no JSON decision log line:\n%s", logs.String())

@@ -102,10 +102,35 @@ func TestFailingCheckIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := httptest.NewRecorder()
-	w.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body)))
-	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "could not decide") {
-		t.Errorf("HTTP %d %q, want 500 naming the failure (the API server's failurePolicy then decides)", rec.Code, rec.Body.String())
+	serve := func(w *Webhook) *admissionv1.AdmissionResponse {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		w.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body)))
+		var out admissionv1.AdmissionReview
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); rec.Code != http.StatusOK || err != nil || out.Response == nil {
+			t.Fatalf("HTTP %d %q, want 200 and a response", rec.Code, rec.Body.String())
+		}
+		return out.Response
+	}
+	// failureAction deny (the default): denied, naming the failure.
+	if r := serve(w); r.Allowed || r.UID != ar.UID || r.Result == nil || !strings.Contains(r.Result.Message, "could not decide") || !strings.Contains(r.Result.Message, "failureAction deny") {
+		t.Errorf("failureAction deny: got %+v, want denied naming the failure", r)
+	}
+	// failureAction allow: admitted with a warning naming the failure.
+	cfgAllow, err := config.Parse([]byte("failureAction: allow\ngovernance:\n  requireNetworkPolicy:\n    action: enforce\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa, _, err := New(Options{Config: cfgAllow, Catalogue: f.catalog, NetworkPolicies: governanceFailingLister{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := serve(wa); !r.Allowed || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "could not decide") || r.AuditAnnotations["undecided"] == "" {
+		t.Errorf("failureAction allow: got %+v, want admitted with a warning and an audit annotation", r)
+	}
+	// An unknown failureAction is a configuration error.
+	if _, _, err := New(Options{Config: &config.Config{FailureAction: "maybe"}, Catalogue: f.catalog}); err == nil || !strings.Contains(err.Error(), "failureAction") {
+		t.Errorf("failureAction maybe: got %v, want an error naming failureAction", err)
 	}
 
 	// A policy that only warns does not fail the request when it cannot

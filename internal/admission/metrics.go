@@ -19,14 +19,18 @@ type Metrics struct {
 	latency   prometheus.Histogram
 }
 
-// NewMetrics registers the webhook's metrics with reg:
+// NewMetrics registers the webhook's metrics with reg. Every label has a
+// bounded set of values: operations and kinds outside the known sets
+// (knownKinds) are counted as "other", rules are catalogue IDs, and no
+// label names a user.
 //
 //	kordon_admission_requests_total{operation,kind}
-//	kordon_admission_responses_total{result}          allowed, denied, error
+//	kordon_admission_responses_total{result}          allowed, denied, error, malformed, shed
 //	kordon_admission_decisions_total{rule,action}     one per violation
-//	kordon_admission_rule_errors_total{binding}        rule evaluations that failed
+//	kordon_admission_rule_errors_total{kind}          requests on which a rule failed
 //	kordon_admission_request_duration_seconds         latency histogram
-//	kordon_admission_creations_in_window{user}        creation-rate counters
+//	kordon_admission_creation_rate_users              users counted in the window
+//	kordon_admission_creation_rate_users_over_limit   of them, those at or over the limit
 //	kordon_admission_creation_rate_limit              the configured limit
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
@@ -35,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kordon_admission_requests_total", Help: "Admission requests received, by operation and kind.",
 		}, []string{"operation", "kind"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kordon_admission_responses_total", Help: "Admission responses, by result (allowed, denied, error).",
+			Name: "kordon_admission_responses_total", Help: "Admission responses, by result (allowed, denied, error: undecided, malformed: refused review, shed: refused unread).",
 		}, []string{"result"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kordon_admission_decisions_total", Help: "Violations found, by rule or policy ID and configured action.",
@@ -53,8 +57,49 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(operation, kind, result string, d *Decision, latency time.Duration) {
-	m.requests.WithLabelValues(operation, kind).Inc()
+// knownKinds are the group/Kind label values of
+// kordon_admission_requests_total and rule_errors_total: the kinds the
+// installed webhook configuration sends. Others count as "other".
+var knownKinds = map[[2]string]string{}
+
+func init() {
+	for _, gk := range [][2]string{
+		{"", "Pod"}, {"", "PodTemplate"}, {"", "ReplicationController"}, {"", "Service"}, {"", "Namespace"},
+		{"", "ConfigMap"}, {"", "Secret"}, {"", "ServiceAccount"},
+		{"apps", "Deployment"}, {"apps", "StatefulSet"}, {"apps", "DaemonSet"}, {"apps", "ReplicaSet"},
+		{"batch", "Job"}, {"batch", "CronJob"},
+		{"networking.k8s.io", "NetworkPolicy"}, {"networking.k8s.io", "Ingress"},
+		{"rbac.authorization.k8s.io", "Role"}, {"rbac.authorization.k8s.io", "RoleBinding"},
+		{"rbac.authorization.k8s.io", "ClusterRole"}, {"rbac.authorization.k8s.io", "ClusterRoleBinding"},
+	} {
+		label := gk[1]
+		if gk[0] != "" {
+			label = gk[0] + "/" + gk[1]
+		}
+		knownKinds[gk] = label
+	}
+}
+
+// kindLabel is the metric label of a group and kind: group/Kind (Kind for
+// the core group) for a known kind, else "other".
+func kindLabel(group, kind string) string {
+	if l, ok := knownKinds[[2]string{group, kind}]; ok {
+		return l
+	}
+	return "other"
+}
+
+func operationLabel(op string) string {
+	switch op {
+	case "CREATE", "UPDATE", "DELETE", "CONNECT":
+		return op
+	}
+	return "other"
+}
+
+func (m *Metrics) observe(operation, group, kind, result string, d *Decision, latency time.Duration) {
+	kind = kindLabel(group, kind)
+	m.requests.WithLabelValues(operationLabel(operation), kind).Inc()
 	m.responses.WithLabelValues(result).Inc()
 	m.latency.Observe(latency.Seconds())
 	if d == nil {
@@ -68,13 +113,17 @@ func (m *Metrics) observe(operation, kind, result string, d *Decision, latency t
 	}
 }
 
-// watchRate exports the creation-rate counters, read at scrape time.
+// watchRate exports the creation-rate counters, summed over users (a
+// series per user would grow without bound), read at scrape time. The
+// decision log names the users the policy flags.
 func (m *Metrics) watchRate(rate *governance.CreationRate, limit int) {
 	m.reg.MustRegister(&rateCollector{
 		rate:  rate,
-		limit: float64(limit),
-		creations: prometheus.NewDesc("kordon_admission_creations_in_window",
-			"Objects each user created within the creation-rate window (this replica only).", []string{"user"}, nil),
+		limit: limit,
+		users: prometheus.NewDesc("kordon_admission_creation_rate_users",
+			"Users with creations counted in the creation-rate window (this replica only).", nil, nil),
+		over: prometheus.NewDesc("kordon_admission_creation_rate_users_over_limit",
+			"Users at or over the default creation-rate limit in the window (this replica only; per-subject limits are not applied here).", nil, nil),
 		limitDesc: prometheus.NewDesc("kordon_admission_creation_rate_limit",
 			"Creations per user allowed within the window.", nil, nil),
 	})
@@ -82,16 +131,26 @@ func (m *Metrics) watchRate(rate *governance.CreationRate, limit int) {
 
 // rateCollector reads the creation-rate counters when scraped.
 type rateCollector struct {
-	rate                 *governance.CreationRate
-	limit                float64
-	creations, limitDesc *prometheus.Desc
+	rate                   *governance.CreationRate
+	limit                  int
+	users, over, limitDesc *prometheus.Desc
 }
 
-func (c *rateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.creations; ch <- c.limitDesc }
+func (c *rateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.users
+	ch <- c.over
+	ch <- c.limitDesc
+}
 
 func (c *rateCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(c.limitDesc, prometheus.GaugeValue, c.limit)
-	for user, n := range c.rate.Counts() {
-		ch <- prometheus.MustNewConstMetric(c.creations, prometheus.GaugeValue, float64(n), user)
+	ch <- prometheus.MustNewConstMetric(c.limitDesc, prometheus.GaugeValue, float64(c.limit))
+	users, over := 0, 0
+	for _, n := range c.rate.Counts() {
+		users++
+		if n >= c.limit {
+			over++
+		}
 	}
+	ch <- prometheus.MustNewConstMetric(c.users, prometheus.GaugeValue, float64(users))
+	ch <- prometheus.MustNewConstMetric(c.over, prometheus.GaugeValue, float64(over))
 }

@@ -45,7 +45,8 @@ governance:
 		Config: cfg, Catalogue: f.catalog, OwnNamespace: "kordon-system",
 		NetworkPolicies: networkinglisters.NewNetworkPolicyLister(f.npIdx),
 		Namespaces:      corelisters.NewNamespaceLister(f.nsIdx),
-		Logger:          slog.New(slog.NewJSONHandler(&logs, nil)),
+		// Admitted requests without violations are logged at debug.
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,20 +23,78 @@ import (
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
-// maxReviewBytes bounds the body of one AdmissionReview (the API server's
-// own request limit is 3 MiB; a review carries object and old object).
-const maxReviewBytes = 7 << 20
+// MaxObjectBytes is the largest object the API server accepts in one
+// request (its request body limit, 3 MiB).
+const MaxObjectBytes = 3 << 20
+
+// MaxReviewBytes bounds the body of one AdmissionReview: an object and an
+// old object of MaxObjectBytes each, plus the envelope (request fields,
+// user info). A larger body is refused (HTTP 413) before it is read.
+const MaxReviewBytes = 2*MaxObjectBytes + 256<<10
+
+// Results of a review, as logged (result) and counted
+// (kordon_admission_responses_total{result}).
+const (
+	resultAllowed   = "allowed"
+	resultDenied    = "denied"
+	resultError     = "error"     // could not decide; failureAction answered
+	resultMalformed = "malformed" // not a review the API server sends
+	resultShed      = "shed"      // refused unread: overloaded or too large
+)
+
+// errMalformed marks a review the API server would not send: it is
+// answered allowed=false with code 400, logged and counted, never judged.
+var errMalformed = errors.New("malformed AdmissionReview")
 
 // ServeHTTP answers an AdmissionReview posted by the API server.
+//
+// Answers: HTTP 405 for another method; 413 for a body larger than
+// MaxReviewBytes; 429 when the webhook is saturated (see Limits); 400 for a
+// body that is not an AdmissionReview with a request and a request.uid
+// (there is no uid to answer). Every other review is answered HTTP 200
+// with an AdmissionResponse echoing the uid: a malformed review (objects
+// missing or not objects, an object whose kind, apiVersion, name or
+// namespace contradicts the request) is refused with code 400; a review
+// not decided within the budget, or on which an enforcing check failed,
+// is answered per the configuration's failureAction.
 func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if r.Method != http.MethodPost {
 		http.Error(rw, "POST an admission.k8s.io/v1 AdmissionReview", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
-	if err != nil || len(body) > maxReviewBytes {
-		http.Error(rw, "cannot read the request body", http.StatusBadRequest)
+	if r.ContentLength > MaxReviewBytes {
+		w.shed(rw, http.StatusRequestEntityTooLarge, fmt.Sprintf("kordon: AdmissionReview of %d bytes is larger than %d bytes (two objects of at most %d bytes)", r.ContentLength, MaxReviewBytes, MaxObjectBytes))
+		return
+	}
+	budget := w.budget(r)
+	ctx, cancel := context.WithTimeout(r.Context(), budget)
+	defer cancel()
+	weight := r.ContentLength
+	if weight <= 0 {
+		weight = MaxReviewBytes // unknown length: assume the largest
+	}
+	release, err := w.limiter.acquire(ctx, weight)
+	if err != nil {
+		w.shed(rw, http.StatusTooManyRequests, "kordon: overloaded ("+err.Error()+"); the API server's failurePolicy decides")
+		return
+	}
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			release()
+		}
+	}()
+	// The body is read within the budget: a slow sender holds its slot
+	// no longer than a review may take.
+	_ = http.NewResponseController(rw).SetReadDeadline(start.Add(budget))
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxReviewBytes+1))
+	if err != nil {
+		http.Error(rw, "cannot read the request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > MaxReviewBytes {
+		w.shed(rw, http.StatusRequestEntityTooLarge, fmt.Sprintf("kordon: AdmissionReview larger than %d bytes", MaxReviewBytes))
 		return
 	}
 	// One pass over the body: the review, object and old object decode
@@ -44,52 +103,77 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	dec.UseNumber()
 	var review map[string]any
 	if err := dec.Decode(&review); err != nil {
-		http.Error(rw, fmt.Sprintf("not an AdmissionReview: %v", err), http.StatusBadRequest)
+		w.badRequest(rw, fmt.Sprintf("not an AdmissionReview: %v", err))
 		return
 	}
-	ar, obj, old, ok := requestFromMap(review)
-	if !ok {
-		http.Error(rw, "not an AdmissionReview: no request", http.StatusBadRequest)
-		return
-	}
-	resp, err := w.review(r.Context(), ar, obj, old, start)
-	if err != nil {
-		// An enforcing check could not decide: fail the call, so that the
-		// API server's failurePolicy decides (Fail rejects, Ignore admits).
-		http.Error(rw, "kordon could not decide: "+err.Error(), http.StatusInternalServerError)
+	body = nil
+	ar, obj, old, err := requestFromMap(review)
+	if ar == nil || ar.UID == "" {
+		w.badRequest(rw, "not an AdmissionReview: "+err.Error())
 		return
 	}
 	apiVersion, _ := review["apiVersion"].(string)
 	kind, _ := review["kind"].(string)
-	out := admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}, Response: resp}
-	if out.APIVersion == "" {
-		out.APIVersion, out.Kind = "admission.k8s.io/v1", "AdmissionReview"
+	if err != nil {
+		resp := &admissionv1.AdmissionResponse{UID: ar.UID, Result: &metav1.Status{
+			Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest,
+			Message: "kordon refused a " + err.Error(),
+		}}
+		w.record(ctx, ar, nil, resp, resultMalformed, time.Since(start), err)
+		w.write(rw, apiVersion, kind, resp)
+		return
 	}
-	rw.Header().Set("Content-Type", "application/json")
-	if err := json.NewEncoder(rw).Encode(&out); err != nil {
-		w.log.Warn("write admission response", "error", err)
+
+	// The evaluation runs on its own goroutine so that the answer leaves
+	// within the budget even if a check overruns it; the limiter slot (and
+	// the memory it stands for) is released only when the evaluation ends.
+	handedOff = true
+	decided := make(chan *Decision, 1)
+	go func() {
+		defer release()
+		decided <- w.decideReview(ctx, ar, requestFromObjects(ar, obj, old))
+	}()
+	var d *Decision
+	select {
+	case d = <-decided:
+	case <-ctx.Done():
+		select {
+		case d = <-decided:
+		default:
+			d = &Decision{Failed: fmt.Errorf("no decision within %s: %w", budget, ctx.Err())}
+		}
 	}
+	resp, result := w.respond(ar, d)
+	w.record(ctx, ar, d, resp, result, time.Since(start), d.Failed)
+	w.write(rw, apiVersion, kind, resp)
 }
 
-// review judges a request whose objects are decoded (nil when absent),
-// logs and counts the decision, and returns the response. It returns an
-// error instead when an enforcing check could not decide. start is when the
-// request arrived (for latency).
-func (w *Webhook) review(ctx context.Context, ar *admissionv1.AdmissionRequest, obj, old map[string]any, start time.Time) (*admissionv1.AdmissionResponse, error) {
-	resp := &admissionv1.AdmissionResponse{UID: ar.UID, Allowed: true}
-	req := requestFromObjects(ar, obj, old)
-	var d *Decision
+// budget is how long one review may take: the configuration's timeout,
+// shortened to four fifths of the API server's own timeout when the
+// request names it (the API server adds ?timeout=Ns), so that the answer
+// arrives before the API server gives up.
+func (w *Webhook) budget(r *http.Request) time.Duration {
+	b := w.timeout
+	if s := r.URL.Query().Get("timeout"); s != "" {
+		if t, err := time.ParseDuration(s); err == nil && t > 0 && t-t/5 < b {
+			b = t - t/5
+		}
+	}
+	return b
+}
+
+// decideReview judges a parsed review (subresources other than
+// pods/ephemeralcontainers are not judged).
+func (w *Webhook) decideReview(ctx context.Context, ar *admissionv1.AdmissionRequest, req *governance.Request) *Decision {
 	if ar.SubResource != "" && !judgedSubresource(ar) {
-		d = &Decision{Allowed: true, Excluded: "subresource " + ar.SubResource + " is not judged"}
-	} else {
-		d = w.Decide(ctx, req)
+		return &Decision{Allowed: true, Excluded: "subresource " + ar.SubResource + " is not judged"}
 	}
-	if d.Failed != nil {
-		resp.Allowed = false
-		w.record(ctx, ar, d, resp, time.Since(start), d.Failed)
-		return nil, d.Failed
-	}
-	resp.Allowed = d.Allowed
+	return w.Decide(ctx, req)
+}
+
+// respond turns a decision into the response and its result.
+func (w *Webhook) respond(ar *admissionv1.AdmissionRequest, d *Decision) (*admissionv1.AdmissionResponse, string) {
+	resp := &admissionv1.AdmissionResponse{UID: ar.UID, Allowed: d.Allowed}
 	var denied, audit []string
 	for _, v := range d.Violations {
 		line := v.RuleID + ": " + v.Message
@@ -103,19 +187,69 @@ func (w *Webhook) review(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 			audit = append(audit, "audit "+line)
 		}
 	}
+	if len(audit) > 0 {
+		resp.AuditAnnotations = map[string]string{"violations": strings.Join(audit, "; ")}
+	}
+	if d.Failed != nil {
+		// Undecided: failureAction answers, and violations found so far
+		// are not shown as the reason.
+		msg := "kordon could not decide " + strings.ToLower(string(ar.Operation)) + " " + describeRequest(ar) + ": " + d.Failed.Error()
+		if resp.AuditAnnotations == nil {
+			resp.AuditAnnotations = map[string]string{}
+		}
+		resp.AuditAnnotations["undecided"] = d.Failed.Error()
+		if w.failureAction == config.FailAllow {
+			resp.Allowed = true
+			resp.Warnings = append(resp.Warnings, msg+" (admitted: failureAction allow)")
+		} else {
+			resp.Allowed = false
+			resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+				Reason: metav1.StatusReasonInternalError, Message: msg + " (denied: failureAction deny)"}
+		}
+		return resp, resultError
+	}
 	if !d.Allowed {
 		resp.Result = &metav1.Status{
 			Status:  metav1.StatusFailure,
 			Code:    http.StatusForbidden,
 			Reason:  metav1.StatusReasonForbidden,
-			Message: fmt.Sprintf("kordon denied %s %s: %d violation(s)\n%s", strings.ToLower(req.Operation), describe(req), len(denied), strings.Join(denied, "\n")),
+			Message: fmt.Sprintf("kordon denied %s %s: %d violation(s)\n%s", strings.ToLower(string(ar.Operation)), describeRequest(ar), len(denied), strings.Join(denied, "\n")),
 		}
+		return resp, resultDenied
 	}
-	if len(audit) > 0 {
-		resp.AuditAnnotations = map[string]string{"violations": strings.Join(audit, "; ")}
+	return resp, resultAllowed
+}
+
+func (w *Webhook) write(rw http.ResponseWriter, apiVersion, kind string, resp *admissionv1.AdmissionResponse) {
+	out := admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}, Response: resp}
+	if out.APIVersion == "" {
+		out.APIVersion, out.Kind = "admission.k8s.io/v1", "AdmissionReview"
 	}
-	w.record(ctx, ar, d, resp, time.Since(start), nil)
-	return resp, nil
+	rw.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(rw).Encode(&out); err != nil {
+		w.log.Warn("write admission response", "error", err)
+	}
+}
+
+// badRequest answers a body that is no AdmissionReview one could answer.
+func (w *Webhook) badRequest(rw http.ResponseWriter, msg string) {
+	w.log.Warn("admission request refused", "status", http.StatusBadRequest, "error", msg)
+	if w.metrics != nil {
+		w.metrics.responses.WithLabelValues(resultMalformed).Inc()
+	}
+	http.Error(rw, msg, http.StatusBadRequest)
+}
+
+// shed refuses a request unread.
+func (w *Webhook) shed(rw http.ResponseWriter, status int, msg string) {
+	w.log.Warn("admission request refused", "status", status, "error", msg)
+	if w.metrics != nil {
+		w.metrics.responses.WithLabelValues(resultShed).Inc()
+	}
+	if status == http.StatusTooManyRequests {
+		rw.Header().Set("Retry-After", "1")
+	}
+	http.Error(rw, msg, status)
 }
 
 // requestFromObjects builds the policy view of a request from its decoded
@@ -131,10 +265,7 @@ func requestFromObjects(ar *admissionv1.AdmissionRequest, obj, old map[string]an
 		Name:      ar.Name,
 		DryRun:    ar.DryRun != nil && *ar.DryRun,
 	}
-	apiVersion := ar.Kind.Version
-	if ar.Kind.Group != "" {
-		apiVersion = ar.Kind.Group + "/" + ar.Kind.Version
-	}
+	apiVersion := requestAPIVersion(ar)
 	req.Object = asObject(obj, apiVersion, ar.Kind.Kind)
 	req.OldObject = asObject(old, apiVersion, ar.Kind.Kind)
 	if req.Name == "" && req.Object != nil {
@@ -143,29 +274,34 @@ func requestFromObjects(ar *admissionv1.AdmissionRequest, obj, old map[string]an
 	return req
 }
 
-// asObject normalizes numbers (json.Number to int64 or float64) and fills
-// apiVersion and kind when the object lacks them.
+func requestAPIVersion(ar *admissionv1.AdmissionRequest) string {
+	if ar.Kind.Group != "" {
+		return ar.Kind.Group + "/" + ar.Kind.Version
+	}
+	return ar.Kind.Version
+}
+
+// asObject normalizes numbers (json.Number to int64 or float64) and sets
+// apiVersion and kind from the request: the request, not the object,
+// says what is judged (checkObject refused a contradiction).
 func asObject(m map[string]any, apiVersion, kind string) *k8s.Object {
 	if m == nil {
 		return nil
 	}
 	k8s.Normalize(m)
-	if _, ok := m["apiVersion"]; !ok {
-		m["apiVersion"] = apiVersion
-	}
-	if _, ok := m["kind"]; !ok {
-		m["kind"] = kind
-	}
+	m["apiVersion"] = apiVersion
+	m["kind"] = kind
 	return &k8s.Object{Content: m}
 }
 
 // requestFromMap reads an AdmissionReview decoded as a map: the request's
-// fields, and its object and old object (nil when absent). ok is false
-// without a request.
-func requestFromMap(review map[string]any) (ar *admissionv1.AdmissionRequest, obj, old map[string]any, ok bool) {
-	r := k8s.Map(review, "request")
-	if r == nil {
-		return nil, nil, nil, false
+// fields, and its object and old object (nil when absent). ar is nil
+// without a request; err says why the review is malformed (wrapping
+// errMalformed when ar is set).
+func requestFromMap(review map[string]any) (ar *admissionv1.AdmissionRequest, obj, old map[string]any, err error) {
+	r, ok := review["request"].(map[string]any)
+	if !ok {
+		return nil, nil, nil, errors.New("no request")
 	}
 	kind := k8s.Map(r, "kind")
 	user := k8s.Map(r, "userInfo")
@@ -178,6 +314,9 @@ func requestFromMap(review map[string]any) (ar *admissionv1.AdmissionRequest, ob
 		Name:        k8s.String(r, "name"),
 		UserInfo:    authenticationv1.UserInfo{Username: k8s.String(user, "username")},
 	}
+	if ar.UID == "" {
+		return ar, nil, nil, errors.New("no request.uid")
+	}
 	for _, g := range k8s.Slice(user, "groups") {
 		if s, ok := g.(string); ok {
 			ar.UserInfo.Groups = append(ar.UserInfo.Groups, s)
@@ -186,36 +325,124 @@ func requestFromMap(review map[string]any) (ar *admissionv1.AdmissionRequest, ob
 	if dry, ok := r["dryRun"].(bool); ok {
 		ar.DryRun = &dry
 	}
-	return ar, k8s.Map(r, "object"), k8s.Map(r, "oldObject"), true
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", errMalformed, fmt.Sprintf(format, args...))
+	}
+	if ar.Kind.Kind == "" || ar.Kind.Version == "" {
+		return ar, nil, nil, bad("request.kind names no kind and version")
+	}
+	switch ar.Operation {
+	case admissionv1.Create, admissionv1.Update, admissionv1.Delete, admissionv1.Connect:
+	default:
+		return ar, nil, nil, bad("request.operation %q is not CREATE, UPDATE, DELETE or CONNECT", ar.Operation)
+	}
+	obj, err = objectField(r, "object")
+	if err != nil {
+		return ar, nil, nil, bad("%v", err)
+	}
+	old, err = objectField(r, "oldObject")
+	if err != nil {
+		return ar, nil, nil, bad("%v", err)
+	}
+	switch {
+	case obj == nil && (ar.Operation == admissionv1.Create || ar.Operation == admissionv1.Update):
+		return ar, nil, nil, bad("%s without request.object", ar.Operation)
+	case old == nil && ar.Operation == admissionv1.Update:
+		return ar, nil, nil, bad("UPDATE without request.oldObject")
+	}
+	if ar.Operation != admissionv1.Connect {
+		// CONNECT carries options (PodExecOptions, ...), not the object.
+		for _, o := range []struct {
+			field string
+			m     map[string]any
+		}{{"object", obj}, {"oldObject", old}} {
+			if err := checkObject(ar, o.field, o.m); err != nil {
+				return ar, nil, nil, bad("%v", err)
+			}
+		}
+		if obj != nil && old != nil {
+			u, ou := k8s.String(k8s.Map(obj, "metadata"), "uid"), k8s.String(k8s.Map(old, "metadata"), "uid")
+			if u != "" && ou != "" && u != ou {
+				return ar, nil, nil, bad("request.object (uid %s) and request.oldObject (uid %s) are different objects", u, ou)
+			}
+		}
+	}
+	return ar, obj, old, nil
 }
 
-func describe(req *governance.Request) string {
-	name := req.Name
+// objectField returns a request's object field: nil when absent or null,
+// an error when it is not a JSON object.
+func objectField(r map[string]any, field string) (map[string]any, error) {
+	v, ok := r[field]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("request.%s is a %T, not an object", field, v)
+	}
+	return m, nil
+}
+
+// checkObject refuses an object that contradicts the request: another
+// kind or apiVersion, name or namespace.
+func checkObject(ar *admissionv1.AdmissionRequest, field string, m map[string]any) error {
+	if m == nil {
+		return nil
+	}
+	apiVersion := requestAPIVersion(ar)
+	if k, ok := m["kind"]; ok && k != ar.Kind.Kind {
+		return fmt.Errorf("request.%s.kind %v is not request.kind %s", field, k, ar.Kind.Kind)
+	}
+	if v, ok := m["apiVersion"]; ok && v != apiVersion {
+		return fmt.Errorf("request.%s.apiVersion %v is not request.kind's %s", field, v, apiVersion)
+	}
+	md := k8s.Map(m, "metadata")
+	if n := k8s.String(md, "name"); n != "" && ar.Name != "" && n != ar.Name {
+		return fmt.Errorf("request.%s.metadata.name %q is not request.name %q", field, n, ar.Name)
+	}
+	if ns := k8s.String(md, "namespace"); ns != "" && ar.Namespace != "" && ns != ar.Namespace {
+		return fmt.Errorf("request.%s.metadata.namespace %q is not request.namespace %q", field, ns, ar.Namespace)
+	}
+	return nil
+}
+
+// describeRequest names the request's object in messages.
+func describeRequest(ar *admissionv1.AdmissionRequest) string {
+	name := ar.Name
 	if name == "" {
 		name = "(generated name)"
 	}
-	if req.Namespace != "" {
-		return req.Kind + " " + req.Namespace + "/" + name
+	if ar.Namespace != "" {
+		return ar.Kind.Kind + " " + ar.Namespace + "/" + name
 	}
-	return req.Kind + " " + name
+	return ar.Kind.Kind + " " + name
 }
 
-// record writes the decision's log line and metrics.
-func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, d *Decision, resp *admissionv1.AdmissionResponse, latency time.Duration, reqErr error) {
-	kind, apiVersion := ar.Kind.Kind, ar.Kind.Version
+// record writes the decision's log line and metrics. d is nil for a
+// malformed review. Denials, errors and malformed reviews are logged at
+// warn, admitted requests with violations at info, and other admitted
+// requests at debug (or info for one in every Options.LogAllowedEvery).
+func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, d *Decision, resp *admissionv1.AdmissionResponse, result string, latency time.Duration, reqErr error) {
+	kind, apiVersion := ar.Kind.Kind, requestAPIVersion(ar)
 	if ar.Kind.Group != "" {
 		kind = ar.Kind.Group + "/" + kind
-		apiVersion = ar.Kind.Group + "/" + apiVersion
-	}
-	result := "allowed"
-	if !resp.Allowed {
-		result = "denied"
-	}
-	if reqErr != nil {
-		result = "error"
 	}
 	if w.metrics != nil {
-		w.metrics.observe(string(ar.Operation), kind, result, d, latency)
+		w.metrics.observe(string(ar.Operation), ar.Kind.Group, ar.Kind.Kind, result, d, latency)
+	}
+	level := slog.LevelWarn
+	switch {
+	case result != resultAllowed:
+	case d != nil && (len(d.Violations) > 0 || len(d.Errors) > 0):
+		level = slog.LevelInfo
+	case w.sampleAllowed():
+		level = slog.LevelInfo
+	default:
+		level = slog.LevelDebug
+	}
+	if !w.log.Enabled(ctx, level) {
+		return
 	}
 	attrs := []slog.Attr{
 		slog.String("uid", string(ar.UID)),
@@ -226,7 +453,7 @@ func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 		slog.String("apiVersion", apiVersion),
 		slog.String("namespace", ar.Namespace),
 		slog.String("name", ar.Name),
-		slog.String("result", result),
+		slog.String("result", strings.Replace(result, resultMalformed, resultError, 1)),
 		slog.Float64("latencyMs", float64(latency.Microseconds())/1000),
 	}
 	if ar.DryRun != nil && *ar.DryRun {
@@ -234,6 +461,9 @@ func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 	}
 	if reqErr != nil {
 		attrs = append(attrs, slog.String("error", reqErr.Error()))
+		if result == resultError {
+			attrs = append(attrs, slog.String("failureAction", string(w.failureAction)), slog.Bool("allowed", resp.Allowed))
+		}
 	}
 	if d != nil {
 		if d.Excluded != "" {
@@ -253,7 +483,16 @@ func (w *Webhook) record(ctx context.Context, ar *admissionv1.AdmissionRequest, 
 			attrs = append(attrs, slog.Any("ruleErrors", d.Errors))
 		}
 	}
-	w.log.LogAttrs(ctx, slog.LevelInfo, decisionlog.Message, attrs...)
+	w.log.LogAttrs(ctx, level, decisionlog.Message, attrs...)
+}
+
+// sampleAllowed reports whether this admitted request without violations
+// is one of the sampled ones.
+func (w *Webhook) sampleAllowed() bool {
+	if w.logAllowedEvery <= 0 {
+		return false
+	}
+	return w.allowedSeen.Add(1)%uint64(w.logAllowedEvery) == 1%uint64(w.logAllowedEvery)
 }
 
 // judgedSubresource reports whether a subresource request carries a whole

@@ -3,11 +3,14 @@ package admission
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +24,21 @@ type ServerOptions struct {
 	Webhook http.Handler
 	// GetCertificate returns the serving certificate (a certs.Reloader's).
 	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
-	// Gatherer serves /metrics; nil serves no metrics.
+	// OpsListener serves /healthz, /readyz and /metrics over plain HTTP,
+	// apart from the webhook's TLS port; nil serves none of them.
+	OpsListener net.Listener
+	// Gatherer serves /metrics on OpsListener; nil serves no metrics.
 	Gatherer prometheus.Gatherer
+	// ClientCAs, when set, makes the TLS port require a client certificate
+	// signed by one of them (the API server's, see docs/admission.md); a
+	// client without one is refused during the handshake. Nil accepts any
+	// client.
+	ClientCAs *x509.CertPool
+	// ClientCNs, when set with ClientCAs, are the only common names a
+	// client certificate may have.
+	ClientCNs []string
+	// MinTLSVersion is the lowest TLS version accepted; 0 means TLS 1.3.
+	MinTLSVersion uint16
 	// Ready reports whether the caches have synced; /readyz answers 503
 	// until it returns true. Nil means always ready.
 	Ready func() bool
@@ -39,20 +55,24 @@ type ServerOptions struct {
 // ValidatePath is where the webhook answers AdmissionReviews.
 const ValidatePath = "/validate"
 
-// Serve serves HTTPS on ln until ctx ends, then drains: /readyz turns 503,
-// after DrainDelay the listener closes and requests in flight finish
-// (within ShutdownTimeout). It returns nil after a clean shutdown.
+// Serve serves the webhook over HTTPS on ln, and the operational
+// endpoints over plain HTTP on opts.OpsListener, until ctx ends, then
+// drains: /readyz turns 503, after DrainDelay the listeners close and
+// requests in flight finish (within ShutdownTimeout). It returns nil after
+// a clean shutdown.
 //
-// Paths: POST /validate, GET /healthz (200 while the process serves),
-// GET /readyz (200 once Ready and until shutdown), GET /metrics.
+// Paths: POST /validate on ln; GET /healthz (200 while the process
+// serves), GET /readyz (200 once Ready and until shutdown) and GET
+// /metrics on OpsListener.
 func Serve(ctx context.Context, ln net.Listener, opts ServerOptions) error {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var draining atomic.Bool
+	webhookMux := http.NewServeMux()
+	webhookMux.Handle(ValidatePath, opts.Webhook)
 	mux := http.NewServeMux()
-	mux.Handle(ValidatePath, opts.Webhook)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -69,21 +89,46 @@ func Serve(ctx context.Context, ln net.Listener, opts ServerOptions) error {
 	if opts.Gatherer != nil {
 		mux.Handle("/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       90 * time.Second,
-		TLSConfig: &tls.Config{
-			MinVersion:     tls.VersionTLS12,
-			GetCertificate: opts.GetCertificate,
-		},
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	tlsConfig := &tls.Config{MinVersion: opts.MinTLSVersion, GetCertificate: opts.GetCertificate}
+	if tlsConfig.MinVersion == 0 {
+		tlsConfig.MinVersion = tls.VersionTLS13
 	}
-	errc := make(chan error, 1)
+	if opts.ClientCAs != nil {
+		tlsConfig.ClientAuth = tls.RequireAndVerifyClientCert
+		tlsConfig.ClientCAs = opts.ClientCAs
+		if len(opts.ClientCNs) > 0 {
+			tlsConfig.VerifyConnection = func(cs tls.ConnectionState) error {
+				cn := cs.PeerCertificates[0].Subject.CommonName
+				if !slices.Contains(opts.ClientCNs, cn) {
+					return fmt.Errorf("client certificate CN %q is not one of %s", cn, strings.Join(opts.ClientCNs, ", "))
+				}
+				return nil
+			}
+		}
+	}
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			// TLS handshake failures (a client without a certificate) are
+			// logged at debug: anyone who can reach the port can cause them.
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		}
+	}
+	srv := newServer(webhookMux)
+	srv.TLSConfig = tlsConfig
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	log.Info("admission webhook serving", "address", ln.Addr().String())
+	var ops *http.Server
+	if opts.OpsListener != nil {
+		ops = newServer(mux)
+		go func() { errc <- ops.Serve(opts.OpsListener) }()
+		log.Info("admission webhook operations serving", "address", opts.OpsListener.Addr().String(), "paths", "/healthz /readyz /metrics")
+	}
+	log.Info("admission webhook serving", "address", ln.Addr().String(), "clientAuth", opts.ClientCAs != nil)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -103,8 +148,17 @@ func Serve(ctx context.Context, ln net.Listener, opts ServerOptions) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	servers := 1
+	if ops != nil {
+		servers++
+		if err := ops.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	for i := 0; i < servers; i++ {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	log.Info("admission webhook stopped")
 	return nil

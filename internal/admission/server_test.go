@@ -28,6 +28,7 @@ import (
 // testServer runs Serve on 127.0.0.1 with a generated CA.
 type testServer struct {
 	url    string
+	opsURL string // plain HTTP: /healthz, /readyz, /metrics
 	client *http.Client
 	cancel context.CancelFunc
 	done   chan error
@@ -36,6 +37,13 @@ type testServer struct {
 }
 
 func startServer(t *testing.T, handler http.Handler, reg *prometheus.Registry, ready func() bool) *testServer {
+	t.Helper()
+	return startServerWith(t, ServerOptions{Webhook: handler, Gatherer: reg, Ready: ready})
+}
+
+// startServerWith starts Serve with opts, filling in the listeners and the
+// serving certificate.
+func startServerWith(t *testing.T, opts ServerOptions) *testServer {
 	t.Helper()
 	b, err := certs.Generate("kordon-test", []string{"127.0.0.1"}, time.Hour)
 	if err != nil {
@@ -55,9 +63,14 @@ func startServer(t *testing.T, handler http.Handler, reg *prometheus.Registry, r
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go rl.Run(ctx, 20*time.Millisecond, nil, nil)
-	ts := &testServer{url: "https://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), ca: b, dir: dir}
+	opsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{url: "https://" + ln.Addr().String(), opsURL: "http://" + opsLn.Addr().String(), cancel: cancel, done: make(chan error, 1), ca: b, dir: dir}
+	opts.GetCertificate, opts.OpsListener = rl.GetCertificate, opsLn
 	go func() {
-		ts.done <- Serve(ctx, ln, ServerOptions{Webhook: handler, GetCertificate: rl.GetCertificate, Gatherer: reg, Ready: ready})
+		ts.done <- Serve(ctx, ln, opts)
 	}()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(b.CA.CertPEM)
@@ -76,9 +89,10 @@ func writeFile(t *testing.T, path string, data []byte) {
 	}
 }
 
+// get GETs path from the operations port.
 func (ts *testServer) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := ts.client.Get(ts.url + path)
+	resp, err := http.Get(ts.opsURL + path)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
@@ -130,7 +144,12 @@ func TestServerHealthReadinessAndMetrics(t *testing.T) {
 		t.Errorf("audited pod denied: %v", r.Result)
 	}
 
-	// Metrics, scraped over HTTPS.
+	// Metrics, scraped over plain HTTP on the operations port only.
+	if resp, err := ts.client.Get(ts.url + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the webhook port: %v %v, want 404", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 	code, text := ts.get(t, "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: got %d", code)
@@ -143,7 +162,8 @@ func TestServerHealthReadinessAndMetrics(t *testing.T) {
 		`kordon_admission_decisions_total{action="audit",rule="KOR-GOV-004"} 1`,
 		`kordon_admission_request_duration_seconds_count 2`,
 		`kordon_admission_creation_rate_limit 2`,
-		`kordon_admission_creations_in_window{user="carol"} 1`,
+		`kordon_admission_creation_rate_users 1`,
+		`kordon_admission_creation_rate_users_over_limit 0`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -212,7 +232,7 @@ func TestServerDrainsOnShutdown(t *testing.T) {
 	// While draining, readiness is off but the request in flight lives on.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := ts.client.Get(ts.url + "/readyz")
+		resp, err := http.Get(ts.opsURL + "/readyz")
 		if err != nil || resp.StatusCode == http.StatusServiceUnavailable {
 			if resp != nil {
 				resp.Body.Close()
@@ -260,4 +280,84 @@ func TestServerServesRotatedCertificate(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestServerAuthenticatesClients attacks the webhook port directly: with a
+// client CA and allowed CNs configured, a client without a certificate, or
+// with one of another CA or another CN, is refused during the handshake
+// and never reaches the handler; the allowed client is served. TLS 1.2 is
+// refused unless allowed.
+func TestServerAuthenticatesClients(t *testing.T) {
+	clientCA, err := certs.Generate("kordon-client-ca", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCA, err := certs.Generate("other-ca", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(clientCA.CA.CertPEM)
+	var served atomic.Int32
+	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { served.Add(1); io.WriteString(w, "ok") })
+	ts := startServerWith(t, ServerOptions{Webhook: handler, ClientCAs: pool, ClientCNs: []string{"kube-apiserver"}})
+
+	pair := func(b *certs.Bundle, cn string) []tls.Certificate {
+		t.Helper()
+		p, err := b.SignClient(cn, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tls.X509KeyPair(p.CertPEM, p.KeyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []tls.Certificate{c}
+	}
+	base := ts.client.Transport.(*http.Transport).TLSClientConfig
+	tests := []struct {
+		name  string
+		certs []tls.Certificate
+		max   uint16
+		ok    bool
+	}{
+		{"no client certificate", nil, 0, false},
+		{"certificate of another CA", pair(otherCA, "kube-apiserver"), 0, false},
+		{"another common name", pair(clientCA, "mallory"), 0, false},
+		{"the API server", pair(clientCA, "kube-apiserver"), 0, true},
+		{"the API server over TLS 1.2", pair(clientCA, "kube-apiserver"), tls.VersionTLS12, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := base.Clone()
+			cfg.Certificates, cfg.MaxVersion = tt.certs, tt.max
+			c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+			before := served.Load()
+			resp, err := c.Post(ts.url+ValidatePath, "application/json", strings.NewReader("{}"))
+			if tt.ok {
+				if err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("got %v %v, want served", err, resp)
+				}
+				resp.Body.Close()
+				return
+			}
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("HTTP %d, want the handshake refused", resp.StatusCode)
+			}
+			if served.Load() != before {
+				t.Errorf("the handler saw a refused client")
+			}
+		})
+	}
+
+	// MinTLSVersion 1.2 lets old clients in.
+	ts12 := startServerWith(t, ServerOptions{Webhook: handler, MinTLSVersion: tls.VersionTLS12})
+	cfg := ts12.client.Transport.(*http.Transport).TLSClientConfig.Clone()
+	cfg.MaxVersion = tls.VersionTLS12
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}).Post(ts12.url+ValidatePath, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("TLS 1.2 with MinTLSVersion 1.2: %v", err)
+	}
+	resp.Body.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -44,6 +45,13 @@ type Options struct {
 	Metrics *Metrics
 	// Now is the clock of the creation-rate policy; nil means time.Now.
 	Now func() time.Time
+	// Limits bound the reviews read and evaluated at once (zero fields
+	// take DefaultLimits).
+	Limits Limits
+	// LogAllowedEvery logs one in every n admitted requests without
+	// violations at info; the others are logged at debug. 0 logs none of
+	// them at info.
+	LogAllowedEvery int
 }
 
 // Webhook judges admission requests. It is built once at start-up and is
@@ -59,6 +67,11 @@ type Webhook struct {
 	log        *slog.Logger
 	metrics    *Metrics
 	rate       *governance.CreationRate
+
+	failureAction   config.FailureAction
+	limiter         *limiter
+	logAllowedEvery int
+	allowedSeen     atomic.Uint64
 }
 
 // policyEntry is a governance policy with its scope and bindings.
@@ -128,6 +141,15 @@ func New(opts Options) (*Webhook, []string, error) {
 		log:        opts.Logger,
 		metrics:    opts.Metrics,
 	}
+	if err := config.ValidFailureAction(cfg.FailureAction); err != nil {
+		return nil, nil, err
+	}
+	w.failureAction = cfg.FailureAction
+	if w.failureAction == "" {
+		w.failureAction = config.FailDeny
+	}
+	w.limiter = newLimiter(opts.Limits)
+	w.logAllowedEvery = opts.LogAllowedEvery
 	if opts.OwnNamespace != "" {
 		w.excluded = append(w.excluded, opts.OwnNamespace)
 	}
@@ -212,10 +234,10 @@ type Decision struct {
 	// Errors are checks that could not decide (a CEL runtime error, a
 	// failed cache); they do not deny by themselves.
 	Errors []string
-	// Failed is set when a check whose action is enforce could not decide:
-	// the webhook then answers with an error, so that the API server's
-	// failurePolicy decides (Fail rejects, Ignore admits). It is never
-	// turned into a violation.
+	// Failed is set when a check whose action is enforce could not decide
+	// (or no decision came within the budget): the webhook then answers
+	// per the configuration's failureAction (deny, or allow with a
+	// warning). It is never turned into a violation.
 	Failed error
 }
 
@@ -296,7 +318,9 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 			d.Allowed = false
 		}
 	}
-	if d.Allowed && d.Failed == nil {
+	if d.Allowed && d.Failed == nil && ctx.Err() == nil {
+		// Only a request admitted in time counts (a late decision is
+		// answered by failureAction instead).
 		for _, p := range w.policies {
 			r, ok := p.policy.(governance.Recorder)
 			if !ok {

@@ -60,7 +60,7 @@ func (rs *RuleSet) Evaluate(ctx context.Context, objs []*k8s.Object, opts EvalOp
 	results := make([]objectResult, len(objs))
 	judge := func(i int) {
 		o := objs[i]
-		results[i] = rs.evaluateObject(o, applicable([2]string{o.Group(), o.Kind()}), inv)
+		results[i] = rs.evaluateObject(ctx, o, applicable([2]string{o.Group(), o.Kind()}), inv)
 	}
 	var err error
 	if workers == 1 || len(objs) == 1 {
@@ -94,6 +94,10 @@ func (rs *RuleSet) Evaluate(ctx context.Context, objs []*k8s.Object, opts EvalOp
 		}
 		close(next)
 		wg.Wait()
+	}
+	if err == nil {
+		// An expression interrupted by ctx decided nothing.
+		err = ctx.Err()
 	}
 	if err != nil {
 		return nil, err
@@ -160,13 +164,13 @@ type objectContext struct {
 
 // applies evaluates a rule's match conditions on the object (each distinct
 // condition once per object). An error is returned as the rule's error.
-func (oc *objectContext) applies(rs *RuleSet, cr *compiledRule) (bool, error) {
+func (oc *objectContext) applies(ctx context.Context, rs *RuleSet, cr *compiledRule) (bool, error) {
 	for _, idx := range cr.conditions {
 		if oc.conditions == nil {
 			oc.conditions = make([]uint8, len(rs.conditions))
 		}
 		if oc.conditions[idx] == 0 {
-			out, _, err := rs.conditions[idx].Eval(&activation{object: oc.object})
+			out, _, err := rs.conditions[idx].ContextEval(ctx, &activation{object: oc.object})
 			switch {
 			case err != nil:
 				oc.conditions[idx] = 3
@@ -252,7 +256,7 @@ func evalValue(p cel.Program, act interpreter.Activation) ref.Val {
 	return out
 }
 
-func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inventory) objectResult {
+func (rs *RuleSet) evaluateObject(ctx context.Context, o *k8s.Object, rules []*compiledRule, inv *Inventory) objectResult {
 	var res objectResult
 	if len(rules) == 0 {
 		return res
@@ -271,8 +275,11 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 		loc = &finding.Location{File: o.Source.File, Line: o.Source.Line}
 	}
 	for _, cr := range rules {
+		if ctx.Err() != nil {
+			break // Evaluate reports it
+		}
 		idx := cr.index
-		ok, err := oc.applies(rs, cr)
+		ok, err := oc.applies(ctx, rs, cr)
 		if err != nil {
 			res.errors = append(res.errors, conditionProblem(cr, &resource, loc, err))
 			continue
@@ -283,7 +290,7 @@ func (rs *RuleSet) evaluateObject(o *k8s.Object, rules []*compiledRule, inv *Inv
 		act := oc.activationFor(cr, inv)
 		failed, errored := false, false
 		for vi, v := range cr.validations {
-			out, _, err := v.prog.Eval(act)
+			out, _, err := v.prog.ContextEval(ctx, act)
 			if err == nil && out != types.True && out != types.False {
 				err = fmt.Errorf("expression returned %v, not a bool", out)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -34,6 +35,7 @@ type harness struct {
 	t        *testing.T
 	env      *testenv.Env
 	addr     string
+	opsAddr  string // plain HTTP: /healthz, /readyz, /metrics
 	ca       *certs.Bundle
 	certDir  string
 	logs     *syncBuffer
@@ -64,6 +66,23 @@ func (s *syncBuffer) String() string {
 // fresh CA, and registers it with the API server (failurePolicy Fail).
 func startWebhook(t *testing.T, env *testenv.Env, cfgYAML string) *harness {
 	t.Helper()
+	return startWebhookWith(t, env, cfgYAML, serveOptions{})
+}
+
+// serveOptions change how startWebhookWith serves.
+type serveOptions struct {
+	// ln is the webhook's listener; nil listens on 127.0.0.1:0.
+	ln net.Listener
+	// ca signs the serving certificate; nil generates one.
+	ca *certs.Bundle
+	// clientCAs and clientCNs require the API server's client certificate.
+	clientCAs *x509.CertPool
+	clientCNs []string
+}
+
+// startWebhookWith is startWebhook with serving options.
+func startWebhookWith(t *testing.T, env *testenv.Env, cfgYAML string, so serveOptions) *harness {
+	t.Helper()
 	cfg, err := config.Parse([]byte(cfgYAML))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -82,16 +101,19 @@ func startWebhook(t *testing.T, env *testenv.Env, cfgYAML string) *harness {
 		NetworkPolicies: caches.NetworkPolicies,
 		Namespaces:      caches.Namespaces,
 		NamespaceGetter: caches.GetNamespace,
-		Logger:          slog.New(slog.NewJSONHandler(h.logs, nil)),
-		Metrics:         admission.NewMetrics(h.registry),
+		// Every decision, admitted ones without violations too (debug).
+		Logger:  slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Metrics: admission.NewMetrics(h.registry),
 	})
 	if err != nil {
 		cancel()
 		t.Fatalf("webhook: %v", err)
 	}
-	h.ca, err = certs.Generate("kordon-e2e", []string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
+	h.ca = so.ca
+	if h.ca == nil {
+		if h.ca, err = certs.Generate("kordon-e2e", []string{"127.0.0.1"}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h.certDir = t.TempDir()
 	h.writeServing(h.ca.Serving)
@@ -100,16 +122,22 @@ func startWebhook(t *testing.T, env *testenv.Env, cfgYAML string) *harness {
 		t.Fatal(err)
 	}
 	go reloader.Run(ctx, 50*time.Millisecond, nil, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln := so.ln
+	if ln == nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opsLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.addr = ln.Addr().String()
+	h.addr, h.opsAddr = ln.Addr().String(), opsLn.Addr().String()
 	done := make(chan error, 1)
 	go func() {
 		done <- admission.Serve(ctx, ln, admission.ServerOptions{
-			Webhook: w, GetCertificate: reloader.GetCertificate, Gatherer: h.registry, Ready: caches.Synced,
-			ShutdownTimeout: 5 * time.Second,
+			Webhook: w, GetCertificate: reloader.GetCertificate, OpsListener: opsLn, Gatherer: h.registry, Ready: caches.Synced,
+			ClientCAs: so.clientCAs, ClientCNs: so.clientCNs, ShutdownTimeout: 5 * time.Second,
 		})
 	}()
 	var once sync.Once
@@ -266,5 +294,3 @@ func (h *harness) servingSerial() string {
 }
 
 var _ rest.WarningHandler = (*warnings)(nil)
-
-func tlsConfig(b *certs.Bundle) *tls.Config { return &tls.Config{RootCAs: certsPool(b)} }

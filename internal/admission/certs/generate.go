@@ -54,7 +54,7 @@ func Generate(commonName string, hosts []string, validity time.Duration) (*Bundl
 	if err != nil {
 		return nil, err
 	}
-	serving, err := sign(caCert, caKey, commonName, hosts, now, validity)
+	serving, err := sign(caCert, caKey, commonName, hosts, now, validity, x509.ExtKeyUsageServerAuth)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +63,17 @@ func Generate(commonName string, hosts []string, validity time.Duration) (*Bundl
 
 // Sign makes a new serving certificate with the bundle's CA, for rotation.
 func (b *Bundle) Sign(commonName string, hosts []string, validity time.Duration) (Pair, error) {
+	return b.signWith(commonName, hosts, validity, x509.ExtKeyUsageServerAuth)
+}
+
+// SignClient makes a client certificate with the bundle's CA: the one the
+// API server presents to the webhook (its kubeconfig for webhooks, see
+// docs/admission.md), with commonName as the name the webhook allows.
+func (b *Bundle) SignClient(commonName string, validity time.Duration) (Pair, error) {
+	return b.signWith(commonName, nil, validity, x509.ExtKeyUsageClientAuth)
+}
+
+func (b *Bundle) signWith(commonName string, hosts []string, validity time.Duration, usage x509.ExtKeyUsage) (Pair, error) {
 	caPair, err := tlsPair(b.CA)
 	if err != nil {
 		return Pair{}, err
@@ -75,10 +86,10 @@ func (b *Bundle) Sign(commonName string, hosts []string, validity time.Duration)
 	if !ok {
 		return Pair{}, fmt.Errorf("CA key is %T, want ECDSA", caPair.PrivateKey)
 	}
-	return sign(caCert, key, commonName, hosts, time.Now(), validity)
+	return sign(caCert, key, commonName, hosts, time.Now(), validity, usage)
 }
 
-func sign(ca *x509.Certificate, caKey *ecdsa.PrivateKey, commonName string, hosts []string, now time.Time, validity time.Duration) (Pair, error) {
+func sign(ca *x509.Certificate, caKey *ecdsa.PrivateKey, commonName string, hosts []string, now time.Time, validity time.Duration, usage x509.ExtKeyUsage) (Pair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return Pair{}, fmt.Errorf("generate serving key: %w", err)
@@ -89,7 +100,7 @@ func sign(ca *x509.Certificate, caKey *ecdsa.PrivateKey, commonName string, host
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -100,7 +111,7 @@ func sign(ca *x509.Certificate, caKey *ecdsa.PrivateKey, commonName string, host
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
-		return Pair{}, fmt.Errorf("sign serving certificate: %w", err)
+		return Pair{}, fmt.Errorf("sign certificate: %w", err)
 	}
 	return encode(der, key)
 }

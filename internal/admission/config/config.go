@@ -50,6 +50,10 @@ type Config struct {
 	// Timeout bounds the evaluation of one request; default 2s. It must stay
 	// below the webhook's timeoutSeconds.
 	Timeout Duration `json:"timeout,omitempty"`
+	// FailureAction is what the webhook answers when it cannot decide a
+	// request within Timeout (or an enforcing check fails): deny (default)
+	// or allow (with a warning). See failure.go.
+	FailureAction FailureAction `json:"failureAction,omitempty"`
 	// Rules select catalogue rules and say where and how they apply.
 	Rules []RuleBinding `json:"rules,omitempty"`
 	// Governance configures the governance policies; a nil policy is off.

@@ -212,7 +212,7 @@ func deployment(opts Options) *appsv1.Deployment {
 	}
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("https"), Scheme: corev1.URISchemeHTTPS}},
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("ops"), Scheme: corev1.URISchemeHTTP}},
 			PeriodSeconds: 5, FailureThreshold: 3,
 		}
 	}
@@ -247,6 +247,7 @@ func deployment(opts Options) *appsv1.Deployment {
 							"--cert-file=/etc/kordon/tls/tls.crt",
 							"--key-file=/etc/kordon/tls/tls.key",
 							"--addr=:8443",
+							"--ops-addr=:8081",
 						},
 						Env: []corev1.EnvVar{
 							{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
@@ -256,7 +257,11 @@ func deployment(opts Options) *appsv1.Deployment {
 							{Name: "GOGC", Value: "400"},
 							{Name: "GOMEMLIMIT", Value: "400MiB"},
 						},
-						Ports:          []corev1.ContainerPort{{Name: "https", ContainerPort: 8443, Protocol: corev1.ProtocolTCP}},
+						Ports: []corev1.ContainerPort{
+							{Name: "https", ContainerPort: 8443, Protocol: corev1.ProtocolTCP},
+							// Plain HTTP: /healthz, /readyz, /metrics (not on the webhook's port).
+							{Name: "ops", ContainerPort: 8081, Protocol: corev1.ProtocolTCP},
+						},
 						ReadinessProbe: probe("/readyz"),
 						LivenessProbe:  probe("/healthz"),
 						Resources: corev1.ResourceRequirements{
