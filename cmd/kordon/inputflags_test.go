@@ -180,8 +180,6 @@ func TestInputLimitFlags(t *testing.T) {
 	// 100 million empty iterations: seconds of work, far beyond the budget,
 	// and still ending on its own once the test has given up on it.
 	writeFile(t, dir, "loop/templates/spin.yaml", "{{- range 100000000 }}{{ end }}\n")
-	writeFile(t, dir, "wide/Chart.yaml", "apiVersion: v2\nname: wide\nversion: 0.1.0\n")
-	writeFile(t, dir, "wide/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: wide}\ndata:\n{{- range $i := until 1000 }}\n  k{{ $i }}: {{ repeat 100 \"x\" }}\n{{- end }}\n")
 	out, stderr, code := run(t, "", "scan", dir, "-o", "json", "--rule", "KOR-POD-001",
 		"--max-file-size", "1Ki", "--helm-timeout", "300ms", "--helm-max-output", "32Ki")
 	if code != exitUsage {
@@ -194,7 +192,6 @@ func TestInputLimitFlags(t *testing.T) {
 	want := map[string]string{
 		big:                        "--max-file-size",
 		filepath.Join(dir, "loop"): "--helm-timeout",
-		filepath.Join(dir, "wide"): "--helm-max-output",
 	}
 	for _, e := range r.Errors {
 		if flag, ok := want[e.File]; ok && strings.Contains(e.Message, flag) {
@@ -203,6 +200,21 @@ func TestInputLimitFlags(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("errors %+v lack these files with their flag: %v", r.Errors, want)
+	}
+
+	// The output budget, in a run of its own with a time budget that a
+	// loaded machine cannot exhaust first.
+	wideDir := t.TempDir()
+	writeFile(t, wideDir, "app.yaml", privilegedDeployment)
+	writeFile(t, wideDir, "wide/Chart.yaml", "apiVersion: v2\nname: wide\nversion: 0.1.0\n")
+	writeFile(t, wideDir, "wide/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: wide}\ndata:\n{{- range $i := until 1000 }}\n  k{{ $i }}: {{ repeat 100 \"x\" }}\n{{- end }}\n")
+	out, stderr, code = run(t, "", "scan", wideDir, "-o", "json", "--rule", "KOR-POD-001", "--helm-timeout", "5m", "--helm-max-output", "32Ki")
+	if code != exitUsage {
+		t.Errorf("output budget: exit %d, want 2; stderr %s", code, stderr)
+	}
+	r = decodeReport(t, out)
+	if len(r.Errors) != 1 || r.Errors[0].File != filepath.Join(wideDir, "wide") || !strings.Contains(r.Errors[0].Message, "--helm-max-output") {
+		t.Errorf("output budget: errors %+v, want one naming the chart and --helm-max-output", r.Errors)
 	}
 
 	for _, bad := range [][]string{{"--max-file-size", "lots"}, {"--max-file-size", "0"}, {"--helm-max-output", "-1Mi"}, {"--helm-timeout", "0s"}} {
