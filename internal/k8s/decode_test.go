@@ -222,6 +222,71 @@ metadata: {name: after}
 			errs: []wantErr{{line: 3, contains: `invalid YAML: key "kind" already set in map`}},
 		},
 		{
+			name: "duplicate key with a block value in a later document",
+			in: `apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: b
+data:
+  x: "1"
+metadata:
+  name: c
+`,
+			want: []string{"1 Namespace a"},
+			errs: []wantErr{{line: 11, contains: `invalid YAML: key "metadata" already set in map (first set on line 7)`}},
+		},
+		{
+			name: "duplicate key with an empty value",
+			in:   "apiVersion: v1\nkind: Pod\nkind:\nmetadata: {name: a}\n",
+			errs: []wantErr{{line: 3, contains: `key "kind" already set in map (first set on line 2)`}},
+		},
+		{
+			name: "keys that are the same JSON key",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata:\n  1: a\n  1.0: b\n",
+			want: []string{"1 ConfigMap a"},
+			errs: []wantErr{{line: 10, contains: `key 1.0 and key 1 on line 9 are the same JSON key "1"`}},
+		},
+		{
+			name: "invalid UTF-8 in a later document",
+			in:   "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata:\n  k: \"\xc3\x28\"\n",
+			want: []string{"1 Namespace a"},
+			errs: []wantErr{{line: 9, contains: "invalid YAML: byte 0xC3 is not valid UTF-8"}},
+		},
+		{
+			name: "not UTF-8 after a line YAML breaks but files do not",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {x: \"a\u2028b\", y: \"c\rd\"}}\ndata: {k: !!binary gA==, j: \"\x01\"}\n",
+			errs: []wantErr{{line: 4, contains: "control character U+0001 is not allowed"}},
+		},
+		{
+			name: "syntax error after a line YAML breaks but files do not",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {x: \"a\u2028b\", y: \"c\rd\"}}\ndata: [\n",
+			errs: []wantErr{{line: 4, contains: "invalid YAML: did not find expected node content"}},
+		},
+		{
+			name: "duplicate key after a line YAML breaks but files do not",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {x: \"a\u2028b\", y: \"c\rd\"}}\ndata: {}\ndata: {}\n",
+			errs: []wantErr{{line: 5, contains: `key "data" already set in map (first set on line 4)`}},
+		},
+		{
+			name: "parser error names its own line",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n labels: {}\n",
+			errs: []wantErr{{line: 5, contains: "invalid YAML: did not find expected key"}},
+		},
+		{
+			name: "value with no JSON form",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  x: .inf\n",
+			errs: []wantErr{{line: 5, contains: ".inf has no JSON form"}},
+		},
+		{
+			name: "binary text that is not UTF-8",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  x: !!binary gIE=\n",
+			want: []string{"1 ConfigMap a"},
+		},
+		{
 			name: "missing kind",
 			in:   "\napiVersion: v1\nmetadata: {name: a}\n",
 			errs: []wantErr{{line: 2, contains: "missing field kind"}},
