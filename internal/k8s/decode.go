@@ -82,6 +82,11 @@ type document struct {
 
 var separator = regexp.MustCompile(`^---(\s|#|$)`)
 
+// documentEnd is YAML's "..." line. It stays in the document: YAML readers,
+// kubectl's too, ignore what follows it up to the next "---", so it must
+// not be read as part of the object.
+var documentEnd = regexp.MustCompile(`^\.\.\.(\s|#|$)`)
+
 // utf8BOM is the byte order mark some Windows editors put first in a file.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
@@ -121,9 +126,6 @@ func splitDocuments(data []byte) []document {
 			cur.WriteString("   ")
 			cur.Write(text[3:])
 			cur.WriteByte('\n')
-			continue
-		}
-		if bytes.Equal(bytes.TrimRight(text, " \t\r"), []byte("...")) {
 			continue
 		}
 		cur.Write(text)
@@ -258,7 +260,8 @@ func checkTypeMeta(m map[string]any) error {
 }
 
 // firstContentLine returns the 0-based index of the first line that is not
-// blank or a comment, or -1 when there is none.
+// blank, a comment, a directive or a document end ("..."), or -1 when there
+// is none.
 func firstContentLine(text []byte) int {
 	for i, l := range bytes.Split(text, []byte("\n")) {
 		t := bytes.TrimSpace(l)
@@ -266,6 +269,9 @@ func firstContentLine(text []byte) int {
 			continue
 		}
 		if bytes.HasPrefix(t, []byte("%")) { // YAML directive
+			continue
+		}
+		if documentEnd.Match(l) { // nothing before it: an empty document
 			continue
 		}
 		return i
