@@ -210,6 +210,9 @@ func FuzzDecodeYAMLMatchesReference(f *testing.F) {
 	for _, c := range yamlCases {
 		f.Add(c)
 	}
+	for _, c := range trickyYAML {
+		f.Add(c.in)
+	}
 	f.Fuzz(func(t *testing.T, doc string) {
 		compareYAMLPaths(t, []byte(doc))
 	})
