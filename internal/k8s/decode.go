@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -83,6 +82,11 @@ type document struct {
 
 var separator = regexp.MustCompile(`^---(\s|#|$)`)
 
+// documentEnd is YAML's "..." line. It stays in the document: YAML readers,
+// kubectl's too, ignore what follows it up to the next "---", so it must
+// not be read as part of the object.
+var documentEnd = regexp.MustCompile(`^\.\.\.(\s|#|$)`)
+
 // utf8BOM is the byte order mark some Windows editors put first in a file.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
@@ -124,17 +128,12 @@ func splitDocuments(data []byte) []document {
 			cur.WriteByte('\n')
 			continue
 		}
-		if bytes.Equal(bytes.TrimRight(text, " \t\r"), []byte("...")) {
-			continue
-		}
 		cur.Write(text)
 		cur.WriteByte('\n')
 	}
 	flush(line + 1)
 	return docs
 }
-
-var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // decodeDocument decodes one YAML document into objects (more than one for
 // kind: List).
@@ -144,13 +143,14 @@ func decodeDocument(doc document, file string) ([]*Object, []*InputError) {
 		return nil, nil // empty or comments only
 	}
 	objLine := doc.startLine + first
-	v, err := decodeYAML(doc.text)
-	var yerr *yamlError
-	switch {
-	case errors.As(err, &yerr):
-		return nil, []*InputError{{File: file, Line: errorLine(yerr.err, doc, objLine), Err: cleanYAMLError(yerr.err)}}
-	case err != nil:
-		return nil, []*InputError{{File: file, Line: objLine, Err: err}}
+	v, err := decodeYAML(doc.text, doc.startLine)
+	if err != nil {
+		line := objLine
+		var yerr *yamlError
+		if errors.As(err, &yerr) && yerr.line > 0 {
+			line = yerr.line
+		}
+		return nil, []*InputError{{File: file, Line: line, Err: err}}
 	}
 	if v == nil {
 		return nil, nil
@@ -279,7 +279,8 @@ func checkTypeMeta(m map[string]any) error {
 }
 
 // firstContentLine returns the 0-based index of the first line that is not
-// blank or a comment, or -1 when there is none.
+// blank, a comment, a directive or a document end ("..."), or -1 when there
+// is none.
 func firstContentLine(text []byte) int {
 	for i, l := range bytes.Split(text, []byte("\n")) {
 		t := bytes.TrimSpace(l)
@@ -289,40 +290,12 @@ func firstContentLine(text []byte) int {
 		if bytes.HasPrefix(t, []byte("%")) { // YAML directive
 			continue
 		}
+		if documentEnd.Match(l) { // nothing before it: an empty document
+			continue
+		}
 		return i
 	}
 	return -1
-}
-
-// errorLine turns the document line in a YAML error into a file line. An
-// error at the end of the stream points past the last line; it is reported
-// on the document's last line instead.
-func errorLine(err error, doc document, fallback int) int {
-	m := yamlLine.FindStringSubmatch(err.Error())
-	if m == nil {
-		return fallback
-	}
-	n, convErr := strconv.Atoi(m[1])
-	if convErr != nil || n < 1 {
-		return fallback
-	}
-	if last := bytes.Count(doc.text, []byte("\n")); n > last && last > 0 {
-		n = last
-	}
-	return doc.startLine + n - 1
-}
-
-// cleanYAMLError drops the converter's prefixes and the document-relative
-// line number (the InputError carries the file line instead).
-func cleanYAMLError(err error) error {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
-	msg = yamlLine.ReplaceAllString(msg, "")
-	msg = strings.ReplaceAll(msg, "unmarshal errors:", "")
-	msg = strings.Join(strings.Fields(msg), " ")
-	msg = strings.TrimPrefix(msg, "yaml:")
-	msg = strings.TrimLeft(msg, " :")
-	return errors.New("invalid YAML: " + msg)
 }
 
 // decodeJSON decodes JSON keeping whole numbers as int64.

@@ -2,14 +2,18 @@ package k8s
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+	"unicode/utf8"
 )
 
-// FuzzDecode checks that Decode never panics and that everything it returns
-// is well formed: objects have a string apiVersion and kind, lines lie in
-// the input, and content holds only JSON-compatible values.
+// FuzzDecode checks that Decode never panics, gives the same result every
+// time, and that everything it returns is well formed: objects have a
+// string apiVersion and kind, lines lie in the input, and content holds
+// only JSON-compatible values (strings and keys in UTF-8).
 func FuzzDecode(f *testing.F) {
 	seeds := []string{
 		"",
@@ -33,6 +37,15 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, errs := Decode(data, "fuzz.yaml")
+		objs2, errs2 := Decode(data, "fuzz.yaml")
+		if fmt.Sprint(located(objs), errs) != fmt.Sprint(located(objs2), errs2) {
+			t.Fatalf("decoded differently twice:\n%v %v\n%v %v", located(objs), errs, located(objs2), errs2)
+		}
+		for i := range objs {
+			if !reflect.DeepEqual(objs[i].Content, objs2[i].Content) {
+				t.Fatalf("object %d decoded differently twice:\n%#v\n%#v", i, objs[i].Content, objs2[i].Content)
+			}
+		}
 		maxLine := bytes.Count(data, []byte("\n")) + 1
 		for _, o := range objs {
 			if o.APIVersion() == "" || o.Kind() == "" {
@@ -58,14 +71,21 @@ func checkJSONValue(t *testing.T, v any) {
 	t.Helper()
 	switch x := v.(type) {
 	case map[string]any:
-		for _, e := range x {
+		for k, e := range x {
+			if !utf8.ValidString(k) {
+				t.Fatalf("key %q is not UTF-8", k)
+			}
 			checkJSONValue(t, e)
 		}
 	case []any:
 		for _, e := range x {
 			checkJSONValue(t, e)
 		}
-	case string, bool, int64, float64, nil:
+	case string:
+		if !utf8.ValidString(x) {
+			t.Fatalf("string %q is not UTF-8", x)
+		}
+	case bool, int64, float64, nil:
 	default:
 		t.Fatalf("value %#v has type %T, not a JSON-compatible type", v, v)
 	}

@@ -1,10 +1,14 @@
 package k8s
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // located formats an object as "line Kind namespace/name" for comparisons.
@@ -92,6 +96,20 @@ metadata: {name: e}
 				"2 Namespace a", "6 Namespace b", "10 Namespace c",
 				"13 Namespace d", "17 Namespace e",
 			},
+		},
+		{
+			name: "content after a document end is not read",
+			in: `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+...
+metadata: {name: q, annotations: {kordon.dev/ignore: all}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns}
+`,
+			want: []string{"1 Pod p", "7 Namespace ns"},
 		},
 		{
 			name: "not separators",
@@ -222,6 +240,71 @@ metadata: {name: after}
 			errs: []wantErr{{line: 3, contains: `invalid YAML: key "kind" already set in map`}},
 		},
 		{
+			name: "duplicate key with a block value in a later document",
+			in: `apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: b
+data:
+  x: "1"
+metadata:
+  name: c
+`,
+			want: []string{"1 Namespace a"},
+			errs: []wantErr{{line: 11, contains: `invalid YAML: key "metadata" already set in map (first set on line 7)`}},
+		},
+		{
+			name: "duplicate key with an empty value",
+			in:   "apiVersion: v1\nkind: Pod\nkind:\nmetadata: {name: a}\n",
+			errs: []wantErr{{line: 3, contains: `key "kind" already set in map (first set on line 2)`}},
+		},
+		{
+			name: "keys that are the same JSON key",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata:\n  1: a\n  1.0: b\n",
+			want: []string{"1 ConfigMap a"},
+			errs: []wantErr{{line: 10, contains: `key 1.0 and key 1 on line 9 are the same JSON key "1"`}},
+		},
+		{
+			name: "invalid UTF-8 in a later document",
+			in:   "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata:\n  k: \"\xc3\x28\"\n",
+			want: []string{"1 Namespace a"},
+			errs: []wantErr{{line: 9, contains: "invalid YAML: byte 0xC3 is not valid UTF-8"}},
+		},
+		{
+			name: "not UTF-8 after a line YAML breaks but files do not",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {x: \"a\u2028b\", y: \"c\rd\"}}\ndata: {k: !!binary gA==, j: \"\x01\"}\n",
+			errs: []wantErr{{line: 4, contains: "control character U+0001 is not allowed"}},
+		},
+		{
+			name: "syntax error after a line YAML breaks but files do not",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {x: \"a\u2028b\", y: \"c\rd\"}}\ndata: [\n",
+			errs: []wantErr{{line: 4, contains: "invalid YAML: did not find expected node content"}},
+		},
+		{
+			name: "duplicate key after a line YAML breaks but files do not",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {x: \"a\u2028b\", y: \"c\rd\"}}\ndata: {}\ndata: {}\n",
+			errs: []wantErr{{line: 5, contains: `key "data" already set in map (first set on line 4)`}},
+		},
+		{
+			name: "parser error names its own line",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n labels: {}\n",
+			errs: []wantErr{{line: 5, contains: "invalid YAML: did not find expected key"}},
+		},
+		{
+			name: "value with no JSON form",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  x: .inf\n",
+			errs: []wantErr{{line: 5, contains: ".inf has no JSON form"}},
+		},
+		{
+			name: "binary text that is not UTF-8",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  x: !!binary gIE=\n",
+			want: []string{"1 ConfigMap a"},
+		},
+		{
 			name: "missing kind",
 			in:   "\napiVersion: v1\nmetadata: {name: a}\n",
 			errs: []wantErr{{line: 2, contains: "missing field kind"}},
@@ -290,6 +373,75 @@ metadata: {name: after}
 			}
 		})
 	}
+}
+
+// TestSplitDocumentsMatchesKubectl checks how Decode cuts a stream into
+// documents against kubectl, which cuts it with apimachinery's YAMLReader
+// and reads each part as referenceDecode does (only its first YAML
+// document).
+func TestSplitDocumentsMatchesKubectl(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		// kubectl fails on a part that holds no content (only "..." or
+		// a directive); Decode skips it as empty.
+		lenient bool
+	}{
+		{"separators", "a: 1\n---\nb: 2\n--- # comment\nc: 3\n---\t\nd: 4\n", false},
+		{"separator first and last", "---\na: 1\n---\n", false},
+		{"CRLF", "a: 1\r\n---\r\nb: 2\r\n", false},
+		{"document end", "a: 1\n...\n---\nb: 2\n...\n", false},
+		{"content after a document end is ignored", "a: 1\n...\nb: 2\n---\nc: 3\n", false},
+		{"content after a commented document end is ignored", "a: 1\n... # end\nb: 2\n", false},
+		{"document end alone", "a: 1\n---\n...\n---\nb: 2\n", true},
+		{"document end first", "...\na: 1\n", false},
+		{"not a document end", "a: 1\n...x\n", false},
+		{"separator inside a block scalar", "a: |\n  x\n  ---\n  y\nb: 1\n", false},
+		{"separator ends a block scalar", "a: |\n  x\n---\nb: 1\n", false},
+		{"directive", "%YAML 1.1\n---\na: 1\n---\nb: 2\n", true},
+		{"comments only", "# a\n---\n# b\n", false},
+		{"list", "- a\n---\n- b\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, d := range splitDocuments([]byte(tt.in)) {
+				if firstContentLine(d.text) < 0 {
+					continue
+				}
+				got = append(got, outcome(decodeYAML(d.text, d.startLine)))
+			}
+			var want []string
+			r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(tt.in)))
+			for {
+				chunk, err := r.Read()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("kubectl cannot split the stream: %v", err)
+				}
+				v, err := referenceDecode(chunk)
+				if err != nil && tt.lenient && firstContentLine(chunk) < 0 {
+					continue
+				}
+				if err != nil || v != nil {
+					want = append(want, outcome(v, err))
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("documents:\ngot  %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+// outcome shows a decoded document, or "error" when it fails.
+func outcome(v any, err error) string {
+	if err != nil {
+		return "error"
+	}
+	return fmt.Sprintf("%v", v)
 }
 
 func TestDecodeErrorMessageHasNoDocumentLine(t *testing.T) {
