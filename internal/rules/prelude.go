@@ -57,10 +57,32 @@ var preludeVariables = []Variable{
     'repository': x.registry == 'docker.io' && !x.path.contains('/') ? 'library/' + x.path : x.path,
     'tag': x.tag, 'digest': x.digest})`,
 	},
+	{
+		// isWindows says whether the pod can only run on Windows nodes: its
+		// spec.os.name is windows, its nodeSelector or every term of its
+		// required node affinity demands kubernetes.io/os=windows, or the
+		// pod or a container is a HostProcess container (Windows only).
+		// The kubelet enforces each of these (it refuses a pod whose OS or
+		// node selector does not fit the node), so an author cannot use
+		// them to dodge Linux checks on a Linux node. Rules whose settings
+		// only exist on Linux skip such pods. The Pod Security Standards
+		// rules do not use it: Pod Security Admission exempts Windows pods
+		// only by spec.os.name, and those rules match it exactly.
+		Name: "isWindows",
+		Expression: `variables.podSpec.?os.?name.orValue('') == 'windows' ||
+  variables.podSpec.?nodeSelector[?'kubernetes.io/os'].orValue('') == 'windows' ||
+  variables.podSpec.?affinity.?nodeAffinity.?requiredDuringSchedulingIgnoredDuringExecution.?nodeSelectorTerms.orValue([]).size() > 0 &&
+    variables.podSpec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.all(t,
+      t.?matchExpressions.orValue([]).exists(e, e.?key.orValue('') == 'kubernetes.io/os' && e.?operator.orValue('') == 'In' &&
+        e.?values.orValue([]).size() > 0 && e.values.all(v, v == 'windows'))) ||
+  variables.podSpec.?securityContext.?windowsOptions.?hostProcess.orValue(false) == true ||
+  variables.allContainers.exists(c, c.?securityContext.?windowsOptions.?hostProcess.orValue(false) == true)`,
+	},
 }
 
 // PreludeVariables returns the workload variables (podSpec, podMeta,
-// allContainers, imageRefs) defined for rules that match workloads.
+// allContainers, imageRefs, isWindows) defined for rules that match
+// workloads.
 func PreludeVariables() []Variable { return append([]Variable(nil), preludeVariables...) }
 
 func isPreludeVariable(name string) bool {

@@ -17,6 +17,7 @@ var nativePrelude = map[string]func(o *k8s.Object) (any, bool){
 	"podMeta":       nativePodMeta,
 	"allContainers": nativeAllContainers,
 	"imageRefs":     nativeImages,
+	"isWindows":     nativeIsWindows,
 }
 
 func nativePodSpec(o *k8s.Object) (any, bool) {
@@ -135,4 +136,166 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// nativeIsWindows is isWindows in Go. It declines (ok=false) whenever a
+// field it reads does not have the type the API gives it, so that CEL
+// decides, with its own result or error, on malformed objects.
+func nativeIsWindows(o *k8s.Object) (any, bool) {
+	specV, ok := nativePodSpec(o)
+	if !ok {
+		return nil, false
+	}
+	spec := specV.(map[string]any)
+	if name, present, ok := stringAt(spec, "os", "name"); !ok {
+		return nil, false
+	} else if present && name == "windows" {
+		return true, true
+	}
+	if v, present := spec["nodeSelector"]; present {
+		sel, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if os, present := sel["kubernetes.io/os"]; present {
+			s, ok := os.(string)
+			if !ok {
+				return nil, false
+			}
+			if s == "windows" {
+				return true, true
+			}
+		}
+	}
+	switch windows, ok := windowsAffinity(spec); {
+	case !ok:
+		return nil, false
+	case windows:
+		return true, true
+	}
+	if hp, present, ok := boolAt(spec, "securityContext", "windowsOptions", "hostProcess"); !ok {
+		return nil, false
+	} else if present && hp {
+		return true, true
+	}
+	all, ok := containersOf(spec)
+	if !ok {
+		return nil, false
+	}
+	for _, c := range all {
+		cm, ok := c.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if hp, present, ok := boolAt(cm, "securityContext", "windowsOptions", "hostProcess"); !ok {
+			return nil, false
+		} else if present && hp {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// windowsAffinity reports whether every term of the pod's required node
+// affinity demands kubernetes.io/os In [windows] (and there is a term).
+func windowsAffinity(spec map[string]any) (windows, ok bool) {
+	required := any(spec)
+	for _, k := range []string{"affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"} {
+		m, isMap := required.(map[string]any)
+		if !isMap {
+			return false, false
+		}
+		v, present := m[k]
+		if !present {
+			return false, true
+		}
+		required = v
+	}
+	terms, isList := required.([]any)
+	if !isList {
+		return false, false
+	}
+	if len(terms) == 0 {
+		return false, true
+	}
+	windows = true
+	for _, t := range terms {
+		tm, isMap := t.(map[string]any)
+		if !isMap {
+			return false, false
+		}
+		exprs := []any{}
+		if v, present := tm["matchExpressions"]; present {
+			if exprs, isList = v.([]any); !isList {
+				return false, false
+			}
+		}
+		found := false
+		for _, e := range exprs {
+			em, isMap := e.(map[string]any)
+			if !isMap {
+				return false, false
+			}
+			key, _, okKey := stringAt(em, "key")
+			op, _, okOp := stringAt(em, "operator")
+			if !okKey || !okOp {
+				return false, false
+			}
+			if key != "kubernetes.io/os" || op != "In" {
+				continue
+			}
+			values := []any{}
+			if v, present := em["values"]; present {
+				if values, isList = v.([]any); !isList {
+					return false, false
+				}
+			}
+			all := len(values) > 0
+			for _, v := range values {
+				s, isString := v.(string)
+				if !isString {
+					return false, false
+				}
+				all = all && s == "windows"
+			}
+			found = found || all
+		}
+		windows = windows && found
+	}
+	return windows, true
+}
+
+// stringAt returns the string at a path of map keys: present is false when
+// a key is missing, ok is false when a value on the way has another type.
+func stringAt(m map[string]any, keys ...string) (s string, present, ok bool) {
+	v, present, ok := valueAt(m, keys...)
+	if !present || !ok {
+		return "", present, ok
+	}
+	s, ok = v.(string)
+	return s, true, ok
+}
+
+// boolAt is stringAt for a bool.
+func boolAt(m map[string]any, keys ...string) (b, present, ok bool) {
+	v, present, ok := valueAt(m, keys...)
+	if !present || !ok {
+		return false, present, ok
+	}
+	b, ok = v.(bool)
+	return b, true, ok
+}
+
+func valueAt(m map[string]any, keys ...string) (v any, present, ok bool) {
+	v = m
+	for _, k := range keys {
+		mm, isMap := v.(map[string]any)
+		if !isMap {
+			return nil, false, false
+		}
+		if v, present = mm[k]; !present {
+			return nil, false, true
+		}
+	}
+	return v, true, true
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,6 +98,81 @@ spec: {containers: "not a list"}
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: win-os}
+spec: {os: {name: windows}, containers: [{name: a, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: linux-os}
+spec: {os: {name: linux}, nodeSelector: {kubernetes.io/os: linux, kubernetes.io/arch: amd64}, containers: [{name: a, image: x}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: win-selector}
+spec: {template: {spec: {nodeSelector: {kubernetes.io/os: windows}, containers: [{name: a, image: x}]}}}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: win-affinity}
+spec: {jobTemplate: {spec: {template: {spec: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [
+  {matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows]}, {key: kubernetes.io/arch, operator: In, values: [amd64]}]},
+  {matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows, windows]}]}]}}}, containers: [{name: a, image: x}]}}}}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: mixed-affinity}
+spec: {template: {spec: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [
+  {matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows]}]},
+  {matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows, linux]}]},
+  {matchFields: [{key: metadata.name, operator: In, values: [node-1]}]}]}}}, containers: [{name: a, image: x}]}}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: not-in-affinity}
+spec: {template: {spec: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [
+  {matchExpressions: [{key: kubernetes.io/os, operator: NotIn, values: [linux]}, {key: kubernetes.io/os, operator: In, values: []}]}]}}}, containers: [{name: a, image: x}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: no-terms}
+spec: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: []}}, podAffinity: {}}, containers: [{name: a, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: win-hostprocess-container}
+spec:
+  hostNetwork: true
+  containers: [{name: a, image: x}]
+  initContainers: [{name: b, image: busybox, securityContext: {windowsOptions: {hostProcess: true}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: win-hostprocess-pod}
+spec: {securityContext: {windowsOptions: {hostProcess: true}}, containers: [{name: a, image: x, securityContext: {windowsOptions: {hostProcess: false}}}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: malformed-selector}
+spec: {nodeSelector: null, containers: [{name: a, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: malformed-affinity-values}
+spec: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [
+  {matchExpressions: [{key: kubernetes.io/os, operator: In, values: [1]}]}]}}}, containers: [{name: a, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: malformed-hostprocess}
+spec: {containers: [{name: a, image: x, securityContext: {windowsOptions: {hostProcess: "true"}}}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: malformed-os}
+spec: {os: windows, containers: [{name: a, image: x}]}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: no-spec}
 `
 	o, errs := k8s.Decode([]byte(edge), "edge.yaml")
@@ -147,3 +223,39 @@ func TestNativePreludeMatchesCEL(t *testing.T) {
 // variablesType is the type of the reference variables map the test
 // builds with the API server's own lazy map.
 var variablesType = types.NewMapType(types.StringType, types.DynType)
+
+// TestIsWindows checks what isWindows decides on the edge objects of
+// preludeObjects, by its CEL definition and natively.
+func TestIsWindows(t *testing.T) {
+	rs, err := Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{
+		"win-os": true, "win-selector": true, "win-affinity": true,
+		"win-hostprocess-container": true, "win-hostprocess-pod": true,
+		"linux-os": false, "mixed-affinity": false, "not-in-affinity": false, "no-terms": false,
+		"images": false, "no-template-metadata": false, "malformed-affinity-values": false,
+	}
+	idx := slices.IndexFunc(rs.prelude, func(v compiledVariable) bool { return v.name == "isWindows" })
+	if idx < 0 {
+		t.Fatal("no prelude variable isWindows")
+	}
+	seen := 0
+	for _, o := range preludeObjects(t) {
+		w, ok := want[o.Name()]
+		if !ok || o.Source.File != "edge.yaml" {
+			continue
+		}
+		seen++
+		if got := celPrelude(t, rs, o)["isWindows"]; got != types.Bool(w) {
+			t.Errorf("%s: CEL isWindows = %v, want %v", o.Name(), got, w)
+		}
+		if got, ok := rs.prelude[idx].native(o); ok && got != w {
+			t.Errorf("%s: native isWindows = %v, want %v", o.Name(), got, w)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("checked %d objects, want %d", seen, len(want))
+	}
+}

@@ -149,6 +149,28 @@ func TestPSSControls(t *testing.T) {
 	}
 }
 
+// TestPSSWindowsByOSNameOnly checks that no Pod Security Standards rule
+// uses the workload variable isWindows: Pod Security Admission exempts a
+// pod as Windows only by spec.os.name, so a rule that also counted a
+// nodeSelector or node affinity on kubernetes.io/os, or a HostProcess
+// container, would admit pods upstream rejects. (TestPSSDifferential
+// generates such pods too.)
+func TestPSSWindowsByOSNameOnly(t *testing.T) {
+	_, byCheck := pssRules(t)
+	for id, r := range byCheck {
+		var text strings.Builder
+		for _, v := range r.Variables {
+			text.WriteString(v.Expression + "\n")
+		}
+		for _, v := range r.Validations {
+			text.WriteString(v.Expression + "\n" + v.MessageExpression + "\n")
+		}
+		if strings.Contains(text.String(), "variables.isWindows") {
+			t.Errorf("%s (PSS:%s) uses variables.isWindows; PSS rules must treat only spec.os.name windows as Windows, as Pod Security Admission does", r.ID, id)
+		}
+	}
+}
+
 // pssCase is one generated object with upstream's verdicts.
 type pssCase struct {
 	index    int

@@ -366,6 +366,16 @@ func (g *podGen) pod() (meta, spec map[string]any) {
 		func() any { return obj("name", "Windows") },
 		func() any { return obj() },
 	))
+	// Windows by node selection, which Pod Security Admission ignores
+	// (only spec.os.name counts), as must the PSS rules.
+	put(spec, "nodeSelector", g.pick(absent{},
+		func() any { return obj("kubernetes.io/os", "windows") },
+		func() any { return obj("kubernetes.io/os", "linux") },
+	))
+	put(spec, "affinity", g.pick(absent{}, func() any {
+		return obj("nodeAffinity", obj("requiredDuringSchedulingIgnoredDuringExecution", obj("nodeSelectorTerms", list(
+			obj("matchExpressions", list(obj("key", "kubernetes.io/os", "operator", "In", "values", list("windows"))))))))
+	}))
 	put(spec, "securityContext", g.pick(func() any { return g.podSecurityContext() }, absent{}, func() any { return obj() }))
 	put(spec, "volumes", g.pick(absent{}, func() any { return list() }, func() any {
 		n := 1 + g.r.IntN(4)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/version"
 
+	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/rules"
 )
 
@@ -32,22 +33,39 @@ const (
 	// AnnotationMinKubernetes is the oldest Kubernetes version (major.minor)
 	// whose API server accepts the policy's CEL.
 	AnnotationMinKubernetes = "kordon.io/min-kubernetes-version"
+	// AnnotationActionReason, on a binding, says why it has its
+	// validationActions: the rule's severity against the deny severity, or
+	// one set of actions chosen for every rule.
+	AnnotationActionReason = "kordon.io/action-reason"
 )
+
+// DefaultDenySeverity is the severity from which an export denies
+// violations by default; bindings of rules below it warn. Denying every
+// rule would make low and informational checks (a namespace without a Pod
+// Security label, say) block ordinary requests such as kubectl create
+// namespace.
+const DefaultDenySeverity = finding.High
 
 // NamespaceNameLabel is the label the API server sets on every namespace to
 // its name; ExcludeNamespaces selects on it.
 const NamespaceNameLabel = "kubernetes.io/metadata.name"
 
 // Options configures an export. The zero value exports with failure policy
-// Fail, action Deny, in every namespace.
+// Fail, in every namespace, with bindings that deny violations of rules of
+// severity DefaultDenySeverity or above and warn about the others.
 type Options struct {
 	// NamePrefix names policies and bindings; empty means DefaultNamePrefix.
 	NamePrefix string
 	// FailurePolicy decides what happens when a rule's expression fails to
 	// evaluate (Fail rejects the request, Ignore admits it); empty means Fail.
 	FailurePolicy admissionv1.FailurePolicyType
-	// Actions are the bindings' validationActions; empty means Deny.
+	// Actions, when set, are the validationActions of every binding,
+	// whatever the rule's severity; DenySeverity must then be nil.
 	Actions []admissionv1.ValidationAction
+	// DenySeverity applies when Actions is empty: the bindings of rules at
+	// or above it deny (Deny), those of rules below it warn (Warn). Nil
+	// means DefaultDenySeverity.
+	DenySeverity *finding.Severity
 	// NamespaceSelector limits the bindings to namespaces with matching
 	// labels; nil selects every namespace.
 	NamespaceSelector *metav1.LabelSelector
@@ -70,6 +88,9 @@ type Policy struct {
 	Rule    *rules.Rule
 	Policy  *admissionv1.ValidatingAdmissionPolicy
 	Binding *admissionv1.ValidatingAdmissionPolicyBinding
+	// ActionReason says why the binding has its validationActions (also
+	// in its AnnotationActionReason annotation).
+	ActionReason string
 	// MinKubernetes is the oldest Kubernetes version that accepts the
 	// policy's CEL (the libraries it uses).
 	MinKubernetes *version.Version
@@ -101,6 +122,12 @@ type Export struct {
 	// MinKubernetes is the oldest Kubernetes version that accepts every
 	// policy of the export.
 	MinKubernetes *version.Version
+	// Actions are the validationActions set for every binding
+	// (Options.Actions); nil when they follow the rules' severities.
+	Actions []admissionv1.ValidationAction
+	// DenySeverity is the severity from which bindings deny when Actions
+	// is nil.
+	DenySeverity finding.Severity
 }
 
 // Build exports every rule of rs, in order. Rules that cannot run at
@@ -116,7 +143,7 @@ func Build(rs *rules.RuleSet, opts Options) (*Export, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Export{MinKubernetes: OldestKubernetes}
+	out := &Export{MinKubernetes: OldestKubernetes, Actions: slices.Clone(opts.Actions), DenySeverity: opts.denySeverity()}
 	var errs []error
 	for _, r := range rs.Rules() {
 		if reason := skipReason(rs, r); reason != "" {
@@ -167,10 +194,38 @@ func (o *Options) validate() error {
 	if slices.Contains(o.Actions, admissionv1.Deny) && slices.Contains(o.Actions, admissionv1.Warn) {
 		errs = append(errs, errors.New("validation actions Deny and Warn cannot be combined (the API server rejects the binding)"))
 	}
+	if len(o.Actions) > 0 && o.DenySeverity != nil {
+		errs = append(errs, errors.New("validation actions for every rule and a deny severity exclude each other: set one"))
+	}
+	if s := o.DenySeverity; s != nil && (*s < finding.Info || *s > finding.Critical) {
+		errs = append(errs, fmt.Errorf("deny severity %v: want info, low, medium, high or critical", *s))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("export admission policies: %w", err)
 	}
 	return nil
+}
+
+// denySeverity returns DenySeverity or its default.
+func (o *Options) denySeverity() finding.Severity {
+	if o.DenySeverity != nil {
+		return *o.DenySeverity
+	}
+	return DefaultDenySeverity
+}
+
+// actionsFor returns the validationActions of a rule's binding and why.
+func (o *Options) actionsFor(r *rules.Rule) ([]admissionv1.ValidationAction, string) {
+	if len(o.Actions) > 0 {
+		return slices.Clone(o.Actions), "the same actions for every rule"
+	}
+	deny := o.denySeverity()
+	if r.Severity >= deny {
+		return []admissionv1.ValidationAction{admissionv1.Deny},
+			fmt.Sprintf("severity %s is at or above the deny severity %s", r.Severity, deny)
+	}
+	return []admissionv1.ValidationAction{admissionv1.Warn},
+		fmt.Sprintf("severity %s is below the deny severity %s", r.Severity, deny)
 }
 
 // Name returns the policy and binding name of a rule: the prefix and the
@@ -263,11 +318,9 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 		},
 	}
 
-	actions := slices.Clone(opts.Actions)
-	if len(actions) == 0 {
-		actions = []admissionv1.ValidationAction{admissionv1.Deny}
-	}
+	actions, reason := opts.actionsFor(r)
 	bindingMeta := *meta.DeepCopy()
+	bindingMeta.Annotations[AnnotationActionReason] = reason
 	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
 		TypeMeta:   metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicyBinding"},
 		ObjectMeta: bindingMeta,
@@ -279,7 +332,7 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 	if sel := namespaceSelector(opts); sel != nil {
 		binding.Spec.MatchResources = &admissionv1.MatchResources{NamespaceSelector: sel}
 	}
-	return Policy{Rule: r, Policy: policy, Binding: binding}, nil
+	return Policy{Rule: r, Policy: policy, Binding: binding, ActionReason: reason}, nil
 }
 
 // namespaceSelector combines the selector and the excluded namespaces of

@@ -2,6 +2,7 @@ package vap
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -344,10 +345,12 @@ func TestPolicyFields(t *testing.T) {
 	if !reflect.DeepEqual(p.Policy.Labels, wantLabels) || !reflect.DeepEqual(p.Binding.Labels, wantLabels) {
 		t.Errorf("labels: got %v and %v, want %v", p.Policy.Labels, p.Binding.Labels, wantLabels)
 	}
-	wantAnn := map[string]string{AnnotationTitle: "Title on two lines", AnnotationControls: "CIS:5.2.2,PSS:privileged", AnnotationRemediation: "Do this."}
+	wantAnn := map[string]string{AnnotationTitle: "Title on two lines", AnnotationControls: "CIS:5.2.2,PSS:privileged", AnnotationRemediation: "Do this.",
+		AnnotationActionReason: "severity critical is at or above the deny severity high"}
 	if !reflect.DeepEqual(p.Binding.Annotations, wantAnn) {
 		t.Errorf("binding annotations: got %v, want %v", p.Binding.Annotations, wantAnn)
 	}
+	delete(wantAnn, AnnotationActionReason)
 	wantAnn[AnnotationMinKubernetes] = "1.30"
 	if !reflect.DeepEqual(p.Policy.Annotations, wantAnn) {
 		t.Errorf("policy annotations: got %v, want %v", p.Policy.Annotations, wantAnn)
@@ -423,6 +426,16 @@ func TestOptions(t *testing.T) {
 			wantFailure: admissionv1.Fail,
 		},
 		{
+			name:    "actions for every rule and a deny severity",
+			opts:    Options{Actions: []admissionv1.ValidationAction{admissionv1.Warn}, DenySeverity: ptr(finding.Low)},
+			wantErr: "exclude each other",
+		},
+		{
+			name:    "deny severity out of range",
+			opts:    Options{DenySeverity: ptr(finding.Severity(7))},
+			wantErr: "deny severity",
+		},
+		{
 			name:        "warn and audit, ignore failures",
 			opts:        Options{Actions: []admissionv1.ValidationAction{admissionv1.Warn, admissionv1.Audit}, FailurePolicy: ignore},
 			wantActions: []admissionv1.ValidationAction{admissionv1.Warn, admissionv1.Audit},
@@ -473,7 +486,7 @@ func TestOptions(t *testing.T) {
 			wantErr: `failure policy "Maybe"`,
 		},
 	}
-	rs := compileRule(t, &rules.Rule{ID: "TEST-O-1", Match: rules.Match{Workloads: true}})
+	rs := compileRule(t, &rules.Rule{ID: "TEST-O-1", Severity: finding.High, Match: rules.Match{Workloads: true}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			exp, err := Build(rs, tt.opts)
@@ -505,5 +518,167 @@ func TestOptions(t *testing.T) {
 	}
 	if len(sel.MatchExpressions) != 0 {
 		t.Errorf("Build modified the caller's namespace selector: %+v", sel)
+	}
+}
+
+// TestActions checks the bindings' validationActions: by default rules at
+// or above DefaultDenySeverity deny and the others warn; DenySeverity
+// moves the threshold; Actions sets the same actions for every rule, and
+// cannot be combined with DenySeverity (TestOptions).
+func TestActions(t *testing.T) {
+	var all []*rules.Rule
+	for _, sev := range finding.Severities() {
+		all = append(all, &rules.Rule{
+			ID: "TEST-" + strings.ToUpper(sev.String()) + "-1", Title: "t", Remediation: "r", Severity: sev,
+			Match:       rules.Match{Resources: []rules.ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"Namespace"}}}},
+			Validations: []rules.Validation{{Expression: "true"}},
+		})
+	}
+	rs, err := rules.Compile(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deny := []admissionv1.ValidationAction{admissionv1.Deny}
+	warn := []admissionv1.ValidationAction{admissionv1.Warn}
+	tests := []struct {
+		name        string
+		opts        Options
+		want        map[finding.Severity][]admissionv1.ValidationAction
+		wantReason  string // of the info rule
+		wantSummary string
+	}{
+		{
+			name: "default: deny from high",
+			want: map[finding.Severity][]admissionv1.ValidationAction{
+				finding.Info: warn, finding.Low: warn, finding.Medium: warn, finding.High: deny, finding.Critical: deny,
+			},
+			wantReason:  "severity info is below the deny severity high",
+			wantSummary: "2 rules deny violations (severity high and above), 3 rules warn (below high)",
+		},
+		{
+			name: "deny from medium",
+			opts: Options{DenySeverity: ptr(finding.Medium)},
+			want: map[finding.Severity][]admissionv1.ValidationAction{
+				finding.Info: warn, finding.Low: warn, finding.Medium: deny, finding.High: deny, finding.Critical: deny,
+			},
+			wantReason:  "severity info is below the deny severity medium",
+			wantSummary: "3 rules deny violations (severity medium and above), 2 rules warn (below medium)",
+		},
+		{
+			name: "deny from critical",
+			opts: Options{DenySeverity: ptr(finding.Critical)},
+			want: map[finding.Severity][]admissionv1.ValidationAction{
+				finding.Info: warn, finding.Low: warn, finding.Medium: warn, finding.High: warn, finding.Critical: deny,
+			},
+			wantReason:  "severity info is below the deny severity critical",
+			wantSummary: "1 rule denies violations (severity critical and above), 4 rules warn (below critical)",
+		},
+		{
+			name: "deny from info: everything",
+			opts: Options{DenySeverity: ptr(finding.Info)},
+			want: map[finding.Severity][]admissionv1.ValidationAction{
+				finding.Info: deny, finding.Low: deny, finding.Medium: deny, finding.High: deny, finding.Critical: deny,
+			},
+			wantReason:  "severity info is at or above the deny severity info",
+			wantSummary: "5 rules deny violations (severity info and above), 0 rules warn (below info)",
+		},
+		{
+			name: "warn for every rule",
+			opts: Options{Actions: warn},
+			want: map[finding.Severity][]admissionv1.ValidationAction{
+				finding.Info: warn, finding.Low: warn, finding.Medium: warn, finding.High: warn, finding.Critical: warn,
+			},
+			wantReason:  "the same actions for every rule",
+			wantSummary: "validation actions Warn for every rule",
+		},
+		{
+			name: "deny and audit for every rule",
+			opts: Options{Actions: []admissionv1.ValidationAction{admissionv1.Deny, admissionv1.Audit}},
+			want: map[finding.Severity][]admissionv1.ValidationAction{
+				finding.Info:     {admissionv1.Deny, admissionv1.Audit},
+				finding.Low:      {admissionv1.Deny, admissionv1.Audit},
+				finding.Medium:   {admissionv1.Deny, admissionv1.Audit},
+				finding.High:     {admissionv1.Deny, admissionv1.Audit},
+				finding.Critical: {admissionv1.Deny, admissionv1.Audit},
+			},
+			wantReason:  "the same actions for every rule",
+			wantSummary: "validation actions Deny+Audit for every rule",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exp, err := Build(rs, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range exp.Policies {
+				if got := p.Binding.Spec.ValidationActions; !slices.Equal(got, tt.want[p.Rule.Severity]) {
+					t.Errorf("%s (%s): got %v, want %v", p.Rule.ID, p.Rule.Severity, got, tt.want[p.Rule.Severity])
+				}
+				if p.Binding.Annotations[AnnotationActionReason] != p.ActionReason {
+					t.Errorf("%s: annotation %q, reason %q", p.Rule.ID, p.Binding.Annotations[AnnotationActionReason], p.ActionReason)
+				}
+				if _, ok := p.Policy.Annotations[AnnotationActionReason]; ok {
+					t.Errorf("%s: the policy carries the binding's %s", p.Rule.ID, AnnotationActionReason)
+				}
+			}
+			if got := exp.Policies[0].ActionReason; got != tt.wantReason {
+				t.Errorf("reason: got %q, want %q", got, tt.wantReason)
+			}
+			if got := exp.ActionSummary(); got != tt.wantSummary {
+				t.Errorf("summary: got %q, want %q", got, tt.wantSummary)
+			}
+			var buf bytes.Buffer
+			if err := exp.Write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if !strings.Contains(out, "# "+strings.ToUpper(tt.wantSummary[:1])+tt.wantSummary[1:]+"; failure policy Fail") {
+				t.Errorf("the header does not state %q:\n%s", tt.wantSummary, out)
+			}
+			for _, p := range exp.Policies {
+				want := "---\n# " + p.Rule.ID + " binding: " + actionsText(p.Binding.Spec.ValidationActions) + " (" + p.ActionReason + ")\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding"
+				if !strings.Contains(out, want) {
+					t.Errorf("%s: the binding is not preceded by %q", p.Rule.ID, want)
+				}
+			}
+		})
+	}
+}
+
+// TestWriteJSON checks that the JSON output is a v1 List holding, in order,
+// every policy and its binding, each decoding to the exported object.
+func TestWriteJSON(t *testing.T) {
+	exp, err := Build(sampleRules(t), Options{ExcludeNamespaces: []string{"kube-system"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := exp.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		APIVersion string            `json:"apiVersion"`
+		Kind       string            `json:"kind"`
+		Items      []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &list); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, buf.String())
+	}
+	if list.APIVersion != "v1" || list.Kind != "List" || len(list.Items) != 2*len(exp.Policies) {
+		t.Fatalf("got %s %s with %d items, want a v1 List of %d", list.APIVersion, list.Kind, len(list.Items), 2*len(exp.Policies))
+	}
+	for i, item := range list.Items {
+		var obj any = &admissionv1.ValidatingAdmissionPolicy{}
+		want := any(exp.Policies[i/2].Policy)
+		if i%2 == 1 {
+			obj, want = &admissionv1.ValidatingAdmissionPolicyBinding{}, exp.Policies[i/2].Binding
+		}
+		if err := yaml.UnmarshalStrict(item, obj); err != nil {
+			t.Fatalf("item %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(obj, want) {
+			t.Errorf("item %d does not decode to the exported object:\n%s", i, item)
+		}
 	}
 }

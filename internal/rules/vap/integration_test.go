@@ -27,6 +27,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/rules/packs"
+	"github.com/kordon-dev/kordon/internal/testenv"
 )
 
 // fixtureFile is one fixture file of a rule, decoded.
@@ -502,5 +503,80 @@ func checkKindTable(t *testing.T, c *cluster) {
 		if _, err := c.mapper.KindFor(res); err != nil {
 			t.Errorf("workload resource %s: %v", gvr, err)
 		}
+	}
+}
+
+// TestIntegrationDefaultExport applies the export of every exportable
+// built-in rule with the command's defaults (deny from severity high, warn
+// below it, kube-system left out) to a real API server, and checks that
+// ordinary requests still pass: kubectl create namespace is admitted, with
+// a warning from the medium rule a bare namespace breaks (KOR-POD-020),
+// which an export that denied every rule would have rejected; a
+// privileged pod is still denied.
+func TestIntegrationDefaultExport(t *testing.T) {
+	c := startCluster(t)
+	ctx := t.Context()
+	all, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Compile(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := Build(rs, Options{ExcludeNamespaces: []string{"kube-system"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	podSecurityLabel := ""
+	for _, p := range exp.Policies {
+		if p.Rule.ID == "KOR-POD-020" {
+			podSecurityLabel = p.Policy.Name
+			if got := p.Binding.Spec.ValidationActions; !slices.Equal(got, []admissionv1.ValidationAction{admissionv1.Warn}) {
+				t.Fatalf("KOR-POD-020 (%s): default actions %v, want [Warn]", p.Rule.Severity, got)
+			}
+		}
+	}
+	if podSecurityLabel == "" {
+		t.Fatal("KOR-POD-020 is not exported")
+	}
+	if _, err := c.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, sentinelPolicy(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range exp.Policies {
+		if _, err := c.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, p.Policy, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("%s: %v", p.Rule.ID, err)
+		}
+		if i < len(exp.Policies)-1 {
+			if _, err := c.client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, p.Binding, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("bind %s: %v", p.Policy.Name, err)
+			}
+			continue
+		}
+		defer c.bind(t, p.Binding)()
+	}
+	t.Logf("applied the default export: %s", exp.ActionSummary())
+
+	// kubectl create namespace NAME
+	wctx, warnings := withWarnings(ctx)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testenv.UniqueName("team")}}
+	if _, err := c.client.CoreV1().Namespaces().Create(wctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("kubectl create namespace with the default export applied: %v", err)
+	}
+	want := fmt.Sprintf("Validation failed for ValidatingAdmissionPolicy '%s'", podSecurityLabel)
+	if !slices.ContainsFunc(warnings.all(), func(w string) bool { return strings.Contains(w, want) }) {
+		t.Errorf("creating a namespace without a Pod Security label: warnings %q, want one from %s", warnings.all(), podSecurityLabel)
+	}
+
+	privileged := true
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns.Name},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "app", Image: "nginx:1.27", SecurityContext: &corev1.SecurityContext{Privileged: &privileged},
+		}}},
+	}
+	_, err = c.client.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err == nil || !strings.Contains(err.Error(), "ValidatingAdmissionPolicy 'kordon-kor-pod-001'") {
+		t.Errorf("privileged pod with the default export applied: got %v, want a denial by kordon-kor-pod-001", err)
 	}
 }
