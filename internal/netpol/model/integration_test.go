@@ -101,11 +101,11 @@ func TestRealAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compiled, err := compile.Compile(in)
+	compiled, err := compile.Compile(in, compile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range compiled {
+	for _, o := range compiled.Policies {
 		if _, err := env.Create(ctx, &k8s.Object{Content: o}); err != nil {
 			t.Errorf("the API server rejects a compiled policy: %v", err)
 		}
