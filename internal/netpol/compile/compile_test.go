@@ -63,6 +63,8 @@ func TestParseErrors(t *testing.T) {
 		{"IPv4-mapped except", head + "groups: {a: {cidrs: ['::/0'], except: ['::ffff:0:0/96']}}\n", "IPv4-mapped"},
 		{"unknown group", head + "groups: {a: {}}\nrules: [{from: a, to: b}]\n", "unknown group"},
 		{"bad port", head + "groups: {a: {}}\nrules: [{from: a, to: a, ports: [tcp/0]}]\n", "port"},
+		{"bad port name", head + "groups: {a: {}}\nrules: [{from: a, to: a, ports: [tcp/HTTP]}]\n", "a port name must contain only"},
+		{"port name too long", head + "groups: {a: {}}\nrules: [{from: a, to: a, ports: [tcp/metrics-endpoint]}]\n", "must be no more than 15 characters"},
 		{"bad zone", head + "zones: [{namespaces: [x], deny: [sideways]}]\n", "want ingress or egress"},
 		{"namespace twice", head + "zones: [{namespaces: [x]}, {namespaces: [x]}]\n", "already in a zone"},
 		{"bad group name", head + "groups: {Web_1: {}}\n", "DNS label"},

@@ -136,6 +136,9 @@ func parsePortSpec(s string) (portSpec, error) {
 		return portSpec{proto: proto}, nil
 	}
 	if rest != "" && (rest[0] < '0' || rest[0] > '9') {
+		if errs := validation.IsValidPortName(rest); len(errs) > 0 {
+			return portSpec{}, fmt.Errorf("port %q: a port name %s", s, strings.Join(errs, "; "))
+		}
 		return portSpec{proto: proto, name: rest}, nil
 	}
 	ps, err := portset.Parse(protoText + "/" + rest)
