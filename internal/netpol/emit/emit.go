@@ -249,22 +249,28 @@ func split(o map[string]any, max int) ([]map[string]any, int, error) {
 		if i > 0 {
 			md["name"] = Name(fmt.Sprintf("%s-part-%d", name, i+1))
 		}
-		labels := map[string]any{}
-		if l, ok := md["labels"].(map[string]any); ok {
-			labels = maps.Clone(l)
-		}
-		labels[LabelSplitFrom] = LabelValue(name)
-		md["labels"] = labels
-		annotations := map[string]any{}
-		if a, ok := md["annotations"].(map[string]any); ok {
-			annotations = maps.Clone(a)
-		}
-		annotations[AnnotationPart] = fmt.Sprintf("%d of %d", i+1, len(groups))
-		md["annotations"] = annotations
+		md["labels"] = withEntry(md["labels"], LabelSplitFrom, LabelValue(name))
+		md["annotations"] = withEntry(md["annotations"], AnnotationPart, fmt.Sprintf("%d of %d", i+1, len(groups)))
 		p["metadata"] = md
 		parts[i] = p
 	}
 	return parts, size, nil
+}
+
+// withEntry returns a copy of a labels or annotations map (as
+// map[string]any or map[string]string, or nil) with one more entry.
+func withEntry(m any, key, value string) map[string]any {
+	out := map[string]any{}
+	switch m := m.(type) {
+	case map[string]any:
+		maps.Copy(out, m)
+	case map[string]string:
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	out[key] = value
+	return out
 }
 
 // policyTypes returns the policy types of a spec, with the API server's

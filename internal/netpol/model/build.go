@@ -311,13 +311,13 @@ func convertRule(peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.Ne
 func convertPeer(np *networkingv1.NetworkPolicyPeer) (Peer, error) {
 	var p Peer
 	if np.IPBlock != nil {
-		cidr, err := ParseCIDR(np.IPBlock.CIDR)
+		cidr, err := parseCIDR(np.IPBlock.CIDR)
 		if err != nil {
 			return Peer{}, fmt.Errorf("ipBlock.cidr: %w", err)
 		}
 		block := &IPBlock{CIDR: cidr}
 		for i, e := range np.IPBlock.Except {
-			ep, err := ParseCIDR(e)
+			ep, err := parseCIDR(e)
 			if err != nil {
 				return Peer{}, fmt.Errorf("ipBlock.except[%d]: %w", i, err)
 			}
@@ -335,12 +335,12 @@ func convertPeer(np *networkingv1.NetworkPolicyPeer) (Peer, error) {
 	return p, nil
 }
 
-// ParseCIDR reads an ipBlock CIDR as the API server and network plugins
+// parseCIDR reads an ipBlock CIDR as the API server and network plugins
 // read it (Go's net.ParseCIDR, with leading zeros allowed): bits beyond the
 // prefix length are dropped, and an IPv4-mapped IPv6 prefix of 96 bits or
 // more is the IPv4 prefix it maps. ValidatePolicy rejects those forms in
 // new objects; objects stored under older rules may still hold them.
-func ParseCIDR(s string) (netip.Prefix, error) {
+func parseCIDR(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		_, ipnet, err := netutils.ParseCIDRSloppy(s)
