@@ -14,16 +14,15 @@ import (
 
 // reportOptions are the generate runs in testdata/generate.*: with both
 // directions (the flows of a Deployment with only volatile labels and of an
-// unknown pod are left out, one flow between two addresses matches no
-// workload, and an existing egress policy allows more than observed), and
-// with egress alone (an existing ingress policy then denies an observed
-// flow).
+// unknown pod are left out, and an existing egress policy allows more than
+// observed), and with egress alone (an existing ingress policy then denies
+// an observed flow).
 var reportOptions = []struct {
 	types string
 	opts  generate.Options
 }{
-	{"ingress,egress", generate.Options{Ingress: true, Egress: true, MaxUnmatched: 0.5}},
-	{"egress", generate.Options{Egress: true, MaxUnmatched: 0.5}},
+	{"ingress,egress", generate.Options{Ingress: true, Egress: true}},
+	{"egress", generate.Options{Egress: true}},
 }
 
 func generated(t *testing.T, opts generate.Options) *generate.Result {
