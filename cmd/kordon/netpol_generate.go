@@ -20,8 +20,9 @@ import (
 func newNetpolGenerateCmd() *cobra.Command {
 	var in netpolInput
 	var flowFiles []string
-	var types, outFile, reportFile, reportFormat string
+	var types, outFile, reportFile, reportFormat, maxSize string
 	var noDNS bool
+	var maxUnmatched float64
 	cmd := &cobra.Command{
 		Use:   "generate --flows FILE [PATH... | --cluster]",
 		Short: "Learn least-privilege NetworkPolicies from observed flows",
@@ -31,16 +32,25 @@ pod names to the workloads of PATH or the cluster, and writes one
 NetworkPolicy per workload seen, allowing exactly the observed traffic (and
 DNS to kube-dns when egress becomes restricted). Volatile labels such as
 pod-template-hash never appear in selectors. Without PATH or --cluster,
-workloads are taken from the flows' pod labels.
+workloads are taken from the flows' pod labels. Flow files are read one
+flow at a time: memory grows with the workloads, addresses and ports seen,
+not with the number of flows.
 
 The policies go to standard output (or --output-file); a report goes to
 standard error (or --report-file): it confirms, with the analyzer, that
 every observed flow stays allowed and lists what the policies allow beyond
-the observed traffic.
+the observed traffic. It counts the flows that match no workload (neither
+end is a workload of the input, by address or name) and shows a sample.
+Every policy is checked with the API server's validation before it is
+written; invalid names (such as those of long workload names) are replaced
+by valid ones with a short hash, and a policy larger than --max-policy-size
+is split into several with the same podSelector; the report lists each.
 
 Exit status: 1 when an observed flow would not be allowed (possible only
 when --policy-types leaves a direction to existing policies that block it,
-or a workload cannot be selected), 2 on usage or input errors.`,
+or a workload cannot be selected), when no flow could be used, or when
+more than --max-unmatched of the flows matched no workload (the flows of
+another cluster, or the wrong manifests); 2 on usage or input errors.`,
 		Example: `  hubble observe -o json --since 24h > flows.json
   kordon netpol generate --flows flows.json manifests/ > policies.yaml
   kordon netpol generate --flows flows.csv --cluster --policy-types ingress`,
@@ -63,21 +73,26 @@ or a workload cannot be selected), 2 on usage or input errors.`,
 				return usageErr(fmt.Errorf("--report-format %q: want txt or json", reportFormat))
 			}
 			c := &model.Cluster{}
+			var err error
 			if in.cluster || len(args) > 0 {
-				var err error
 				if c, err = in.load(cmd, args); err != nil {
 					return err
 				}
 			}
-			var flows []flow.Flow
+			if maxUnmatched < 0 || maxUnmatched > 1 {
+				return usageErr(fmt.Errorf("--max-unmatched %g: want a share from 0 to 1", maxUnmatched))
+			}
+			opts.MaxUnmatched = maxUnmatched
+			if opts.MaxPolicyBytes, err = parsePolicySize(maxSize); err != nil {
+				return usageErr(err)
+			}
+			gen := generate.New(c, opts)
 			for _, name := range flowFiles {
-				res, err := readFlows(cmd, name)
-				if err != nil {
+				if err := readFlows(cmd, name, gen.Observe); err != nil {
 					return usageErr(err)
 				}
-				flows = append(flows, res.Flows...)
 			}
-			res, err := generate.Generate(c, flows, opts)
+			res, err := gen.Result()
 			if err != nil {
 				return err
 			}
@@ -95,7 +110,7 @@ or a workload cannot be selected), 2 on usage or input errors.`,
 			if err := writeTo(cmd.ErrOrStderr(), reportFile, rep.Bytes()); err != nil {
 				return err
 			}
-			if len(res.NotAllowed) > 0 {
+			if len(res.NotAllowed) > 0 || len(res.Failures) > 0 {
 				return &exitError{code: exitFindings}
 			}
 			return nil
@@ -109,19 +124,33 @@ or a workload cannot be selected), 2 on usage or input errors.`,
 	fl.StringVar(&outFile, "output-file", "", "write the policies to this file instead of standard output")
 	fl.StringVar(&reportFile, "report-file", "", "write the report to this file instead of standard error")
 	fl.StringVar(&reportFormat, "report-format", "txt", "report format: txt or json")
+	fl.Float64Var(&maxUnmatched, "max-unmatched", 0.5, "exit 1 when more than this share of the flows (0 to 1) matches no workload")
+	addPolicySizeFlag(cmd, &maxSize)
 	return cmd
 }
 
-func readFlows(cmd *cobra.Command, name string) (*flow.Result, error) {
-	if name == "-" {
-		return flow.Read(cmd.InOrStdin(), "-")
+// readFlows streams the flows of a file (- for standard input) to observe.
+func readFlows(cmd *cobra.Command, name string, observe func(flow.Flow)) error {
+	r := cmd.InOrStdin()
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("read flows: %w", err)
+		}
+		defer f.Close()
+		r = f
 	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, fmt.Errorf("read flows: %w", err)
+	fr := flow.NewReader(r, name)
+	for {
+		f, err := fr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		observe(f)
 	}
-	defer f.Close()
-	return flow.Read(f, name)
 }
 
 func writeTo(w io.Writer, file string, data []byte) error {

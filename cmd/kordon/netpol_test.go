@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,5 +159,74 @@ func TestNetpolExamples(t *testing.T) {
 	out, stderr, code := run(t, "", "netpol", "analyze", examples)
 	if code != 0 || !strings.Contains(out, "=>") {
 		t.Errorf("analyze examples/plain: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+// TestNetpolGenerateUnmatched checks that generate exits 1 when too many
+// flows match no workload (or none can be used), shows them in the report,
+// and takes --max-unmatched.
+func TestNetpolGenerateUnmatched(t *testing.T) {
+	dir := t.TempDir()
+	app := writeFile(t, dir, "app.yaml", netpolFixture)
+	flows := writeFile(t, dir, "flows.csv", "src,dst,protocol,port\nshop/web,shop/api,TCP,8080\n10.1.0.1,10.2.0.2,TCP,80\n10.1.0.3,10.2.0.4,TCP,80\n")
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		inReport string
+	}{
+		{"default limit", nil, 1, "2 of 3 flows (66.7%) matched no workload, more than the 50% allowed"},
+		{"higher limit", []string{"--max-unmatched", "0.7"}, 0, "2 of 3 flows matched no workload, for example:\n  line 3: 10.1.0.1 -> 10.2.0.2 on TCP/80: neither end is a workload"},
+		{"no manifests", []string{"--max-unmatched", "1"}, 1, "none of the 3 flows could be used: nothing learned"},
+		{"bad limit", []string{"--max-unmatched", "2"}, 2, "want a share from 0 to 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"netpol", "generate", "--flows", flows}, tt.args...)
+			if tt.name != "no manifests" {
+				args = append(args, app)
+			} else {
+				args = append(args, writeFile(t, dir, "empty.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n"))
+			}
+			_, stderr, code := run(t, "", args...)
+			if code != tt.code || !strings.Contains(stderr, tt.inReport) {
+				t.Errorf("exit %d, want %d; stderr lacks %q:\n%s", code, tt.code, tt.inReport, stderr)
+			}
+		})
+	}
+}
+
+// TestNetpolCompileRenamesAndSplits compiles an intent whose names are too
+// long and whose address group makes a policy larger than
+// --max-policy-size, and checks the report and the output.
+func TestNetpolCompileRenamesAndSplits(t *testing.T) {
+	var cidrs []string
+	for i := range 3000 {
+		cidrs = append(cidrs, fmt.Sprintf("198.18.%d.%d/32", i/256, i%256))
+	}
+	intent := fmt.Sprintf(`apiVersion: kordon.dev/v1alpha1
+kind: NetworkIntent
+metadata: {name: %s}
+groups:
+  web: {namespaces: [shop], labels: {app: web}}
+  partners: {cidrs: [%s]}
+zones: [{namespaces: [shop]}]
+rules: [{from: partners, to: web, ports: [tcp/443]}]
+`, strings.Repeat("long", 62), strings.Join(cidrs, ", "))
+	path := writeFile(t, t.TempDir(), "intent.yaml", intent)
+	out, stderr, code := run(t, "", "netpol", "compile", path, "--max-policy-size", "64Ki")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"kordon: renamed shop/" + strings.Repeat("long", 62) + "-default-deny to ", "kordon: split shop/"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if n := strings.Count(out, "kind: NetworkPolicy"); n < 3 {
+		t.Errorf("%d policies, want the default deny and a split policy of at least 2 parts", n)
+	}
+	if _, stderr, code := run(t, "", "netpol", "compile", path, "--max-policy-size", "10Mi"); code != 2 || !strings.Contains(stderr, "want 64Ki to 1536Ki") {
+		t.Errorf("--max-policy-size 10Mi: exit %d: %s", code, stderr)
 	}
 }

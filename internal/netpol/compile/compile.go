@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kordon-dev/kordon/internal/netpol/emit"
 	"github.com/kordon-dev/kordon/internal/netpol/model"
 )
 
@@ -34,11 +35,45 @@ type policyBuild struct {
 	rules   []string
 }
 
-// Compile turns the intent into NetworkPolicy objects (as JSON-compatible
-// maps), sorted by namespace and name: one default-deny policy per zone
-// namespace, and one policy per zone namespace and group that the rules
-// allow traffic to or from.
-func Compile(in *Intent) ([]map[string]any, error) {
+// Options tunes Compile.
+type Options struct {
+	// MaxPolicyBytes bounds the JSON size of one policy (emit.Options);
+	// 0 means emit.DefaultMaxBytes.
+	MaxPolicyBytes int
+}
+
+// Output is what Compile made.
+type Output struct {
+	// Policies are NetworkPolicy objects (as JSON-compatible maps), sorted
+	// by namespace and name, each valid for the API server.
+	Policies []map[string]any
+	// Changes say which policies were renamed (their name was not a valid
+	// object name) or split (they were larger than Options.MaxPolicyBytes).
+	Changes []string
+}
+
+// Compile turns the intent into NetworkPolicy objects: one default-deny
+// policy per zone namespace, and one policy per zone namespace and group
+// that the rules allow traffic to or from, each renamed or split by
+// emit.Policies when the API server or kubectl would not take it as it is.
+func Compile(in *Intent, opts Options) (*Output, error) {
+	objs, err := in.policies()
+	if err != nil {
+		return nil, err
+	}
+	res, err := emit.Policies(objs, emit.Options{MaxBytes: opts.MaxPolicyBytes})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Invalid) > 0 {
+		return nil, fmt.Errorf("compiled policies the API server would reject: %s", strings.Join(res.Invalid, "; "))
+	}
+	return &Output{Policies: res.Policies, Changes: res.Changes}, nil
+}
+
+// policies compiles the intent to policies with names made of the intent's
+// and groups' names, as large as the rules make them.
+func (in *Intent) policies() ([]map[string]any, error) {
 	builds := map[policyKey]*policyBuild{}
 	get := func(k policyKey) *policyBuild {
 		if b, ok := builds[k]; ok {
@@ -100,7 +135,7 @@ func Compile(in *Intent) ([]map[string]any, error) {
 		}
 		for _, ns := range z.Namespaces {
 			out = append(out, policy(ns, in.Metadata.Name+"-default-deny", in.Metadata.Name,
-				fmt.Sprintf("zone %d: deny %s by default", i+1, strings.ToLower(joinAny(types))),
+				[]string{fmt.Sprintf("zone %d: deny %s by default", i+1, strings.ToLower(joinAny(types)))},
 				map[string]any{"podSelector": map[string]any{}, "policyTypes": types}))
 		}
 	}
@@ -120,7 +155,7 @@ func Compile(in *Intent) ([]map[string]any, error) {
 			types = append(types, "Egress")
 		}
 		spec["policyTypes"] = types
-		out = append(out, policy(k.ns, in.Metadata.Name+"-"+k.group, in.Metadata.Name, strings.Join(b.rules, "\n"), spec))
+		out = append(out, policy(k.ns, in.Metadata.Name+"-"+k.group, in.Metadata.Name, b.rules, spec))
 	}
 	slices.SortStableFunc(out, func(a, b map[string]any) int {
 		ma, mb := a["metadata"].(map[string]any), b["metadata"].(map[string]any)
@@ -145,7 +180,31 @@ func toAny(xs []map[string]any) []any {
 	return out
 }
 
-func policy(ns, name, intent, rules string, spec map[string]any) map[string]any {
+// MaxRulesAnnotation bounds the annotation listing a policy's intent
+// rules: the API server takes 256 KiB of annotations per object, and
+// client-side kubectl apply copies the whole object into another one.
+const MaxRulesAnnotation = 16 * 1024
+
+// rulesAnnotation lists the rules one per line, as many as fit in
+// MaxRulesAnnotation bytes, and then how many more there are.
+func rulesAnnotation(rules []string) string {
+	if s := strings.Join(rules, "\n"); len(s) <= MaxRulesAnnotation {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range rules {
+		more := fmt.Sprintf("... and %d more", len(rules)-i)
+		if b.Len()+len(r)+1+len(more) > MaxRulesAnnotation {
+			b.WriteString(more)
+			break
+		}
+		b.WriteString(r)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func policy(ns, name, intent string, rules []string, spec map[string]any) map[string]any {
 	return map[string]any{
 		"apiVersion": "networking.k8s.io/v1",
 		"kind":       "NetworkPolicy",
@@ -154,7 +213,7 @@ func policy(ns, name, intent, rules string, spec map[string]any) map[string]any 
 			"namespace": ns,
 			"annotations": map[string]any{
 				AnnotationIntent: intent,
-				AnnotationRules:  rules,
+				AnnotationRules:  rulesAnnotation(rules),
 			},
 			"labels": map[string]any{"app.kubernetes.io/managed-by": "kordon"},
 		},

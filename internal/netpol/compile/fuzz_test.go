@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzParse feeds arbitrary documents to the intent parser: it must never
-// panic, and whatever it accepts must compile to policies the model (and so
+// panic, and whatever it accepts must compile, to policies the model (and so
 // the API server's validation rules) accepts.
 func FuzzParse(f *testing.F) {
 	data, err := os.ReadFile("testdata/shop.intent.yaml")
@@ -23,11 +23,11 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		objs, err := Compile(in)
+		compiled, err := Compile(in, Options{})
 		if err != nil {
-			return
+			t.Fatalf("compile a parsed intent: %v", err)
 		}
-		out, err := Marshal(objs)
+		out, err := Marshal(compiled.Policies)
 		if err != nil {
 			t.Fatalf("marshal: %v", err)
 		}

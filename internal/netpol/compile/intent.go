@@ -136,6 +136,9 @@ func parsePortSpec(s string) (portSpec, error) {
 		return portSpec{proto: proto}, nil
 	}
 	if rest != "" && (rest[0] < '0' || rest[0] > '9') {
+		if errs := validation.IsValidPortName(rest); len(errs) > 0 {
+			return portSpec{}, fmt.Errorf("port %q: a port name %s", s, strings.Join(errs, "; "))
+		}
 		return portSpec{proto: proto, name: rest}, nil
 	}
 	ps, err := portset.Parse(protoText + "/" + rest)
@@ -186,18 +189,18 @@ func (in *Intent) validate() error {
 		}
 		g.cidrs, g.except = nil, nil
 		for _, c := range g.CIDRs {
-			p, err := netip.ParsePrefix(c)
+			p, err := parseCIDR(c)
 			if err != nil {
 				return fmt.Errorf("group %s: cidr: %w", name, err)
 			}
-			g.cidrs = append(g.cidrs, p.Masked())
+			g.cidrs = append(g.cidrs, p)
 		}
 		for _, c := range g.Except {
-			p, err := netip.ParsePrefix(c)
+			p, err := parseCIDR(c)
 			if err != nil {
 				return fmt.Errorf("group %s: except: %w", name, err)
 			}
-			g.except = append(g.except, p.Masked())
+			g.except = append(g.except, p)
 		}
 		in.Groups[name] = g
 	}
@@ -245,6 +248,20 @@ func (in *Intent) validate() error {
 		}
 	}
 	return nil
+}
+
+// parseCIDR reads an address block; bits beyond the prefix length are
+// dropped. An IPv4-mapped IPv6 block is refused: the API server rejects it,
+// and whether it means IPv4 addresses is unclear.
+func parseCIDR(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("%s: an IPv4-mapped IPv6 block; write the IPv4 block", s)
+	}
+	return p.Masked(), nil
 }
 
 func validNames(what string, names []string) error {

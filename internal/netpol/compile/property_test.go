@@ -125,11 +125,11 @@ func TestCompiledAllowsExactlyTheIntent(t *testing.T) {
 		if err := in.validate(); err != nil {
 			t.Fatalf("case %d: generated intent invalid: %v", iter, err)
 		}
-		objs, err := Compile(in)
+		compiled, err := Compile(in, Options{})
 		if err != nil {
 			t.Fatalf("case %d: %v", iter, err)
 		}
-		data, err := Marshal(objs)
+		data, err := Marshal(compiled.Policies)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,4 +9,6 @@
 //	shop/web,shop/api,TCP,8080
 //
 // An end is namespace/name (a workload or a pod) or an IP address.
+// Reader reads one flow at a time, so that flow files of any length are
+// read in bounded memory; Read reads a whole file.
 package flow

@@ -62,25 +62,87 @@ type Result struct {
 // flow format.
 var ErrFormat = errors.New("unknown flow format")
 
-// Read parses flows. name is used in errors and picks the format: CSV for
-// names ending in .csv, JSON lines (Hubble or Kordon) otherwise.
+// Read parses all flows of r. name is used in errors and picks the format:
+// CSV for names ending in .csv, JSON lines (Hubble or Kordon) otherwise.
+// It holds every flow in memory; Reader reads one at a time.
 func Read(r io.Reader, name string) (*Result, error) {
-	if strings.HasSuffix(strings.ToLower(name), ".csv") {
-		return readCSV(r, name)
-	}
+	fr := NewReader(r, name)
 	res := &Result{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1024*1024), 16*1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := bytes.TrimSpace(sc.Bytes())
+	for {
+		f, err := fr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.Flows = append(res.Flows, f)
+	}
+	res.Skipped = fr.Skipped()
+	return res, nil
+}
+
+// Reader reads the flows of a flow file one at a time, holding one line
+// (or CSV record) in memory, so that files of any length can be read. A
+// Reader is not safe for concurrent use.
+type Reader struct {
+	name    string
+	csv     bool
+	sc      *bufio.Scanner
+	cr      *csv.Reader
+	col     map[string]int // CSV column of each header name
+	line    int
+	skipped int
+	err     error
+}
+
+// NewReader returns a Reader of r. name is used in errors and picks the
+// format: CSV for names ending in .csv, JSON lines (Hubble or Kordon)
+// otherwise.
+func NewReader(r io.Reader, name string) *Reader {
+	fr := &Reader{name: name}
+	if strings.HasSuffix(strings.ToLower(name), ".csv") {
+		fr.csv = true
+		fr.cr = csv.NewReader(r)
+		fr.cr.Comment = '#'
+		fr.cr.TrimLeadingSpace = true
+		fr.cr.ReuseRecord = true
+		return fr
+	}
+	fr.sc = bufio.NewScanner(r)
+	fr.sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	return fr
+}
+
+// Skipped counts the entries left out on purpose so far: replies, dropped
+// flows, flows without a transport port.
+func (r *Reader) Skipped() int { return r.skipped }
+
+// Next returns the next flow, or io.EOF after the last one. Any other error
+// names the file and line, and Next returns it again from then on.
+func (r *Reader) Next() (Flow, error) {
+	if r.err != nil {
+		return Flow{}, r.err
+	}
+	var f Flow
+	if r.csv {
+		f, r.err = r.nextCSV()
+	} else {
+		f, r.err = r.nextJSON()
+	}
+	return f, r.err
+}
+
+func (r *Reader) nextJSON() (Flow, error) {
+	for r.sc.Scan() {
+		r.line++
+		text := bytes.TrimSpace(r.sc.Bytes())
 		if len(text) == 0 || text[0] == '#' {
 			continue
 		}
 		var raw map[string]json.RawMessage
 		if err := json.Unmarshal(text, &raw); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			return Flow{}, fmt.Errorf("%s:%d: %w", r.name, r.line, err)
 		}
 		var f *Flow
 		var err error
@@ -98,19 +160,19 @@ func Read(r io.Reader, name string) (*Result, error) {
 			err = ErrFormat
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			return Flow{}, fmt.Errorf("%s:%d: %w", r.name, r.line, err)
 		}
 		if f == nil {
-			res.Skipped++
+			r.skipped++
 			continue
 		}
-		f.Line = line
-		res.Flows = append(res.Flows, *f)
+		f.Line = r.line
+		return *f, nil
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+	if err := r.sc.Err(); err != nil {
+		return Flow{}, fmt.Errorf("read %s: %w", r.name, err)
 	}
-	return res, nil
+	return Flow{}, io.EOF
 }
 
 type hubbleEndpoint struct {
@@ -252,43 +314,38 @@ func parseEnd(s string) (End, error) {
 	return End{Namespace: ns, Name: name}, nil
 }
 
-func readCSV(r io.Reader, name string) (*Result, error) {
-	cr := csv.NewReader(r)
-	cr.Comment = '#'
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
+func (r *Reader) nextCSV() (Flow, error) {
+	if r.col == nil {
+		header, err := r.cr.Read()
+		if err != nil {
+			return Flow{}, fmt.Errorf("read %s: %w", r.name, err)
+		}
+		r.col = map[string]int{}
+		for i, h := range header {
+			r.col[strings.ToLower(strings.TrimSpace(h))] = i
+		}
+		for _, want := range []string{"src", "dst", "port"} {
+			if _, ok := r.col[want]; !ok {
+				return Flow{}, fmt.Errorf("%s: header lacks column %q (want src,dst,protocol,port)", r.name, want)
+			}
+		}
+	}
+	rec, err := r.cr.Read()
+	if err == io.EOF {
+		return Flow{}, io.EOF
+	}
+	line, _ := r.cr.FieldPos(0)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return Flow{}, fmt.Errorf("%s:%d: %w", r.name, line, err)
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
+	proto := ""
+	if i, ok := r.col["protocol"]; ok {
+		proto = rec[i]
 	}
-	for _, want := range []string{"src", "dst", "port"} {
-		if _, ok := col[want]; !ok {
-			return nil, fmt.Errorf("%s: header lacks column %q (want src,dst,protocol,port)", name, want)
-		}
+	f, err := simpleFields(rec[r.col["src"]], rec[r.col["dst"]], proto, rec[r.col["port"]])
+	if err != nil {
+		return Flow{}, fmt.Errorf("%s:%d: %w", r.name, line, err)
 	}
-	res := &Result{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
-		}
-		proto := ""
-		if i, ok := col["protocol"]; ok {
-			proto = rec[i]
-		}
-		f, err := simpleFields(rec[col["src"]], rec[col["dst"]], proto, rec[col["port"]])
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
-		}
-		f.Line = line
-		res.Flows = append(res.Flows, *f)
-	}
-	return res, nil
+	f.Line = line
+	return *f, nil
 }

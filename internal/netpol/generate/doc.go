@@ -4,7 +4,13 @@
 // gets one policy allowing exactly the traffic observed to and from it,
 // plus DNS to kube-dns when its egress becomes restricted. Volatile labels
 // (pod-template-hash, controller-revision-hash and the like) never appear in
-// selectors.
+// selectors. The policies are made acceptable to the API server by package
+// emit (valid names, split when large).
+//
+// A Generator takes flows one at a time (Observe), keeping only the
+// distinct workloads, addresses, pairs and ports, so that flow files of any
+// length fit in memory; flows neither end of which is a workload are
+// counted, and too many of them make the Result say so (Failures).
 //
 // The result is checked with the analyzer: every observed flow must stay
 // allowed, and whatever the policies allow beyond the observed traffic is

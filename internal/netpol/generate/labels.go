@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // volatileLabels are labels controllers put on pods that change between
@@ -18,11 +20,13 @@ var volatileLabels = []string{
 // VolatileLabels returns the labels generate drops from selectors.
 func VolatileLabels() []string { return slices.Clone(volatileLabels) }
 
-// stable returns the labels without volatile ones.
+// stable returns the labels a selector can use: without volatile ones,
+// and without any that is not a valid label (flow logs may carry other
+// identities; no pod has such a label).
 func stable(labels map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range labels {
-		if !slices.Contains(volatileLabels, k) {
+		if !slices.Contains(volatileLabels, k) && len(validation.IsQualifiedName(k)) == 0 && len(validation.IsValidLabelValue(v)) == 0 {
 			out[k] = v
 		}
 	}

@@ -1,13 +1,13 @@
 package generate
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/kordon-dev/kordon/internal/netpol/emit"
 	"github.com/kordon-dev/kordon/internal/netpol/model"
 	"github.com/kordon-dev/kordon/internal/netpol/portset"
 )
@@ -72,7 +72,10 @@ func rules(peers map[string]portset.Set, nodes map[string]node, ns, key string) 
 	return out
 }
 
-func (g *gen) policies(opts Options) {
+// policies generates a policy for every workload seen, and makes them
+// acceptable to the API server (emit.Policies): a policy still rejected is
+// left out with a warning, and its workload counts as not restricted.
+func (g *gen) policies(opts Options) error {
 	g.ingress, g.egress = map[string]bool{}, map[string]bool{}
 	in := map[string]map[string]portset.Set{}  // dst → src → ports
 	out := map[string]map[string]portset.Set{} // src → dst → ports
@@ -148,7 +151,7 @@ func (g *gen) policies(opts Options) {
 				"namespace": w.Namespace,
 				"labels":    map[string]any{"app.kubernetes.io/managed-by": "kordon"},
 				"annotations": map[string]any{
-					"kordon.dev/generated-for": w.Kind + " " + w.ID(),
+					AnnotationFor: w.Kind + " " + w.ID(),
 					"kordon.dev/generated-from": fmt.Sprintf("%d observed connection(s) to and %d from this workload",
 						len(in[k]), len(out[k])),
 				},
@@ -156,23 +159,43 @@ func (g *gen) policies(opts Options) {
 			"spec": spec,
 		})
 	}
-	slices.SortStableFunc(g.res.Policies, func(a, b map[string]any) int {
-		ma, mb := a["metadata"].(map[string]any), b["metadata"].(map[string]any)
-		return cmp.Or(cmp.Compare(ma["namespace"].(string), mb["namespace"].(string)), cmp.Compare(ma["name"].(string), mb["name"].(string)))
-	})
+	emitted, err := emit.Policies(g.res.Policies, emit.Options{MaxBytes: opts.MaxPolicyBytes})
+	if err != nil {
+		return err
+	}
+	g.res.Policies, g.res.Changes = emitted.Policies, emitted.Changes
+	for _, bad := range emitted.Invalid {
+		g.res.Warnings = append(g.res.Warnings, "policy left out, the API server would reject it: "+bad)
+	}
+	kept := map[string]bool{}
+	for _, p := range g.res.Policies {
+		md := p["metadata"].(map[string]any)
+		kept[md["annotations"].(map[string]any)[AnnotationFor].(string)] = true
+	}
+	for _, set := range []map[string]bool{g.ingress, g.egress} {
+		for k := range set {
+			if w := g.nodes[k].w; !kept[w.Kind+" "+w.ID()] {
+				delete(set, k)
+			}
+		}
+	}
+	return nil
 }
+
+// AnnotationFor names the workload a generated policy is for: "Kind
+// namespace/name".
+const AnnotationFor = "kordon.dev/generated-for"
 
 func isKubeDNS(w *model.Workload) bool {
 	return w != nil && w.Namespace == "kube-system" && w.Labels["k8s-app"] == "kube-dns"
 }
 
+// policyName names a workload's policy; emit.Policies replaces a name
+// that is not valid (too long, odd characters).
 func policyName(w *model.Workload) string {
 	name := "kordon-" + w.Name
 	if w.Kind != "Deployment" {
 		name += "-" + strings.ToLower(w.Kind)
-	}
-	if len(name) > 253 {
-		name = name[:253]
 	}
 	return name
 }

@@ -3,6 +3,7 @@ package generate
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -19,18 +20,85 @@ var (
 	deploymentSuffix = regexp.MustCompile(`^(.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
 )
 
+// found is an answer of find.
+type found struct {
+	n   node
+	ok  bool
+	err error
+}
+
+// resolved is an answer of resolve.
+type resolved struct {
+	n   node
+	err error
+}
+
+// endKey identifies a flow end by everything resolve looks at.
+func endKey(e flow.End) string {
+	b := make([]byte, 0, 128)
+	for _, s := range []string{e.Namespace, e.Name, e.Workload, e.Kind} {
+		b = append(append(b, s...), 0)
+	}
+	if e.IP.IsValid() {
+		b = e.IP.AppendTo(b)
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Labels)) {
+		b = append(append(append(append(b, 0), k...), '='), e.Labels[k]...)
+	}
+	return string(b)
+}
+
 // resolve maps a flow end to a workload of the input (by owner, name, pod
 // name, labels or pod address), to a workload synthesized from the flow's
-// labels, or to an external address.
+// labels, or to an external address. Answers are remembered until a
+// workload is synthesized, which can change them.
 func (g *gen) resolve(e flow.End) (node, error) {
+	k := endKey(e)
+	if r, ok := g.resolved[k]; ok {
+		return r.n, r.err
+	}
+	n, ok, err := g.find(e)
+	if !ok && err == nil {
+		n, err = g.synthesize(e)
+	}
+	g.resolved[k] = resolved{n, err}
+	return n, err
+}
+
+// isWorkload reports whether the end maps to a workload — of the input,
+// or one resolve would synthesize — without synthesizing it.
+func (g *gen) isWorkload(e flow.End) bool {
+	n, ok, err := g.find(e)
+	switch {
+	case err != nil:
+		return false
+	case ok:
+		return n.w != nil
+	}
+	return e.Name != "" && len(stable(e.Labels)) > 0
+}
+
+// find is resolve without synthesizing: ok is false for the name of a pod
+// that is not in the input.
+func (g *gen) find(e flow.End) (node, bool, error) {
+	k := endKey(e)
+	if f, hit := g.found[k]; hit {
+		return f.n, f.ok, f.err
+	}
+	n, ok, err := g.lookup(e)
+	g.found[k] = found{n, ok, err}
+	return n, ok, err
+}
+
+func (g *gen) lookup(e flow.End) (node, bool, error) {
 	if e.Name == "" {
 		if !e.IP.IsValid() {
-			return node{}, fmt.Errorf("neither a name nor an address")
+			return node{}, false, fmt.Errorf("neither a name nor an address")
 		}
 		if w := g.byIP(e.IP); w != nil {
-			return node{w: w}, nil
+			return node{w: w}, true, nil
 		}
-		return node{ip: e.IP}, nil
+		return node{ip: e.IP}, true, nil
 	}
 	ns := e.Namespace
 	candidates := []string{e.Name}
@@ -39,7 +107,7 @@ func (g *gen) resolve(e flow.End) (node, error) {
 	}
 	for _, name := range candidates {
 		if w := g.c.Workload(ns + "/" + name); w != nil {
-			return node{w: w}, nil
+			return node{w: w}, true, nil
 		}
 	}
 	var best *model.Workload
@@ -49,14 +117,14 @@ func (g *gen) resolve(e flow.End) (node, error) {
 			continue
 		}
 		if slices.Contains(w.PodNames, e.Name) {
-			return node{w: w}, nil
+			return node{w: w}, true, nil
 		}
 		if strings.HasPrefix(e.Name, w.Name+"-") && (best == nil || len(w.Name) > len(best.Name)) {
 			best = w
 		}
 	}
 	if best != nil {
-		return node{w: best}, nil
+		return node{w: best}, true, nil
 	}
 	if len(e.Labels) > 0 {
 		have := stable(e.Labels)
@@ -68,15 +136,15 @@ func (g *gen) resolve(e flow.End) (node, error) {
 			}
 		}
 		if best != nil {
-			return node{w: best}, nil
+			return node{w: best}, true, nil
 		}
 	}
 	if e.IP.IsValid() {
 		if w := g.byIP(e.IP); w != nil {
-			return node{w: w}, nil
+			return node{w: w}, true, nil
 		}
 	}
-	return g.synthesize(e)
+	return node{}, false, nil
 }
 
 func (g *gen) byIP(a netip.Addr) *model.Workload {
@@ -118,6 +186,8 @@ func (g *gen) synthesize(e flow.End) (node, error) {
 		return node{w: w}, nil
 	}
 	g.c.Workloads = append(g.c.Workloads, model.Workload{Namespace: e.Namespace, Name: name, Kind: kind, Labels: labels, PodNames: []string{e.Name}})
+	clear(g.found) // a workload more can change how ends map
+	clear(g.resolved)
 	if g.c.Namespace(e.Namespace) == nil {
 		g.c.Namespaces = append(g.c.Namespaces, model.Namespace{Name: e.Namespace, Labels: map[string]string{model.MetadataNameLabel: e.Namespace}})
 		slices.SortFunc(g.c.Namespaces, func(a, b model.Namespace) int { return cmp.Compare(a.Name, b.Name) })

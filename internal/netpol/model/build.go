@@ -2,14 +2,16 @@ package model
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	netutils "k8s.io/utils/net"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/netpol/portset"
@@ -208,18 +210,26 @@ func podIPs(o *k8s.Object) []netip.Addr {
 }
 
 func (b *builder) policy(o *k8s.Object) {
-	var np networkingv1.NetworkPolicy
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Content, &np); err != nil {
-		b.problem(o, "read NetworkPolicy: %v", err)
-		return
-	}
-	p, err := PolicyFromAPI(&np)
+	np, err := DecodePolicy(o.Content)
 	if err != nil {
 		b.problem(o, "%v", err)
 		return
 	}
-	if p.Namespace == "" {
-		p.Namespace = DefaultNamespace
+	if np.Namespace == "" {
+		np.Namespace = DefaultNamespace
+	}
+	v := ValidateCreate
+	if np.ResourceVersion != "" {
+		v = ValidateStored // read from an API server, or exported from one
+	}
+	if errs := ValidatePolicy(np, v); len(errs) > 0 {
+		b.problem(o, "%s", errorText(errs))
+		return
+	}
+	p, err := convertPolicy(np)
+	if err != nil {
+		b.problem(o, "%v", err)
+		return
 	}
 	p.Source = o.Source
 	b.ensureNamespace(p.Namespace)
@@ -229,27 +239,35 @@ func (b *builder) policy(o *k8s.Object) {
 // MirrorPodAnnotation marks the mirror pod of a static pod.
 const MirrorPodAnnotation = "kubernetes.io/config.mirror"
 
-// PolicyFromAPI converts a NetworkPolicy of the API (as an informer's
-// cache holds it) to the model, applying the API server's defaults for
-// policyTypes. Errors name the field the API server would reject.
+// PolicyFromAPI converts a NetworkPolicy the API server holds (as an
+// informer's cache does) to the model, applying the API server's defaults
+// for policyTypes. It is judged with ValidateStored; the error names the
+// fields the API server would reject.
 func PolicyFromAPI(np *networkingv1.NetworkPolicy) (*Policy, error) {
-	p := &Policy{Namespace: np.Namespace, Name: np.Name}
-	sel, err := convertSelector(&np.Spec.PodSelector)
-	if err != nil {
-		return nil, fmt.Errorf("spec.podSelector: %w", err)
+	if errs := ValidatePolicy(np, ValidateStored); len(errs) > 0 {
+		return nil, errors.New(errorText(errs))
 	}
-	p.PodSelector = *sel
+	return convertPolicy(np)
+}
+
+// convertPolicy converts a validated policy.
+func convertPolicy(np *networkingv1.NetworkPolicy) (*Policy, error) {
+	p := &Policy{Namespace: np.Namespace, Name: np.Name}
+	if p.Name == "" {
+		p.Name = np.GenerateName
+	}
+	p.PodSelector = *convertSelector(&np.Spec.PodSelector)
 	for i, r := range np.Spec.Ingress {
 		rule, err := convertRule(r.From, r.Ports)
 		if err != nil {
-			return nil, fmt.Errorf("spec.ingress[%d]: %w", i, err)
+			return nil, fmt.Errorf("spec.ingress[%d].from%w", i, err)
 		}
 		p.Ingress = append(p.Ingress, rule)
 	}
 	for i, r := range np.Spec.Egress {
 		rule, err := convertRule(r.To, r.Ports)
 		if err != nil {
-			return nil, fmt.Errorf("spec.egress[%d]: %w", i, err)
+			return nil, fmt.Errorf("spec.egress[%d].to%w", i, err)
 		}
 		p.Egress = append(p.Egress, rule)
 	}
@@ -259,44 +277,33 @@ func PolicyFromAPI(np *networkingv1.NetworkPolicy) (*Policy, error) {
 		return p, nil
 	}
 	for _, t := range np.Spec.PolicyTypes {
-		switch t {
-		case networkingv1.PolicyTypeIngress:
-			p.AffectsIngress = true
-		case networkingv1.PolicyTypeEgress:
-			p.AffectsEgress = true
-		default:
-			return nil, fmt.Errorf("spec.policyTypes: unknown type %q (want Ingress or Egress)", t)
-		}
+		p.AffectsIngress = p.AffectsIngress || t == networkingv1.PolicyTypeIngress
+		p.AffectsEgress = p.AffectsEgress || t == networkingv1.PolicyTypeEgress
 	}
 	return p, nil
 }
 
-func convertSelector(s *metav1.LabelSelector) (*Selector, error) {
+func convertSelector(s *metav1.LabelSelector) *Selector {
 	out := &Selector{MatchLabels: s.MatchLabels}
 	for _, r := range s.MatchExpressions {
 		out.MatchExpressions = append(out.MatchExpressions, Requirement{Key: r.Key, Operator: Operator(r.Operator), Values: r.Values})
 	}
-	if err := out.Validate(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out
 }
 
+// convertRule converts the peers and ports of a validated rule; errors
+// start with the peer's index ("[1].ipBlock.cidr: ...").
 func convertRule(peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) (Rule, error) {
 	var r Rule
 	for i := range peers {
 		peer, err := convertPeer(&peers[i])
 		if err != nil {
-			return Rule{}, fmt.Errorf("peer %d: %w", i, err)
+			return Rule{}, fmt.Errorf("[%d].%w", i, err)
 		}
 		r.Peers = append(r.Peers, peer)
 	}
 	for i := range ports {
-		port, err := convertPort(&ports[i])
-		if err != nil {
-			return Rule{}, fmt.Errorf("ports[%d]: %w", i, err)
-		}
-		r.Ports = append(r.Ports, port)
+		r.Ports = append(r.Ports, convertPort(&ports[i]))
 	}
 	return r, nil
 }
@@ -304,83 +311,71 @@ func convertRule(peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.Ne
 func convertPeer(np *networkingv1.NetworkPolicyPeer) (Peer, error) {
 	var p Peer
 	if np.IPBlock != nil {
-		if np.PodSelector != nil || np.NamespaceSelector != nil {
-			return Peer{}, fmt.Errorf("ipBlock cannot be combined with podSelector or namespaceSelector")
-		}
-		cidr, err := netip.ParsePrefix(np.IPBlock.CIDR)
+		cidr, err := parseCIDR(np.IPBlock.CIDR)
 		if err != nil {
 			return Peer{}, fmt.Errorf("ipBlock.cidr: %w", err)
 		}
-		block := &IPBlock{CIDR: cidr.Masked()}
-		for _, e := range np.IPBlock.Except {
-			ep, err := netip.ParsePrefix(e)
+		block := &IPBlock{CIDR: cidr}
+		for i, e := range np.IPBlock.Except {
+			ep, err := parseCIDR(e)
 			if err != nil {
-				return Peer{}, fmt.Errorf("ipBlock.except: %w", err)
+				return Peer{}, fmt.Errorf("ipBlock.except[%d]: %w", i, err)
 			}
-			if ep.Addr().Is4() != cidr.Addr().Is4() || !cidr.Contains(ep.Addr()) || ep.Bits() <= cidr.Bits() {
-				return Peer{}, fmt.Errorf("ipBlock.except %s must be strictly within cidr %s", e, np.IPBlock.CIDR)
-			}
-			block.Except = append(block.Except, ep.Masked())
+			block.Except = append(block.Except, ep)
 		}
 		p.IPBlock = block
 		return p, nil
 	}
-	if np.PodSelector == nil && np.NamespaceSelector == nil {
-		return Peer{}, fmt.Errorf("must specify podSelector, namespaceSelector or ipBlock")
-	}
 	if np.PodSelector != nil {
-		s, err := convertSelector(np.PodSelector)
-		if err != nil {
-			return Peer{}, fmt.Errorf("podSelector: %w", err)
-		}
-		p.PodSelector = s
+		p.PodSelector = convertSelector(np.PodSelector)
 	}
 	if np.NamespaceSelector != nil {
-		s, err := convertSelector(np.NamespaceSelector)
-		if err != nil {
-			return Peer{}, fmt.Errorf("namespaceSelector: %w", err)
-		}
-		p.NamespaceSelector = s
+		p.NamespaceSelector = convertSelector(np.NamespaceSelector)
 	}
 	return p, nil
 }
 
-func convertPort(np *networkingv1.NetworkPolicyPort) (Port, error) {
+// parseCIDR reads an ipBlock CIDR as the API server and network plugins
+// read it (Go's net.ParseCIDR, with leading zeros allowed): bits beyond the
+// prefix length are dropped, and an IPv4-mapped IPv6 prefix of 96 bits or
+// more is the IPv4 prefix it maps. ValidatePolicy rejects those forms in
+// new objects; objects stored under older rules may still hold them.
+func parseCIDR(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		_, ipnet, err := netutils.ParseCIDRSloppy(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		addr, _ := netip.AddrFromSlice(ipnet.IP)
+		bits, _ := ipnet.Mask.Size()
+		if addr.Is4() && len(ipnet.Mask) == net.IPv6len {
+			bits -= 96
+		}
+		p = netip.PrefixFrom(addr, bits)
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
+
+func convertPort(np *networkingv1.NetworkPolicyPort) Port {
 	var p Port
 	if np.Protocol != nil {
-		proto, err := portset.ParseProtocol(string(*np.Protocol))
-		if err != nil || string(*np.Protocol) != proto.String() {
-			return Port{}, fmt.Errorf("protocol %q: want TCP, UDP or SCTP", *np.Protocol)
-		}
-		p.Protocol = proto
+		p.Protocol, _ = portset.ParseProtocol(string(*np.Protocol))
 	}
-	if np.Port == nil {
-		if np.EndPort != nil {
-			return Port{}, fmt.Errorf("endPort needs port")
-		}
-		return p, nil
-	}
-	if np.Port.Type == intstr.String {
+	switch {
+	case np.Port == nil:
+	case np.Port.Type == intstr.String:
 		p.Name = np.Port.StrVal
+	default:
+		p.Port = np.Port.IntVal
 		if np.EndPort != nil {
-			return Port{}, fmt.Errorf("endPort needs a numeric port, not %q", p.Name)
+			p.EndPort = *np.EndPort
 		}
-		if p.Name == "" {
-			return Port{}, fmt.Errorf("port name is empty")
-		}
-		return p, nil
 	}
-	p.Port = np.Port.IntVal
-	if p.Port < portset.MinPort || p.Port > portset.MaxPort {
-		return Port{}, fmt.Errorf("port %d out of range 1-65535", p.Port)
-	}
-	if np.EndPort != nil {
-		if *np.EndPort < p.Port || *np.EndPort > portset.MaxPort {
-			return Port{}, fmt.Errorf("endPort %d must be from port %d to 65535", *np.EndPort, p.Port)
-		}
-		p.EndPort = *np.EndPort
-	}
-	return p, nil
+	return p
 }
 
 func (b *builder) cluster() *Cluster {

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -14,6 +15,17 @@ import (
 	"github.com/kordon-dev/kordon/internal/testenv"
 )
 
+// cluster is the control plane the package's tests share.
+var cluster testenv.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := cluster.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
 // TestRealAPIServer creates namespaces, workloads and NetworkPolicies in a
 // real API server, reads them back with k8s.LoadCluster, and checks that
 // the model read from the server equals the model read from the same
@@ -21,10 +33,7 @@ import (
 // analysis is the expected one, and that the server accepts the policies
 // compile writes.
 func TestRealAPIServer(t *testing.T) {
-	if os.Getenv(testenv.AssetsEnv) == "" {
-		t.Skip(testenv.AssetsEnv + " is not set: skipping the test against a real API server (see hack/build-control-plane.sh)")
-	}
-	env := testenv.Start(t)
+	env := cluster.Env(t)
 	ctx := context.Background()
 	shop, data := testenv.UniqueName("shop"), testenv.UniqueName("data")
 	manifest := strings.NewReplacer("SHOP", shop, "DATA", data).Replace(manifests)
@@ -92,11 +101,11 @@ func TestRealAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compiled, err := compile.Compile(in)
+	compiled, err := compile.Compile(in, compile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range compiled {
+	for _, o := range compiled.Policies {
 		if _, err := env.Create(ctx, &k8s.Object{Content: o}); err != nil {
 			t.Errorf("the API server rejects a compiled policy: %v", err)
 		}

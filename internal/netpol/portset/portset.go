@@ -2,6 +2,7 @@ package portset
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -111,20 +112,15 @@ func (s Set) IsAll() bool {
 	return true
 }
 
-// Contains reports whether the set holds the port of the protocol.
+// Contains reports whether the set holds the port of the protocol, in
+// time logarithmic in the number of intervals.
 func (s Set) Contains(p Protocol, port int32) bool {
 	if p >= numProtocols {
 		return false
 	}
-	for _, iv := range s.iv[p] {
-		if port < iv.Lo {
-			return false
-		}
-		if port <= iv.Hi {
-			return true
-		}
-	}
-	return false
+	ivs := s.iv[p]
+	i := sort.Search(len(ivs), func(i int) bool { return ivs[i].Hi >= port })
+	return i < len(ivs) && ivs[i].Lo <= port
 }
 
 // Equal reports whether both sets hold the same ports.

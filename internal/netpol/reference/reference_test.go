@@ -375,18 +375,18 @@ func TestInvalidPolicies(t *testing.T) {
 	tests := []struct {
 		name, spec, want string
 	}{
-		{"endPort with a named port", "podSelector: {}\ningress:\n- ports: [{port: http, endPort: 90}]", "endPort needs a numeric port"},
-		{"endPort below port", "podSelector: {}\ningress:\n- ports: [{port: 90, endPort: 80}]", "endPort 80 must be"},
-		{"endPort without port", "podSelector: {}\ningress:\n- ports: [{endPort: 80}]", "endPort needs port"},
-		{"empty peer", "podSelector: {}\ningress:\n- from: [{}]", "must specify"},
-		{"ipBlock with a selector", "podSelector: {}\ningress:\n- from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]", "cannot be combined"},
-		{"except outside cidr", "podSelector: {}\ningress:\n- from: [{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/16]}}]", "strictly within"},
-		{"bad cidr", "podSelector: {}\ningress:\n- from: [{ipBlock: {cidr: 10.0.0.0/33}}]", "ipBlock.cidr"},
-		{"unknown operator", "podSelector: {matchExpressions: [{key: a, operator: Like}]}", "unknown operator"},
-		{"In without values", "podSelector: {matchExpressions: [{key: a, operator: In}]}", "needs values"},
-		{"bad protocol", "podSelector: {}\ningress:\n- ports: [{protocol: ICMP}]", "protocol"},
-		{"bad policy type", "podSelector: {}\npolicyTypes: [Sideways]", "unknown type"},
-		{"port out of range", "podSelector: {}\ningress:\n- ports: [{port: 70000}]", "out of range"},
+		{"endPort with a named port", "podSelector: {}\ningress:\n- ports: [{port: http, endPort: 90}]", "spec.ingress[0].ports[0].endPort: Invalid value: 90: may not be specified when `port` is non-numeric"},
+		{"endPort below port", "podSelector: {}\ningress:\n- ports: [{port: 90, endPort: 80}]", "spec.ingress[0].ports[0].endPort: Invalid value: 90: must be greater than or equal to `port`"},
+		{"endPort without port", "podSelector: {}\ningress:\n- ports: [{endPort: 80}]", "spec.ingress[0].ports[0].endPort: Invalid value: 80: may not be specified when `port` is not specified"},
+		{"empty peer", "podSelector: {}\ningress:\n- from: [{}]", "spec.ingress[0].from[0]: Required value: must specify a peer"},
+		{"ipBlock with a selector", "podSelector: {}\ningress:\n- from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]", "spec.ingress[0].from[0]: Forbidden: may not specify both ipBlock and another peer"},
+		{"except outside cidr", "podSelector: {}\ningress:\n- from: [{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/16]}}]", "spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: \"11.0.0.0/16\": must be a strict subset of `cidr`"},
+		{"bad cidr", "podSelector: {}\ningress:\n- from: [{ipBlock: {cidr: 10.0.0.0/33}}]", "spec.ingress[0].from[0].ipBlock.cidr: Invalid value: \"10.0.0.0/33\""},
+		{"unknown operator", "podSelector: {matchExpressions: [{key: a, operator: Like}]}", "spec.podSelector.matchExpressions[0].operator: Invalid value: \"Like\": not a valid selector operator"},
+		{"In without values", "podSelector: {matchExpressions: [{key: a, operator: In}]}", "spec.podSelector.matchExpressions[0].values: Required value"},
+		{"bad protocol", "podSelector: {}\ningress:\n- ports: [{protocol: ICMP}]", "spec.ingress[0].ports[0].protocol: Unsupported value: \"ICMP\""},
+		{"bad policy type", "podSelector: {}\npolicyTypes: [Sideways]", "spec.policyTypes[0]: Unsupported value: \"Sideways\""},
+		{"port out of range", "podSelector: {}\ningress:\n- ports: [{port: 70000}]", "spec.ingress[0].ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -121,8 +121,17 @@ func writeExplanationText(w io.Writer, e explain.Explanation) error {
 func writeReportText(w io.Writer, res *generate.Result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kordon: generated %d policies from %d flows\n", len(res.Policies), res.Flows)
+	if res.Unmatched > 0 {
+		fmt.Fprintf(&b, "kordon: %d of %d flows matched no workload, for example:\n", res.Unmatched, res.Read)
+		for _, u := range res.UnmatchedSample {
+			fmt.Fprintf(&b, "  %s\n", u)
+		}
+	}
 	for _, warning := range res.Warnings {
 		fmt.Fprintf(&b, "kordon: warning: %s\n", warning)
+	}
+	for _, c := range res.Changes {
+		fmt.Fprintf(&b, "kordon: %s\n", c)
 	}
 	if len(res.NotAllowed) == 0 {
 		b.WriteString("kordon: checked with the analyzer: every observed flow stays allowed\n")
@@ -135,6 +144,9 @@ func writeReportText(w io.Writer, res *generate.Result) error {
 	}
 	for _, e := range res.Beyond {
 		fmt.Fprintf(&b, "  %s => %s : %s\n", e.Src, e.Dst, portset.Text(e.Ports))
+	}
+	for _, f := range res.Failures {
+		fmt.Fprintf(&b, "kordon: %s\n", f)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
