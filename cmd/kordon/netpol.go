@@ -74,6 +74,10 @@ func (in *netpolInput) load(cmd *cobra.Command, paths []string) (*model.Cluster,
 		return nil, err
 	}
 	reportProblems(cmd.ErrOrStderr(), problems)
+	// A policy the API server would reject is left out of the analysis,
+	// which then shows that traffic as open: an input error (exit 2), as
+	// for a malformed document.
+	in.inputErrors += len(problems)
 	return c, nil
 }
 
@@ -120,6 +124,6 @@ func (in *netpolInput) loadObjects(cmd *cobra.Command, paths []string) (*k8s.Loa
 
 func reportProblems(w io.Writer, problems []model.Problem) {
 	for _, p := range problems {
-		fmt.Fprintln(w, "kordon: warning: skipped", p.Error())
+		fmt.Fprintln(w, "kordon: error: left out of the analysis:", p.Error())
 	}
 }

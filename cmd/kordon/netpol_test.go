@@ -230,3 +230,26 @@ rules: [{from: partners, to: web, ports: [tcp/443]}]
 		t.Errorf("--max-policy-size 10Mi: exit %d: %s", code, stderr)
 	}
 }
+
+// TestNetpolRejectedPolicyIsAnError checks that a NetworkPolicy the API
+// server would reject is reported with its file, left out, and makes the
+// command exit 2 after writing its output: the analysis would otherwise show
+// that traffic as open without a word.
+func TestNetpolRejectedPolicyIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "app.yaml", netpolFixture)
+	bad := writeFile(t, dir, "bad.yaml", `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: bad, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{to: [{ipBlock: {cidr: 10.0.0.1/8}}]}]
+`)
+	for _, args := range [][]string{{"netpol", "analyze", dir}, {"netpol", "lint", dir, "--fail-on", "none"}} {
+		out, stderr, code := run(t, "", args...)
+		if code != exitUsage || out == "" || !strings.Contains(stderr+out, bad) {
+			t.Errorf("%v: exit %d (want 2), output %d bytes, the error must name %s:\n%s", args, code, len(out), bad, stderr)
+		}
+	}
+}
