@@ -1,7 +1,10 @@
 package k8s
 
 import (
+	"slices"
 	"strings"
+
+	"github.com/kordon-dev/kordon/internal/textmatch"
 	"sync"
 
 	"k8s.io/client-go/kubernetes/scheme"
@@ -33,32 +36,10 @@ func IsBuiltinKind(group, kind string) bool { return builtinKinds()[group][kind]
 // the group does not have (a misspelling such as Deploymnet or Pods), or
 // "" when none is close.
 func SuggestKind(group, kind string) string {
-	best, bestDist := "", 3
+	kinds := make([]string, 0, len(builtinKinds()[group]))
 	for k := range builtinKinds()[group] {
-		if d := editDistance(strings.ToLower(kind), strings.ToLower(k)); d < bestDist || (d == bestDist && best != "" && k < best) {
-			best, bestDist = k, d
-		}
+		kinds = append(kinds, k)
 	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	slices.Sort(kinds)
+	return textmatch.Closest(kind, kinds)
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/kordon-dev/kordon/internal/textmatch"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -119,36 +121,5 @@ func suggestKind(kind string, kinds map[string][]string) string {
 	return suggest(kind, names)
 }
 
-// suggest returns the candidate closest to s (case-insensitive edit
-// distance at most 2, and less than half of s), or "".
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
-		if d < bestD && d*2 < len(s) {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// suggest returns the candidate closest to s, or "".
+func suggest(s string, candidates []string) string { return textmatch.Closest(s, candidates) }
