@@ -58,7 +58,7 @@ func (v *variablesValue) lookup(name string) (ref.Val, bool) {
 		for i, rv := range v.rule.variables {
 			if rv.name == name {
 				if v.values[i] == nil {
-					v.values[i] = evalValue(rv.prog, v.oc.activation(v))
+					v.values[i] = v.oc.evalValue(rv.prog, v.oc.activation(v))
 				}
 				return v.values[i], true
 			}
