@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,10 +106,12 @@ func (rs *RuleSet) Evaluate(ctx context.Context, objs []*k8s.Object, opts EvalOp
 		workers = runtime.GOMAXPROCS(0)
 	}
 	results := make([]objectResult, len(objs))
+	values := rs.newPerScanValues()
 	var done atomic.Int64
-	judge := func(i int) {
+	judge := func(i int, vals *objectValues) {
 		o := objs[i]
-		results[i] = rs.evaluateObject(ctx, o, applicable([2]string{o.Group(), o.Kind()}), inv, &opts)
+		vals.reset()
+		results[i] = rs.evaluateObject(ctx, o, applicable([2]string{o.Group(), o.Kind()}), inv, values, vals, &opts)
 		if opts.Progress != nil {
 			opts.Progress(int(done.Add(1)))
 		}
@@ -116,11 +119,12 @@ func (rs *RuleSet) Evaluate(ctx context.Context, objs []*k8s.Object, opts EvalOp
 	var err error
 	if workers == 1 || len(objs) == 1 {
 		// One object (an admission review) or one worker: no goroutines.
+		vals := newObjectValues()
 		for i := range objs {
 			if err = ctx.Err(); err != nil {
 				break
 			}
-			judge(i)
+			judge(i, vals)
 		}
 	} else {
 		var wg sync.WaitGroup
@@ -129,8 +133,9 @@ func (rs *RuleSet) Evaluate(ctx context.Context, objs []*k8s.Object, opts EvalOp
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				vals := newObjectValues()
 				for i := range next {
-					judge(i)
+					judge(i, vals)
 				}
 			}()
 		}
@@ -227,6 +232,8 @@ type objectContext struct {
 	// cost is the CEL cost spent on the object so far; budget its bound.
 	cost, budget uint64
 	timeout      time.Duration
+	perScan      perScanValues
+	vals         *objectValues // converts the object's values to CEL
 	obj          *k8s.Object
 	object       ref.Val
 	inventory    ref.Val // nil until a rule that reads it runs
@@ -292,7 +299,7 @@ func (oc *objectContext) activation(vars *variablesValue) *activation {
 // activationFor returns the activation one rule's expressions run in.
 func (oc *objectContext) activationFor(cr *compiledRule, inv *Inventory) *activation {
 	if cr.usesInventory && inv != nil && oc.inventory == nil {
-		oc.inventory = types.DefaultTypeAdapter.NativeToValue(inv.valueFor(oc.obj))
+		oc.inventory = inv.valueFor(oc.obj)
 	}
 	if len(cr.variables) == 0 && !cr.usesInventory {
 		if oc.shared == nil {
@@ -318,7 +325,7 @@ func (oc *objectContext) preludeValue(i int) ref.Val {
 	var out ref.Val
 	if v.native != nil {
 		if native, ok := v.native(oc.obj); ok {
-			out = types.DefaultTypeAdapter.NativeToValue(native)
+			out = oc.vals.NativeToValue(native)
 		}
 	}
 	if out == nil {
@@ -330,8 +337,15 @@ func (oc *objectContext) preludeValue(i int) ref.Val {
 
 // eval evaluates one expression of the object within the object's
 // deadline, and adds its cost to the object's.
-func (oc *objectContext) eval(p cel.Program, act interpreter.Activation) (ref.Val, error) {
-	out, det, err := p.ContextEval(oc.ctx, act)
+func (oc *objectContext) eval(p *program, act interpreter.Activation) (ref.Val, error) {
+	var out ref.Val
+	var det *cel.EvalDetails
+	var err error
+	if p.loops {
+		out, det, err = p.ContextEval(oc.ctx, act)
+	} else {
+		out, det, err = p.Eval(act)
+	}
 	if det != nil {
 		if c := det.ActualCost(); c != nil {
 			oc.cost += *c
@@ -342,12 +356,56 @@ func (oc *objectContext) eval(p cel.Program, act interpreter.Activation) (ref.Va
 
 // evalValue evaluates a variable: its value, or its error as a CEL error
 // value (the expressions that use it fail with it).
-func (oc *objectContext) evalValue(p cel.Program, act interpreter.Activation) ref.Val {
+func (oc *objectContext) evalValue(p *program, act interpreter.Activation) ref.Val {
 	out, err := oc.eval(p, act)
 	if err != nil {
 		return types.WrapErr(err)
 	}
 	return out
+}
+
+// perScanValues holds the values of per-scan variables (see
+// compiledVariable.perScan), by rule index and variable index; rows of
+// rules without such variables are nil. It is safe for concurrent use.
+type perScanValues [][]perScanValue
+
+type perScanValue struct {
+	mu   sync.Mutex
+	done bool
+	val  ref.Val
+	cost uint64
+}
+
+func (rs *RuleSet) newPerScanValues() perScanValues {
+	var out perScanValues
+	for i, cr := range rs.rules {
+		if slices.ContainsFunc(cr.variables, func(v compiledVariable) bool { return v.perScan }) {
+			if out == nil {
+				out = make(perScanValues, len(rs.rules))
+			}
+			out[i] = make([]perScanValue, len(cr.variables))
+		}
+	}
+	return out
+}
+
+// perScanValue returns per-scan variable i of cr, evaluating it on the
+// first object that needs it. Every object is charged its cost, as if it
+// had evaluated it. A value the object's deadline stopped is not kept.
+func (oc *objectContext) perScanValue(cr *compiledRule, i int, act interpreter.Activation) ref.Val {
+	e := &oc.perScan[cr.index][i]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done {
+		oc.cost += e.cost
+		return e.val
+	}
+	before := oc.cost
+	val := oc.evalValue(cr.variables[i].prog, act)
+	if oc.ctx.Err() == nil {
+		e.val, e.cost, e.done = val, oc.cost-before, true
+	}
+	return val
 }
 
 // exhausted returns why no further rule may run on the object (its time
@@ -371,7 +429,7 @@ func (oc *objectContext) explain(err error) error {
 	return err
 }
 
-func (rs *RuleSet) evaluateObject(ctx context.Context, o *k8s.Object, rules []*compiledRule, inv *Inventory, opts *EvalOptions) objectResult {
+func (rs *RuleSet) evaluateObject(ctx context.Context, o *k8s.Object, rules []*compiledRule, inv *Inventory, values perScanValues, vals *objectValues, opts *EvalOptions) objectResult {
 	var res objectResult
 	if len(rules) == 0 {
 		return res
@@ -383,10 +441,12 @@ func (rs *RuleSet) evaluateObject(ctx context.Context, o *k8s.Object, rules []*c
 	}
 	oc := &objectContext{
 		ctx:      ctx,
+		perScan:  values,
 		budget:   opts.objectCostBudget(),
 		timeout:  opts.objectTimeout(),
 		obj:      o,
-		object:   types.DefaultTypeAdapter.NativeToValue(o.Content),
+		vals:     vals,
+		object:   vals.NativeToValue(o.Content),
 		workload: k8s.IsWorkload(o.Group(), o.Kind()),
 		prelude:  rs.prelude,
 		preludeV: make([]ref.Val, len(rs.prelude)),
