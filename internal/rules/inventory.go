@@ -30,7 +30,8 @@ var inventoryKinds = []string{
 //
 // Every kind in the scan, and the common kinds listed in inventoryKinds, is a
 // key of both maps (with an empty list when there are none). An Inventory
-// is immutable and safe for concurrent use.
+// is safe for concurrent use: its objects never change, and the CEL values
+// made of them are cached for the life of the Inventory.
 type Inventory struct {
 	kinds     []string
 	cluster   map[string]any
