@@ -182,19 +182,33 @@ func ParseAnnotations(annotations map[string]string) (a Annotated, ok bool, err 
 // Apply splits findings into those that count and those suppressed, and
 // returns the expired exceptions. annotated gives the annotation exception of
 // a finding's resource (nil when UseAnnotations is off or there is none).
+// When no finding is suppressed, active is findings itself (not a copy).
 func (x *Exceptions) Apply(findings []Finding, annotated func(Resource) *Annotated) (active, suppressed []Finding, expired []Exception) {
 	for _, e := range x.List {
 		if e.Expired(x.Now) {
 			expired = append(expired, e)
 		}
 	}
-	for _, f := range findings {
-		if a := x.match(&f, annotated); a != nil {
-			f.Exception = a
-			suppressed = append(suppressed, f)
+	for i := range findings {
+		f := &findings[i]
+		a := x.match(f, annotated)
+		if a == nil {
+			if active != nil {
+				active = append(active, *f)
+			}
 			continue
 		}
-		active = append(active, f)
+		if active == nil {
+			// The first suppressed finding: the active ones so far are
+			// findings[:i], copied so that findings is left as it was.
+			active = append(make([]Finding, 0, len(findings)-1), findings[:i]...)
+		}
+		s := *f
+		s.Exception = a
+		suppressed = append(suppressed, s)
+	}
+	if suppressed == nil {
+		active = findings
 	}
 	return active, suppressed, expired
 }

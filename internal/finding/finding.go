@@ -61,27 +61,30 @@ func Frameworks(controls []string) []string {
 	return out
 }
 
-// Sort orders findings by severity (worst first), then file, line, rule ID,
-// resource and message, so that output is deterministic.
-func Sort(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.RuleID, b.RuleID); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(locFile(a), locFile(b)); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(locLine(a), locLine(b)); c != 0 {
-			return c
-		}
-		if c := compareResources(a.Resource, b.Resource); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Message, b.Message)
-	})
+// Sort orders findings by severity (worst first), then rule ID, file,
+// line, resource and message, so that output is deterministic.
+func Sort(fs []Finding) { slices.SortStableFunc(fs, compare) }
+
+// IsSorted reports whether fs is in the order Sort gives.
+func IsSorted(fs []Finding) bool { return slices.IsSortedFunc(fs, compare) }
+
+func compare(a, b Finding) int {
+	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.RuleID, b.RuleID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(locFile(a), locFile(b)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(locLine(a), locLine(b)); c != 0 {
+		return c
+	}
+	if c := compareResources(a.Resource, b.Resource); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Message, b.Message)
 }
 
 // compareResources orders resources as their String forms would sort,

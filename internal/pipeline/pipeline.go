@@ -43,7 +43,8 @@ type Options struct {
 }
 
 // Build applies exceptions, sorts, scores and summarizes. The report's
-// lists are never nil, so that JSON shows empty lists.
+// lists are never nil, so that JSON shows empty lists. The report holds
+// the findings of in (sorted in place when none is suppressed), not a copy.
 func Build(in Input, opts Options) *finding.Report {
 	now := opts.Now
 	if now.IsZero() {
@@ -63,8 +64,12 @@ func Build(in Input, opts Options) *finding.Report {
 	active, suppressed, expired := ex.Apply(in.Findings, annotated.lookup)
 	finding.Sort(active)
 	finding.Sort(suppressed)
-	rep.Findings = append(rep.Findings, active...)
-	rep.Suppressed = append(rep.Suppressed, suppressed...)
+	if active != nil {
+		rep.Findings = active
+	}
+	if suppressed != nil {
+		rep.Suppressed = suppressed
+	}
 	rep.ExpiredExceptions = append(rep.ExpiredExceptions, expired...)
 	for _, e := range expired {
 		rep.Warnings = append(rep.Warnings, finding.Problem{File: e.Source, RuleID: e.Rule,

@@ -2,6 +2,7 @@ package posture
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
@@ -22,11 +23,23 @@ func builtinRuleSet(b *testing.B) *rules.RuleSet {
 	return rs
 }
 
-// BenchmarkScan10k scans 10,000 generated objects with every built-in rule:
+// BenchmarkScan10k scans 10,000 generated objects (testgen.Realistic:
+// namespaces of about 1,000 objects) with every built-in rule:
 // evaluation, exceptions, sorting and scores (loading excluded).
-func BenchmarkScan10k(b *testing.B) {
+func BenchmarkScan10k(b *testing.B) { benchmarkScan(b, 10000, testgen.Realistic) }
+
+// BenchmarkScanSize scans generated clusters of growing size; the time per
+// object must stay flat (no part of a scan may grow faster than its input).
+func BenchmarkScanSize(b *testing.B) {
+	for _, n := range []int{3000, 10000, 30000} {
+		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) { benchmarkScan(b, n, testgen.Realistic) })
+	}
+	b.Run("objects=10000/namespaces-of-40", func(b *testing.B) { benchmarkScan(b, 10000, testgen.Small) })
+}
+
+func benchmarkScan(b *testing.B, n int, shape testgen.Shape) {
 	rs := builtinRuleSet(b)
-	loaded := &k8s.Loaded{Objects: testgen.Objects(10000, 1)}
+	loaded := &k8s.Loaded{Objects: testgen.Generate(n, 1, shape)}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -34,10 +47,11 @@ func BenchmarkScan10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(rep.Findings) == 0 {
-			b.Fatal("no findings")
+		if len(rep.Findings) == 0 || len(rep.Errors) > 0 {
+			b.Fatalf("%d findings, %d errors", len(rep.Findings), len(rep.Errors))
 		}
 	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/object")
 	b.ReportMetric(float64(rs.Len()), "rules")
 }
 

@@ -35,10 +35,25 @@ type Options struct {
 	Workers int
 }
 
+// EvalOptions configures EvaluateWith.
+type EvalOptions struct {
+	// Workers is the evaluation parallelism; 0 means GOMAXPROCS.
+	Workers int
+	// Progress, when set, is called as objects are judged by the CEL rules,
+	// with how many of how many; it is called from several goroutines at
+	// once.
+	Progress func(done, total int)
+}
+
 // Evaluate runs the checks on the loaded objects and returns what they
 // found, for the findings pipeline. Input errors and warnings of the load
 // are carried along.
 func Evaluate(ctx context.Context, checks Checks, loaded *k8s.Loaded, workers int) (pipeline.Input, error) {
+	return EvaluateWith(ctx, checks, loaded, EvalOptions{Workers: workers})
+}
+
+// EvaluateWith is Evaluate with options.
+func EvaluateWith(ctx context.Context, checks Checks, loaded *k8s.Loaded, opts EvalOptions) (pipeline.Input, error) {
 	cat, err := checks.catalogue()
 	if err != nil {
 		return pipeline.Input{}, err
@@ -61,7 +76,12 @@ func Evaluate(ctx context.Context, checks Checks, loaded *k8s.Loaded, workers in
 		if rs.UsesInventory() {
 			inv = rules.NewInventory(loaded.Objects)
 		}
-		res, err := rs.Evaluate(ctx, objs, rules.EvalOptions{Workers: workers, Inventory: inv})
+		eo := rules.EvalOptions{Workers: opts.Workers, Inventory: inv}
+		if opts.Progress != nil {
+			total := len(objs)
+			eo.Progress = func(done int) { opts.Progress(done, total) }
+		}
+		res, err := rs.Evaluate(ctx, objs, eo)
 		if err != nil {
 			return pipeline.Input{}, fmt.Errorf("evaluate rules: %w", err)
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -94,18 +93,19 @@ func (jw *jsonWriter) findings(name string, fs []finding.Finding) {
 	}
 	jw.raw("[\n")
 	// Findings are encoded in chunks in parallel (large scans have tens of
-	// thousands) and written in order.
+	// thousands) and written in order; only a few chunks are held at a
+	// time, so the encoded report is never all in memory.
 	const chunk = 512
 	chunks := (len(fs) + chunk - 1) / chunk
-	out := make([][]byte, chunks)
-	errs := make([]error, chunks)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for c := 0; c < chunks; c++ {
-		wg.Add(1)
-		sem <- struct{}{}
+	type encoded struct {
+		data []byte
+		err  error
+	}
+	window := 2 * runtime.GOMAXPROCS(0)
+	pending := make([]chan encoded, 0, window)
+	encode := func(c int) chan encoded {
+		done := make(chan encoded, 1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
 			var b bytes.Buffer
 			enc := json.NewEncoder(&b)
 			enc.SetEscapeHTML(false)
@@ -113,7 +113,7 @@ func (jw *jsonWriter) findings(name string, fs []finding.Finding) {
 			for i := c * chunk; i < min((c+1)*chunk, len(fs)); i++ {
 				b.WriteString("    ")
 				if err := enc.Encode(&fs[i]); err != nil {
-					errs[c] = fmt.Errorf("encode JSON: %w", err)
+					done <- encoded{err: fmt.Errorf("encode JSON: %w", err)}
 					return
 				}
 				b.Truncate(b.Len() - 1) // the encoder's newline
@@ -123,16 +123,27 @@ func (jw *jsonWriter) findings(name string, fs []finding.Finding) {
 					b.WriteString("\n")
 				}
 			}
-			out[c] = b.Bytes()
+			done <- encoded{data: b.Bytes()}
 		}()
+		return done
 	}
-	wg.Wait()
-	for c := range out {
-		if jw.err == nil && errs[c] != nil {
-			jw.err = errs[c]
+	next := 0
+	for next < chunks && len(pending) < window {
+		pending = append(pending, encode(next))
+		next++
+	}
+	for len(pending) > 0 {
+		e := <-pending[0]
+		pending = pending[1:]
+		if jw.err == nil && e.err != nil {
+			jw.err = e.err
 		}
 		if jw.err == nil {
-			_, jw.err = jw.w.Write(out[c])
+			_, jw.err = jw.w.Write(e.data)
+		}
+		if next < chunks {
+			pending = append(pending, encode(next))
+			next++
 		}
 	}
 	jw.raw("  ],\n")

@@ -116,7 +116,9 @@ func Write(w io.Writer, format string, r *finding.Report, opts Options) error {
 
 // normalize returns a copy of r that formats can rely on: no nil slices or
 // maps, findings sorted, a summary that matches the findings, and a tool
-// name. r itself is not changed.
+// name. r itself is not changed; the finding lists are shared with r when
+// they are already in order and complete (as pipeline.Build makes them),
+// so formats must not modify them.
 func normalize(r *finding.Report) finding.Report {
 	if r == nil {
 		r = &finding.Report{}
@@ -128,10 +130,8 @@ func normalize(r *finding.Report) finding.Report {
 	if n.Tool.Version == "" {
 		n.Tool.Version = "dev"
 	}
-	n.Findings = cloneFindings(r.Findings)
-	n.Suppressed = cloneFindings(r.Suppressed)
-	finding.Sort(n.Findings)
-	finding.Sort(n.Suppressed)
+	n.Findings = sortedFindings(r.Findings)
+	n.Suppressed = sortedFindings(r.Suppressed)
 	n.ExpiredExceptions = slices.Clone(r.ExpiredExceptions)
 	if n.ExpiredExceptions == nil {
 		n.ExpiredExceptions = []finding.Exception{}
@@ -159,6 +159,17 @@ func normalize(r *finding.Report) finding.Report {
 		n.Summary.BySeverity[f.Severity.String()]++
 	}
 	return n
+}
+
+// sortedFindings returns fs in order with no nil Controls: fs itself when
+// it is so already, else a sorted copy.
+func sortedFindings(fs []finding.Finding) []finding.Finding {
+	if fs != nil && finding.IsSorted(fs) && !slices.ContainsFunc(fs, func(f finding.Finding) bool { return f.Controls == nil }) {
+		return fs
+	}
+	out := cloneFindings(fs)
+	finding.Sort(out)
+	return out
 }
 
 func cloneFindings(fs []finding.Finding) []finding.Finding {

@@ -60,6 +60,10 @@ func (e *errWriter) printf(format string, args ...any) {
 func writeTable(w io.Writer, r *finding.Report, opts Options) error {
 	// Text from manifests must not drive the terminal: escape sequences in
 	// a message could recolour, move the cursor or rewrite earlier lines.
+	// The finding lists may be the caller's: rewrite copies.
+	safe := *r
+	safe.Findings, safe.Suppressed = cloneFindings(r.Findings), cloneFindings(r.Suppressed)
+	r = &safe
 	mapStrings(r, terminalSafe)
 	opts.Target = terminalSafe(opts.Target)
 	t := &tableWriter{w: &errWriter{w: w}, color: opts.Color, width: opts.Width, rules: opts.Rules}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
@@ -21,7 +22,7 @@ type RuleSet struct {
 	prelude []compiledVariable
 	// conditions are the distinct match conditions of all rules; the same
 	// expression is evaluated once per object however many rules use it.
-	conditions []cel.Program
+	conditions []*program
 	// byKind caches which rules apply to a group/kind.
 	byKind map[[2]string][]*compiledRule
 	// usesInventory is true when any rule reads the inventory.
@@ -42,15 +43,20 @@ type compiledRule struct {
 
 type compiledVariable struct {
 	name string
-	prog cel.Program
+	prog *program
 	// native computes the value in Go when it can (prelude variables only).
 	native func(*k8s.Object) (any, bool)
+	// perScan is true for a variable of an inventory rule that reads
+	// inventory.cluster and nothing of the object it is evaluated for
+	// (neither object, nor inventory.namespace, nor a variable that does):
+	// it has one value per scan, computed once.
+	perScan bool
 }
 
 type compiledValidation struct {
-	prog    cel.Program
+	prog    *program
 	message string
-	msgProg cel.Program // nil when the validation has no messageExpression
+	msgProg *program // nil when the validation has no messageExpression
 }
 
 var inventoryRef = regexp.MustCompile(`\binventory\b`)
@@ -59,16 +65,24 @@ var inventoryRef = regexp.MustCompile(`\binventory\b`)
 // by Go code, see NativeCheck) are left out of the set. Errors name the
 // rule, its file and the expression; all rules are checked before
 // returning.
-func Compile(rules []*Rule) (*RuleSet, error) {
+func Compile(rules []*Rule) (*RuleSet, error) { return compile(rules, false) }
+
+// compile is Compile; trackAll compiles inventory rules with cost tracking
+// too (for tests that compare both ways).
+func compile(rules []*Rule, trackAll bool) (*RuleSet, error) {
 	rules = CEL(rules)
 	env, err := newEnv()
 	if err != nil {
 		return nil, err
 	}
+	untracked, err := newUntrackedEnv()
+	if err != nil {
+		return nil, err
+	}
 	rs := &RuleSet{byKind: map[[2]string][]*compiledRule{}}
-	cc := newCompiler(env)
+	cc := newCompiler(env, untracked)
 	for _, v := range preludeVariables {
-		p, err := compileExpr(env, v.Expression, cel.DynType)
+		p, _, err := compileExpr(env, env, v.Expression, cel.DynType)
 		if err != nil {
 			return nil, fmt.Errorf("prelude variable %s: %w", v.Name, err)
 		}
@@ -85,7 +99,7 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				compiled[i], compileErrs[i] = compileRule(cc, rules[i])
+				compiled[i], compileErrs[i] = compileRule(cc, rules[i], trackAll)
 			}
 		}()
 	}
@@ -106,7 +120,7 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 		for i, c := range r.MatchConditions {
 			idx, ok := conditionIndex[c.Expression]
 			if !ok {
-				p, err := compileExpr(env, c.Expression, cel.BoolType)
+				p, _, err := compileExpr(env, env, c.Expression, cel.BoolType)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("rule %s (%s): matchConditions[%d] (%s): %w", r.ID, r.Where(), i, c.Name, err))
 					continue
@@ -130,24 +144,31 @@ func Compile(rules []*Rule) (*RuleSet, error) {
 	return rs, nil
 }
 
-func compileRule(cc *compiler, r *Rule) (*compiledRule, error) {
+func compileRule(cc *compiler, r *Rule, trackAll bool) (*compiledRule, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
 	wrap := func(what string, err error) error {
 		return fmt.Errorf("rule %s (%s): %s: %w", r.ID, r.Where(), what, err)
 	}
-	cr := &compiledRule{rule: r}
+	cr := &compiledRule{rule: r, usesInventory: readsInventory(r)}
+	// Inventory rules never run as admission policies: they are compiled
+	// without the API server's cost tracking (see newUntrackedEnv).
+	tracked := !cr.usesInventory || trackAll
+	var reads []exprReads
 	for i, v := range r.Variables {
-		p, err := cc.compile(v.Expression, cel.DynType)
+		p, rd, err := cc.compile(v.Expression, cel.DynType, tracked)
 		if err != nil {
 			return nil, wrap(fmt.Sprintf("variables[%d] (%s)", i, v.Name), err)
 		}
 		cr.variables = append(cr.variables, compiledVariable{name: v.Name, prog: p})
-		cr.usesInventory = cr.usesInventory || inventoryRef.MatchString(v.Expression)
+		reads = append(reads, rd)
+	}
+	for i, perScan := range perScanVariables(r.Variables, reads) {
+		cr.variables[i].perScan = perScan
 	}
 	for i, v := range r.Validations {
-		p, err := cc.compile(v.Expression, cel.BoolType)
+		p, _, err := cc.compile(v.Expression, cel.BoolType, tracked)
 		if err != nil {
 			return nil, wrap(fmt.Sprintf("validations[%d].expression", i), err)
 		}
@@ -155,75 +176,195 @@ func compileRule(cc *compiler, r *Rule) (*compiledRule, error) {
 		if cv.message == "" {
 			cv.message = r.Title
 		}
-		cr.usesInventory = cr.usesInventory || inventoryRef.MatchString(v.Expression)
 		if v.MessageExpression != "" {
-			mp, err := cc.compile(v.MessageExpression, cel.StringType)
+			mp, _, err := cc.compile(v.MessageExpression, cel.StringType, tracked)
 			if err != nil {
 				return nil, wrap(fmt.Sprintf("validations[%d].messageExpression", i), err)
 			}
 			cv.msgProg = mp
-			cr.usesInventory = cr.usesInventory || inventoryRef.MatchString(v.MessageExpression)
 		}
 		cr.validations = append(cr.validations, cv)
 	}
 	return cr, nil
 }
 
+// readsInventory reports whether any expression of the rule names the
+// inventory.
+func readsInventory(r *Rule) bool {
+	for _, v := range r.Variables {
+		if inventoryRef.MatchString(v.Expression) {
+			return true
+		}
+	}
+	for _, v := range r.Validations {
+		if inventoryRef.MatchString(v.Expression) || inventoryRef.MatchString(v.MessageExpression) {
+			return true
+		}
+	}
+	return false
+}
+
+// perScanVariables decides which variables of a rule have one value per
+// scan: those that read inventory.cluster, directly or through other such
+// variables, and nothing that depends on the object evaluated.
+func perScanVariables(vars []Variable, reads []exprReads) []bool {
+	index := map[string]int{}
+	for i, v := range vars {
+		index[v.Name] = i
+	}
+	out := make([]bool, len(vars))
+	for changed := true; changed; {
+		changed = false
+		for i, rd := range reads {
+			if out[i] || rd.object || rd.otherInventory || rd.otherVariables {
+				continue
+			}
+			// It must read the inventory, itself or through the variables
+			// it reads, all of which must be per scan too.
+			ok := rd.cluster || len(rd.variables) > 0
+			for _, name := range rd.variables {
+				if j, isRuleVar := index[name]; !isRuleVar || !out[j] {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				out[i], changed = true, true
+			}
+		}
+	}
+	return out
+}
+
 // compiler compiles expressions once: rules often share expressions (the
 // control-plane rules share their flag parsing), and a program is
 // immutable and safe for concurrent use. It is safe for concurrent use.
 type compiler struct {
-	env   *cel.Env
-	mu    sync.Mutex
-	cache map[compileKey]compileResult
+	env, untracked *cel.Env
+	mu             sync.Mutex
+	cache          map[compileKey]compileResult
 }
 
 type compileKey struct {
-	expr string
-	want string
+	expr    string
+	want    string
+	tracked bool
 }
 
 type compileResult struct {
-	prog cel.Program
-	err  error
+	prog  *program
+	reads exprReads
+	err   error
 }
 
-func newCompiler(env *cel.Env) *compiler {
-	return &compiler{env: env, cache: map[compileKey]compileResult{}}
+func newCompiler(env, untracked *cel.Env) *compiler {
+	return &compiler{env: env, untracked: untracked, cache: map[compileKey]compileResult{}}
 }
 
-func (c *compiler) compile(expr string, want *cel.Type) (cel.Program, error) {
-	key := compileKey{expr, want.String()}
+// compile compiles expr; tracked selects the API server's cost tracking
+// and limit.
+func (c *compiler) compile(expr string, want *cel.Type, tracked bool) (*program, exprReads, error) {
+	key := compileKey{expr, want.String(), tracked}
 	c.mu.Lock()
 	r, ok := c.cache[key]
 	c.mu.Unlock()
 	if ok {
-		return r.prog, r.err
+		return r.prog, r.reads, r.err
 	}
-	p, err := compileExpr(c.env, expr, want)
+	progEnv := c.env
+	if !tracked {
+		progEnv = c.untracked
+	}
+	p, rd, err := compileExpr(c.env, progEnv, expr, want)
 	c.mu.Lock()
-	c.cache[key] = compileResult{p, err}
+	c.cache[key] = compileResult{p, rd, err}
 	c.mu.Unlock()
-	return p, err
+	return p, rd, err
 }
 
-func compileExpr(env *cel.Env, expr string, want *cel.Type) (cel.Program, error) {
+// compileExpr type-checks expr in env and plans it in progEnv (env, or
+// the same environment without cost tracking), and says what it reads.
+func compileExpr(env, progEnv *cel.Env, expr string, want *cel.Type) (*program, exprReads, error) {
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
-		return nil, iss.Err()
+		return nil, exprReads{}, iss.Err()
 	}
 	if out := ast.OutputType(); want != cel.DynType && !out.IsExactType(want) && !out.IsExactType(cel.DynType) {
-		return nil, fmt.Errorf("expression must return %s, not %s", want, out)
+		return nil, exprReads{}, fmt.Errorf("expression must return %s, not %s", want, out)
 	}
 	// The Kubernetes base environment already gives every program the API
 	// server's options: the per-call cost limit (CostLimit), its cost
 	// model for the Kubernetes libraries, and optimized evaluation. Adding
-	// them again would track every cost twice.
-	p, err := env.Program(ast, cel.InterruptCheckFrequency(celconfig.CheckFrequency))
-	if err != nil {
-		return nil, err
+	// them again would track every cost twice. The untracked environment
+	// has no program options of its own.
+	opts := []cel.ProgramOption{cel.InterruptCheckFrequency(celconfig.CheckFrequency)}
+	if progEnv != env {
+		opts = append(opts, cel.EvalOptions(cel.OptOptimize))
 	}
-	return p, nil
+	p, err := progEnv.Program(ast, opts...)
+	if err != nil {
+		return nil, exprReads{}, err
+	}
+	rd := readsOf(ast)
+	return &program{Program: p, loops: rd.loops}, rd, nil
+}
+
+// program is a compiled expression, immutable and safe for concurrent
+// use.
+type program struct {
+	cel.Program
+	// loops is true when the expression has a comprehension, the only
+	// place where CEL checks for cancellation: only such programs are
+	// given the object's deadline (which costs an allocation per call).
+	loops bool
+}
+
+// exprReads is what an expression reads of its activation.
+type exprReads struct {
+	object bool // object
+	// cluster is inventory.cluster; otherInventory any other use of
+	// inventory (inventory.namespace depends on the object).
+	cluster, otherInventory bool
+	// variables are the variables read as variables.<name>;
+	// otherVariables is any other use of variables.
+	variables      []string
+	otherVariables bool
+	// loops is true when the expression has a comprehension.
+	loops bool
+}
+
+// readsOf finds what a checked expression reads. It errs towards reading
+// more: a comprehension variable named like a top-level one counts as it.
+func readsOf(a *cel.Ast) exprReads {
+	var rd exprReads
+	idents := map[string]int{}
+	selected := map[string]int{}
+	celast.PreOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		switch e.Kind() {
+		case celast.IdentKind:
+			idents[e.AsIdent()]++
+		case celast.ComprehensionKind:
+			rd.loops = true
+		case celast.SelectKind:
+			sel := e.AsSelect()
+			if op := sel.Operand(); op.Kind() == celast.IdentKind {
+				switch {
+				case op.AsIdent() == "inventory" && sel.FieldName() == "cluster":
+					rd.cluster = true
+					selected["inventory"]++
+				case op.AsIdent() == "variables":
+					if !slices.Contains(rd.variables, sel.FieldName()) {
+						rd.variables = append(rd.variables, sel.FieldName())
+					}
+					selected["variables"]++
+				}
+			}
+		}
+	}))
+	rd.object = idents["object"] > 0
+	rd.otherInventory = idents["inventory"] > selected["inventory"]
+	rd.otherVariables = idents["variables"] > selected["variables"]
+	return rd
 }
 
 // match returns the rules that apply to objects of group/kind.

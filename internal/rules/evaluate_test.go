@@ -3,9 +3,12 @@ package rules
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
@@ -101,13 +104,16 @@ func TestCostLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Only the cost limit may stop it (the race detector slows it past the
+	// object's time limit).
+	noTimeLimit := EvalOptions{ObjectTimeout: -1}
 	items := make([]string, 3000)
 	for i := range items {
 		items[i] = fmt.Sprint(i)
 	}
 	obj := &k8s.Object{Content: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": "big"}, "data": map[string]any{"items": strings.Join(items, ",")}}}
-	res, err := rs.Evaluate(context.Background(), []*k8s.Object{obj}, EvalOptions{})
+	res, err := rs.Evaluate(context.Background(), []*k8s.Object{obj}, noTimeLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +125,115 @@ func TestCostLimit(t *testing.T) {
 	}
 	// The same expression on a small object is well inside the limit.
 	obj.Content["data"] = map[string]any{"items": "a,b,c"}
-	res, err = rs.Evaluate(context.Background(), []*k8s.Object{obj}, EvalOptions{})
+	res, err = rs.Evaluate(context.Background(), []*k8s.Object{obj}, noTimeLimit)
 	if err != nil || len(res.Errors) != 0 {
 		t.Errorf("small object: %v %+v", err, res.Errors)
+	}
+}
+
+// hostilePod returns a Pod whose one container adds and drops n
+// capabilities: a valid API object that the CEL cost tracker walks in
+// time quadratic in n.
+func hostilePod(n int) *k8s.Object {
+	caps := make([]any, n)
+	for i := range caps {
+		caps[i] = fmt.Sprintf("CAP_%d", i)
+	}
+	return &k8s.Object{Content: map[string]any{"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]any{"name": "hostile", "namespace": "shop"},
+		"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "nginx:1.27",
+			"securityContext": map[string]any{"capabilities": map[string]any{"add": caps, "drop": caps}}}}}}}
+}
+
+// TestObjectTimeout checks that every built-in rule on a pod with 100,000
+// capabilities (which would take minutes) stops at the object's time
+// limit, and that the rules it stopped or left are reported as errors
+// naming the rule and the object, not passed.
+func TestObjectTimeout(t *testing.T) {
+	all, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Compile(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		res *Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := rs.Evaluate(context.Background(), []*k8s.Object{hostilePod(100000)}, EvalOptions{ObjectTimeout: time.Second})
+		done <- outcome{res, err}
+	}()
+	var res *Result
+	select {
+	case o := <-done:
+		if o.err != nil {
+			t.Fatal(o.err)
+		}
+		res = o.res
+	case <-time.After(3 * time.Minute): // a hang guard, not a timing claim
+		t.Fatal("evaluation of the hostile pod did not stop")
+	}
+	if len(res.Errors) == 0 {
+		t.Fatal("no rule error: the time limit was not reported")
+	}
+	stopped, limited := false, false
+	for _, e := range res.Errors {
+		if e.RuleID == "" || !strings.Contains(e.Message, e.RuleID) || !strings.Contains(e.Message, "Pod shop/hostile") {
+			t.Errorf("error does not name its rule and object: %+v", e)
+		}
+		stopped = stopped || strings.Contains(e.Message, "evaluation stopped after 1s")
+		limited = limited || strings.Contains(e.Message, "not evaluated: the rules before it used up the time limit")
+		i := slices.IndexFunc(res.Tallies, func(t finding.RuleTally) bool { return t.RuleID == e.RuleID })
+		if res.Tallies[i].Evaluated != 0 && !slices.ContainsFunc(res.Findings, func(f finding.Finding) bool { return f.RuleID == e.RuleID }) {
+			t.Errorf("%s: counted as evaluated although it errored", e.RuleID)
+		}
+	}
+	if !stopped || !limited {
+		t.Errorf("want the rule that was stopped and the rules left reported: %+v", res.Errors)
+	}
+}
+
+// TestObjectCostBudget checks that rules left when an object's cost
+// budget is spent are reported, not passed, and that the budget is per
+// object.
+func TestObjectCostBudget(t *testing.T) {
+	rule := func(id string) *Rule {
+		return &Rule{ID: id, Title: "t", Remediation: "r",
+			Match:       Match{Resources: []ResourceMatch{{APIGroups: []string{""}, Kinds: []string{"ConfigMap"}}}},
+			Validations: []Validation{{Expression: "object.data.all(k, object.data[k] != 'secret')"}}}
+	}
+	rs, err := Compile([]*Rule{rule("T-BUDGET-1"), rule("T-BUDGET-2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := decodeAll(t, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: a}
+data: {a: "1", b: "2", c: "3", d: "4"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b}
+data: {a: "1"}
+`)
+	// The first rule on a costs more than 10; on b less.
+	res, err := rs.Evaluate(context.Background(), objs, EvalOptions{ObjectCostBudget: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 1 || res.Errors[0].RuleID != "T-BUDGET-2" || res.Errors[0].Resource.Name != "a" ||
+		!strings.Contains(res.Errors[0].Message, "cost budget") {
+		t.Fatalf("errors = %+v, want T-BUDGET-2 on a not evaluated for the cost budget", res.Errors)
+	}
+	if got := []int{res.Tallies[0].Evaluated, res.Tallies[1].Evaluated}; got[0] != 2 || got[1] != 1 {
+		t.Errorf("evaluated = %v, want [2 1]", got)
+	}
+	res, err = rs.Evaluate(context.Background(), objs, EvalOptions{})
+	if err != nil || len(res.Errors) != 0 {
+		t.Errorf("default budget: %v %+v", err, res.Errors)
 	}
 }

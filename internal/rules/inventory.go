@@ -1,6 +1,11 @@
 package rules
 
 import (
+	"sync"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
@@ -25,12 +30,18 @@ var inventoryKinds = []string{
 //
 // Every kind in the scan, and the common kinds listed in inventoryKinds, is a
 // key of both maps (with an empty list when there are none). An Inventory
-// is immutable and safe for concurrent use.
+// is safe for concurrent use: its objects never change, and the CEL values
+// made of them are cached for the life of the Inventory.
 type Inventory struct {
 	kinds     []string
 	cluster   map[string]any
 	namespace map[string]map[string]any
 	empty     map[string]any
+
+	// values wraps the inventory's maps and lists for CEL once per scan;
+	// views holds the CEL value of the inventory seen from each namespace.
+	values sharedValues
+	views  sync.Map
 }
 
 // NewInventory indexes objects by kind and namespace.
@@ -72,15 +83,19 @@ func (inv *Inventory) newKindMap() map[string]any {
 	return m
 }
 
-// valueFor returns the inventory as seen from obj.
-func (inv *Inventory) valueFor(obj *k8s.Object) map[string]any {
+// valueFor returns the inventory as seen from obj, as a CEL value.
+func (inv *Inventory) valueFor(obj *k8s.Object) ref.Val {
 	ns := obj.Namespace()
 	if obj.Kind() == "Namespace" && obj.Group() == "" {
 		ns = obj.Name()
+	}
+	if v, ok := inv.views.Load(ns); ok {
+		return v.(ref.Val)
 	}
 	nsMap := inv.namespace[ns]
 	if nsMap == nil {
 		nsMap = inv.empty
 	}
-	return map[string]any{"cluster": inv.cluster, "namespace": nsMap}
+	v, _ := inv.views.LoadOrStore(ns, types.NewStringInterfaceMap(&inv.values, map[string]any{"cluster": inv.cluster, "namespace": nsMap}))
+	return v.(ref.Val)
 }

@@ -28,7 +28,13 @@ func celPrelude(t *testing.T, rs *RuleSet, o *k8s.Object) map[string]ref.Val {
 		return a
 	}
 	for _, v := range rs.prelude {
-		m.Append(v.name, func(self *lazy.MapValue) ref.Val { return evalValue(v.prog, act(self)) })
+		m.Append(v.name, func(self *lazy.MapValue) ref.Val {
+			out, _, err := v.prog.Eval(act(self))
+			if err != nil {
+				return types.WrapErr(err)
+			}
+			return out
+		})
 	}
 	for _, v := range rs.prelude {
 		out[v.name] = m.Get(types.String(v.name))

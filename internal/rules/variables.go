@@ -58,7 +58,11 @@ func (v *variablesValue) lookup(name string) (ref.Val, bool) {
 		for i, rv := range v.rule.variables {
 			if rv.name == name {
 				if v.values[i] == nil {
-					v.values[i] = evalValue(rv.prog, v.oc.activation(v))
+					if rv.perScan {
+						v.values[i] = v.oc.perScanValue(v.rule, i, v.oc.activation(v))
+					} else {
+						v.values[i] = v.oc.evalValue(rv.prog, v.oc.activation(v))
+					}
 				}
 				return v.values[i], true
 			}
