@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/api/validation"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
@@ -25,6 +26,9 @@ type inputFlags struct {
 	kubeconfig  string
 	context     string
 	namespace   string
+	allNS       bool
+	oneCluster  bool
+	exclude     []string
 }
 
 func (in *inputFlags) register(cmd *cobra.Command) {
@@ -41,7 +45,34 @@ func (in *inputFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&in.cluster, "cluster", false, "read the live cluster of the kubeconfig context instead of paths")
 	fl.StringVar(&in.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
 	fl.StringVar(&in.context, "context", "", "kubeconfig context (default the current context)")
-	fl.StringVarP(&in.namespace, "namespace", "n", "", "with --cluster: only this namespace (cluster-scoped objects are still read)")
+	fl.StringVarP(&in.namespace, "namespace", "n", "", "namespace the paths are applied to, as kubectl apply -n: namespaced objects that name none are judged there (default \"default\"); with --cluster: only this namespace (cluster-scoped objects are still read)")
+	fl.BoolVarP(&in.allNS, "all-namespaces", "A", false, "with --cluster: every namespace (the default)")
+	fl.BoolVar(&in.oneCluster, "one-cluster", false, "judge all paths as one cluster: cross-object checks (RBAC bindings, NetworkPolicy isolation) see the objects of every chart, kustomization and path together, instead of each unit on its own")
+	fl.StringArrayVar(&in.exclude, "exclude", nil, "glob of files and folders not to read, relative to each path or a base name, ** for any depth (such as 'vendor/**', '**/*_test.yaml'); repeatable")
+}
+
+// check returns a usage error for flags that do not go together.
+func (in *inputFlags) check(paths []string) error {
+	switch {
+	case in.cluster && len(paths) > 0:
+		return fmt.Errorf("give either paths or --cluster, not both")
+	case in.allNS && in.namespace != "":
+		return fmt.Errorf("--all-namespaces and --namespace exclude each other")
+	case in.allNS && !in.cluster:
+		return fmt.Errorf("--all-namespaces goes with --cluster (paths are applied to one namespace, --namespace)")
+	case !in.cluster && (in.context != "" || in.kubeconfig != ""):
+		return fmt.Errorf("--context and --kubeconfig go with --cluster")
+	case in.cluster && (len(in.exclude) > 0 || in.oneCluster):
+		return fmt.Errorf("--exclude and --one-cluster go with paths, not --cluster")
+	case in.helm.Timeout <= 0:
+		return fmt.Errorf("--helm-timeout %s: want a positive duration", in.helm.Timeout)
+	}
+	if in.namespace != "" {
+		if errs := validation.ValidateNamespaceName(in.namespace, false); len(errs) > 0 {
+			return fmt.Errorf("--namespace %q: %s", in.namespace, strings.Join(errs, "; "))
+		}
+	}
+	return nil
 }
 
 // load reads the objects of the paths, or of the cluster with --cluster,
@@ -53,15 +84,11 @@ func (in *inputFlags) register(cmd *cobra.Command) {
 // (an empty or wrong folder, empty standard input), which must not pass as
 // a clean result. The warnings that explain the latter are printed first.
 func (in *inputFlags) load(ctx context.Context, cmd *cobra.Command, paths []string) (*k8s.Loaded, string, error) {
-	switch {
-	case in.cluster && len(paths) > 0:
-		return nil, "", fmt.Errorf("give either paths or --cluster, not both")
-	case !in.cluster && len(paths) == 0:
+	if err := in.check(paths); err != nil {
+		return nil, "", err
+	}
+	if !in.cluster && len(paths) == 0 {
 		return nil, "", fmt.Errorf("nothing to read: give files or folders, - for standard input, or --cluster")
-	case !in.cluster && (in.namespace != "" || in.context != "" || in.kubeconfig != ""):
-		return nil, "", fmt.Errorf("--namespace, --context and --kubeconfig go with --cluster")
-	case in.helm.Timeout <= 0:
-		return nil, "", fmt.Errorf("--helm-timeout %s: want a positive duration", in.helm.Timeout)
 	}
 	if in.cluster {
 		return in.loadCluster(ctx)
@@ -71,6 +98,9 @@ func (in *inputFlags) load(ctx context.Context, cmd *cobra.Command, paths []stri
 		Helm:        in.helm,
 		MaxFileSize: in.maxFileSize,
 		AllowRemote: in.allowRemote,
+		Namespace:   in.namespace,
+		Exclude:     in.exclude,
+		OneCluster:  in.oneCluster,
 	})
 	if err != nil {
 		return nil, "", err

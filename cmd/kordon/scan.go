@@ -81,11 +81,8 @@ func runScan(cmd *cobra.Command, f *scanFlags, args []string) error {
 	if !f.cluster && len(args) == 0 {
 		return usageErr(fmt.Errorf("nothing to scan: give files or folders, - for standard input, or --cluster"))
 	}
-	if f.cluster && len(args) > 0 {
-		return usageErr(fmt.Errorf("give either paths or --cluster, not both"))
-	}
-	if !f.cluster && (f.namespace != "" || f.context != "" || f.kubeconfig != "") {
-		return usageErr(fmt.Errorf("--namespace, --context and --kubeconfig go with --cluster"))
+	if err := f.inputFlags.check(args); err != nil {
+		return usageErr(err)
 	}
 	if err := f.report.prepare(f.rules.frameworks); err != nil {
 		return err

@@ -28,18 +28,49 @@ func (r Resource) String() string {
 type Location struct {
 	File string `json:"file"`
 	Line int    `json:"line,omitempty"`
+	// NamespaceFrom is set when the file names no namespace for the
+	// resource and it was judged in the namespace it would be applied to:
+	// "--namespace" (the namespace given for path inputs),
+	// "--release-namespace" (a Helm chart's release namespace) or
+	// "default" (none given: kubectl's default namespace).
+	NamespaceFrom string `json:"namespaceFrom,omitempty"`
+}
+
+// Unit is the unit of input a finding was judged in: what would be applied
+// to a cluster together — the plain manifests of one path argument, one
+// Helm release, one kustomization. Cross-object checks see only the
+// objects of the unit.
+type Unit struct {
+	// Kind is "path", "chart" or "kustomization".
+	Kind string `json:"kind"`
+	// Path is the path argument, chart or kustomization folder.
+	Path string `json:"path"`
+	// Namespace is the namespace the unit's namespaced objects that name
+	// none were given.
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// String names the unit for people: "chart charts/web".
+func (u *Unit) String() string {
+	if u == nil {
+		return ""
+	}
+	return u.Kind + " " + u.Path
 }
 
 // Finding is one problem with one resource, found by one rule.
 type Finding struct {
-	RuleID      string    `json:"ruleID"`
-	Title       string    `json:"title"`
-	Severity    Severity  `json:"severity"`
-	Controls    []string  `json:"controls"`
-	Resource    Resource  `json:"resource"`
-	Location    *Location `json:"location,omitempty"`
-	Message     string    `json:"message"`
-	Remediation string    `json:"remediation,omitempty"`
+	RuleID   string    `json:"ruleID"`
+	Title    string    `json:"title"`
+	Severity Severity  `json:"severity"`
+	Controls []string  `json:"controls"`
+	Resource Resource  `json:"resource"`
+	Location *Location `json:"location,omitempty"`
+	// Unit is the unit of input the resource was judged in; nil for a live
+	// cluster and when all inputs are judged as one cluster.
+	Unit        *Unit  `json:"unit,omitempty"`
+	Message     string `json:"message"`
+	Remediation string `json:"remediation,omitempty"`
 	// Exception is set on suppressed findings: the exception that applies.
 	Exception *Applied `json:"exception,omitempty"`
 }
@@ -84,7 +115,10 @@ func compare(a, b Finding) int {
 	if c := compareResources(a.Resource, b.Resource); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Message, b.Message)
+	if c := cmp.Compare(a.Message, b.Message); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Unit.String(), b.Unit.String())
 }
 
 // compareResources orders resources as their String forms would sort,

@@ -44,7 +44,10 @@ type Summary struct {
 	// NotJudged counts the loaded resources that no selected check applies
 	// to (unknown or custom kinds, kinds the selection leaves out); the
 	// warnings say which and why.
-	NotJudged  int            `json:"notJudged"`
+	NotJudged int `json:"notJudged"`
+	// Excluded counts the files and folders left out by --exclude globs;
+	// a warning names each.
+	Excluded   int            `json:"excluded"`
 	Rules      int            `json:"rules"`
 	Findings   int            `json:"findings"`
 	Suppressed int            `json:"suppressed"`

@@ -256,11 +256,17 @@ func TestBuildKustomizationErrors(t *testing.T) {
 func TestExamplesFolder(t *testing.T) {
 	// The whole examples folder loads cleanly: the chart and the kustomize
 	// folders are rendered, their values and patch files are not read as
-	// manifests, and README.md is ignored.
+	// manifests, and README.md is ignored. The kustomize base is rendered
+	// through its production overlay only, unless all inputs are one
+	// cluster.
 	objs := loadExample(t, LoadOptions{}, ".")
 	plain := len(loadExample(t, LoadOptions{}, "plain"))
 	app := len(appObjects(t))
+	if want := plain + 2*app; len(objs) != want {
+		t.Errorf("got %d objects, want %d (plain, chart and kustomize production)", len(objs), want)
+	}
+	objs = loadExample(t, LoadOptions{OneCluster: true}, ".")
 	if want := plain + 3*app; len(objs) != want {
-		t.Errorf("got %d objects, want %d (plain, chart, kustomize base and production)", len(objs), want)
+		t.Errorf("one cluster: got %d objects, want %d (plain, chart, kustomize base and production)", len(objs), want)
 	}
 }

@@ -218,7 +218,7 @@ func TestChartHostileFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := refSet(l.Objects), []string{"v1 ConfigMap linked", "v1 Namespace plain"}; strings.Join(got, ",") != strings.Join(want, ",") {
+	if got, want := refSet(l.Objects), []string{"v1 ConfigMap default/linked", "v1 Namespace plain"}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("objects = %q, want %q", got, want)
 	}
 	wantErrors := []string{

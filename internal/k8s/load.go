@@ -29,6 +29,22 @@ type LoadOptions struct {
 	// subprocess: a kustomization that references something remote is an
 	// input error naming the reference.
 	AllowRemote bool
+	// Namespace is the namespace path inputs are applied to, as with
+	// kubectl apply -n: namespaced objects of plain files and
+	// kustomizations that name none are given it (charts get
+	// Helm.Namespace), and an object that names another one is reported in
+	// a warning and judged in its own. Empty means DefaultNamespace,
+	// without such warnings.
+	Namespace string
+	// Exclude are globs of files and folders not to read, matched against
+	// the path relative to each path argument and against the base name
+	// (see MatchGlob). Each excluded file or folder is reported in a
+	// warning wrapping ErrExcluded.
+	Exclude []string
+	// OneCluster treats all inputs as one unit, as if applied to one
+	// cluster together: objects get no Unit, and a kustomization that is a
+	// base of another one in the input is still built on its own.
+	OneCluster bool
 }
 
 // Loaded is the result of loading inputs: the objects in input order, the
@@ -39,17 +55,24 @@ type Loaded struct {
 	Objects  []*Object
 	Errors   []*InputError
 	Warnings []*InputError
+	// Units are the units of input, in input order (none for a live
+	// cluster, nor with LoadOptions.OneCluster); every object of a Unit
+	// points to it.
+	Units []*Unit
+	// Excluded counts the files and folders left out by
+	// LoadOptions.Exclude (each also in a warning).
+	Excluded int
 
 	parts []loadPart
 }
 
-func (l *Loaded) add(objs []*Object, errs []*InputError) {
-	l.parts = append(l.parts, loadPart{objs: objs, errs: errs})
+func (l *Loaded) add(unit *Unit, objs []*Object, errs []*InputError) {
+	l.parts = append(l.parts, loadPart{unit: unit, objs: objs, errs: errs})
 }
 
 // addError records a problem with one input, in input order.
 func (l *Loaded) addError(file string, err error) {
-	l.add(nil, []*InputError{{File: file, Err: err}})
+	l.parts = append(l.parts, loadPart{errs: []*InputError{{File: file, Err: err}}})
 }
 
 // addWarning records an input that was skipped, in input order.
@@ -60,8 +83,10 @@ func (l *Loaded) addWarning(file string, err error) {
 // loadPart is one input's share of a Loaded, kept in input order until
 // finish: files are read in order but decoded in parallel.
 type loadPart struct {
+	unit  *Unit
 	file  string // set while the file's data waits to be decoded
 	data  []byte
+	kdir  string // a kustomization folder waiting to be built
 	objs  []*Object
 	errs  []*InputError
 	warns []*InputError // inputs skipped
@@ -71,7 +96,7 @@ type loadPart struct {
 // in input order: objects, errors, and warnings (documents that are not
 // Kubernetes objects, inputs that are not regular files). It stops early
 // when ctx is done.
-func (l *Loaded) finish(ctx context.Context) error {
+func (l *Loaded) finish(ctx context.Context, opts LoadOptions) error {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -101,7 +126,15 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	units := map[*Unit]bool{}
 	for _, p := range l.parts {
+		for _, o := range p.objs {
+			o.Unit = p.unit
+		}
+		if p.unit != nil && len(p.objs) > 0 && !units[p.unit] {
+			units[p.unit] = true
+			l.Units = append(l.Units, p.unit)
+		}
 		l.Objects = append(l.Objects, p.objs...)
 		for _, e := range p.errs {
 			if errors.Is(e.Err, ErrNotObject) {
@@ -113,7 +146,28 @@ feed:
 		l.Warnings = append(l.Warnings, p.warns...)
 	}
 	l.parts = nil
+	l.giveNamespaces(opts)
+	if opts.OneCluster {
+		for _, o := range l.Objects {
+			o.Unit = nil
+		}
+		l.Units = nil
+	}
 	return nil
+}
+
+// giveNamespaces gives the namespaced objects of each unit that name no
+// namespace the one the unit is applied to (see LoadOptions.Namespace).
+func (l *Loaded) giveNamespaces(opts LoadOptions) {
+	scopes := NewScopes(l.Objects)
+	byUnit := map[*Unit][]*Object{}
+	for _, o := range l.Objects {
+		byUnit[o.Unit] = append(byUnit[o.Unit], o)
+	}
+	for _, u := range l.Units {
+		ng := namespaceGiven{namespace: u.Namespace, from: u.NamespaceFrom, strict: u.NamespaceFrom == NamespaceFromOption}
+		l.Warnings = append(l.Warnings, giveNamespace(byUnit[u], scopes, ng)...)
+	}
 }
 
 // LoadPaths loads every path: a YAML or JSON file, "-" for standard input,
@@ -138,6 +192,9 @@ feed:
 // promptly, abandoning a chart render or kustomize build under way (Go
 // cannot interrupt them; they end with the process).
 func LoadPaths(ctx context.Context, paths []string, opts LoadOptions) (*Loaded, error) {
+	if err := checkGlobs(opts.Exclude); err != nil {
+		return nil, err
+	}
 	l := &Loaded{}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
@@ -147,13 +204,68 @@ func LoadPaths(ctx context.Context, paths []string, opts LoadOptions) (*Loaded, 
 			return nil, err
 		}
 	}
-	if err := l.finish(ctx); err != nil {
+	if err := l.buildKustomizations(ctx, opts); err != nil {
+		return nil, err
+	}
+	if err := l.finish(ctx, opts); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
+// walk is the loading of one path argument.
+type walk struct {
+	l    *Loaded
+	opts LoadOptions
+	root string // the path argument
+	unit *Unit  // the unit of its plain manifests, made when first needed
+}
+
+// pathUnit returns the unit of the argument's plain manifests.
+func (w *walk) pathUnit() *Unit {
+	if w.unit == nil {
+		w.unit = &Unit{Kind: UnitPath, Path: w.root}
+		w.unit.Namespace, w.unit.NamespaceFrom = w.opts.pathNamespace()
+	}
+	return w.unit
+}
+
+// chartUnit returns the unit of the chart at path.
+func (w *walk) chartUnit(path string) *Unit {
+	return &Unit{Kind: UnitChart, Path: path, Namespace: defaultString(w.opts.Helm.Namespace, DefaultNamespace), NamespaceFrom: NamespaceFromRelease}
+}
+
+// pathNamespace returns the namespace of path inputs and where it comes from.
+func (o LoadOptions) pathNamespace() (string, string) {
+	if o.Namespace != "" {
+		return o.Namespace, NamespaceFromOption
+	}
+	return DefaultNamespace, NamespaceFromDefault
+}
+
+// excluded reports whether the file or folder at path (inside the
+// argument) matches an --exclude glob, and records it when it does.
+func (w *walk) excluded(path string) bool {
+	if len(w.opts.Exclude) == 0 {
+		return false
+	}
+	rel, err := filepath.Rel(w.root, path)
+	if err != nil || rel == "." {
+		rel = filepath.Base(path)
+	}
+	rel = filepath.ToSlash(rel)
+	for _, g := range w.opts.Exclude {
+		if MatchGlob(g, rel) || MatchGlob(g, filepath.Base(path)) {
+			w.l.Excluded++
+			w.l.addWarning(path, fmt.Errorf("%w %q", ErrExcluded, g))
+			return true
+		}
+	}
+	return false
+}
+
 func loadPath(ctx context.Context, l *Loaded, path string, opts LoadOptions) error {
+	w := &walk{l: l, opts: opts, root: path}
 	if path == "-" {
 		if opts.Stdin == nil {
 			return errors.New("read standard input: no input")
@@ -167,7 +279,7 @@ func loadPath(ctx context.Context, l *Loaded, path string, opts LoadOptions) err
 		case err != nil:
 			return fmt.Errorf("read standard input: %w", err)
 		default:
-			l.parts = append(l.parts, loadPart{file: "-", data: data})
+			l.parts = append(l.parts, loadPart{unit: w.pathUnit(), file: "-", data: data})
 		}
 		return nil
 	}
@@ -177,27 +289,35 @@ func loadPath(ctx context.Context, l *Loaded, path string, opts LoadOptions) err
 	}
 	switch {
 	case info.IsDir():
-		return loadDir(ctx, l, path, opts)
+		return w.dir(ctx, path)
+	case w.excluded(path):
 	case !info.Mode().IsRegular():
 		// A named pipe given as a path (bash's <(...)) could block forever;
 		// standard input is read with "-".
 		l.addWarning(path, inputFileError(notRegularError(info.Mode())))
 	case isChartArchive(path):
-		l.add(renderChart(ctx, path, opts))
+		objs, errs := renderChart(ctx, path, opts)
+		l.add(w.chartUnit(path), objs, errs)
 	default:
-		loadFile(l, path, opts)
+		loadFile(l, w.pathUnit(), path, opts)
 	}
 	return ctx.Err()
 }
 
-func loadDir(ctx context.Context, l *Loaded, dir string, opts LoadOptions) error {
+func (w *walk) dir(ctx context.Context, dir string) error {
+	l, opts := w.l, w.opts
 	switch {
 	case IsChartDir(dir):
-		l.add(renderChart(ctx, dir, opts))
+		objs, errs := renderChart(ctx, dir, opts)
+		l.add(w.chartUnit(dir), objs, errs)
 		return ctx.Err()
 	case IsKustomizeDir(dir):
-		l.add(buildKustomization(ctx, dir, opts))
-		return ctx.Err()
+		// Built once every argument is walked: a kustomization that is the
+		// base of another one is rendered through it only.
+		u := &Unit{Kind: UnitKustomization, Path: dir}
+		u.Namespace, u.NamespaceFrom = opts.pathNamespace()
+		l.parts = append(l.parts, loadPart{unit: u, kdir: dir})
+		return nil
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -215,21 +335,28 @@ func loadDir(ctx context.Context, l *Loaded, dir string, opts LoadOptions) error
 		}
 		p := filepath.Join(dir, name)
 		if e.IsDir() {
-			if err := loadDir(ctx, l, p, opts); err != nil {
+			if w.excluded(p) {
+				continue
+			}
+			if err := w.dir(ctx, p); err != nil {
 				return err
 			}
 			continue
 		}
 		wanted := isChartArchive(p) || isManifestFile(p)
+		if !wanted {
+			continue
+		}
+		if w.excluded(p) {
+			continue
+		}
 		mode := e.Type()
 		if mode&fs.ModeSymlink != 0 {
 			fi, err := os.Stat(p)
 			switch {
 			case err != nil:
 				// Dangling, a loop, or a target that cannot be reached.
-				if wanted {
-					l.addWarning(p, inputFileError(brokenLinkError(err)))
-				}
+				l.addWarning(p, inputFileError(brokenLinkError(err)))
 				continue
 			case fi.IsDir():
 				continue // links to folders are not followed: no loops
@@ -237,13 +364,13 @@ func loadDir(ctx context.Context, l *Loaded, dir string, opts LoadOptions) error
 			mode = fi.Mode()
 		}
 		switch {
-		case !wanted:
 		case !mode.IsRegular():
 			l.addWarning(p, inputFileError(notRegularError(mode)))
 		case isChartArchive(p):
-			l.add(renderChart(ctx, p, opts))
+			objs, errs := renderChart(ctx, p, opts)
+			l.add(w.chartUnit(p), objs, errs)
 		default:
-			loadFile(l, p, opts)
+			loadFile(l, w.pathUnit(), p, opts)
 		}
 	}
 	return nil
@@ -251,7 +378,7 @@ func loadDir(ctx context.Context, l *Loaded, dir string, opts LoadOptions) error
 
 // loadFile reads a manifest file for decoding; a file that cannot be read
 // (not regular, too large, no permission) is recorded as its problem.
-func loadFile(l *Loaded, path string, opts LoadOptions) {
+func loadFile(l *Loaded, unit *Unit, path string, opts LoadOptions) {
 	data, err := readRegular(path, maxFileSize(opts.MaxFileSize))
 	switch {
 	case errors.Is(err, ErrNotRegular):
@@ -262,7 +389,7 @@ func loadFile(l *Loaded, path string, opts LoadOptions) {
 		l.addError(path, inputFileError(err))
 		return
 	}
-	l.parts = append(l.parts, loadPart{file: path, data: data})
+	l.parts = append(l.parts, loadPart{unit: unit, file: path, data: data})
 }
 
 func isManifestFile(path string) bool {

@@ -13,6 +13,10 @@ type Source struct {
 	// Line is the 1-based line where the object starts in File; 0 when the
 	// source has no lines (a live cluster, a rendered chart).
 	Line int
+	// NamespaceFrom is set when the object names no namespace where it is
+	// written and loading gave it the namespace it would be applied to:
+	// NamespaceFromOption, NamespaceFromDefault or NamespaceFromRelease.
+	NamespaceFrom string
 }
 
 // String formats the source as file:line, or just file when there is no line.
@@ -31,6 +35,9 @@ func (s Source) String() string {
 type Object struct {
 	Content map[string]any
 	Source  Source
+	// Unit is the unit of input the object belongs to (a path argument, a
+	// Helm chart, a kustomization); nil for a live cluster's objects.
+	Unit *Unit
 }
 
 // Ref identifies an object by API version, kind, namespace and name.

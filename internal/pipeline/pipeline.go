@@ -23,6 +23,9 @@ type Input struct {
 	// ran; NotJudged how many loaded resources no check applied to (each
 	// named in a warning).
 	Resources, Checks, NotJudged int
+	// Excluded counts the files and folders left out by --exclude globs
+	// (each named in a warning).
+	Excluded int
 	// Objects are the judged objects, whose exceptions.kordon.io
 	// annotations may exempt them; nil when the engine has no objects.
 	Objects []*k8s.Object
@@ -78,20 +81,30 @@ func Build(in Input, opts Options) *finding.Report {
 	rep.Scores = finding.Scores(recount(in.Tallies, active))
 	rep.Summarize(in.Resources, in.Checks)
 	rep.Summary.NotJudged = in.NotJudged
+	rep.Summary.Excluded = in.Excluded
 	return rep
 }
 
 // recount sets each tally's Failed to the number of distinct resources with
-// an unsuppressed finding of that check.
+// an unsuppressed finding of that check; a resource judged in several
+// units of input counts once per unit, as it is evaluated once per unit.
 func recount(tallies []finding.RuleTally, active []finding.Finding) []finding.RuleTally {
-	failed := map[string]map[finding.Resource]bool{}
+	type judged struct {
+		unit     finding.Unit
+		resource finding.Resource
+	}
+	failed := map[string]map[judged]bool{}
 	for _, f := range active {
 		m := failed[f.RuleID]
 		if m == nil {
-			m = map[finding.Resource]bool{}
+			m = map[judged]bool{}
 			failed[f.RuleID] = m
 		}
-		m[f.Resource] = true
+		k := judged{resource: f.Resource}
+		if f.Unit != nil {
+			k.unit = *f.Unit
+		}
+		m[k] = true
 	}
 	out := make([]finding.RuleTally, len(tallies))
 	for i, t := range tallies {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -53,56 +54,145 @@ func Evaluate(ctx context.Context, checks Checks, loaded *k8s.Loaded, workers in
 }
 
 // EvaluateWith is Evaluate with options.
+//
+// Each unit of the input (k8s.Unit: a path argument's plain manifests, a
+// Helm release, a kustomization) is judged on its own, as if applied alone
+// to a cluster: inventory rules and native checks (NetworkPolicy
+// isolation) see only the objects of the unit, and every finding carries
+// its unit. Objects without a unit (a live cluster, or all inputs treated
+// as one cluster) are judged together. Tallies add up over the units.
 func EvaluateWith(ctx context.Context, checks Checks, loaded *k8s.Loaded, opts EvalOptions) (pipeline.Input, error) {
 	cat, err := checks.catalogue()
 	if err != nil {
 		return pipeline.Input{}, err
 	}
-	objs, managed := judgedObjects(loaded.Objects)
-	if managed > 0 {
-		slog.InfoContext(ctx, "objects managed by a scanned controller are judged through it", "count", managed)
-	}
-	in := pipeline.Input{Objects: objs, Resources: len(objs)}
+	var in pipeline.Input
 	for _, e := range loaded.Errors {
 		in.Errors = append(in.Errors, finding.Problem{File: e.File, Line: e.Line, Message: e.Err.Error()})
 	}
 	for _, w := range loaded.Warnings {
 		in.Warnings = append(in.Warnings, finding.Problem{File: w.File, Line: w.Line, Message: w.Err.Error()})
 	}
+	in.Excluded = loaded.Excluded
+	units := splitUnits(loaded.Objects)
+	managed, total := 0, 0
+	for _, u := range units {
+		var n int
+		u.judged, n = judgedObjects(u.all)
+		managed += n
+		total += len(u.judged)
+	}
+	if managed > 0 {
+		slog.InfoContext(ctx, "objects managed by a scanned controller are judged through it", "count", managed)
+	}
+	tallies := map[string]int{} // rule ID → index in in.Tallies
+	addTallies := func(ts []finding.RuleTally) {
+		for _, t := range ts {
+			i, ok := tallies[t.RuleID]
+			if !ok {
+				tallies[t.RuleID] = len(in.Tallies)
+				in.Tallies = append(in.Tallies, t)
+				continue
+			}
+			in.Tallies[i].Evaluated += t.Evaluated
+			in.Tallies[i].Failed += t.Failed
+		}
+	}
+	var judged atomic.Int64
+	for _, u := range units {
+		in.Objects = append(in.Objects, u.judged...)
+		in.Resources += len(u.judged)
+		first := len(in.Findings)
+		if rs := checks.Rules; rs != nil {
+			// Inventory rules see every object of the unit, also those
+			// judged through their controller.
+			var inv *rules.Inventory
+			if rs.UsesInventory() {
+				inv = rules.NewInventory(u.all)
+			}
+			eo := rules.EvalOptions{Workers: opts.Workers, Inventory: inv}
+			if opts.Progress != nil {
+				base := judged.Load()
+				eo.Progress = func(done int) { opts.Progress(int(base)+done, total) }
+			}
+			res, err := rs.Evaluate(ctx, u.judged, eo)
+			if err != nil {
+				return pipeline.Input{}, fmt.Errorf("evaluate rules: %w", err)
+			}
+			judged.Add(int64(len(u.judged)))
+			in.Findings = append(in.Findings, res.Findings...)
+			in.Errors = append(in.Errors, res.Errors...)
+			addTallies(res.Tallies)
+		}
+		notJudged, skipped := notJudged(checks, u.judged)
+		in.NotJudged += notJudged
+		in.Warnings = append(in.Warnings, skipped...)
+		if len(checks.Native) > 0 {
+			// Native checks build their own view of every object of the
+			// unit (a network model resolves owners itself).
+			res, err := rules.EvaluateNative(ctx, cat, checks.Native, u.all)
+			if err != nil {
+				return pipeline.Input{}, err
+			}
+			in.Findings = append(in.Findings, res.Findings...)
+			addTallies(res.Tallies)
+		}
+		if fu := findingUnit(u.unit); fu != nil {
+			for i := first; i < len(in.Findings); i++ {
+				in.Findings[i].Unit = fu
+			}
+		}
+	}
 	if rs := checks.Rules; rs != nil {
-		// Inventory rules see every loaded object, also those judged
-		// through their controller.
-		var inv *rules.Inventory
-		if rs.UsesInventory() {
-			inv = rules.NewInventory(loaded.Objects)
-		}
-		eo := rules.EvalOptions{Workers: opts.Workers, Inventory: inv}
-		if opts.Progress != nil {
-			total := len(objs)
-			eo.Progress = func(done int) { opts.Progress(done, total) }
-		}
-		res, err := rs.Evaluate(ctx, objs, eo)
-		if err != nil {
-			return pipeline.Input{}, fmt.Errorf("evaluate rules: %w", err)
-		}
-		in.Findings, in.Tallies, in.Errors = res.Findings, res.Tallies, append(in.Errors, res.Errors...)
 		in.Checks += rs.Len()
 	}
-	var skipped []finding.Problem
-	in.NotJudged, skipped = notJudged(checks, objs)
-	in.Warnings = append(in.Warnings, skipped...)
-	if len(checks.Native) > 0 {
-		// Native checks build their own view of every loaded object (a
-		// network model resolves owners itself).
-		res, err := rules.EvaluateNative(ctx, cat, checks.Native, loaded.Objects)
-		if err != nil {
-			return pipeline.Input{}, err
-		}
-		in.Findings = append(in.Findings, res.Findings...)
-		in.Tallies = append(in.Tallies, res.Tallies...)
-		in.Checks += len(checks.Native)
-	}
+	in.Checks += len(checks.Native)
 	return in, nil
+}
+
+// unitObjects are the objects of one unit of input: all of them, and
+// those judged (not made by a controller of the unit).
+type unitObjects struct {
+	unit        *k8s.Unit
+	all, judged []*k8s.Object
+}
+
+// splitUnits groups objects by unit, in order of first appearance.
+func splitUnits(objs []*k8s.Object) []*unitObjects {
+	if len(objs) > 0 && objs[0].Unit == objs[len(objs)-1].Unit {
+		// Likely one unit (a single path, a cluster): no copy unless not.
+		u := objs[0].Unit
+		one := true
+		for _, o := range objs {
+			if o.Unit != u {
+				one = false
+				break
+			}
+		}
+		if one {
+			return []*unitObjects{{unit: u, all: objs}}
+		}
+	}
+	var out []*unitObjects
+	index := map[*k8s.Unit]*unitObjects{}
+	for _, o := range objs {
+		g := index[o.Unit]
+		if g == nil {
+			g = &unitObjects{unit: o.Unit}
+			index[o.Unit] = g
+			out = append(out, g)
+		}
+		g.all = append(g.all, o)
+	}
+	return out
+}
+
+// findingUnit is the unit as findings carry it; nil for no unit.
+func findingUnit(u *k8s.Unit) *finding.Unit {
+	if u == nil {
+		return nil
+	}
+	return &finding.Unit{Kind: string(u.Kind), Path: u.Path, Namespace: u.Namespace}
 }
 
 // Scan evaluates the checks on the loaded objects and builds the report

@@ -25,7 +25,7 @@ func resourceKey(f finding.Finding) string {
 	if f.Location != nil {
 		file = f.Location.File
 	}
-	return f.Resource.APIVersion + "\x00" + f.Resource.String() + "\x00" + file
+	return f.Resource.APIVersion + "\x00" + f.Resource.String() + "\x00" + file + "\x00" + f.Unit.String()
 }
 
 // causeOf returns the root cause of a finding's rule, or nil.

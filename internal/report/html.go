@@ -65,15 +65,18 @@ type htmlControl struct {
 }
 
 type htmlFinding struct {
-	Severity    string
-	Rank        int
-	RuleID      string
-	Title       string
-	HelpURI     string
-	Resource    string
-	Kind        string
-	Namespace   string
-	Location    string
+	Severity  string
+	Rank      int
+	RuleID    string
+	Title     string
+	HelpURI   string
+	Resource  string
+	Kind      string
+	Namespace string
+	Location  string
+	// Unit names the unit of input the finding was judged in ("chart
+	// charts/web"); empty for a cluster.
+	Unit        string
 	Message     string
 	Remediation string
 	Controls    []string
@@ -179,6 +182,7 @@ func htmlFindingOf(f finding.Finding, opts Options) htmlFinding {
 		Kind:        f.Resource.Kind,
 		Namespace:   f.Resource.Namespace,
 		Location:    where(f.Location),
+		Unit:        f.Unit.String(),
 		Message:     f.Message,
 		Remediation: f.Remediation,
 		Controls:    f.Controls,

@@ -24,27 +24,28 @@ var fixedNow = time.Date(2026, 3, 14, 9, 26, 53, 589793000, time.UTC)
 // suppressed finding, an expired exception, errors, warnings and scores.
 func richReport() *finding.Report {
 	deploy := finding.Resource{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "payments", Name: "api"}
+	deployUnit := &finding.Unit{Kind: "path", Path: "deploy/", Namespace: "default"}
 	r := &finding.Report{
 		Tool: finding.Tool{Name: "kordon", Version: "v0.4.0"},
 		Findings: []finding.Finding{
 			{
 				RuleID: "KOR-POD-001", Title: "Privileged container", Severity: finding.Critical,
 				Controls: []string{"CIS:5.2.1", "NSA:pod-security", "PSS:baseline"},
-				Resource: deploy, Location: &finding.Location{File: "deploy/api.yaml", Line: 14},
+				Resource: deploy, Location: &finding.Location{File: "deploy/api.yaml", Line: 14}, Unit: deployUnit,
 				Message:     `Container "api" runs privileged: it has every capability of the host's root user.`,
 				Remediation: "Remove securityContext.privileged or set it to false.",
 			},
 			{
 				RuleID: "KOR-POD-010", Title: "Container may run as root", Severity: finding.Medium,
 				Controls: []string{"CIS:5.2.6", "NSA:pod-security", "PSS:restricted"},
-				Resource: deploy, Location: &finding.Location{File: "deploy/api.yaml", Line: 14},
+				Resource: deploy, Location: &finding.Location{File: "deploy/api.yaml", Line: 14}, Unit: deployUnit,
 				Message:     `Container "api" does not set runAsNonRoot: true.`,
 				Remediation: "Set securityContext.runAsNonRoot: true and a non-zero runAsUser.",
 			},
 			{
 				RuleID: "KOR-POD-010", Title: "Container may run as root", Severity: finding.Medium,
 				Controls: []string{"CIS:5.2.6", "NSA:pod-security", "PSS:restricted"},
-				Resource: deploy, Location: &finding.Location{File: "deploy/api.yaml", Line: 14},
+				Resource: deploy, Location: &finding.Location{File: "deploy/api.yaml", Line: 14}, Unit: deployUnit,
 				Message:     `Container "migrate" does not set runAsNonRoot: true.`,
 				Remediation: "Set securityContext.runAsNonRoot: true and a non-zero runAsUser.",
 			},
@@ -53,6 +54,7 @@ func richReport() *finding.Report {
 				Controls: []string{"CIS:5.1.3", "NIST-800-190:4.1.1"},
 				Resource: finding.Resource{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: "ops-admin"},
 				Location: &finding.Location{File: "rbac/cluster roles.yaml", Line: 1},
+				Unit:     &finding.Unit{Kind: "path", Path: "rbac/", Namespace: "default"},
 				Message:  `Rule 1 grants "*" verbs on "*" resources.`, Remediation: "List the verbs and resources the role needs.",
 			},
 			{
@@ -66,7 +68,8 @@ func richReport() *finding.Report {
 				RuleID: "KOR-IMG-003", Title: "Image tag is not pinned", Severity: finding.Info,
 				Controls: nil,
 				Resource: finding.Resource{APIVersion: "batch/v1", Kind: "CronJob", Namespace: "tools", Name: "backup<nightly>"},
-				Location: &finding.Location{File: "charts/tools/templates/cronjob.yaml"},
+				Location: &finding.Location{File: "charts/tools/templates/cronjob.yaml", NamespaceFrom: "--release-namespace"},
+				Unit:     &finding.Unit{Kind: "chart", Path: "charts/tools", Namespace: "tools"},
 				Message:  `Image "busybox:latest" uses a mutable tag & no digest.`,
 			},
 		},

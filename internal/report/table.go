@@ -121,6 +121,7 @@ func (t *tableWriter) header(r *finding.Report, opts Options) {
 type resourceGroup struct {
 	resource finding.Resource
 	location string
+	unit     string
 	worst    finding.Severity
 	file     string
 	line     int
@@ -138,7 +139,7 @@ func groupByResource(fs []finding.Finding) []*resourceGroup {
 		key := resourceKey(f)
 		g := index[key]
 		if g == nil {
-			g = &resourceGroup{resource: f.Resource, location: where(f.Location), worst: f.Severity, file: file, line: line}
+			g = &resourceGroup{resource: f.Resource, location: where(f.Location), unit: f.Unit.String(), worst: f.Severity, file: file, line: line}
 			index[key] = g
 			groups = append(groups, g)
 		}
@@ -155,9 +156,23 @@ func groupByResource(fs []finding.Finding) []*resourceGroup {
 		if c := cmp.Compare(a.line, b.line); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.resource.String(), b.resource.String())
+		if c := cmp.Compare(a.resource.String(), b.resource.String()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.unit, b.unit)
 	})
 	return groups
+}
+
+// manyUnits reports whether the findings come from more than one unit of
+// input: the table then names each resource's unit.
+func manyUnits(fs []finding.Finding) bool {
+	for _, f := range fs {
+		if f.Unit.String() != fs[0].Unit.String() {
+			return true
+		}
+	}
+	return false
 }
 
 // findingsLayout is the column layout of the findings list: severity, rule
@@ -204,11 +219,16 @@ func (t *tableWriter) findings(fs []finding.Finding) {
 		trunk:     strings.Repeat(" ", treeCol) + t.style(ansiDim, "│") + strings.Repeat(" ", indent-treeCol-1),
 	}
 
+	units := manyUnits(fs)
 	for i, g := range groups {
 		if i > 0 {
 			t.w.printf("\n")
 		}
-		t.flow([]piece{pc(ansiBold, resourceLabel(g.resource)), pc(ansiDim, g.location)}, "  ", 2)
+		head := []piece{pc(ansiBold, resourceLabel(g.resource)), pc(ansiDim, g.location)}
+		if units && g.unit != "" {
+			head = append(head, pc(ansiDim, "· in "+g.unit))
+		}
+		t.flow(head, "  ", 2)
 		for _, e := range entries[i] {
 			if e.cause == nil {
 				t.finding(e.findings[0], l, "", l.pad, true)

@@ -163,6 +163,11 @@ func mapStrings(r *finding.Report, f func(string) string) {
 				l.File = f(l.File)
 				x.Location = &l
 			}
+			if x.Unit != nil {
+				u := *x.Unit
+				u.Path, u.Namespace = f(u.Path), f(u.Namespace)
+				x.Unit = &u
+			}
 			if x.Exception != nil {
 				e := *x.Exception
 				e.Source, e.Reason, e.Expires = f(e.Source), f(e.Reason), f(e.Expires)

@@ -456,7 +456,7 @@ func (rs *RuleSet) evaluateObject(ctx context.Context, o *k8s.Object, rules []*c
 	resource := finding.Resource{APIVersion: ref.APIVersion, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}
 	var loc *finding.Location
 	if o.Source.File != "" {
-		loc = &finding.Location{File: o.Source.File, Line: o.Source.Line}
+		loc = &finding.Location{File: o.Source.File, Line: o.Source.Line, NamespaceFrom: o.Source.NamespaceFrom}
 	}
 	for _, cr := range rules {
 		if scanCtx.Err() != nil {

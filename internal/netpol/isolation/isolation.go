@@ -128,7 +128,7 @@ func location(s k8s.Source) *finding.Location {
 	if s.File == "" {
 		return nil
 	}
-	return &finding.Location{File: s.File, Line: s.Line}
+	return &finding.Location{File: s.File, Line: s.Line, NamespaceFrom: s.NamespaceFrom}
 }
 
 func describeLabels(l map[string]string) string {
