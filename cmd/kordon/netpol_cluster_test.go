@@ -43,4 +43,18 @@ func TestNetpolCluster(t *testing.T) {
 	if code != exitFindings {
 		t.Errorf("can on a denied port: exit %d, want 1", code)
 	}
+	// -A is every namespace (the default); -n reads one.
+	for _, args := range [][]string{{"-A"}, {"-n", ns}} {
+		out, errOut, code := run(t, "", append([]string{"netpol", "analyze", "--cluster", "--kubeconfig", kubeconfig}, args...)...)
+		if code != exitOK || !strings.Contains(out, ns+"/web (Deployment) => "+ns+"/api (Deployment)") {
+			t.Errorf("analyze %q: exit %d (%s), output lacks web => api:\n%s", args, code, errOut, out)
+		}
+	}
+	out, errOut, code = run(t, "", "netpol", "analyze", "--cluster", "--kubeconfig", kubeconfig, "-n", "no-such-namespace")
+	if code != exitOK || strings.Contains(out, ns+"/") {
+		t.Errorf("analyze -n no-such-namespace: exit %d (%s), output names %s:\n%s", code, errOut, ns, out)
+	}
+	if _, errOut, code := run(t, "", "netpol", "analyze", "--cluster", "--kubeconfig", kubeconfig, "-A", "-n", ns); code != exitUsage {
+		t.Errorf("analyze -A -n: exit %d (%s), want 2", code, errOut)
+	}
 }

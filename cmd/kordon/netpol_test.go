@@ -253,3 +253,31 @@ spec:
 		}
 	}
 }
+
+func TestNetpolNamespaceForFiles(t *testing.T) {
+	// Policies and workloads written without a namespace are in the one
+	// given with -n, as kubectl apply -n puts them (default "default"),
+	// consistently with kordon scan; an object written in another
+	// namespace stays there.
+	dir := t.TempDir()
+	noNS := strings.ReplaceAll(netpolFixture, ", namespace: shop}", "}")
+	path := writeFile(t, dir, "app.yaml", noNS)
+	for _, c := range []struct {
+		args []string
+		ns   string
+	}{{nil, "default"}, {[]string{"-n", "prod"}, "prod"}, {[]string{"--namespace", "team-a"}, "team-a"}} {
+		out, stderr, code := run(t, "", append([]string{"netpol", "analyze", path}, c.args...)...)
+		if code != exitOK {
+			t.Fatalf("analyze %q: exit %d: %s", c.args, code, stderr)
+		}
+		if want := c.ns + "/web (Deployment) => " + c.ns + "/api (Deployment) : TCP/8080"; !strings.Contains(out, want) {
+			t.Errorf("analyze %q: output lacks %q:\n%s", c.args, want, out)
+		}
+		if strings.Contains(out, c.ns+"/api (Deployment) =>") {
+			t.Errorf("analyze %q: the policy does not isolate api in %s:\n%s", c.args, c.ns, out)
+		}
+	}
+	if _, stderr, code := run(t, "", "netpol", "lint", path, "-A"); code != exitUsage || !strings.Contains(stderr, "--all-namespaces") {
+		t.Errorf("lint -A on files: exit %d (%s), want 2", code, stderr)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
@@ -43,8 +44,35 @@ func TestScanCluster(t *testing.T) {
 	if code != exitUsage {
 		t.Errorf("missing kubeconfig: exit code = %d, want 2 (%s)", code, errOut)
 	}
-	_, _, code = run(t, "", "scan", "-n", ns, "deploy.yaml")
-	if code != exitUsage {
-		t.Errorf("-n without --cluster: exit code = %d, want 2", code)
+	// -A (the default) reads every namespace; -n one.
+	other := env.CreateNamespace(t, "scan-other")
+	objs, _ = k8s.Decode([]byte(privilegedDeployment), "deploy.yaml")
+	k8s.Map(objs[0].Content, "metadata")["namespace"] = other
+	if _, err := env.Create(context.Background(), objs...); err != nil {
+		t.Fatal(err)
+	}
+	namespaces := func(args ...string) map[string]bool {
+		t.Helper()
+		out, errOut, code := run(t, "", append([]string{"scan", "--cluster", "--kubeconfig", kubeconfig, "-o", "json", "--rule", "KOR-POD-001"}, args...)...)
+		if code != exitFindings {
+			t.Fatalf("scan %q: exit code = %d, want 1; stderr: %s", args, code, errOut)
+		}
+		got := map[string]bool{}
+		for _, f := range decodeReport(t, out).Findings {
+			got[f.Resource.Namespace] = true
+		}
+		return got
+	}
+	for _, args := range [][]string{{"-A"}, {"--all-namespaces"}, nil} {
+		if got := namespaces(args...); !got[ns] || !got[other] {
+			t.Errorf("scan --cluster %q: findings in namespaces %v, want %s and %s", args, got, ns, other)
+		}
+	}
+	if got := namespaces("-n", other); len(got) != 1 || !got[other] {
+		t.Errorf("scan --cluster -n %s: findings in namespaces %v, want only it", other, got)
+	}
+	_, errOut, code = run(t, "", "scan", "--cluster", "--kubeconfig", kubeconfig, "-A", "-n", ns)
+	if code != exitUsage || !strings.Contains(errOut, "exclude each other") {
+		t.Errorf("-A with -n: exit code = %d (%s), want 2", code, errOut)
 	}
 }

@@ -49,6 +49,10 @@ func (l *Loaded) buildKustomizations(ctx context.Context, opts LoadOptions) erro
 			continue
 		}
 		p.objs, p.errs = buildKustomization(ctx, dir, opts)
+		if k, ok := readKustomization(dir, maxFileSize(opts.MaxFileSize)); ok && k.Namespace != "" {
+			// kustomize gives its namespace to every namespaced object.
+			p.unit.Namespace, p.unit.NamespaceFrom = k.Namespace, ""
+		}
 	}
 	return nil
 }
@@ -124,19 +128,8 @@ func kustomizationBases(dirs []string, limit int64) map[string][]string {
 // bases and components. Remote references and files are left out, and so
 // is anything in a kustomization file that cannot be read.
 func localKustomizationRefs(dir string, limit int64) []string {
-	var data []byte
-	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		if b, err := readRegular(filepath.Join(dir, n), limit); err == nil {
-			data = b
-			break
-		}
-	}
-	var k struct {
-		Resources  []any `json:"resources"`
-		Bases      []any `json:"bases"`
-		Components []any `json:"components"`
-	}
-	if data == nil || yaml.Unmarshal(data, &k) != nil {
+	k, ok := readKustomization(dir, limit)
+	if !ok {
 		return nil
 	}
 	var out []string
@@ -169,4 +162,25 @@ func resolvedDir(dir string) (string, bool) {
 	}
 	r, err := filepath.EvalSymlinks(abs)
 	return r, err == nil
+}
+
+// kustomizationFields are the fields of a kustomization file that decide
+// its units: the folders it renders and its namespace.
+type kustomizationFields struct {
+	Namespace  string `json:"namespace"`
+	Resources  []any  `json:"resources"`
+	Bases      []any  `json:"bases"`
+	Components []any  `json:"components"`
+}
+
+// readKustomization reads the kustomization file of folder dir; false when
+// there is none or it cannot be read or parsed (kustomize then reports why).
+func readKustomization(dir string, limit int64) (kustomizationFields, bool) {
+	var k kustomizationFields
+	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if data, err := readRegular(filepath.Join(dir, n), limit); err == nil {
+			return k, yaml.Unmarshal(data, &k) == nil
+		}
+	}
+	return k, false
 }

@@ -32,9 +32,9 @@ type LoadOptions struct {
 	// Namespace is the namespace path inputs are applied to, as with
 	// kubectl apply -n: namespaced objects of plain files and
 	// kustomizations that name none are given it (charts get
-	// Helm.Namespace), and an object that names another one is reported in
-	// a warning and judged in its own. Empty means DefaultNamespace,
-	// without such warnings.
+	// Helm.Namespace), and an object of a plain file that names another one
+	// is reported in a warning and judged in its own. Empty means
+	// DefaultNamespace, without such warnings.
 	Namespace string
 	// Exclude are globs of files and folders not to read, matched against
 	// the path relative to each path argument and against the base name
@@ -165,7 +165,10 @@ func (l *Loaded) giveNamespaces(opts LoadOptions) {
 		byUnit[o.Unit] = append(byUnit[o.Unit], o)
 	}
 	for _, u := range l.Units {
-		ng := namespaceGiven{namespace: u.Namespace, from: u.NamespaceFrom, strict: u.NamespaceFrom == NamespaceFromOption}
+		// kubectl apply -n refuses plain manifests of another namespace;
+		// a kustomization's own namespace field is its author's choice.
+		strict := u.Kind == UnitPath && u.NamespaceFrom == NamespaceFromOption
+		ng := namespaceGiven{namespace: u.Namespace, from: u.NamespaceFrom, strict: strict}
 		l.Warnings = append(l.Warnings, giveNamespace(byUnit[u], scopes, ng)...)
 	}
 }

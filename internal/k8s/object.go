@@ -84,6 +84,21 @@ func (o *Object) Namespace() string { return str(Map(o.Content, "metadata"), "na
 // none: where kubectl applies it without -n.
 const DefaultNamespace = "default"
 
+// NamespaceOrDefault returns ns, or DefaultNamespace when ns is empty: the
+// namespace of an object that names ns, where kubectl applies it. Objects
+// read by LoadPaths already carry the namespace they are applied to (see
+// LoadOptions.Namespace); this is for objects from elsewhere.
+func NamespaceOrDefault(ns string) string {
+	if ns == "" {
+		return DefaultNamespace
+	}
+	return ns
+}
+
+// AppliedNamespace returns the namespace the object is applied to:
+// metadata.namespace, or DefaultNamespace when it names none.
+func (o *Object) AppliedNamespace() string { return NamespaceOrDefault(o.Namespace()) }
+
 // Name returns metadata.name, or metadata.generateName when only that is set.
 func (o *Object) Name() string {
 	md := Map(o.Content, "metadata")

@@ -24,7 +24,7 @@ func NewOwnerIndex(objs []*Object) *OwnerIndex {
 		if uid := uidOf(o); uid != "" {
 			ix.byUID[uid] = o
 		}
-		ix.byRef[ownerKey{o.Group(), o.Kind(), namespaceOrDefault(o.Namespace()), o.Name()}] = o
+		ix.byRef[ownerKey{o.Group(), o.Kind(), NamespaceOrDefault(o.Namespace()), o.Name()}] = o
 	}
 	return ix
 }
@@ -45,9 +45,9 @@ func (ix *OwnerIndex) Owner(o *Object) *Object {
 	if !ok {
 		return nil // controlled by nothing, or by something Kordon does not scan as a workload
 	}
-	group, ns := ref.Group(), namespaceOrDefault(ref.Namespace)
+	group, ns := ref.Group(), NamespaceOrDefault(ref.Namespace)
 	if owner := ix.byUID[uid]; uid != "" && owner != nil {
-		if owner.Group() == group && owner.Kind() == ref.Kind && namespaceOrDefault(owner.Namespace()) == ns {
+		if owner.Group() == group && owner.Kind() == ref.Kind && NamespaceOrDefault(owner.Namespace()) == ns {
 			return owner
 		}
 	}
@@ -132,11 +132,3 @@ func controllerRef(o *Object) (ref Ref, uid string, ok bool) {
 }
 
 func uidOf(o *Object) string { return str(Map(o.Content, "metadata"), "uid") }
-
-// namespaceOrDefault returns ns, or DefaultNamespace when ns is empty.
-func namespaceOrDefault(ns string) string {
-	if ns == "" {
-		return DefaultNamespace
-	}
-	return ns
-}

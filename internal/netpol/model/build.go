@@ -81,12 +81,7 @@ type builder struct {
 	ownedPods  []*k8s.Object          // pods left out because their owner is loaded
 }
 
-func namespaceOf(o *k8s.Object) string {
-	if ns := o.Namespace(); ns != "" {
-		return ns
-	}
-	return DefaultNamespace
-}
+func namespaceOf(o *k8s.Object) string { return o.AppliedNamespace() }
 
 func (b *builder) problem(o *k8s.Object, format string, args ...any) {
 	b.problems = append(b.problems, Problem{Source: o.Source, Ref: o.Ref(), Message: fmt.Sprintf(format, args...)})
@@ -215,9 +210,7 @@ func (b *builder) policy(o *k8s.Object) {
 		b.problem(o, "%v", err)
 		return
 	}
-	if np.Namespace == "" {
-		np.Namespace = DefaultNamespace
-	}
+	np.Namespace = k8s.NamespaceOrDefault(np.Namespace)
 	v := ValidateCreate
 	if np.ResourceVersion != "" {
 		v = ValidateStored // read from an API server, or exported from one

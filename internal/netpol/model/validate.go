@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	netutils "k8s.io/utils/net"
 	kjson "sigs.k8s.io/json"
+
+	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
 // Validation says which of the API server's rules apply to a NetworkPolicy.
@@ -62,9 +64,7 @@ func DecodePolicy(content map[string]any) (*networkingv1.NetworkPolicy, error) {
 // namespace is judged as if it had one (kubectl fills it in).
 func ValidatePolicy(np *networkingv1.NetworkPolicy, v Validation) field.ErrorList {
 	meta := np.ObjectMeta
-	if meta.Namespace == "" {
-		meta.Namespace = DefaultNamespace
-	}
+	meta.Namespace = k8s.NamespaceOrDefault(meta.Namespace)
 	if meta.Name == "" && meta.GenerateName != "" {
 		// The API server generates the name before validating: the prefix
 		// (cut to 58 characters) and 5 random characters.
