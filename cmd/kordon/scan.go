@@ -45,7 +45,19 @@ Inputs:
   CHART.tgz     a packaged Helm chart
   -             standard input
   --cluster     the cluster of the current kubeconfig context (all namespaces,
-                or -n NAMESPACE)
+                -A, or -n NAMESPACE)
+
+Namespaces: objects of files that name no namespace are judged in the one
+they would be applied to: -n NAMESPACE for paths, as kubectl apply -n
+(default "default"); a chart's --release-namespace; a kustomization's own
+namespace field. Cluster-scoped kinds never get one.
+
+Units: cross-object checks (service accounts bound to cluster-admin,
+NetworkPolicy isolation) judge each path argument, Helm chart and
+kustomization on its own, and findings name their unit; a kustomization that
+is a base of another one in the scan is judged through its overlays.
+--one-cluster judges all inputs as one cluster. --exclude GLOB leaves files
+and folders out (reported as warnings).
 
 Untrusted repositories are safe to scan: only regular files are read (others
 are skipped with a warning), each up to --max-file-size; every chart has a
@@ -60,7 +72,9 @@ file and the rest is still scanned; paths without any Kubernetes object are
 an error).`,
 		Example: `  kordon scan examples/
   kordon scan deploy/ -o sarif > kordon.sarif
-  kordon scan charts/web --values prod.yaml --set replicas=3
+  kordon scan charts/web --values prod.yaml --set replicas=3 --release-namespace web
+  kordon scan -n prod manifests/ --exclude 'tests/**'
+  kordon scan envs/staging envs/prod
   kordon scan --cluster --context prod -n payments --framework PSS
   kubectl get deploy -A -o yaml | kordon scan - --fail-on high`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runScan(cmd, f, args) },

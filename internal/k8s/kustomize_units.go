@@ -72,14 +72,12 @@ func kustomizationBases(dirs []string, limit int64) map[string][]string {
 		}
 	}
 	refs := map[string][]string{} // resolved folder → resolved local kustomizations it uses
-	var refsOf func(k string) []string
-	refsOf = func(k string) []string {
-		if r, ok := refs[k]; ok {
-			return r
+	refsOf := func(k string) []string {
+		r, ok := refs[k]
+		if !ok {
+			r = localKustomizationRefs(k, limit)
+			refs[k] = r
 		}
-		refs[k] = nil // cycle guard
-		r := localKustomizationRefs(k, limit)
-		refs[k] = r
 		return r
 	}
 	// reach returns every kustomization k renders, transitively.

@@ -83,3 +83,36 @@ func BenchmarkEvaluatePerObject(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkScanUnits scans the 10,000 objects of BenchmarkScan10k split
+// into units of input (as many path arguments, charts or kustomizations),
+// each judged with its own inventory: the time per object must stay
+// close to one unit's.
+func BenchmarkScanUnits(b *testing.B) {
+	for _, size := range []int{1000, 100, 10} {
+		b.Run(fmt.Sprintf("objects-per-unit=%d", size), func(b *testing.B) {
+			rs := builtinRuleSet(b)
+			objs := testgen.Generate(10000, 1, testgen.Realistic)
+			var u *k8s.Unit
+			for i, o := range objs {
+				if i%size == 0 {
+					u = &k8s.Unit{Kind: k8s.UnitPath, Path: fmt.Sprintf("unit-%d", i/size)}
+				}
+				o.Unit = u
+			}
+			loaded := &k8s.Loaded{Objects: objs}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				rep, err := Scan(context.Background(), Checks{Rules: rs}, loaded, Options{UseAnnotations: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(rep.Findings) == 0 || len(rep.Errors) > 0 {
+					b.Fatalf("%d findings, %d errors", len(rep.Findings), len(rep.Errors))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(objs)), "µs/object")
+		})
+	}
+}

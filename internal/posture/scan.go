@@ -120,7 +120,11 @@ func EvaluateWith(ctx context.Context, checks Checks, loaded *k8s.Loaded, opts E
 				return pipeline.Input{}, fmt.Errorf("evaluate rules: %w", err)
 			}
 			judged.Add(int64(len(u.judged)))
-			in.Findings = append(in.Findings, res.Findings...)
+			if in.Findings == nil {
+				in.Findings = res.Findings // one unit: no copy of the findings
+			} else {
+				in.Findings = append(in.Findings, res.Findings...)
+			}
 			in.Errors = append(in.Errors, res.Errors...)
 			addTallies(res.Tallies)
 		}
