@@ -37,7 +37,7 @@ func (in *inputFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&in.helm.Set, "set", nil, "Helm value for charts, key=value (repeatable)")
 	fl.StringArrayVar(&in.helm.SetString, "set-string", nil, "Helm string value for charts, key=value (repeatable)")
 	fl.StringVar(&in.helm.ReleaseName, "release-name", "release", "Helm release name charts are rendered with")
-	fl.StringVar(&in.helm.Namespace, "release-namespace", "default", "namespace charts are rendered into")
+	fl.StringVar(&in.helm.Namespace, "release-namespace", "default", "namespace charts are rendered and judged in, where their objects that name none go (default --namespace when given, as helm -n, else \"default\")")
 	fl.DurationVar(&in.helm.Timeout, "helm-timeout", k8s.DefaultHelmTimeout, "time budget to render one Helm chart; a chart still rendering then is an input error")
 	fl.Var(newSizeValue(&in.helm.MaxOutput, k8s.DefaultHelmMaxOutput), "helm-max-output", "size budget of the manifests one Helm chart renders (such as 512Ki, 64Mi, 1Gi); a larger output is an input error")
 	fl.Var(newSizeValue(&in.maxFileSize, k8s.DefaultMaxFileSize), "max-file-size", "largest file (or standard input) read (such as 512Ki, 64Mi, 1Gi); a larger one is an input error")
@@ -93,9 +93,13 @@ func (in *inputFlags) load(ctx context.Context, cmd *cobra.Command, paths []stri
 	if in.cluster {
 		return in.loadCluster(ctx)
 	}
+	helm := in.helm
+	if in.namespace != "" && !cmd.Flags().Changed("release-namespace") {
+		helm.Namespace = in.namespace // as helm template -n
+	}
 	loaded, err := k8s.LoadPaths(ctx, paths, k8s.LoadOptions{
 		Stdin:       cmd.InOrStdin(),
-		Helm:        in.helm,
+		Helm:        helm,
 		MaxFileSize: in.maxFileSize,
 		AllowRemote: in.allowRemote,
 		Namespace:   in.namespace,

@@ -218,3 +218,21 @@ func TestScanNamespaceFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestScanChartNamespaceFlag(t *testing.T) {
+	// -n is the release namespace too, as helm template -n, unless
+	// --release-namespace says otherwise.
+	for _, c := range []struct {
+		args []string
+		ns   string
+	}{
+		{[]string{"-n", "ops"}, "ops"},
+		{[]string{"-n", "ops", "--release-namespace", "tools"}, "tools"},
+		{nil, "default"},
+	} {
+		_, fs, _ := scanUnits(t, append([]string{"@chart", "--rule", "KOR-RBAC-014"}, c.args...)...)
+		if len(fs) != 1 || fs[0].Resource.Namespace != c.ns || fs[0].Unit == nil || fs[0].Unit.Namespace != c.ns {
+			t.Errorf("scan chart %q: findings %+v, want the Deployment in %s", c.args, fs, c.ns)
+		}
+	}
+}
