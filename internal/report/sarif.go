@@ -204,7 +204,10 @@ func writeSARIF(w io.Writer, r *finding.Report, opts Options) error {
 		s := sarifSuppression{Kind: "external", State: "accepted"}
 		if f.Exception != nil {
 			s.Justification = f.Exception.Reason
-			res.Properties = map[string]any{"exceptionSource": f.Exception.Source}
+			if res.Properties == nil {
+				res.Properties = map[string]any{}
+			}
+			res.Properties["exceptionSource"] = f.Exception.Source
 			if f.Exception.Expires != "" {
 				res.Properties["exceptionExpires"] = f.Exception.Expires
 			}
@@ -323,7 +326,7 @@ func sarifResultOf(f finding.Finding, ruleIndex int, fp string, opts Options) sa
 			}
 		}
 	}
-	return sarifResult{
+	res := sarifResult{
 		RuleID:              f.RuleID,
 		RuleIndex:           ruleIndex,
 		Level:               sarifLevel(f.Severity),
@@ -331,6 +334,12 @@ func sarifResultOf(f finding.Finding, ruleIndex int, fp string, opts Options) sa
 		Locations:           []sarifLocation{loc},
 		PartialFingerprints: map[string]string{fingerprintKey: fp},
 	}
+	if f.Unit != nil {
+		// The unit of input the resource was judged in (see
+		// docs/json-output.md).
+		res.Properties = map[string]any{"unit": f.Unit.String()}
+	}
+	return res
 }
 
 func sarifNotifications(r *finding.Report, opts Options) []sarifNotification {
