@@ -289,3 +289,21 @@ func TestExclude(t *testing.T) {
 		t.Error("a malformed glob loaded, want an error")
 	}
 }
+
+// FuzzMatchGlob checks that any glob accepted by checkGlobs matches any
+// path without panicking, and that a glob without special characters
+// matches exactly itself.
+func FuzzMatchGlob(f *testing.F) {
+	for _, s := range [][2]string{{"vendor/**", "vendor/a/b.yaml"}, {"**/*_test.yaml", "a/b_test.yaml"}, {"[a-", "a"}, {"a/**/b/**/c", "a/x/b/y/c"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, glob, name string) {
+		if checkGlobs([]string{glob}) != nil {
+			return
+		}
+		_ = MatchGlob(glob, name)
+		if !strings.ContainsAny(glob, `*?[\`) && MatchGlob(glob, name) != (glob == name) {
+			t.Errorf("MatchGlob(%q, %q) = %v, want %v", glob, name, !(glob == name), glob == name)
+		}
+	})
+}
