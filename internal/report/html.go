@@ -76,13 +76,16 @@ type htmlFinding struct {
 	Location  string
 	// Unit names the unit of input the finding was judged in ("chart
 	// charts/web"); empty for a cluster.
-	Unit        string
-	Message     string
-	Remediation string
-	Controls    []string
-	Reason      string
-	Source      string
-	Expires     string
+	Unit string
+	// NamespaceFrom says where the resource's namespace came from when
+	// its file names none ("--release-namespace").
+	NamespaceFrom string
+	Message       string
+	Remediation   string
+	Controls      []string
+	Reason        string
+	Source        string
+	Expires       string
 	// Cause is set on a row that shows the findings of one root cause on
 	// one resource; the row's other fields then describe the group.
 	Cause *htmlCause
@@ -173,19 +176,20 @@ func writeHTML(w io.Writer, r *finding.Report, opts Options) error {
 
 func htmlFindingOf(f finding.Finding, opts Options) htmlFinding {
 	return htmlFinding{
-		Severity:    f.Severity.String(),
-		Rank:        int(f.Severity),
-		RuleID:      f.RuleID,
-		Title:       f.Title,
-		HelpURI:     opts.Rules[f.RuleID].HelpURI,
-		Resource:    resourceLabel(f.Resource),
-		Kind:        f.Resource.Kind,
-		Namespace:   f.Resource.Namespace,
-		Location:    where(f.Location),
-		Unit:        f.Unit.String(),
-		Message:     f.Message,
-		Remediation: f.Remediation,
-		Controls:    f.Controls,
+		Severity:      f.Severity.String(),
+		Rank:          int(f.Severity),
+		RuleID:        f.RuleID,
+		Title:         f.Title,
+		HelpURI:       opts.Rules[f.RuleID].HelpURI,
+		Resource:      resourceLabel(f.Resource),
+		Kind:          f.Resource.Kind,
+		Namespace:     f.Resource.Namespace,
+		Location:      where(f.Location),
+		Unit:          f.Unit.String(),
+		NamespaceFrom: namespaceFrom(f.Location),
+		Message:       f.Message,
+		Remediation:   f.Remediation,
+		Controls:      f.Controls,
 	}
 }
 
@@ -222,4 +226,11 @@ func scoreClass(score float64) string {
 	default:
 		return "poor"
 	}
+}
+
+func namespaceFrom(l *finding.Location) string {
+	if l == nil {
+		return ""
+	}
+	return l.NamespaceFrom
 }
