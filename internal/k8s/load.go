@@ -194,6 +194,14 @@ func (l *Loaded) giveNamespaces(opts LoadOptions) {
 // path that does not exist, and for ctx being done: LoadPaths then returns
 // promptly, abandoning a chart render or kustomize build under way (Go
 // cannot interrupt them; they end with the process).
+//
+// Every object belongs to a Unit (see Loaded.Units): the plain manifests of
+// its path argument, its chart or its kustomization; a kustomization that
+// another one of the input uses as a base or component is rendered through
+// it only. Namespaced objects that name no namespace are given the one
+// their unit is applied to (LoadOptions.Namespace, a chart's release
+// namespace), with Source.NamespaceFrom saying so. Files and folders that
+// match LoadOptions.Exclude are left out with a warning each.
 func LoadPaths(ctx context.Context, paths []string, opts LoadOptions) (*Loaded, error) {
 	if err := checkGlobs(opts.Exclude); err != nil {
 		return nil, err
