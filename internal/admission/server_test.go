@@ -361,3 +361,86 @@ func TestServerAuthenticatesClients(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestServerReloadsClientCA rotates the client CA file under a running
+// server: a client of the new CA is refused until the file changes, then
+// served, and a client of the old CA is refused from then on — without a
+// restart. A broken file (half written) keeps the CA in service.
+func TestServerReloadsClientCA(t *testing.T) {
+	oldCA, err := certs.Generate("old-client-ca", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCA, err := certs.Generate("new-client-ca", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	writeFile(t, caFile, oldCA.CA.CertPEM)
+	cas, err := certs.NewCAReloader(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errs := make(chan error, 100)
+	go cas.Run(ctx, 10*time.Millisecond, nil, func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	ts := startServerWith(t, ServerOptions{Webhook: handler, GetClientCAs: cas.Pool, ClientCNs: []string{"kube-apiserver"}})
+	base := ts.client.Transport.(*http.Transport).TLSClientConfig
+	// served reports whether a client with a certificate of ca is served,
+	// on a new connection.
+	served := func(ca *certs.Bundle) bool {
+		t.Helper()
+		p, err := ca.SignClient("kube-apiserver", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tls.X509KeyPair(p.CertPEM, p.KeyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := base.Clone()
+		cfg.Certificates = []tls.Certificate{c}
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}, Timeout: 10 * time.Second}
+		resp, err := client.Post(ts.url+ValidatePath, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	if !served(oldCA) || served(newCA) {
+		t.Fatalf("before rotation: want the old CA's client served and the new CA's refused")
+	}
+
+	writeFile(t, caFile, []byte("-----BEGIN CERTIFICATE-----\ntruncated"))
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), caFile) {
+			t.Errorf("reload error %q does not name the file", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a broken CA file was not reported")
+	}
+	if !served(oldCA) {
+		t.Errorf("after a broken CA file: the old CA's client is refused, want the old CA kept in service")
+	}
+
+	writeFile(t, caFile, newCA.CA.CertPEM)
+	deadline := time.Now().Add(10 * time.Second)
+	for !served(newCA) {
+		if time.Now().After(deadline) {
+			t.Fatal("the rotated client CA was not picked up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if served(oldCA) {
+		t.Errorf("after rotation: the old CA's client is still served")
+	}
+}
