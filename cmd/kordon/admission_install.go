@@ -1,8 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +23,9 @@ type admissionInstallFlags struct {
 	apply       bool
 	kubeconfig  string
 	kubeContext string
+	clientAuth  string // folder for the API server's files
+	clientCN    string
+	apiDir      string
 }
 
 func newAdmissionInstallCmd() *cobra.Command {
@@ -33,10 +41,21 @@ a PodDisruptionBudget, a Service and the ValidatingWebhookConfiguration. The
 Helm chart in deploy/helm/kordon renders the same objects.
 
 The generated CA's key is not kept: to rotate, run install again (the
-webhook reloads the new certificate from its Secret without a restart).`,
+webhook reloads the new certificate from its Secret without a restart).
+
+With --client-auth-dir DIR the webhook accepts only the API server's client
+certificate (common name --client-cn), and install writes what the API
+server needs into DIR: admission-config.yaml (pass it to kube-apiserver
+--admission-control-config-file), webhook-kubeconfig.yaml (the client
+certificate and key; keep it secret) and client-ca.crt (the CA, for the
+Helm chart's clientAuth.caCert). Copy them to --apiserver-dir on every
+control-plane node and restart the API server before applying: with
+failurePolicy Fail, a webhook that requires a certificate the API server
+does not present rejects every judged request (docs/admission.md).`,
 		Example: `  kordon admission install > kordon-admission.yaml
   kordon admission install --config admission.yaml --apply
-  kordon admission install --cert-manager --failure-policy Ignore`,
+  kordon admission install --cert-manager --failure-policy Ignore
+  kordon admission install --client-auth-dir ./kordon-apiserver > kordon-admission.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAdmissionInstall(cmd, f) },
 	}
@@ -51,6 +70,9 @@ webhook reloads the new certificate from its Secret without a restart).`,
 	fl.BoolVar(&f.apply, "apply", false, "apply the objects to the cluster (server-side apply) instead of printing them")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for --apply (default $KUBECONFIG or ~/.kube/config)")
 	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context for --apply")
+	fl.StringVar(&f.clientAuth, "client-auth-dir", "", "require the API server's client certificate, and write the API server's files (AdmissionConfiguration, kubeconfig, CA) into this new folder")
+	fl.StringVar(&f.clientCN, "client-cn", install.DefaultClientCN, "common name of the API server's client certificate (with --client-auth-dir)")
+	fl.StringVar(&f.apiDir, "apiserver-dir", install.DefaultAPIServerDir, "folder on the control-plane nodes that will hold the API server's files (with --client-auth-dir)")
 	return cmd
 }
 
@@ -63,9 +85,22 @@ func runAdmissionInstall(cmd *cobra.Command, f *admissionInstallFlags) error {
 		}
 		f.opts.Config = string(data)
 	}
-	objs, err := install.Render(f.opts, version.Version)
+	if f.clientAuth != "" {
+		f.opts.ClientAuth = &install.ClientAuth{CommonName: f.clientCN, APIServerDir: f.apiDir}
+	} else if cmd.Flags().Changed("client-cn") || cmd.Flags().Changed("apiserver-dir") {
+		return usageErr(errors.New("--client-cn and --apiserver-dir need --client-auth-dir"))
+	}
+	objs, files, err := install.RenderAll(f.opts, version.Version)
 	if err != nil {
 		return usageErr(err)
+	}
+	if f.clientAuth != "" {
+		if err := writeAPIServerFiles(f.clientAuth, files); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote the API server's files to %s: copy them to %s on every control-plane node, "+
+			"start kube-apiserver with --admission-control-config-file=%s/%s, then apply (docs/admission.md)\n",
+			f.clientAuth, f.apiDir, f.apiDir, install.AdmissionConfigFile)
 	}
 	if !f.apply {
 		out, err := install.YAML(objs)
@@ -85,4 +120,22 @@ func runAdmissionInstall(cmd *cobra.Command, f *admissionInstallFlags) error {
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "applied %s %s\n", kind, name)
 	})
+}
+
+// writeAPIServerFiles writes the API server's files into dir, a new folder
+// (an existing one is refused rather than mixed with older keys); the key
+// material is readable by its owner only.
+func writeAPIServerFiles(dir string, files map[string][]byte) error {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return usageErr(fmt.Errorf("--client-auth-dir %s exists: give a new folder (install makes a new client certificate each run)", dir))
+		}
+		return fmt.Errorf("--client-auth-dir: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := os.WriteFile(filepath.Join(dir, name), files[name], 0o600); err != nil {
+			return fmt.Errorf("--client-auth-dir: %w", err)
+		}
+	}
+	return nil
 }

@@ -61,8 +61,8 @@ certificate of that CA (and, with --client-cn, one of those common names)
 are served: configure the API server to present one (docs/admission.md).
 Denials, errors and violations are logged as JSON lines on standard error
 (admitted requests without violations at debug; see --log-allowed-every). The configuration is validated at
-start-up; --check-config validates it and exits. The serving certificate is
-reloaded when its files change. On SIGTERM the server reports not ready,
+start-up; --check-config validates it and exits. The serving certificate and
+the client CA are reloaded when their files change. On SIGTERM the server reports not ready,
 waits --drain-delay, then finishes the requests in flight.`,
 		Example: `  kordon admission serve --config admission.yaml --cert-file tls.crt --key-file tls.key
   kordon admission serve --config admission.yaml --check-config`,
@@ -78,7 +78,7 @@ waits --drain-delay, then finishes the requests in flight.`,
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for the caches (default: in-cluster, then $KUBECONFIG or ~/.kube/config)")
 	fl.StringVar(&f.context, "context", "", "kubeconfig context")
 	fl.StringVar(&f.namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace, never judged (default $POD_NAMESPACE)")
-	fl.DurationVar(&f.reloadInterval, "cert-reload-interval", 10*time.Second, "how often to check the certificate files for changes")
+	fl.DurationVar(&f.reloadInterval, "cert-reload-interval", 10*time.Second, "how often to check the serving certificate and client CA files for changes")
 	fl.DurationVar(&f.drainDelay, "drain-delay", 5*time.Second, "on shutdown, how long to report not ready before closing the listener")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	fl.BoolVar(&f.checkConfig, "check-config", false, "validate the configuration against the catalogue and exit")
@@ -137,15 +137,10 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 	default:
 		return usageErr(fmt.Errorf("--tls-min-version %q: want 1.3 or 1.2", f.tlsMinVersion))
 	}
-	var clientCAs *x509.CertPool
+	var clientCAs *certs.CAReloader
 	if f.clientCA != "" {
-		pem, err := os.ReadFile(f.clientCA)
-		if err != nil {
+		if clientCAs, err = certs.NewCAReloader(f.clientCA); err != nil {
 			return usageErr(fmt.Errorf("--client-ca: %w", err))
-		}
-		clientCAs = x509.NewCertPool()
-		if !clientCAs.AppendCertsFromPEM(pem) {
-			return usageErr(fmt.Errorf("--client-ca %s: no PEM certificate", f.clientCA))
 		}
 	} else if len(f.clientCNs) > 0 {
 		return usageErr(errors.New("--client-cn needs --client-ca"))
@@ -208,7 +203,13 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 	go reloader.Run(ctx, f.reloadInterval,
 		func() { log.Info("serving certificate reloaded", "file", f.certFile) },
 		func(err error) { log.Warn("serving certificate not reloaded", "error", err) })
-	if clientCAs == nil {
+	var getClientCAs func() *x509.CertPool
+	if clientCAs != nil {
+		getClientCAs = clientCAs.Pool
+		go clientCAs.Run(ctx, f.reloadInterval,
+			func() { log.Info("client CA reloaded", "file", f.clientCA) },
+			func(err error) { log.Warn("client CA not reloaded", "error", err) })
+	} else {
 		log.Warn("CLIENT AUTHENTICATION IS OFF: anyone who can reach the webhook port can send it reviews and read its answers; " +
 			"set --client-ca (and --client-cn) and configure the API server's client certificate (docs/admission.md)")
 	}
@@ -227,7 +228,7 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 		Webhook:         w,
 		GetCertificate:  reloader.GetCertificate,
 		OpsListener:     opsLn,
-		ClientCAs:       clientCAs,
+		GetClientCAs:    getClientCAs,
 		ClientCNs:       f.clientCNs,
 		MinTLSVersion:   minTLS,
 		Gatherer:        reg,

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,5 +63,39 @@ func TestAdmissionInstallPrints(t *testing.T) {
 	}
 	if _, stderr, code := run(t, "", "admission", "install", "--failure-policy", "Maybe"); code != 2 || !strings.Contains(stderr, `failure policy "Maybe"`) {
 		t.Errorf("bad --failure-policy: got code %d, stderr %q", code, stderr)
+	}
+}
+
+func TestAdmissionInstallClientAuth(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "apiserver")
+	stdout, stderr, code := run(t, "", "admission", "install", "--client-auth-dir", dir, "--client-cn", "apiserver-a", "--apiserver-dir", "/srv/kordon")
+	if code != 0 {
+		t.Fatalf("exit code %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "--client-cn=apiserver-a") || !strings.Contains(stdout, "kordon-admission-client-ca") {
+		t.Errorf("install output lacks the client CA and CN:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "--admission-control-config-file=/srv/kordon/admission-config.yaml") {
+		t.Errorf("stderr does not say how to start the API server: %q", stderr)
+	}
+	for _, name := range []string{"admission-config.yaml", "webhook-kubeconfig.yaml", "client-ca.crt"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", name, fi.Mode().Perm())
+		}
+	}
+	ac, _ := os.ReadFile(filepath.Join(dir, "admission-config.yaml"))
+	if !strings.Contains(string(ac), `kubeConfigFile: "/srv/kordon/webhook-kubeconfig.yaml"`) {
+		t.Errorf("admission-config.yaml does not name the kubeconfig in --apiserver-dir:\n%s", ac)
+	}
+	// A second run into the same folder is refused: it would mix keys.
+	if _, stderr, code := run(t, "", "admission", "install", "--client-auth-dir", dir); code != 2 || !strings.Contains(stderr, "exists") {
+		t.Errorf("existing --client-auth-dir: code %d, stderr %q", code, stderr)
+	}
+	if _, stderr, code := run(t, "", "admission", "install", "--client-cn", "x"); code != 2 || !strings.Contains(stderr, "need --client-auth-dir") {
+		t.Errorf("--client-cn alone: code %d, stderr %q", code, stderr)
 	}
 }

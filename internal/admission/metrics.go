@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,9 +30,11 @@ type Metrics struct {
 //	kordon_admission_decisions_total{rule,action}     one per violation
 //	kordon_admission_rule_errors_total{kind}          requests on which a rule failed
 //	kordon_admission_request_duration_seconds         latency histogram
-//	kordon_admission_creation_rate_users              users counted in the window
-//	kordon_admission_creation_rate_users_over_limit   of them, those at or over the limit
-//	kordon_admission_creation_rate_limit              the configured limit
+//	kordon_admission_creation_rate_users{limit}             users counted in the window
+//	kordon_admission_creation_rate_users_over_limit{limit}  of them, those at or over their limit
+//	kordon_admission_creation_rate_limit{limit}             the configured limit
+//
+// limit is "default" or "limits[i]" (governance.creationRate.limits[i]).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		reg: reg,
@@ -113,26 +116,27 @@ func (m *Metrics) observe(operation, group, kind, result string, d *Decision, la
 	}
 }
 
-// watchRate exports the creation-rate counters, summed over users (a
-// series per user would grow without bound), read at scrape time. The
-// decision log names the users the policy flags.
-func (m *Metrics) watchRate(rate *governance.CreationRate, limit int) {
+// watchRate exports the creation-rate counters per configured limit (the
+// default and each limits entry: a label set the configuration bounds),
+// summed over users (a series per user would grow without bound and
+// expose user names), read at scrape time. The decision log names the
+// users the policy flags.
+func (m *Metrics) watchRate(rate *governance.CreationRate) {
+	labels := []string{"limit"}
 	m.reg.MustRegister(&rateCollector{
-		rate:  rate,
-		limit: limit,
+		rate: rate,
 		users: prometheus.NewDesc("kordon_admission_creation_rate_users",
-			"Users with creations counted in the creation-rate window (this replica only).", nil, nil),
+			"Users with creations counted in the creation-rate window, by the limit that applies to them (this replica only).", labels, nil),
 		over: prometheus.NewDesc("kordon_admission_creation_rate_users_over_limit",
-			"Users at or over the default creation-rate limit in the window (this replica only; per-subject limits are not applied here).", nil, nil),
+			"Users at or over the limit that applies to them in the creation-rate window (this replica only).", labels, nil),
 		limitDesc: prometheus.NewDesc("kordon_admission_creation_rate_limit",
-			"Creations per user allowed within the window.", nil, nil),
+			"Creations allowed within the window, by limit: default, or limits[i] for governance.creationRate.limits[i].", labels, nil),
 	})
 }
 
 // rateCollector reads the creation-rate counters when scraped.
 type rateCollector struct {
 	rate                   *governance.CreationRate
-	limit                  int
 	users, over, limitDesc *prometheus.Desc
 }
 
@@ -143,14 +147,13 @@ func (c *rateCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *rateCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(c.limitDesc, prometheus.GaugeValue, float64(c.limit))
-	users, over := 0, 0
-	for _, n := range c.rate.Counts() {
-		users++
-		if n >= c.limit {
-			over++
+	for _, u := range c.rate.Usage() {
+		label := "default"
+		if u.Entry >= 0 {
+			label = fmt.Sprintf("limits[%d]", u.Entry)
 		}
+		ch <- prometheus.MustNewConstMetric(c.limitDesc, prometheus.GaugeValue, float64(u.Limit), label)
+		ch <- prometheus.MustNewConstMetric(c.users, prometheus.GaugeValue, float64(u.Users), label)
+		ch <- prometheus.MustNewConstMetric(c.over, prometheus.GaugeValue, float64(u.OverLimit), label)
 	}
-	ch <- prometheus.MustNewConstMetric(c.users, prometheus.GaugeValue, float64(users))
-	ch <- prometheus.MustNewConstMetric(c.over, prometheus.GaugeValue, float64(over))
 }

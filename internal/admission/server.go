@@ -34,6 +34,10 @@ type ServerOptions struct {
 	// client without one is refused during the handshake. Nil accepts any
 	// client.
 	ClientCAs *x509.CertPool
+	// GetClientCAs, when set, replaces ClientCAs: it is asked for the pool
+	// on every handshake (a certs.CAReloader's Pool), so that a rotated
+	// client CA takes effect without a restart.
+	GetClientCAs func() *x509.CertPool
 	// ClientCNs, when set with ClientCAs, are the only common names a
 	// client certificate may have.
 	ClientCNs []string
@@ -93,7 +97,8 @@ func Serve(ctx context.Context, ln net.Listener, opts ServerOptions) error {
 	if tlsConfig.MinVersion == 0 {
 		tlsConfig.MinVersion = tls.VersionTLS13
 	}
-	if opts.ClientCAs != nil {
+	clientAuth := opts.ClientCAs != nil || opts.GetClientCAs != nil
+	if clientAuth {
 		tlsConfig.ClientAuth = tls.RequireAndVerifyClientCert
 		tlsConfig.ClientCAs = opts.ClientCAs
 		if len(opts.ClientCNs) > 0 {
@@ -105,6 +110,9 @@ func Serve(ctx context.Context, ln net.Listener, opts ServerOptions) error {
 				return nil
 			}
 		}
+	}
+	if opts.GetClientCAs != nil {
+		tlsConfig.GetConfigForClient = clientCAConfig(tlsConfig, opts.GetClientCAs)
 	}
 	newServer := func(h http.Handler) *http.Server {
 		return &http.Server{
@@ -128,7 +136,7 @@ func Serve(ctx context.Context, ln net.Listener, opts ServerOptions) error {
 		go func() { errc <- ops.Serve(opts.OpsListener) }()
 		log.Info("admission webhook operations serving", "address", opts.OpsListener.Addr().String(), "paths", "/healthz /readyz /metrics")
 	}
-	log.Info("admission webhook serving", "address", ln.Addr().String(), "clientAuth", opts.ClientCAs != nil)
+	log.Info("admission webhook serving", "address", ln.Addr().String(), "clientAuth", clientAuth)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -162,4 +170,26 @@ func Serve(ctx context.Context, ln net.Listener, opts ServerOptions) error {
 	}
 	log.Info("admission webhook stopped")
 	return nil
+}
+
+// clientCAConfig returns a GetConfigForClient that serves base with the
+// client CA pool pools returns now. The config is rebuilt only when the
+// pool changes.
+func clientCAConfig(base *tls.Config, pools func() *x509.CertPool) func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	type cached struct {
+		pool *x509.CertPool
+		cfg  *tls.Config
+	}
+	var cur atomic.Pointer[cached]
+	return func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		pool := pools()
+		if c := cur.Load(); c != nil && c.pool == pool {
+			return c.cfg, nil
+		}
+		cfg := base.Clone()
+		cfg.GetConfigForClient = nil
+		cfg.ClientCAs = pool
+		cur.Store(&cached{pool: pool, cfg: cfg})
+		return cfg, nil
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -161,9 +162,9 @@ func TestServerHealthReadinessAndMetrics(t *testing.T) {
 		`kordon_admission_decisions_total{action="enforce",rule="KOR-POD-001"} 1`,
 		`kordon_admission_decisions_total{action="audit",rule="KOR-GOV-004"} 1`,
 		`kordon_admission_request_duration_seconds_count 2`,
-		`kordon_admission_creation_rate_limit 2`,
-		`kordon_admission_creation_rate_users 1`,
-		`kordon_admission_creation_rate_users_over_limit 0`,
+		`kordon_admission_creation_rate_limit{limit="default"} 2`,
+		`kordon_admission_creation_rate_users{limit="default"} 1`,
+		`kordon_admission_creation_rate_users_over_limit{limit="default"} 0`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -360,4 +361,161 @@ func TestServerAuthenticatesClients(t *testing.T) {
 		t.Fatalf("TLS 1.2 with MinTLSVersion 1.2: %v", err)
 	}
 	resp.Body.Close()
+}
+
+// TestServerReloadsClientCA rotates the client CA file under a running
+// server: a client of the new CA is refused until the file changes, then
+// served, and a client of the old CA is refused from then on — without a
+// restart. A broken file (half written) keeps the CA in service.
+func TestServerReloadsClientCA(t *testing.T) {
+	oldCA, err := certs.Generate("old-client-ca", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCA, err := certs.Generate("new-client-ca", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	writeFile(t, caFile, oldCA.CA.CertPEM)
+	cas, err := certs.NewCAReloader(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errs := make(chan error, 100)
+	go cas.Run(ctx, 10*time.Millisecond, nil, func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	ts := startServerWith(t, ServerOptions{Webhook: handler, GetClientCAs: cas.Pool, ClientCNs: []string{"kube-apiserver"}})
+	base := ts.client.Transport.(*http.Transport).TLSClientConfig
+	// served reports whether a client with a certificate of ca is served,
+	// on a new connection.
+	served := func(ca *certs.Bundle) bool {
+		t.Helper()
+		p, err := ca.SignClient("kube-apiserver", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tls.X509KeyPair(p.CertPEM, p.KeyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := base.Clone()
+		cfg.Certificates = []tls.Certificate{c}
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}, Timeout: 10 * time.Second}
+		resp, err := client.Post(ts.url+ValidatePath, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	if !served(oldCA) || served(newCA) {
+		t.Fatalf("before rotation: want the old CA's client served and the new CA's refused")
+	}
+
+	writeFile(t, caFile, []byte("-----BEGIN CERTIFICATE-----\ntruncated"))
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), caFile) {
+			t.Errorf("reload error %q does not name the file", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a broken CA file was not reported")
+	}
+	if !served(oldCA) {
+		t.Errorf("after a broken CA file: the old CA's client is refused, want the old CA kept in service")
+	}
+
+	writeFile(t, caFile, newCA.CA.CertPEM)
+	deadline := time.Now().Add(10 * time.Second)
+	for !served(newCA) {
+		if time.Now().After(deadline) {
+			t.Fatal("the rotated client CA was not picked up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if served(oldCA) {
+		t.Errorf("after rotation: the old CA's client is still served")
+	}
+}
+
+// TestMetricsUnderForgedReviews is a direct attack on the webhook port:
+// reviews forged for 300 distinct users and 50 made-up kinds must not add
+// a metric series per user or kind, nor expose a user name on /metrics,
+// and the creation-rate gauges judge each user against the limit that
+// applies to them (a CI service account with a per-subject limit of 5 is
+// not over the default limit of 2 after 3 creations).
+func TestMetricsUnderForgedReviews(t *testing.T) {
+	f := newFixture(t)
+	reg := prometheus.NewRegistry()
+	f.metricsR = NewMetrics(reg)
+	w := f.webhook(`
+governance:
+  creationRate:
+    action: enforce
+    limit: 2
+    window: 1h
+    kinds: [ConfigMap]
+    limits:
+      - serviceAccounts: [ci/*]
+        limit: 5
+`)
+	ts := startServer(t, w, reg, nil)
+	post := func(user, kind, name string) {
+		t.Helper()
+		body := reviewJSON(`"uid":"` + name + `","kind":{"group":"","version":"v1","kind":"` + kind + `"},"namespace":"shop","name":"` + name + `","operation":"CREATE",` +
+			`"userInfo":{"username":"` + user + `"},"object":{"apiVersion":"v1","kind":"` + kind + `","metadata":{"name":"` + name + `","namespace":"shop"}}`)
+		resp, err := ts.client.Post(ts.url+ValidatePath, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for i := 0; i < 300; i++ {
+		post(fmt.Sprintf("forged-user-%d", i), "ConfigMap", fmt.Sprintf("c%d", i))
+	}
+	for i := 0; i < 50; i++ {
+		post("forged-kinds", fmt.Sprintf("Kind%d", i), fmt.Sprintf("k%d", i))
+	}
+	for i := 0; i < 3; i++ {
+		post("system:serviceaccount:ci:runner", "ConfigMap", fmt.Sprintf("ci%d", i))
+	}
+	post("alice", "ConfigMap", "a1")
+	post("alice", "ConfigMap", "a2")
+	_, text := ts.get(t, "/metrics")
+	series := 0
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "kordon_admission_") {
+			series++
+		}
+		if strings.Contains(line, "forged") || strings.Contains(line, "alice") || strings.Contains(line, "runner") || strings.Contains(line, "Kind1") {
+			t.Errorf("/metrics names a user or a forged kind: %s", line)
+		}
+	}
+	// requests (2 kinds x CREATE) + responses + the histogram's buckets +
+	// 3 gauges x 2 limits: a few dozen, whatever the number of users.
+	if series > 60 {
+		t.Errorf("/metrics has %d kordon series after reviews from 300 users and 50 kinds, want a bounded number", series)
+	}
+	for _, want := range []string{
+		`kordon_admission_requests_total{kind="other",operation="CREATE"} 50`,
+		`kordon_admission_creation_rate_limit{limit="default"} 2`,
+		`kordon_admission_creation_rate_limit{limit="limits[0]"} 5`,
+		`kordon_admission_creation_rate_users{limit="default"} 301`,
+		`kordon_admission_creation_rate_users_over_limit{limit="default"} 1`,
+		`kordon_admission_creation_rate_users{limit="limits[0]"} 1`,
+		`kordon_admission_creation_rate_users_over_limit{limit="limits[0]"} 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }

@@ -210,7 +210,7 @@ func New(opts Options) (*Webhook, []string, error) {
 		return nil, nil, err
 	}
 	if w.metrics != nil && w.rate != nil {
-		w.metrics.watchRate(w.rate, g.CreationRate.Limit)
+		w.metrics.watchRate(w.rate)
 	}
 	return w, skipped, nil
 }

@@ -65,11 +65,30 @@ var inventoryRef = regexp.MustCompile(`\binventory\b`)
 // by Go code, see NativeCheck) are left out of the set. Errors name the
 // rule, its file and the expression; all rules are checked before
 // returning.
-func Compile(rules []*Rule) (*RuleSet, error) { return compile(rules, false) }
+func Compile(rules []*Rule) (*RuleSet, error) { return compile(rules, false, nil) }
+
+// CompileOptions change how CompileWith compiles.
+type CompileOptions struct {
+	// Untracked, when set, selects rules whose programs are compiled
+	// without the API server's runtime cost tracking (and so without its
+	// per-call cost limit): their evaluation is bounded by the context's
+	// deadline and EvalOptions.ObjectTimeout only, and their cost does not
+	// count toward EvalOptions.ObjectCostBudget. The admission webhook
+	// uses it for the built-in rules, whose cost is linear in the object's
+	// size and which it bounds by the request's deadline; the tracking
+	// takes about a third of their evaluation's CPU.
+	Untracked func(*Rule) bool
+}
+
+// CompileWith is Compile with options.
+func CompileWith(rules []*Rule, opts CompileOptions) (*RuleSet, error) {
+	return compile(rules, false, opts.Untracked)
+}
 
 // compile is Compile; trackAll compiles inventory rules with cost tracking
-// too (for tests that compare both ways).
-func compile(rules []*Rule, trackAll bool) (*RuleSet, error) {
+// too (for tests that compare both ways); untrackedRule selects rules compiled
+// without it (CompileOptions.Untracked).
+func compile(rules []*Rule, trackAll bool, untrackedRule func(*Rule) bool) (*RuleSet, error) {
 	rules = CEL(rules)
 	env, err := newEnv()
 	if err != nil {
@@ -99,7 +118,7 @@ func compile(rules []*Rule, trackAll bool) (*RuleSet, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				compiled[i], compileErrs[i] = compileRule(cc, rules[i], trackAll)
+				compiled[i], compileErrs[i] = compileRule(cc, rules[i], trackAll, untrackedRule)
 			}
 		}()
 	}
@@ -144,7 +163,7 @@ func compile(rules []*Rule, trackAll bool) (*RuleSet, error) {
 	return rs, nil
 }
 
-func compileRule(cc *compiler, r *Rule, trackAll bool) (*compiledRule, error) {
+func compileRule(cc *compiler, r *Rule, trackAll bool, untracked func(*Rule) bool) (*compiledRule, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -154,7 +173,7 @@ func compileRule(cc *compiler, r *Rule, trackAll bool) (*compiledRule, error) {
 	cr := &compiledRule{rule: r, usesInventory: readsInventory(r)}
 	// Inventory rules never run as admission policies: they are compiled
 	// without the API server's cost tracking (see newUntrackedEnv).
-	tracked := !cr.usesInventory || trackAll
+	tracked := (!cr.usesInventory || trackAll) && (untracked == nil || !untracked(r))
 	var reads []exprReads
 	for i, v := range r.Variables {
 		p, rd, err := cc.compile(v.Expression, cel.DynType, tracked)

@@ -40,6 +40,9 @@ func Builtin() ([]*Rule, error) {
 	if err := linkCauses(rules, causes); err != nil {
 		return nil, err
 	}
+	for _, r := range rules {
+		r.builtin = true
+	}
 	return rules, nil
 }
 

@@ -47,11 +47,18 @@ type Rule struct {
 	File string `json:"-"`
 	Line int    `json:"-"`
 
+	// builtin is set on the rules Builtin returns (not on custom rules).
+	builtin bool
+
 	// cause is the root cause the rule reports a symptom of, linked by
 	// Builtin from the causes file; nil for most rules and every custom
 	// one. It is not part of the rule file.
 	cause *Cause
 }
+
+// IsBuiltin reports whether the rule is one of the built-in packs' (from
+// Builtin), not a custom rule.
+func (r *Rule) IsBuiltin() bool { return r.builtin }
 
 // Match selects the objects a rule applies to.
 type Match struct {

@@ -388,7 +388,7 @@ func TestAdmissionEndToEnd(t *testing.T) {
 			if err := createPod(probe, ns, pod(testenv.UniqueName("probe"), nil, goodImage)); err != nil {
 				return err
 			}
-			if strings.Contains(h.scrape(t), "kordon_admission_creation_rate_users 0") {
+			if strings.Contains(h.scrape(t), `kordon_admission_creation_rate_users{limit="default"} 0`) {
 				return fmt.Errorf("the probe pod was not counted")
 			}
 			return nil
@@ -405,7 +405,7 @@ func TestAdmissionEndToEnd(t *testing.T) {
 			t.Errorf("admitted %d pods before the limit, want 3", admitted)
 		}
 		wantDenied(t, "fourth pod within the hour", last, "KOR-GOV-005")
-		if text := h.scrape(t); !strings.Contains(text, "kordon_admission_creation_rate_users_over_limit 1") || strings.Contains(text, "burst") {
+		if text := h.scrape(t); !strings.Contains(text, `kordon_admission_creation_rate_users_over_limit{limit="default"} 1`) || strings.Contains(text, "burst") {
 			t.Errorf("metrics: want one user over the limit, and no user name")
 		}
 	})

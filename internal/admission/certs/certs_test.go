@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -120,5 +121,72 @@ func TestNewReloaderErrors(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := NewReloader(filepath.Join(dir, "missing.crt"), filepath.Join(dir, "missing.key")); err == nil {
 		t.Error("missing files: got no error")
+	}
+}
+
+func TestCAReloader(t *testing.T) {
+	a, err := Generate("a", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Generate("b", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "ca.crt")
+	write := func(data []byte) {
+		t.Helper()
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// trusts reports whether the pool in service verifies a client
+	// certificate of ca.
+	trusts := func(r *CAReloader, ca *Bundle) bool {
+		t.Helper()
+		p, err := ca.SignClient("x", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = parse(t, p.CertPEM).Verify(x509.VerifyOptions{Roots: r.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		return err == nil
+	}
+	for _, bad := range []string{"", "not PEM", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"} {
+		write([]byte(bad))
+		if _, err := NewCAReloader(file); err == nil || !strings.Contains(err.Error(), file) {
+			t.Errorf("NewCAReloader(%q): got %v, want an error naming the file", bad, err)
+		}
+	}
+	// Two CAs in one file (a rotation in progress) are both trusted.
+	write(append(append([]byte{}, a.CA.CertPEM...), b.CA.CertPEM...))
+	r, err := NewCAReloader(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !trusts(r, a) || !trusts(r, b) {
+		t.Errorf("a file with two CAs: want both trusted")
+	}
+	write(b.CA.CertPEM)
+	if changed, err := r.Reload(); !changed || err != nil {
+		t.Fatalf("Reload after rotation: changed=%v err=%v", changed, err)
+	}
+	if trusts(r, a) || !trusts(r, b) {
+		t.Errorf("after rotation to b: want only b trusted")
+	}
+	if changed, err := r.Reload(); changed || err != nil {
+		t.Errorf("Reload of an unchanged file: changed=%v err=%v", changed, err)
+	}
+	write([]byte("garbage"))
+	if _, err := r.Reload(); err == nil {
+		t.Errorf("Reload of a broken file: no error")
+	}
+	if !trusts(r, b) {
+		t.Errorf("after a broken file: want b still trusted")
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reload(); err == nil {
+		t.Errorf("Reload of a missing file: no error")
 	}
 }

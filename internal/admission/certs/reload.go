@@ -54,7 +54,7 @@ func (r *Reloader) Reload() (bool, error) {
 		return false, fmt.Errorf("read key: %w", err)
 	}
 	r.mu.RLock()
-	same := bytes.Equal(certPEM, r.certPEM) && bytes.Equal(keyPEM, r.keyPEM)
+	same := r.cert != nil && bytes.Equal(certPEM, r.certPEM) && bytes.Equal(keyPEM, r.keyPEM)
 	r.mu.RUnlock()
 	if same {
 		return false, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"k8s.io/apimachinery/pkg/labels"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,6 +362,20 @@ func TestCreationRateLimits(t *testing.T) {
 	}
 	if got := p.Counts()["system:serviceaccount:ci:runner"]; got != 4 {
 		t.Errorf("counter of ci/runner: got %d, want 4 (times up to the largest limit are kept)", got)
+	}
+	// Usage judges each user against their own limit: bob (1 of the
+	// default 2) and ci/new (1 of limits[1]'s 4) are under it, ivan (1 of
+	// limits[0]'s 1) is over it.
+	p.Record(req(t, Create, "bob", nil, pod, ""))
+	p.Record(req(t, Create, "system:serviceaccount:ci:new", nil, pod, ""))
+	want := []LimitUsage{
+		{Entry: -1, Limit: 2, Users: 3, OverLimit: 2}, // alice, lead, bob
+		{Entry: 0, Limit: 1, Users: 1, OverLimit: 1},  // ivan
+		{Entry: 1, Limit: 4, Users: 3, OverLimit: 2},  // runner, bot, new
+		{Entry: 2, Limit: 1, Users: 1, OverLimit: 1},  // slow
+	}
+	if got := p.Usage(); !slices.Equal(got, want) {
+		t.Errorf("Usage:\ngot  %+v\nwant %+v", got, want)
 	}
 }
 

@@ -43,9 +43,12 @@ type CreationRate struct {
 	calls int
 }
 
-// creations is a ring of creation times, oldest first.
+// creations is a ring of creation times, oldest first, and the limit
+// that applied to the user's latest creation.
 type creations struct {
 	times []time.Time
+	limit int
+	entry int // index in cfg.Limits, -1 for the default limit
 }
 
 // NewCreationRate returns the policy. now is the clock (time.Now when nil).
@@ -105,6 +108,7 @@ func (p *CreationRate) Record(req *Request) {
 		return
 	}
 	now := p.now()
+	limit, entry := p.cfg.LimitFor(req.User, req.Groups)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.countLocked(req.User, now)
@@ -113,6 +117,7 @@ func (p *CreationRate) Record(req *Request) {
 		c = &creations{}
 		p.users[req.User] = c
 	}
+	c.limit, c.entry = limit, entry
 	c.times = append(c.times, now)
 	if len(c.times) > p.keep {
 		// Only the newest times up to the largest limit can matter.
@@ -133,6 +138,42 @@ func (p *CreationRate) Counts() map[string]int {
 	out := make(map[string]int, len(p.users))
 	for u, c := range p.users {
 		out[u] = len(c.times)
+	}
+	return out
+}
+
+// LimitUsage is how many users one limit applies to, and how many of them
+// are at or over it, in the window.
+type LimitUsage struct {
+	// Entry is the index of the governance.creationRate.limits entry, or
+	// -1 for the default limit.
+	Entry int
+	// Limit is the entry's number of creations.
+	Limit int
+	// Users counts users with creations in the window whose latest
+	// creation this limit applied to; OverLimit those of them at or over it.
+	Users, OverLimit int
+}
+
+// Usage returns one LimitUsage per configured limit: the default first,
+// then every limits entry in order (entries that apply to nobody now
+// report zero users).
+func (p *CreationRate) Usage() []LimitUsage {
+	out := make([]LimitUsage, 1+len(p.cfg.Limits))
+	out[0] = LimitUsage{Entry: -1, Limit: p.cfg.Limit}
+	for i, l := range p.cfg.Limits {
+		out[i+1] = LimitUsage{Entry: i, Limit: l.Limit}
+	}
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sweepLocked(now)
+	for _, c := range p.users {
+		u := &out[c.entry+1]
+		u.Users++
+		if len(c.times) >= c.limit {
+			u.OverLimit++
+		}
 	}
 	return out
 }

@@ -2,7 +2,9 @@ package install
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -49,7 +51,56 @@ type Options struct {
 	// Certs are the CA and serving certificate to install; generated when
 	// nil and CertManager is off.
 	Certs *certs.Bundle
+	// ClientAuth, when set, makes the webhook require the API server's
+	// client certificate (docs/admission.md, Authentication).
+	ClientAuth *ClientAuth
 }
+
+// ClientAuth configures both ends of client-certificate authentication:
+// the webhook trusts CACert and the common name CommonName; the API
+// server presents Client through the files RenderAll returns.
+type ClientAuth struct {
+	// CommonName of the API server's client certificate, the only one the
+	// webhook accepts (default DefaultClientCN).
+	CommonName string
+	// CACert is the PEM CA certificate the webhook trusts. When empty, a
+	// CA is generated and Client signed by it (the CA's key is not kept).
+	CACert []byte
+	// Client is the API server's certificate and key. Without it (a CA of
+	// your own), RenderAll returns no API-server files.
+	Client *certs.Pair
+	// APIServerDir is the folder on every control-plane node that will
+	// hold the API server's files (default DefaultAPIServerDir): the
+	// AdmissionConfiguration names the kubeconfig there.
+	APIServerDir string
+}
+
+// DefaultClientCN is the default common name of the API server's client
+// certificate.
+const DefaultClientCN = "kube-apiserver-kordon"
+
+// DefaultAPIServerDir is the default folder of the API server's files on
+// control-plane nodes.
+const DefaultAPIServerDir = "/etc/kubernetes/kordon"
+
+// The API server's files, by name (see RenderAll).
+const (
+	// AdmissionConfigFile is the AdmissionConfiguration to pass to
+	// kube-apiserver --admission-control-config-file.
+	AdmissionConfigFile = "admission-config.yaml"
+	// WebhookKubeconfigFile holds the client certificate and key the API
+	// server presents to the webhook's Service.
+	WebhookKubeconfigFile = "webhook-kubeconfig.yaml"
+	// ClientCAFile is the CA certificate (no key), e.g. for the Helm
+	// chart's clientAuth.caCert.
+	ClientCAFile = "client-ca.crt"
+)
+
+// Paths of the client CA in the webhook's pod.
+const (
+	clientCADir  = "/etc/kordon/client-ca"
+	clientCAName = Name + "-client-ca"
+)
 
 // DefaultConfig is installed when no configuration is given: the Pod
 // Security Standards, baseline enforced and restricted as warnings, and no
@@ -108,6 +159,33 @@ func (o *Options) defaults(version string) error {
 	if _, err := config.Parse([]byte(o.Config)); err != nil {
 		return fmt.Errorf("admission config: %w", err)
 	}
+	if ca := o.ClientAuth; ca != nil {
+		c := *ca // never change the caller's
+		if c.CommonName == "" {
+			c.CommonName = DefaultClientCN
+		}
+		if c.APIServerDir == "" {
+			c.APIServerDir = DefaultAPIServerDir
+		}
+		if !strings.HasPrefix(c.APIServerDir, "/") {
+			return fmt.Errorf("API server folder %q: want an absolute path on the control-plane nodes", c.APIServerDir)
+		}
+		if len(c.CACert) == 0 {
+			if c.Client != nil {
+				return errors.New("client auth: a client certificate without its CA certificate")
+			}
+			b, err := certs.Generate("kordon-admission-client", nil, CertValidity)
+			if err != nil {
+				return err
+			}
+			pair, err := b.SignClient(c.CommonName, CertValidity)
+			if err != nil {
+				return err
+			}
+			c.CACert, c.Client = b.CA.CertPEM, &pair
+		}
+		o.ClientAuth = &c
+	}
 	return nil
 }
 
@@ -117,9 +195,30 @@ func ServiceHost(namespace string) string { return Name + "." + namespace + ".sv
 // Render returns the objects, in the order they should be applied, as
 // JSON-compatible maps. version names the default image tag.
 func Render(opts Options, version string) ([]map[string]any, error) {
+	objs, _, err := RenderAll(opts, version)
+	return objs, err
+}
+
+// RenderAll is Render, and with opts.ClientAuth the API server's files by
+// name (AdmissionConfigFile, WebhookKubeconfigFile, ClientCAFile): they
+// go to opts.ClientAuth.APIServerDir on every control-plane node, not to
+// the cluster's API.
+func RenderAll(opts Options, version string) ([]map[string]any, map[string][]byte, error) {
 	if err := opts.defaults(version); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	objs, err := render(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := apiServerFiles(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return objs, files, nil
+}
+
+func render(opts Options) ([]map[string]any, error) {
 	ns := opts.Namespace
 	if !opts.CertManager && opts.Certs == nil {
 		host := ServiceHost(ns)
@@ -156,6 +255,9 @@ func Render(opts Options, version string) ([]map[string]any, error) {
 		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: ns}},
 	})
 	add(&corev1.ConfigMap{TypeMeta: typeMeta("v1", "ConfigMap"), ObjectMeta: meta(Name, true), Data: map[string]string{"config.yaml": opts.Config}})
+	if ca := opts.ClientAuth; ca != nil {
+		add(&corev1.ConfigMap{TypeMeta: typeMeta("v1", "ConfigMap"), ObjectMeta: meta(clientCAName, true), Data: map[string]string{"ca.crt": string(ca.CACert)}})
+	}
 	var caBundle []byte
 	if opts.CertManager {
 		add(issuer(ns))
@@ -216,6 +318,27 @@ func deployment(opts Options) *appsv1.Deployment {
 			PeriodSeconds: 5, FailureThreshold: 3,
 		}
 	}
+	args := []string{"admission", "serve",
+		"--config=/etc/kordon/config/config.yaml",
+		"--cert-file=/etc/kordon/tls/tls.crt",
+		"--key-file=/etc/kordon/tls/tls.key",
+		"--addr=:8443",
+		"--ops-addr=:8081",
+	}
+	mounts := []corev1.VolumeMount{
+		{Name: "config", MountPath: "/etc/kordon/config", ReadOnly: true},
+		{Name: "tls", MountPath: "/etc/kordon/tls", ReadOnly: true},
+	}
+	volumes := []corev1.Volume{
+		{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: Name}}}},
+		{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: Name + "-tls"}}},
+	}
+	if ca := opts.ClientAuth; ca != nil {
+		args = append(args, "--client-ca="+clientCADir+"/ca.crt", "--client-cn="+ca.CommonName)
+		mounts = append(mounts, corev1.VolumeMount{Name: "client-ca", MountPath: clientCADir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: "client-ca", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: clientCAName}}}})
+	}
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: metav1.ObjectMeta{Name: Name, Namespace: ns, Labels: Labels()},
@@ -242,13 +365,7 @@ func deployment(opts Options) *appsv1.Deployment {
 					Containers: []corev1.Container{{
 						Name:  "webhook",
 						Image: opts.Image,
-						Args: []string{"admission", "serve",
-							"--config=/etc/kordon/config/config.yaml",
-							"--cert-file=/etc/kordon/tls/tls.crt",
-							"--key-file=/etc/kordon/tls/tls.key",
-							"--addr=:8443",
-							"--ops-addr=:8081",
-						},
+						Args:  args,
 						Env: []corev1.EnvVar{
 							{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 							// The live heap is small (compiled rules, caches) and every
@@ -273,15 +390,9 @@ func deployment(opts Options) *appsv1.Deployment {
 							ReadOnlyRootFilesystem:   ptr.To(true),
 							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "config", MountPath: "/etc/kordon/config", ReadOnly: true},
-							{Name: "tls", MountPath: "/etc/kordon/tls", ReadOnly: true},
-						},
+						VolumeMounts: mounts,
 					}},
-					Volumes: []corev1.Volume{
-						{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: Name}}}},
-						{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: Name + "-tls"}}},
-					},
+					Volumes: volumes,
 				},
 			},
 		},

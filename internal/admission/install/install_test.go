@@ -72,6 +72,10 @@ func TestChartMatchesInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clientCA, err := certs.Generate("client", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	custom := "governance:\n  trustedImages:\n    action: warn\n    allow: [registry.example.com/*]\n"
 	tests := []struct {
 		name   string
@@ -88,6 +92,12 @@ func TestChartMatchesInstall(t *testing.T) {
 			opts: Options{Namespace: "security", CertManager: true, Replicas: 5, FailurePolicy: "Ignore", TimeoutSeconds: 3, Image: "registry.example.com/kordon:v9", Config: custom},
 			values: map[string]any{"certManager": map[string]any{"enabled": true}, "replicas": 5, "failurePolicy": "Ignore", "timeoutSeconds": 3,
 				"image": map[string]any{"repository": "registry.example.com/kordon", "tag": "v9"}, "config": custom},
+		},
+		{
+			name: "client authentication",
+			opts: Options{Certs: bundle, ClientAuth: &ClientAuth{CACert: clientCA.CA.CertPEM, CommonName: "apiserver-x"}},
+			values: map[string]any{"tls": map[string]any{"caCert": string(bundle.CA.CertPEM), "cert": string(bundle.Serving.CertPEM), "key": string(bundle.Serving.KeyPEM)},
+				"clientAuth": map[string]any{"enabled": true, "caCert": string(clientCA.CA.CertPEM), "commonName": "apiserver-x"}},
 		},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,15 @@ func BenchmarkServeHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchmarkHandler(b, w)
+}
+
+// BenchmarkFloorServeHTTP is the same for the trivial webhook (Floor):
+// kordon's cost per review is best read as a ratio to it, from the same
+// run.
+func BenchmarkFloorServeHTTP(b *testing.B) { benchmarkHandler(b, Floor) }
+
+func benchmarkHandler(b *testing.B, w http.Handler) {
 	reviews, err := Reviews(1000)
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -107,6 +108,12 @@ func StartServer(ctx context.Context, cfgYAML string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return StartHandler(ctx, w)
+}
+
+// StartHandler serves h (kordon's webhook, or Floor) as StartServer does:
+// the same TLS and HTTP server, until ctx ends.
+func StartHandler(ctx context.Context, w http.Handler) (*Server, error) {
 	b, err := certs.Generate("kordon-load", []string{"127.0.0.1"}, time.Hour)
 	if err != nil {
 		return nil, err
