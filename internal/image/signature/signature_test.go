@@ -1,0 +1,417 @@
+package signature
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+)
+
+// fixture is a registry with images signed in different ways, a key pair
+// and a virtual sigstore (Fulcio, Rekor, TSA).
+type fixture struct {
+	host string
+	srv  *httptest.Server
+	key  keyPair
+	vs   *ca.VirtualSigstore
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	host, srv := startRegistry(t)
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{host: host, srv: srv, key: newKeyPair(t), vs: vs}
+}
+
+func TestVerify(t *testing.T) {
+	f := newFixture(t)
+	other := newKeyPair(t)
+	keyed := &Policy{Name: "keyed", Authorities: []*Authority{keyAuthority(t, f.key)}}
+	keyless := &Policy{Name: "keyless", Authorities: []*Authority{keylessAuthority(t, f.vs, testIdentity, 1)}}
+	keylessNoLog := &Policy{Name: "keyless-nolog", Authorities: []*Authority{keylessAuthority(t, f.vs, testIdentity, 0)}}
+	keyedSLSA := &Policy{Name: "keyed-slsa", Authorities: keyed.Authorities, Attestations: []string{slsaType}}
+	keylessSLSA := &Policy{Name: "keyless-slsa", Authorities: keyless.Authorities, Attestations: []string{slsaType}}
+	either := &Policy{Name: "either", Authorities: []*Authority{keyAuthority(t, other), keylessAuthority(t, f.vs, testIdentity, 1)}}
+
+	tests := []struct {
+		name   string
+		setup  func(t *testing.T) string // returns the image reference
+		policy *Policy
+		want   bool
+		reason string // a substring of the reasons or missing attestations
+	}{
+		{"keyed classic signature, by tag", func(t *testing.T) string {
+			d := pushImage(t, f.host, "app", "v1")
+			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
+			return f.host + "/app:v1"
+		}, keyed, true, ""},
+		{"keyed classic signature, by digest", func(t *testing.T) string {
+			d := pushImage(t, f.host, "app2", "v1")
+			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
+			return d.String()
+		}, keyed, true, ""},
+		{"unsigned", func(t *testing.T) string {
+			return pushImage(t, f.host, "unsigned", "v1").String()
+		}, keyed, false, "no signature found"},
+		{"signed by another key", func(t *testing.T) string {
+			d := pushImage(t, f.host, "otherkey", "v1")
+			pushClassic(t, d, "sig", signKeyed(t, other, d))
+			return d.String()
+		}, keyed, false, "authority release-key"},
+		{"signature copied from another image", func(t *testing.T) string {
+			a := pushImage(t, f.host, "copy", "a")
+			b := pushImage(t, f.host, "copy", "b")
+			pushClassic(t, b, "sig", signKeyed(t, f.key, a))
+			return b.String()
+		}, keyed, false, "the signature is for image digest"},
+		{"tampered payload", func(t *testing.T) string {
+			d := pushImage(t, f.host, "tampered", "v1")
+			l := signKeyed(t, f.key, d)
+			l.content = []byte(strings.Replace(string(l.content), `"optional":null`, `"optional":{"x":"y"}`, 1))
+			pushClassic(t, d, "sig", l)
+			return d.String()
+		}, keyed, false, "authority release-key"},
+		{"one good signature among bad ones", func(t *testing.T) string {
+			d := pushImage(t, f.host, "mixed", "v1")
+			pushClassic(t, d, "sig", signKeyed(t, other, d), sigLayer{content: []byte("junk"), mediaType: "text/plain"}, signKeyed(t, f.key, d))
+			return d.String()
+		}, keyed, true, ""},
+		{"keyless classic signature with Rekor entry", func(t *testing.T) string {
+			d := pushImage(t, f.host, "keyless", "v1")
+			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
+			return d.String()
+		}, keyless, true, ""},
+		{"keyless signature by another identity", func(t *testing.T) string {
+			d := pushImage(t, f.host, "keyless-other", "v1")
+			pushClassic(t, d, "sig", signKeyless(t, f.vs, "mallory@example.com", d, true))
+			return d.String()
+		}, keyless, false, "authority ci"},
+		{"keyless signature without the required Rekor entry", func(t *testing.T) string {
+			d := pushImage(t, f.host, "keyless-nolog", "v1")
+			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, false))
+			return d.String()
+		}, keyless, false, "authority ci"},
+		{"keyless signature is not a key signature", func(t *testing.T) string {
+			d := pushImage(t, f.host, "keyless-vs-key", "v1")
+			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
+			return d.String()
+		}, keyed, false, "authority release-key"},
+		{"any of several authorities", func(t *testing.T) string {
+			d := pushImage(t, f.host, "either", "v1")
+			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
+			return d.String()
+		}, either, true, ""},
+		{"bundle attached as a referrer (message signature over the manifest)", func(t *testing.T) string {
+			d := pushImage(t, f.host, "referrer", "v1")
+			te, err := f.vs.Sign(testIdentity, testIssuer, manifestOf(t, d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushReferrer(t, d, bundleJSON(t, f.vs, te, "hashedrekord"), mediaTypeEmpty)
+			return d.String()
+		}, keyless, true, ""},
+		{"referrer bundle for another image's manifest", func(t *testing.T) string {
+			a := pushImage(t, f.host, "referrer-copy", "a")
+			b := pushImage(t, f.host, "referrer-copy", "b")
+			te, err := f.vs.Sign(testIdentity, testIssuer, manifestOf(t, a))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushReferrer(t, b, bundleJSON(t, f.vs, te, "hashedrekord"), mediaTypeEmpty)
+			return b.String()
+		}, keyless, false, "referrers bundle 0"},
+		{"keyed signature and SLSA attestation (cosign .att)", func(t *testing.T) string {
+			d := pushImage(t, f.host, "att", "v1")
+			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
+			pushClassic(t, d, "att", attestKeyed(t, f.key, d, slsaType))
+			return d.String()
+		}, keyedSLSA, true, ""},
+		{"attestation of another predicate type", func(t *testing.T) string {
+			d := pushImage(t, f.host, "att-other", "v1")
+			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
+			pushClassic(t, d, "att", attestKeyed(t, f.key, d, "https://cosign.sigstore.dev/attestation/vuln/v1"))
+			return d.String()
+		}, keyedSLSA, false, slsaType},
+		{"attestation signed by another key", func(t *testing.T) string {
+			d := pushImage(t, f.host, "att-otherkey", "v1")
+			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
+			pushClassic(t, d, "att", attestKeyed(t, other, d, slsaType))
+			return d.String()
+		}, keyedSLSA, false, slsaType},
+		{"attestation about another image", func(t *testing.T) string {
+			a := pushImage(t, f.host, "att-copy", "a")
+			b := pushImage(t, f.host, "att-copy", "b")
+			pushClassic(t, b, "sig", signKeyed(t, f.key, b))
+			pushClassic(t, b, "att", attestKeyed(t, f.key, a, slsaType))
+			return b.String()
+		}, keyedSLSA, false, slsaType},
+		{"keyless signature and attestation as referrer bundles (v0.3, inclusion proof)", func(t *testing.T) string {
+			d := pushImage(t, f.host, "keyless-att", "v1")
+			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
+			te, err := f.vs.AttestAtTime(testIdentity, testIssuer, statement(d, slsaType), time.Now().Add(5*time.Minute), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushReferrer(t, d, bundleJSON(t, f.vs, te, "dsse"), "application/vnd.dev.sigstore.bundle.v0.3+json")
+			return d.String()
+		}, keylessSLSA, true, ""},
+		{"keyless attestation by another identity", func(t *testing.T) string {
+			d := pushImage(t, f.host, "keyless-att-other", "v1")
+			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
+			te, err := f.vs.AttestAtTime("mallory@example.com", testIssuer, statement(d, slsaType), time.Now().Add(5*time.Minute), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushReferrer(t, d, bundleJSON(t, f.vs, te, "dsse"), "application/vnd.dev.sigstore.bundle.v0.3+json")
+			return d.String()
+		}, keylessSLSA, false, slsaType},
+		{"keyless without log entries: the certificate must be valid now", func(t *testing.T) string {
+			d := pushImage(t, f.host, "keyless-now", "v1")
+			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, false))
+			return d.String()
+		}, keylessNoLog, true, ""},
+	}
+	v := NewVerifier(Options{})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			image := tc.setup(t)
+			r := verify1(t, v, image, tc.policy)
+			t.Logf("%s: verified %v by %q, missing %q, reasons %q", image, r.Verified, r.Authority, r.Missing, r.Reasons)
+			if r.Verified != tc.want {
+				t.Fatalf("verified = %v, want %v; result %+v", r.Verified, tc.want, r)
+			}
+			if tc.reason != "" {
+				all := strings.Join(append(append([]string{}, r.Reasons...), r.Missing...), "\n")
+				if !strings.Contains(all, tc.reason) {
+					t.Errorf("reasons %q, want one containing %q", all, tc.reason)
+				}
+			}
+			if !strings.HasPrefix(r.Digest, "sha256:") {
+				t.Errorf("digest %q", r.Digest)
+			}
+		})
+	}
+}
+
+// TestExpiredCertificate signs with a certificate that expired an hour
+// ago: without a log entry or timestamp to prove it was valid when it
+// signed, the signature does not verify.
+func TestExpiredCertificate(t *testing.T) {
+	host, _ := startRegistry(t)
+	rootCert, rootKey, err := ca.GenerateRootCa()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, interKey, err := ca.GenerateFulcioIntermediate(rootCert, rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.GenerateLeafCert(testIdentity, testIssuer, time.Now().Add(-2*time.Hour), leafKey, inter, interKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fulcio := &root.FulcioCertificateAuthority{Root: rootCert, Intermediates: []*x509.Certificate{inter}, ValidityPeriodStart: time.Now().Add(-5 * time.Hour), URI: "https://fulcio.test"}
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{fulcio}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trJSON, err := tr.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := pushImage(t, host, "expired", "v1")
+	payload := simpleSigningPayload(d)
+	h := sha256.Sum256(payload)
+	sig, err := ecdsa.SignASN1(rand.Reader, leafKey, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushClassic(t, d, "sig", sigLayer{content: payload, mediaType: mediaTypeSimpleSigning, annotations: map[string]string{
+		annotationSignature:   base64.StdEncoding.EncodeToString(sig),
+		annotationCertificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})),
+	}})
+	v := NewVerifier(Options{})
+	for _, tlog := range []int{0, 1} {
+		a, err := LoadAuthority(&AuthoritySpec{Name: "ci", TrustedRoot: trJSON, TransparencyLog: tlog, Keyless: &KeylessSpec{Issuer: testIssuer, Subject: testIdentity}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := verify1(t, v, d.String(), &Policy{Name: "p" + string(rune('0'+tlog)), Authorities: []*Authority{a}})
+		if r.Verified {
+			t.Errorf("transparencyLog %d: an expired certificate without a timestamp verified: %+v", tlog, r)
+		}
+	}
+	// The same identity with a valid certificate verifies (the test can
+	// fail for the right reason only).
+	leaf2, err := ca.GenerateLeafCert(testIdentity, testIssuer, time.Now().Add(-time.Minute), leafKey, inter, interKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2 := pushImage(t, host, "expired", "v2")
+	payload2 := simpleSigningPayload(d2)
+	h2 := sha256.Sum256(payload2)
+	sig2, _ := ecdsa.SignASN1(rand.Reader, leafKey, h2[:])
+	pushClassic(t, d2, "sig", sigLayer{content: payload2, mediaType: mediaTypeSimpleSigning, annotations: map[string]string{
+		annotationSignature:   base64.StdEncoding.EncodeToString(sig2),
+		annotationCertificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf2.Raw})),
+	}})
+	a, err := LoadAuthority(&AuthoritySpec{Name: "ci", TrustedRoot: trJSON, Keyless: &KeylessSpec{Issuer: testIssuer, Subject: testIdentity}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := verify1(t, v, d2.String(), &Policy{Name: "valid", Authorities: []*Authority{a}}); !r.Verified {
+		t.Errorf("a valid certificate did not verify: %+v", r)
+	}
+}
+
+// TestRegistryFailures: a registry that is down, or answers with a huge
+// or malformed manifest, is an error (the webhook's failureAction
+// decides), never a verdict.
+func TestRegistryFailures(t *testing.T) {
+	key := newKeyPair(t)
+	p := &Policy{Name: "keyed", Authorities: []*Authority{keyAuthority(t, key)}}
+	reg := registry.New(registry.Logger(discardLogger()))
+	var mode string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/manifests/sha256-") && r.Method == http.MethodGet {
+			switch mode {
+			case "huge":
+				w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+				chunk := []byte(strings.Repeat(" ", 1<<16))
+				for range 200 { // 12.5 MiB, no Content-Length
+					if _, err := w.Write(chunk); err != nil {
+						return
+					}
+				}
+				return
+			case "malformed":
+				w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+				w.Write([]byte(`{"schemaVersion":2,"layers":[{"mediaType":`))
+				return
+			}
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	d := pushImage(t, host, "app", "v1")
+	pushClassic(t, d, "sig", signKeyed(t, key, d))
+	v := NewVerifier(Options{MaxResponseBytes: 1 << 20, CacheTTL: -1, NegativeTTL: -1})
+	ctx := context.Background()
+
+	if r, err := v.Verify(ctx, d.String(), p); err != nil || !r.Verified {
+		t.Fatalf("baseline: %+v, %v", r, err)
+	}
+	for _, m := range []string{"huge", "malformed"} {
+		mode = m
+		r, err := v.Verify(ctx, d.String(), p)
+		if err == nil {
+			t.Errorf("%s manifest: got %+v, want an error", m, r)
+		} else if m == "huge" && !errors.Is(err, errTooLarge) {
+			t.Errorf("huge manifest: %v, want errTooLarge", err)
+		}
+	}
+	mode = ""
+	srv.Close()
+	if r, err := v.Verify(ctx, d.String(), p); err == nil {
+		t.Errorf("registry down: got %+v, want an error", r)
+	}
+	if _, err := v.Verify(ctx, host+"/app:v1", p); err == nil {
+		t.Errorf("registry down, tag: want an error")
+	}
+	// A deadline bounds every call.
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer slow.Close()
+	tctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := v.Verify(tctx, strings.TrimPrefix(slow.URL, "http://")+"/app:v1", p); err == nil {
+		t.Errorf("hanging registry: want an error")
+	}
+}
+
+// TestCache: a verified digest is answered from the cache, even once the
+// registry is gone; entries expire and the cache stays within its size.
+func TestCache(t *testing.T) {
+	f := newFixture(t)
+	p := &Policy{Name: "keyed", Authorities: []*Authority{keyAuthority(t, f.key)}}
+	now := time.Now()
+	clock := func() time.Time { return now }
+	v := NewVerifier(Options{CacheSize: 2, CacheTTL: time.Minute, Now: clock})
+	var refs []name.Digest
+	for _, tag := range []string{"a", "b", "c"} {
+		d := pushImage(t, f.host, "cached", tag)
+		pushClassic(t, d, "sig", signKeyed(t, f.key, d))
+		refs = append(refs, d)
+	}
+	if r := verify1(t, v, refs[0].String(), p); !r.Verified || r.Cached {
+		t.Fatalf("first: %+v", r)
+	}
+	if r := verify1(t, v, refs[0].String(), p); !r.Verified || !r.Cached {
+		t.Fatalf("second: %+v, want cached", r)
+	}
+	verify1(t, v, refs[1].String(), p)
+	verify1(t, v, refs[2].String(), p)
+	if n := v.cache.len(); n != 2 {
+		t.Errorf("cache holds %d, want 2", n)
+	}
+	f.srv.Close()
+	if r := verify1(t, v, refs[2].String(), p); !r.Cached {
+		t.Errorf("recent entry not cached: %+v", r)
+	}
+	if _, err := v.Verify(context.Background(), refs[0].String(), p); err == nil {
+		t.Errorf("evicted entry answered without the registry")
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify(context.Background(), refs[2].String(), p); err == nil {
+		t.Errorf("expired entry answered without the registry")
+	}
+}
+
+func TestLoadAuthorityErrors(t *testing.T) {
+	key := newKeyPair(t)
+	tests := []struct {
+		name string
+		spec AuthoritySpec
+		want string
+	}{
+		{"nothing", AuthoritySpec{}, "exactly one"},
+		{"both", AuthoritySpec{PublicKey: key.pubPEM, Keyless: &KeylessSpec{}}, "exactly one"},
+		{"bad key", AuthoritySpec{PublicKey: []byte("nope")}, "public key"},
+		{"keyless without root", AuthoritySpec{Keyless: &KeylessSpec{Issuer: "i", Subject: "s"}}, "trusted root"},
+		{"bad root", AuthoritySpec{TrustedRoot: []byte("{"), Keyless: &KeylessSpec{Issuer: "i", Subject: "s"}}, "trusted root"},
+		{"keyed log without root", AuthoritySpec{PublicKey: key.pubPEM, TransparencyLog: 1}, "trusted root"},
+		{"no subject", AuthoritySpec{TrustedRoot: []byte("{}"), Keyless: &KeylessSpec{Issuer: "i"}}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadAuthority(&tc.spec)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
