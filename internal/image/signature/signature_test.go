@@ -10,6 +10,8 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,6 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+
+	st "github.com/kordon-dev/kordon/internal/image/signature/signaturetest"
 )
 
 // fixture is a registry with images signed in different ways, a key pair
@@ -28,29 +32,29 @@ import (
 type fixture struct {
 	host string
 	srv  *httptest.Server
-	key  keyPair
+	key  st.KeyPair
 	vs   *ca.VirtualSigstore
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	host, srv := startRegistry(t)
+	host, srv := st.StartRegistry(t)
 	vs, err := ca.NewVirtualSigstore()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{host: host, srv: srv, key: newKeyPair(t), vs: vs}
+	return &fixture{host: host, srv: srv, key: st.NewKeyPair(t), vs: vs}
 }
 
 func TestVerify(t *testing.T) {
 	f := newFixture(t)
-	other := newKeyPair(t)
+	other := st.NewKeyPair(t)
 	keyed := &Policy{Name: "keyed", Authorities: []*Authority{keyAuthority(t, f.key)}}
-	keyless := &Policy{Name: "keyless", Authorities: []*Authority{keylessAuthority(t, f.vs, testIdentity, 1)}}
-	keylessNoLog := &Policy{Name: "keyless-nolog", Authorities: []*Authority{keylessAuthority(t, f.vs, testIdentity, 0)}}
-	keyedSLSA := &Policy{Name: "keyed-slsa", Authorities: keyed.Authorities, Attestations: []string{slsaType}}
-	keylessSLSA := &Policy{Name: "keyless-slsa", Authorities: keyless.Authorities, Attestations: []string{slsaType}}
-	either := &Policy{Name: "either", Authorities: []*Authority{keyAuthority(t, other), keylessAuthority(t, f.vs, testIdentity, 1)}}
+	keyless := &Policy{Name: "keyless", Authorities: []*Authority{keylessAuthority(t, f.vs, st.Identity, 1)}}
+	keylessNoLog := &Policy{Name: "keyless-nolog", Authorities: []*Authority{keylessAuthority(t, f.vs, st.Identity, 0)}}
+	keyedSLSA := &Policy{Name: "keyed-slsa", Authorities: keyed.Authorities, Attestations: []string{st.SLSAProvenance}}
+	keylessSLSA := &Policy{Name: "keyless-slsa", Authorities: keyless.Authorities, Attestations: []string{st.SLSAProvenance}}
+	either := &Policy{Name: "either", Authorities: []*Authority{keyAuthority(t, other), keylessAuthority(t, f.vs, st.Identity, 1)}}
 
 	tests := []struct {
 		name   string
@@ -60,133 +64,133 @@ func TestVerify(t *testing.T) {
 		reason string // a substring of the reasons or missing attestations
 	}{
 		{"keyed classic signature, by tag", func(t *testing.T) string {
-			d := pushImage(t, f.host, "app", "v1")
-			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
+			d := st.PushImage(t, f.host, "app", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyed(t, f.key, d))
 			return f.host + "/app:v1"
 		}, keyed, true, ""},
 		{"keyed classic signature, by digest", func(t *testing.T) string {
-			d := pushImage(t, f.host, "app2", "v1")
-			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
+			d := st.PushImage(t, f.host, "app2", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyed(t, f.key, d))
 			return d.String()
 		}, keyed, true, ""},
 		{"unsigned", func(t *testing.T) string {
-			return pushImage(t, f.host, "unsigned", "v1").String()
+			return st.PushImage(t, f.host, "unsigned", "v1").String()
 		}, keyed, false, "no signature found"},
 		{"signed by another key", func(t *testing.T) string {
-			d := pushImage(t, f.host, "otherkey", "v1")
-			pushClassic(t, d, "sig", signKeyed(t, other, d))
+			d := st.PushImage(t, f.host, "otherkey", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyed(t, other, d))
 			return d.String()
 		}, keyed, false, "authority release-key"},
 		{"signature copied from another image", func(t *testing.T) string {
-			a := pushImage(t, f.host, "copy", "a")
-			b := pushImage(t, f.host, "copy", "b")
-			pushClassic(t, b, "sig", signKeyed(t, f.key, a))
+			a := st.PushImage(t, f.host, "copy", "a")
+			b := st.PushImage(t, f.host, "copy", "b")
+			st.PushClassic(t, b, "sig", st.SignKeyed(t, f.key, a))
 			return b.String()
 		}, keyed, false, "the signature is for image digest"},
 		{"tampered payload", func(t *testing.T) string {
-			d := pushImage(t, f.host, "tampered", "v1")
-			l := signKeyed(t, f.key, d)
-			l.content = []byte(strings.Replace(string(l.content), `"optional":null`, `"optional":{"x":"y"}`, 1))
-			pushClassic(t, d, "sig", l)
+			d := st.PushImage(t, f.host, "tampered", "v1")
+			l := st.SignKeyed(t, f.key, d)
+			l.Content = []byte(strings.Replace(string(l.Content), `"optional":null`, `"optional":{"x":"y"}`, 1))
+			st.PushClassic(t, d, "sig", l)
 			return d.String()
 		}, keyed, false, "authority release-key"},
 		{"one good signature among bad ones", func(t *testing.T) string {
-			d := pushImage(t, f.host, "mixed", "v1")
-			pushClassic(t, d, "sig", signKeyed(t, other, d), sigLayer{content: []byte("junk"), mediaType: "text/plain"}, signKeyed(t, f.key, d))
+			d := st.PushImage(t, f.host, "mixed", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyed(t, other, d), st.Layer{Content: []byte("junk"), MediaType: "text/plain"}, st.SignKeyed(t, f.key, d))
 			return d.String()
 		}, keyed, true, ""},
 		{"keyless classic signature with Rekor entry", func(t *testing.T) string {
-			d := pushImage(t, f.host, "keyless", "v1")
-			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
+			d := st.PushImage(t, f.host, "keyless", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, true))
 			return d.String()
 		}, keyless, true, ""},
 		{"keyless signature by another identity", func(t *testing.T) string {
-			d := pushImage(t, f.host, "keyless-other", "v1")
-			pushClassic(t, d, "sig", signKeyless(t, f.vs, "mallory@example.com", d, true))
+			d := st.PushImage(t, f.host, "keyless-other", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, "mallory@example.com", d, true))
 			return d.String()
 		}, keyless, false, "authority ci"},
 		{"keyless signature without the required Rekor entry", func(t *testing.T) string {
-			d := pushImage(t, f.host, "keyless-nolog", "v1")
-			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, false))
+			d := st.PushImage(t, f.host, "keyless-nolog", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, false))
 			return d.String()
 		}, keyless, false, "authority ci"},
 		{"keyless signature is not a key signature", func(t *testing.T) string {
-			d := pushImage(t, f.host, "keyless-vs-key", "v1")
-			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
+			d := st.PushImage(t, f.host, "keyless-vs-key", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, true))
 			return d.String()
 		}, keyed, false, "authority release-key"},
 		{"any of several authorities", func(t *testing.T) string {
-			d := pushImage(t, f.host, "either", "v1")
-			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
+			d := st.PushImage(t, f.host, "either", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, true))
 			return d.String()
 		}, either, true, ""},
 		{"bundle attached as a referrer (message signature over the manifest)", func(t *testing.T) string {
-			d := pushImage(t, f.host, "referrer", "v1")
-			te, err := f.vs.Sign(testIdentity, testIssuer, manifestOf(t, d))
+			d := st.PushImage(t, f.host, "referrer", "v1")
+			te, err := f.vs.Sign(st.Identity, st.Issuer, st.Manifest(t, d))
 			if err != nil {
 				t.Fatal(err)
 			}
-			pushReferrer(t, d, bundleJSON(t, f.vs, te, "hashedrekord"), mediaTypeEmpty)
+			st.PushReferrer(t, d, st.BundleJSON(t, f.vs, te, "hashedrekord"), st.MediaTypeEmpty)
 			return d.String()
 		}, keyless, true, ""},
 		{"referrer bundle for another image's manifest", func(t *testing.T) string {
-			a := pushImage(t, f.host, "referrer-copy", "a")
-			b := pushImage(t, f.host, "referrer-copy", "b")
-			te, err := f.vs.Sign(testIdentity, testIssuer, manifestOf(t, a))
+			a := st.PushImage(t, f.host, "referrer-copy", "a")
+			b := st.PushImage(t, f.host, "referrer-copy", "b")
+			te, err := f.vs.Sign(st.Identity, st.Issuer, st.Manifest(t, a))
 			if err != nil {
 				t.Fatal(err)
 			}
-			pushReferrer(t, b, bundleJSON(t, f.vs, te, "hashedrekord"), mediaTypeEmpty)
+			st.PushReferrer(t, b, st.BundleJSON(t, f.vs, te, "hashedrekord"), st.MediaTypeEmpty)
 			return b.String()
 		}, keyless, false, "referrers bundle 0"},
 		{"keyed signature and SLSA attestation (cosign .att)", func(t *testing.T) string {
-			d := pushImage(t, f.host, "att", "v1")
-			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
-			pushClassic(t, d, "att", attestKeyed(t, f.key, d, slsaType))
+			d := st.PushImage(t, f.host, "att", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyed(t, f.key, d))
+			st.PushClassic(t, d, "att", st.AttestKeyed(t, f.key, d, st.SLSAProvenance))
 			return d.String()
 		}, keyedSLSA, true, ""},
 		{"attestation of another predicate type", func(t *testing.T) string {
-			d := pushImage(t, f.host, "att-other", "v1")
-			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
-			pushClassic(t, d, "att", attestKeyed(t, f.key, d, "https://cosign.sigstore.dev/attestation/vuln/v1"))
+			d := st.PushImage(t, f.host, "att-other", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyed(t, f.key, d))
+			st.PushClassic(t, d, "att", st.AttestKeyed(t, f.key, d, "https://cosign.sigstore.dev/attestation/vuln/v1"))
 			return d.String()
-		}, keyedSLSA, false, slsaType},
+		}, keyedSLSA, false, st.SLSAProvenance},
 		{"attestation signed by another key", func(t *testing.T) string {
-			d := pushImage(t, f.host, "att-otherkey", "v1")
-			pushClassic(t, d, "sig", signKeyed(t, f.key, d))
-			pushClassic(t, d, "att", attestKeyed(t, other, d, slsaType))
+			d := st.PushImage(t, f.host, "att-otherkey", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyed(t, f.key, d))
+			st.PushClassic(t, d, "att", st.AttestKeyed(t, other, d, st.SLSAProvenance))
 			return d.String()
-		}, keyedSLSA, false, slsaType},
+		}, keyedSLSA, false, st.SLSAProvenance},
 		{"attestation about another image", func(t *testing.T) string {
-			a := pushImage(t, f.host, "att-copy", "a")
-			b := pushImage(t, f.host, "att-copy", "b")
-			pushClassic(t, b, "sig", signKeyed(t, f.key, b))
-			pushClassic(t, b, "att", attestKeyed(t, f.key, a, slsaType))
+			a := st.PushImage(t, f.host, "att-copy", "a")
+			b := st.PushImage(t, f.host, "att-copy", "b")
+			st.PushClassic(t, b, "sig", st.SignKeyed(t, f.key, b))
+			st.PushClassic(t, b, "att", st.AttestKeyed(t, f.key, a, st.SLSAProvenance))
 			return b.String()
-		}, keyedSLSA, false, slsaType},
+		}, keyedSLSA, false, st.SLSAProvenance},
 		{"keyless signature and attestation as referrer bundles (v0.3, inclusion proof)", func(t *testing.T) string {
-			d := pushImage(t, f.host, "keyless-att", "v1")
-			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
-			te, err := f.vs.AttestAtTime(testIdentity, testIssuer, statement(d, slsaType), time.Now().Add(5*time.Minute), true)
+			d := st.PushImage(t, f.host, "keyless-att", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, true))
+			te, err := f.vs.AttestAtTime(st.Identity, st.Issuer, st.Statement(d, st.SLSAProvenance), time.Now().Add(5*time.Minute), true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			pushReferrer(t, d, bundleJSON(t, f.vs, te, "dsse"), "application/vnd.dev.sigstore.bundle.v0.3+json")
+			st.PushReferrer(t, d, st.BundleJSON(t, f.vs, te, "dsse"), "application/vnd.dev.sigstore.bundle.v0.3+json")
 			return d.String()
 		}, keylessSLSA, true, ""},
 		{"keyless attestation by another identity", func(t *testing.T) string {
-			d := pushImage(t, f.host, "keyless-att-other", "v1")
-			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, true))
-			te, err := f.vs.AttestAtTime("mallory@example.com", testIssuer, statement(d, slsaType), time.Now().Add(5*time.Minute), true)
+			d := st.PushImage(t, f.host, "keyless-att-other", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, true))
+			te, err := f.vs.AttestAtTime("mallory@example.com", st.Issuer, st.Statement(d, st.SLSAProvenance), time.Now().Add(5*time.Minute), true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			pushReferrer(t, d, bundleJSON(t, f.vs, te, "dsse"), "application/vnd.dev.sigstore.bundle.v0.3+json")
+			st.PushReferrer(t, d, st.BundleJSON(t, f.vs, te, "dsse"), "application/vnd.dev.sigstore.bundle.v0.3+json")
 			return d.String()
-		}, keylessSLSA, false, slsaType},
+		}, keylessSLSA, false, st.SLSAProvenance},
 		{"keyless without log entries: the certificate must be valid now", func(t *testing.T) string {
-			d := pushImage(t, f.host, "keyless-now", "v1")
-			pushClassic(t, d, "sig", signKeyless(t, f.vs, testIdentity, d, false))
+			d := st.PushImage(t, f.host, "keyless-now", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, false))
 			return d.String()
 		}, keylessNoLog, true, ""},
 	}
@@ -216,7 +220,7 @@ func TestVerify(t *testing.T) {
 // ago: without a log entry or timestamp to prove it was valid when it
 // signed, the signature does not verify.
 func TestExpiredCertificate(t *testing.T) {
-	host, _ := startRegistry(t)
+	host, _ := st.StartRegistry(t)
 	rootCert, rootKey, err := ca.GenerateRootCa()
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +233,7 @@ func TestExpiredCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := ca.GenerateLeafCert(testIdentity, testIssuer, time.Now().Add(-2*time.Hour), leafKey, inter, interKey)
+	leaf, err := ca.GenerateLeafCert(st.Identity, st.Issuer, time.Now().Add(-2*time.Hour), leafKey, inter, interKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,20 +246,20 @@ func TestExpiredCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := pushImage(t, host, "expired", "v1")
-	payload := simpleSigningPayload(d)
+	d := st.PushImage(t, host, "expired", "v1")
+	payload := st.Payload(d)
 	h := sha256.Sum256(payload)
 	sig, err := ecdsa.SignASN1(rand.Reader, leafKey, h[:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushClassic(t, d, "sig", sigLayer{content: payload, mediaType: mediaTypeSimpleSigning, annotations: map[string]string{
+	st.PushClassic(t, d, "sig", st.Layer{Content: payload, MediaType: mediaTypeSimpleSigning, Annotations: map[string]string{
 		annotationSignature:   base64.StdEncoding.EncodeToString(sig),
 		annotationCertificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})),
 	}})
 	v := NewVerifier(Options{})
 	for _, tlog := range []int{0, 1} {
-		a, err := LoadAuthority(&AuthoritySpec{Name: "ci", TrustedRoot: trJSON, TransparencyLog: tlog, Keyless: &KeylessSpec{Issuer: testIssuer, Subject: testIdentity}})
+		a, err := LoadAuthority(&AuthoritySpec{Name: "ci", TrustedRoot: trJSON, TransparencyLog: tlog, Keyless: &KeylessSpec{Issuer: st.Issuer, Subject: st.Identity}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,19 +270,19 @@ func TestExpiredCertificate(t *testing.T) {
 	}
 	// The same identity with a valid certificate verifies (the test can
 	// fail for the right reason only).
-	leaf2, err := ca.GenerateLeafCert(testIdentity, testIssuer, time.Now().Add(-time.Minute), leafKey, inter, interKey)
+	leaf2, err := ca.GenerateLeafCert(st.Identity, st.Issuer, time.Now().Add(-time.Minute), leafKey, inter, interKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d2 := pushImage(t, host, "expired", "v2")
-	payload2 := simpleSigningPayload(d2)
+	d2 := st.PushImage(t, host, "expired", "v2")
+	payload2 := st.Payload(d2)
 	h2 := sha256.Sum256(payload2)
 	sig2, _ := ecdsa.SignASN1(rand.Reader, leafKey, h2[:])
-	pushClassic(t, d2, "sig", sigLayer{content: payload2, mediaType: mediaTypeSimpleSigning, annotations: map[string]string{
+	st.PushClassic(t, d2, "sig", st.Layer{Content: payload2, MediaType: mediaTypeSimpleSigning, Annotations: map[string]string{
 		annotationSignature:   base64.StdEncoding.EncodeToString(sig2),
 		annotationCertificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf2.Raw})),
 	}})
-	a, err := LoadAuthority(&AuthoritySpec{Name: "ci", TrustedRoot: trJSON, Keyless: &KeylessSpec{Issuer: testIssuer, Subject: testIdentity}})
+	a, err := LoadAuthority(&AuthoritySpec{Name: "ci", TrustedRoot: trJSON, Keyless: &KeylessSpec{Issuer: st.Issuer, Subject: st.Identity}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,9 +295,9 @@ func TestExpiredCertificate(t *testing.T) {
 // or malformed manifest, is an error (the webhook's failureAction
 // decides), never a verdict.
 func TestRegistryFailures(t *testing.T) {
-	key := newKeyPair(t)
+	key := st.NewKeyPair(t)
 	p := &Policy{Name: "keyed", Authorities: []*Authority{keyAuthority(t, key)}}
-	reg := registry.New(registry.Logger(discardLogger()))
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	var mode string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.URL.Path, "/manifests/sha256-") && r.Method == http.MethodGet {
@@ -316,8 +320,8 @@ func TestRegistryFailures(t *testing.T) {
 		reg.ServeHTTP(w, r)
 	}))
 	host := strings.TrimPrefix(srv.URL, "http://")
-	d := pushImage(t, host, "app", "v1")
-	pushClassic(t, d, "sig", signKeyed(t, key, d))
+	d := st.PushImage(t, host, "app", "v1")
+	st.PushClassic(t, d, "sig", st.SignKeyed(t, key, d))
 	v := NewVerifier(Options{MaxResponseBytes: 1 << 20, CacheTTL: -1, NegativeTTL: -1})
 	ctx := context.Background()
 
@@ -363,8 +367,8 @@ func TestCache(t *testing.T) {
 	v := NewVerifier(Options{CacheSize: 2, CacheTTL: time.Minute, Now: clock})
 	var refs []name.Digest
 	for _, tag := range []string{"a", "b", "c"} {
-		d := pushImage(t, f.host, "cached", tag)
-		pushClassic(t, d, "sig", signKeyed(t, f.key, d))
+		d := st.PushImage(t, f.host, "cached", tag)
+		st.PushClassic(t, d, "sig", st.SignKeyed(t, f.key, d))
 		refs = append(refs, d)
 	}
 	if r := verify1(t, v, refs[0].String(), p); !r.Verified || r.Cached {
@@ -392,18 +396,18 @@ func TestCache(t *testing.T) {
 }
 
 func TestLoadAuthorityErrors(t *testing.T) {
-	key := newKeyPair(t)
+	key := st.NewKeyPair(t)
 	tests := []struct {
 		name string
 		spec AuthoritySpec
 		want string
 	}{
 		{"nothing", AuthoritySpec{}, "exactly one"},
-		{"both", AuthoritySpec{PublicKey: key.pubPEM, Keyless: &KeylessSpec{}}, "exactly one"},
+		{"both", AuthoritySpec{PublicKey: key.PublicPEM, Keyless: &KeylessSpec{}}, "exactly one"},
 		{"bad key", AuthoritySpec{PublicKey: []byte("nope")}, "public key"},
 		{"keyless without root", AuthoritySpec{Keyless: &KeylessSpec{Issuer: "i", Subject: "s"}}, "trusted root"},
 		{"bad root", AuthoritySpec{TrustedRoot: []byte("{"), Keyless: &KeylessSpec{Issuer: "i", Subject: "s"}}, "trusted root"},
-		{"keyed log without root", AuthoritySpec{PublicKey: key.pubPEM, TransparencyLog: 1}, "trusted root"},
+		{"keyed log without root", AuthoritySpec{PublicKey: key.PublicPEM, TransparencyLog: 1}, "trusted root"},
 		{"no subject", AuthoritySpec{TrustedRoot: []byte("{}"), Keyless: &KeylessSpec{Issuer: "i"}}, ""},
 	}
 	for _, tc := range tests {

@@ -113,12 +113,16 @@ type Result struct {
 	Cached bool
 }
 
+// ErrInvalidReference is returned for an image reference that does not
+// parse: no registry can be asked about it.
+var ErrInvalidReference = errors.New("invalid image reference")
+
 // Resolve returns the digest of an image reference (sha256:...), asking
 // the registry for a tag's digest.
 func (v *Verifier) Resolve(ctx context.Context, image string) (string, error) {
 	ref, err := name.ParseReference(image)
 	if err != nil {
-		return "", fmt.Errorf("image reference %q: %w", image, err)
+		return "", fmt.Errorf("%w %q: %v", ErrInvalidReference, image, err)
 	}
 	d, err := v.resolve(ctx, ref)
 	if err != nil {
@@ -136,7 +140,7 @@ func (v *Verifier) Resolve(ctx context.Context, image string) (string, error) {
 func (v *Verifier) Verify(ctx context.Context, image string, p *Policy) (*Result, error) {
 	ref, err := name.ParseReference(image)
 	if err != nil {
-		return nil, fmt.Errorf("image reference %q: %w", image, err)
+		return nil, fmt.Errorf("%w %q: %v", ErrInvalidReference, image, err)
 	}
 	d, err := v.resolve(ctx, ref)
 	if err != nil {
