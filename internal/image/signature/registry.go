@@ -87,9 +87,11 @@ func notFound(err error) bool {
 	return false
 }
 
-// registryOptions are the remote options of one call.
-func (v *Verifier) registryOptions(ctx context.Context) []remote.Option {
-	return []remote.Option{
+// session returns the remote options of one verification: every call
+// shares one puller, so the registry is pinged and authenticated once (a
+// ping first tries HTTPS, then HTTP for loopback and private registries).
+func (v *Verifier) session(ctx context.Context) ([]remote.Option, error) {
+	opts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(v.keychain),
 		remote.WithTransport(v.transport),
@@ -97,15 +99,20 @@ func (v *Verifier) registryOptions(ctx context.Context) []remote.Option {
 		// One attempt: the admission deadline leaves no room for backoff.
 		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
 	}
+	p, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("registry client: %w", err)
+	}
+	return append(opts, remote.Reuse(p)), nil
 }
 
 // resolve returns the digest an image reference names, asking the
 // registry for tags.
-func (v *Verifier) resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
+func (v *Verifier) resolve(opts []remote.Option, ref name.Reference) (name.Digest, error) {
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
-	desc, err := remote.Head(ref, v.registryOptions(ctx)...)
+	desc, err := remote.Head(ref, opts...)
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("resolve %s: %w", ref, err)
 	}
@@ -122,13 +129,13 @@ type layer struct {
 
 // classicLayers reads the layers of cosign's sha256-<hex>.<suffix> tag.
 // A missing tag is no layers, not an error.
-func (v *Verifier) classicLayers(ctx context.Context, d name.Digest, suffix string) ([]layer, error) {
+func (v *Verifier) classicLayers(opts []remote.Option, d name.Digest, suffix string) ([]layer, error) {
 	hex := strings.TrimPrefix(d.DigestStr(), "sha256:")
 	if hex == d.DigestStr() {
 		return nil, fmt.Errorf("digest %s: only sha256 digests are supported", d.DigestStr())
 	}
 	tag := d.Context().Tag("sha256-" + hex + "." + suffix)
-	img, err := remote.Image(tag, v.registryOptions(ctx)...)
+	img, err := remote.Image(tag, opts...)
 	if err != nil {
 		if notFound(err) {
 			return nil, nil
@@ -186,8 +193,8 @@ func readLayer(l v1.Layer, limit int64) ([]byte, error) {
 // referrerBundles reads the sigstore bundles attached to d through the
 // referrers API or its tag fallback. A registry without referrers is no
 // bundles, not an error.
-func (v *Verifier) referrerBundles(ctx context.Context, d name.Digest) ([][]byte, error) {
-	idx, err := remote.Referrers(d, v.registryOptions(ctx)...)
+func (v *Verifier) referrerBundles(opts []remote.Option, d name.Digest) ([][]byte, error) {
+	idx, err := remote.Referrers(d, opts...)
 	if err != nil {
 		if notFound(err) {
 			return nil, nil
@@ -213,7 +220,7 @@ func (v *Verifier) referrerBundles(ctx context.Context, d name.Digest) ([][]byte
 			break
 		}
 		ref := d.Context().Digest(desc.Digest.String())
-		img, err := remote.Image(ref, v.registryOptions(ctx)...)
+		img, err := remote.Image(ref, opts...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("read bundle %s: %w", ref, err))
 			continue

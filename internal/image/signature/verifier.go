@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 )
@@ -124,7 +125,11 @@ func (v *Verifier) Resolve(ctx context.Context, image string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w %q: %v", ErrInvalidReference, image, err)
 	}
-	d, err := v.resolve(ctx, ref)
+	opts, err := v.session(ctx)
+	if err != nil {
+		return "", err
+	}
+	d, err := v.resolve(opts, ref)
 	if err != nil {
 		return "", err
 	}
@@ -142,21 +147,46 @@ func (v *Verifier) Verify(ctx context.Context, image string, p *Policy) (*Result
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %v", ErrInvalidReference, image, err)
 	}
-	d, err := v.resolve(ctx, ref)
+	// A digest reference is answered from the cache without a registry
+	// call; a tag needs one request (HEAD) to learn its digest.
+	d, pinned := ref.(name.Digest)
+	if pinned {
+		if r, ok := v.cached(d, p); ok {
+			return r, nil
+		}
+	}
+	opts, err := v.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	key := d.Context().Name() + "@" + d.DigestStr() + "\x00" + p.Name
-	if r, ok := v.cache.get(key); ok {
-		r.Cached = true
-		return r, nil
+	if !pinned {
+		if d, err = v.resolve(opts, ref); err != nil {
+			return nil, err
+		}
+		if r, ok := v.cached(d, p); ok {
+			return r, nil
+		}
 	}
-	r, err := v.verifyDigest(ctx, d, p)
+	key := cacheKey(d, p)
+	r, err := v.verifyDigest(opts, d, p)
 	if err != nil {
 		return nil, err
 	}
 	v.cache.put(key, r)
 	return r, nil
+}
+
+func cacheKey(d name.Digest, p *Policy) string {
+	return d.Context().Name() + "@" + d.DigestStr() + "\x00" + p.Name
+}
+
+// cached returns the cached verdict on d under p.
+func (v *Verifier) cached(d name.Digest, p *Policy) (*Result, bool) {
+	r, ok := v.cache.get(cacheKey(d, p))
+	if ok {
+		r.Cached = true
+	}
+	return r, ok
 }
 
 // candidate is a signature or attestation found for an image, before
@@ -171,7 +201,7 @@ type candidate struct {
 	bundle bool
 }
 
-func (v *Verifier) verifyDigest(ctx context.Context, d name.Digest, p *Policy) (*Result, error) {
+func (v *Verifier) verifyDigest(opts []remote.Option, d name.Digest, p *Policy) (*Result, error) {
 	r := &Result{Digest: d.DigestStr()}
 	digestHex := strings.TrimPrefix(d.DigestStr(), "sha256:")
 	digestBytes, err := hex.DecodeString(digestHex)
@@ -187,7 +217,7 @@ func (v *Verifier) verifyDigest(ctx context.Context, d name.Digest, p *Policy) (
 
 	// Discover.
 	var sigs, atts []candidate
-	layers, err := v.classicLayers(ctx, d, "sig")
+	layers, err := v.classicLayers(opts, d, "sig")
 	if err != nil {
 		fetchErrs = append(fetchErrs, err)
 	}
@@ -205,7 +235,7 @@ func (v *Verifier) verifyDigest(ctx context.Context, d name.Digest, p *Policy) (
 		sigs = append(sigs, candidate{where: where, entity: e, payload: l.content})
 	}
 	if len(p.Attestations) > 0 {
-		layers, err := v.classicLayers(ctx, d, "att")
+		layers, err := v.classicLayers(opts, d, "att")
 		if err != nil {
 			fetchErrs = append(fetchErrs, err)
 		}
@@ -223,7 +253,7 @@ func (v *Verifier) verifyDigest(ctx context.Context, d name.Digest, p *Policy) (
 			atts = append(atts, candidate{where: where, entity: e})
 		}
 	}
-	bundles, err := v.referrerBundles(ctx, d)
+	bundles, err := v.referrerBundles(opts, d)
 	if err != nil {
 		fetchErrs = append(fetchErrs, err)
 	}
