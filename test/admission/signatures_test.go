@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	st "github.com/kordon-dev/kordon/internal/image/signature/signaturetest"
 	"github.com/kordon-dev/kordon/internal/testenv"
@@ -78,6 +81,15 @@ governance:
 	})
 	wantAdmitted(t, "keyless-signed image by digest", createPod(alice, enforced, pod("web", nil, keyless.String())))
 	wantAdmitted(t, "key-signed image by tag", createPod(alice, enforced, pod("worker", nil, host+"/shop/worker:2.0")))
+	// kubectl debug: an ephemeral container with an unsigned image.
+	web, err := alice.CoreV1().Pods(enforced).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web.Spec.EphemeralContainers = append(web.Spec.EphemeralContainers, corev1.EphemeralContainer{
+		EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debugger", Image: unsigned.String()}})
+	_, err = alice.CoreV1().Pods(enforced).UpdateEphemeralContainers(context.Background(), "web", web, metav1.UpdateOptions{})
+	wantDenied(t, "ephemeral container with an unsigned image", err, "KOR-GOV-006")
 	err = createPod(alice, enforced, pod("debug", nil, unsigned.String()))
 	wantDenied(t, "unsigned image", err, "KOR-GOV-006")
 	if err != nil && !strings.Contains(err.Error(), "no signature found") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
@@ -120,21 +121,44 @@ func (p *VerifiedImages) Check(ctx context.Context, req *Request) ([]Violation, 
 			}
 		}
 	}
+	var todo []container
+	for _, c := range images(spec) {
+		if !kept[c.image] {
+			kept[c.image] = true // judged once per request
+			todo = append(todo, c)
+		}
+	}
+	// Images are judged concurrently (a few at a time), so that a pod's
+	// cold images share the deadline instead of queueing for it; the
+	// results keep the containers' order.
+	type verdict struct {
+		vs  []Violation
+		err error
+	}
+	verdicts := make([]verdict, len(todo))
+	sem := make(chan struct{}, maxConcurrentImages)
+	var wg sync.WaitGroup
+	for i, c := range todo {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			verdicts[i].vs, verdicts[i].err = p.judge(ctx, c)
+		})
+	}
+	wg.Wait()
 	var out []Violation
 	var errs []error
-	for _, c := range images(spec) {
-		if kept[c.image] {
-			continue
-		}
-		kept[c.image] = true // judged once per request
-		vs, err := p.judge(ctx, c)
-		out = append(out, vs...)
-		if err != nil {
-			errs = append(errs, err)
+	for _, v := range verdicts {
+		out = append(out, v.vs...)
+		if v.err != nil {
+			errs = append(errs, v.err)
 		}
 	}
 	return out, errors.Join(errs...)
 }
+
+// maxConcurrentImages bounds the images of one request verified at once.
+const maxConcurrentImages = 4
 
 // container is one container's name and image.
 type container struct{ name, image string }

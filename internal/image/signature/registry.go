@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -122,6 +123,7 @@ func (v *Verifier) resolve(opts []remote.Option, ref name.Reference) (name.Diges
 // layer is one layer of a signature or attestation manifest: its media
 // type, annotations and content.
 type layer struct {
+	index       int // in the manifest
 	mediaType   string
 	annotations map[string]string
 	content     []byte
@@ -145,31 +147,49 @@ func (v *Verifier) classicLayers(opts []remote.Option, d name.Digest, suffix str
 	return v.imageLayers(img, tag.String())
 }
 
-// imageLayers reads at most maxSignatures layers of an image manifest.
+// imageLayers reads at most maxSignatures layers of an image manifest, at
+// once. Layers that fail are left out and reported; the others are kept.
 func (v *Verifier) imageLayers(img v1.Image, what string) ([]layer, error) {
 	m, err := img.Manifest()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: manifest: %w", what, err)
 	}
-	var out []layer
-	for i, l := range m.Layers {
-		if i >= v.maxSignatures {
-			return out, fmt.Errorf("%s: %d layers, more than the limit of %d", what, len(m.Layers), v.maxSignatures)
-		}
-		if l.Size > v.maxResponse {
-			return out, fmt.Errorf("%s: layer %d (%s) is %d bytes: %w (%d)", what, i, l.Digest, l.Size, errTooLarge, v.maxResponse)
-		}
-		rl, err := img.LayerByDigest(l.Digest)
-		if err != nil {
-			return out, fmt.Errorf("%s: layer %d (%s): %w", what, i, l.Digest, err)
-		}
-		b, err := readLayer(rl, v.maxResponse)
-		if err != nil {
-			return out, fmt.Errorf("%s: layer %d (%s): %w", what, i, l.Digest, err)
-		}
-		out = append(out, layer{mediaType: string(l.MediaType), annotations: l.Annotations, content: b})
+	descs := m.Layers
+	var errs []error
+	if len(descs) > v.maxSignatures {
+		errs = append(errs, fmt.Errorf("%s: %d layers, more than the limit of %d; the others are not read", what, len(descs), v.maxSignatures))
+		descs = descs[:v.maxSignatures]
 	}
-	return out, nil
+	read := make([]layer, len(descs))
+	failed := make([]error, len(descs))
+	var wg sync.WaitGroup
+	for i, l := range descs {
+		if l.Size > v.maxResponse {
+			failed[i] = fmt.Errorf("%s: layer %d (%s) is %d bytes: %w (%d)", what, i, l.Digest, l.Size, errTooLarge, v.maxResponse)
+			continue
+		}
+		wg.Go(func() {
+			rl, err := img.LayerByDigest(l.Digest)
+			if err == nil {
+				read[i].content, err = readLayer(rl, v.maxResponse)
+			}
+			if err != nil {
+				failed[i] = fmt.Errorf("%s: layer %d (%s): %w", what, i, l.Digest, err)
+				return
+			}
+			read[i].index, read[i].mediaType, read[i].annotations = i, string(l.MediaType), l.Annotations
+		})
+	}
+	wg.Wait()
+	var out []layer
+	for i := range descs {
+		if failed[i] != nil {
+			errs = append(errs, failed[i])
+			continue
+		}
+		out = append(out, read[i])
+	}
+	return out, errors.Join(errs...)
 }
 
 // readLayer reads a layer's blob as stored (cosign layers are not
