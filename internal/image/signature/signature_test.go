@@ -188,6 +188,24 @@ func TestVerify(t *testing.T) {
 			st.PushReferrer(t, d, st.BundleJSON(t, f.vs, te, "dsse"), "application/vnd.dev.sigstore.bundle.v0.3+json")
 			return d.String()
 		}, keylessSLSA, false, st.SLSAProvenance},
+		{"cosign's bundle format: a DSSE statement of the sign predicate among the referrers", func(t *testing.T) string {
+			d := st.PushImage(t, f.host, "newbundle", "v1")
+			te, err := f.vs.AttestAtTime(st.Identity, st.Issuer, st.Statement(d, CosignSignPredicate), time.Now().Add(5*time.Minute), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.PushReferrer(t, d, st.BundleJSON(t, f.vs, te, "dsse"), st.MediaTypeBundle)
+			return d.String()
+		}, keyless, true, ""},
+		{"an SLSA statement is no signature", func(t *testing.T) string {
+			d := st.PushImage(t, f.host, "attonly", "v1")
+			te, err := f.vs.AttestAtTime(st.Identity, st.Issuer, st.Statement(d, st.SLSAProvenance), time.Now().Add(5*time.Minute), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.PushReferrer(t, d, st.BundleJSON(t, f.vs, te, "dsse"), st.MediaTypeBundle)
+			return d.String()
+		}, keylessSLSA, false, "no signature found"},
 		{"keyless without log entries: the certificate must be valid now", func(t *testing.T) string {
 			d := st.PushImage(t, f.host, "keyless-now", "v1")
 			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, false))

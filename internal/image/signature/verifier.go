@@ -197,9 +197,6 @@ type candidate struct {
 	entity verify.SignedEntity
 	// payload is the simple-signing payload of a classic signature.
 	payload []byte
-	// bundle marks a referrers bundle (a message signature over the
-	// manifest, or a DSSE statement about it).
-	bundle bool
 }
 
 func (v *Verifier) verifyDigest(opts []remote.Option, d name.Digest, p *Policy) (*Result, error) {
@@ -270,14 +267,22 @@ func (v *Verifier) verifyDigest(opts []remote.Option, d name.Digest, p *Policy) 
 			reason("%s: %v", where, err)
 			continue
 		}
-		c := candidate{where: where, entity: &b, bundle: true}
-		if b.GetDsseEnvelope() != nil {
-			// A DSSE statement: cosign's signature predicate counts as a
-			// signature, every statement as an attestation of its type.
-			sigs = append(sigs, c)
+		c := candidate{where: where, entity: &b}
+		if b.GetDsseEnvelope() == nil {
+			sigs = append(sigs, c) // a message signature over the manifest
+			continue
+		}
+		// A DSSE statement: sorted by its (not yet verified) predicate
+		// type; cosign's signature predicate is a signature, any other an
+		// attestation. Verification decides whether either counts.
+		if env, err := b.Envelope(); err == nil {
+			if st, err := env.Statement(); err == nil && st.GetPredicateType() == CosignSignPredicate {
+				sigs = append(sigs, c)
+				continue
+			}
+		}
+		if len(p.Attestations) > 0 {
 			atts = append(atts, c)
-		} else {
-			sigs = append(sigs, c)
 		}
 	}
 
@@ -295,30 +300,33 @@ func (v *Verifier) verifyDigest(opts []remote.Option, d name.Digest, p *Policy) 
 			break
 		}
 	}
-	// Attestations: each required predicate type needs one verified
-	// statement about the digest.
-	for _, pt := range p.Attestations {
-		found := false
-		for _, c := range atts {
-			for _, a := range p.Authorities {
-				got, err := verifyAttestation(a, c, digestBytes)
-				if err != nil {
-					if c.bundle && got == "" {
-						continue // a message signature bundle is no attestation
-					}
-					reason("%s: authority %s: %v", c.where, a.name, err)
-					continue
-				}
-				if got == pt {
-					found = true
-					break
-				}
-			}
-			if found {
+	// Attestations: each required predicate type needs one statement about
+	// the digest verified by one of the authorities. Each candidate is
+	// verified once per authority, until every type is found.
+	verified := map[string]bool{}
+	need := len(p.Attestations)
+	for _, c := range atts {
+		if claimed := claimedPredicate(c); claimed != "" && !slices.Contains(p.Attestations, claimed) {
+			continue // a statement of a type nobody asked for
+		}
+		for _, a := range p.Authorities {
+			if need == 0 {
 				break
 			}
+			pt, err := verifyAttestation(a, c, digestBytes)
+			if err != nil {
+				reason("%s: authority %s: %v", c.where, a.name, err)
+				continue
+			}
+			if !verified[pt] && slices.Contains(p.Attestations, pt) {
+				need--
+			}
+			verified[pt] = true
+			break
 		}
-		if !found {
+	}
+	for _, pt := range p.Attestations {
+		if !verified[pt] {
 			r.Missing = append(r.Missing, pt)
 		}
 	}
@@ -327,7 +335,7 @@ func (v *Verifier) verifyDigest(opts []remote.Option, d name.Digest, p *Policy) 
 		return nil, errors.Join(fetchErrs...)
 	}
 	if r.Authority == "" && len(sigs) == 0 {
-		reason("no signature found (neither cosign's %s.sig tag nor a sigstore bundle among the referrers)", digestHex[:12])
+		reason("no signature found (neither cosign's %s.sig tag nor a signature bundle among the referrers)", digestHex[:12])
 	}
 	return r, nil
 }
@@ -359,23 +367,26 @@ func (v *Verifier) verifySignature(a *Authority, c candidate, digest string, dig
 // signs an image with in the sigstore bundle format.
 const CosignSignPredicate = "https://sigstore.dev/cosign/sign/v1"
 
-// verifyAttestation verifies a DSSE candidate about the digest and returns
-// its predicate type ("" with an error when it is not a DSSE statement).
-func verifyAttestation(a *Authority, c candidate, digestBytes []byte) (string, error) {
+// claimedPredicate returns the predicate type a DSSE candidate claims
+// before verification, or "" when it cannot be read.
+func claimedPredicate(c candidate) string {
 	sc, err := c.entity.SignatureContent()
+	if err != nil || sc.EnvelopeContent() == nil {
+		return ""
+	}
+	st, err := sc.EnvelopeContent().Statement()
 	if err != nil {
-		return "", err
+		return ""
 	}
-	if sc.EnvelopeContent() == nil {
-		return "", errors.New("not a DSSE envelope")
-	}
+	return st.GetPredicateType()
+}
+
+// verifyAttestation verifies a DSSE candidate about the digest and returns
+// its predicate type.
+func verifyAttestation(a *Authority, c candidate, digestBytes []byte) (string, error) {
 	res, err := a.verifier.Verify(c.entity, verify.NewPolicy(verify.WithArtifactDigest("sha256", digestBytes), a.policyOption()))
 	if err != nil {
-		st, serr := sc.EnvelopeContent().Statement()
-		if serr == nil {
-			return st.GetPredicateType(), err
-		}
-		return "unreadable", err
+		return "", err
 	}
 	if res.Statement == nil {
 		return "", errors.New("no in-toto statement")
