@@ -206,6 +206,18 @@ func TestVerify(t *testing.T) {
 			st.PushReferrer(t, d, st.BundleJSON(t, f.vs, te, "dsse"), st.MediaTypeBundle)
 			return d.String()
 		}, keylessSLSA, false, "no signature found"},
+		{"keyless signature and attestation in cosign's classic scheme (Rekor dsse entry)", func(t *testing.T) string {
+			d := st.PushImage(t, f.host, "keyless-classic-att", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, true))
+			st.PushClassic(t, d, "att", st.AttestKeyless(t, f.vs, "mallory@example.com", d, st.SLSAProvenance), st.AttestKeyless(t, f.vs, st.Identity, d, st.SLSAProvenance))
+			return d.String()
+		}, keylessSLSA, true, ""},
+		{"keyless attestation in the classic scheme by another identity only", func(t *testing.T) string {
+			d := st.PushImage(t, f.host, "keyless-classic-att-other", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, true))
+			st.PushClassic(t, d, "att", st.AttestKeyless(t, f.vs, "mallory@example.com", d, st.SLSAProvenance))
+			return d.String()
+		}, keylessSLSA, false, "got \"mallory@example.com\""},
 		{"keyless without log entries: the certificate must be valid now", func(t *testing.T) string {
 			d := st.PushImage(t, f.host, "keyless-now", "v1")
 			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, false))

@@ -269,19 +269,47 @@ func SignKeyless(t testing.TB, vs *ca.VirtualSigstore, identity string, d name.D
 	}
 	if withLog {
 		entries, _ := te.TlogEntries()
-		e := entries[0]
-		rb := map[string]any{
-			"SignedEntryTimestamp": SET(t, vs, e),
-			"Payload": map[string]any{"body": e.TransparencyLogEntry().CanonicalizedBody, "integratedTime": e.IntegratedTime().Unix(),
-				"logIndex": e.LogIndex(), "logID": hex.EncodeToString([]byte(e.LogKeyID()))},
-		}
-		b, err := json.Marshal(rb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ann[AnnotationBundle] = string(b)
+		ann[AnnotationBundle] = rekorAnnotation(t, vs, entries[0])
 	}
 	return Layer{Content: payload, MediaType: MediaTypeSimpleSigning, Annotations: ann}
+}
+
+// rekorAnnotation is cosign's dev.sigstore.cosign/bundle annotation for a
+// virtual Rekor entry.
+func rekorAnnotation(t testing.TB, vs *ca.VirtualSigstore, e *tlog.Entry) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{
+		"SignedEntryTimestamp": SET(t, vs, e),
+		"Payload": map[string]any{"body": e.TransparencyLogEntry().CanonicalizedBody, "integratedTime": e.IntegratedTime().Unix(),
+			"logIndex": e.LogIndex(), "logID": hex.EncodeToString([]byte(e.LogKeyID()))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// AttestKeyless makes a cosign .att layer in keyless mode: a DSSE
+// envelope signed with a virtual Fulcio certificate for identity and
+// logged in the virtual Rekor (a dsse entry).
+func AttestKeyless(t testing.TB, vs *ca.VirtualSigstore, identity string, d name.Digest, predicateType string) Layer {
+	t.Helper()
+	te, err := vs.Attest(identity, Issuer, Statement(d, predicateType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, _ := te.VerificationContent()
+	sc, _ := te.SignatureContent()
+	entries, _ := te.TlogEntries()
+	env, err := json.Marshal(sc.EnvelopeContent().RawEnvelope())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Layer{Content: env, MediaType: MediaTypeDSSE, Annotations: map[string]string{
+		"predicateType":       predicateType,
+		AnnotationCertificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vc.Certificate().Raw})),
+		AnnotationBundle:      rekorAnnotation(t, vs, entries[0]),
+	}}
 }
 
 // BundleJSON turns a virtual sigstore entity into a sigstore bundle.
