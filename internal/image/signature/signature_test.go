@@ -54,6 +54,12 @@ func TestVerify(t *testing.T) {
 	keylessNoLog := &Policy{Name: "keyless-nolog", Authorities: []*Authority{keylessAuthority(t, f.vs, st.Identity, 0)}}
 	keyedSLSA := &Policy{Name: "keyed-slsa", Authorities: keyed.Authorities, Attestations: []string{st.SLSAProvenance}}
 	keylessSLSA := &Policy{Name: "keyless-slsa", Authorities: keyless.Authorities, Attestations: []string{st.SLSAProvenance}}
+	tsaAuthority, err := LoadAuthority(&AuthoritySpec{Name: "ci-tsa", TrustedRoot: st.TrustedRootJSON(t, f.vs), Timestamps: 1,
+		Keyless: &KeylessSpec{Issuer: st.Issuer, Subject: st.Identity}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keylessTSA := &Policy{Name: "keyless-tsa", Authorities: []*Authority{tsaAuthority}}
 	either := &Policy{Name: "either", Authorities: []*Authority{keyAuthority(t, other), keylessAuthority(t, f.vs, st.Identity, 1)}}
 
 	tests := []struct {
@@ -218,6 +224,16 @@ func TestVerify(t *testing.T) {
 			st.PushClassic(t, d, "att", st.AttestKeyless(t, f.vs, "mallory@example.com", d, st.SLSAProvenance))
 			return d.String()
 		}, keylessSLSA, false, "got \"mallory@example.com\""},
+		{"keyless signature with an RFC 3161 timestamp instead of a log entry", func(t *testing.T) string {
+			d := st.PushImage(t, f.host, "keyless-tsa", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeylessWith(t, f.vs, st.Identity, d, false, true))
+			return d.String()
+		}, keylessTSA, true, ""},
+		{"keyless signature without the required timestamp", func(t *testing.T) string {
+			d := st.PushImage(t, f.host, "keyless-notsa", "v1")
+			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, true))
+			return d.String()
+		}, keylessTSA, false, "timestamp"},
 		{"keyless without log entries: the certificate must be valid now", func(t *testing.T) string {
 			d := st.PushImage(t, f.host, "keyless-now", "v1")
 			st.PushClassic(t, d, "sig", st.SignKeyless(t, f.vs, st.Identity, d, false))

@@ -256,6 +256,14 @@ func SET(t testing.TB, vs *ca.VirtualSigstore, e *tlog.Entry) []byte {
 // keyless mode; withLog false drops the Rekor bundle annotation.
 func SignKeyless(t testing.TB, vs *ca.VirtualSigstore, identity string, d name.Digest, withLog bool) Layer {
 	t.Helper()
+	return SignKeylessWith(t, vs, identity, d, withLog, false)
+}
+
+// SignKeylessWith is SignKeyless that may also attach the virtual TSA's
+// RFC 3161 timestamp of the signature (the
+// dev.sigstore.cosign/rfc3161timestamp annotation).
+func SignKeylessWith(t testing.TB, vs *ca.VirtualSigstore, identity string, d name.Digest, withLog, withTimestamp bool) Layer {
+	t.Helper()
 	payload := Payload(d)
 	te, err := vs.Sign(identity, Issuer, payload)
 	if err != nil {
@@ -270,6 +278,14 @@ func SignKeyless(t testing.TB, vs *ca.VirtualSigstore, identity string, d name.D
 	if withLog {
 		entries, _ := te.TlogEntries()
 		ann[AnnotationBundle] = rekorAnnotation(t, vs, entries[0])
+	}
+	if withTimestamp {
+		ts, _ := te.Timestamps()
+		b, err := json.Marshal(map[string][]byte{"SignedRFC3161Timestamp": ts[0]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann["dev.sigstore.cosign/rfc3161timestamp"] = string(b)
 	}
 	return Layer{Content: payload, MediaType: MediaTypeSimpleSigning, Annotations: ann}
 }
