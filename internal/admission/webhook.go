@@ -206,6 +206,13 @@ func New(opts Options) (*Webhook, []string, error) {
 		w.rate = governance.NewCreationRate(p, opts.Now)
 		add(w.rate, p.PolicyBindings, true)
 	}
+	if p := g.VerifiedImages; p != nil {
+		if vi, err := governance.NewVerifiedImages(p); err != nil {
+			errs = append(errs, err)
+		} else {
+			add(vi, p.PolicyBindings, false)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
 	}
@@ -299,10 +306,11 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 		if !ok {
 			continue
 		}
+		// A policy may return the violations it found beside an error
+		// about the parts it could not decide: both count.
 		vs, err := p.policy.Check(ctx, req)
 		if err != nil {
 			fail(action, fmt.Errorf("governance %s could not decide: %w", p.policy.ID(), err))
-			continue
 		}
 		for _, v := range vs {
 			f, err := w.catalogue.Finding(v.ID, rules.Outcome{Resource: res, Failed: true, Message: v.Message, Remediation: v.Remediation})

@@ -169,6 +169,7 @@ type Governance struct {
 	NamespaceScoping     *NamespaceScoping     `json:"namespaceScoping,omitempty"`
 	TrustedImages        *TrustedImages        `json:"trustedImages,omitempty"`
 	CreationRate         *CreationRate         `json:"creationRate,omitempty"`
+	VerifiedImages       *VerifiedImages       `json:"verifiedImages,omitempty"`
 }
 
 // RequireNetworkPolicy denies pods and workloads that no NetworkPolicy of
@@ -388,6 +389,9 @@ func (c *Config) validate(v *validator) {
 			checkSubjects(v, lf+".exclude", l.Exclude)
 			checkLimit(v, lf+".limit", l.Limit)
 		}
+	}
+	if p := g.VerifiedImages; p != nil {
+		p.validate(v) // signatures.go
 	}
 	sortProblems(v.problems)
 }

@@ -15,6 +15,7 @@ const (
 	NamespaceScopingID     = "KOR-GOV-003"
 	TrustedImagesID        = "KOR-GOV-004"
 	CreationRateID         = "KOR-GOV-005"
+	VerifiedImagesID       = "KOR-GOV-006"
 )
 
 // Operations as in admission.k8s.io/v1.
@@ -62,13 +63,15 @@ type Policy interface {
 	// Check returns the request's violations of the policy. An error means
 	// the policy could not decide (a cache it reads failed); it is never a
 	// violation: the webhook's failure handling decides what happens.
+	// Violations returned beside an error (the parts the policy could
+	// decide) count as well.
 	Check(ctx context.Context, req *Request) ([]Violation, error)
 }
 
 // IDs returns the IDs of every governance policy, as the webhook reports
 // them.
 func IDs() []string {
-	return []string{RequireNetworkPolicyID, ProtectedLabelsID, NamespaceScopingID, TrustedImagesID, CreationRateID}
+	return []string{RequireNetworkPolicyID, ProtectedLabelsID, NamespaceScopingID, TrustedImagesID, CreationRateID, VerifiedImagesID}
 }
 
 // Recorder is implemented by policies that keep state about admitted
