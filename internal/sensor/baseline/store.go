@@ -326,3 +326,20 @@ func splitDocs(data []byte) [][]byte {
 func sortProfiles(ps []*Profile) {
 	slices.SortFunc(ps, func(a, b *Profile) int { return cmp.Compare(a.Key, b.Key) })
 }
+
+// LockAll locks every learning profile now (kordon sensor profiles lock,
+// tests) and returns their keys.
+func (s *Store) LockAll(now time.Time) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var locked []string
+	var errs []error
+	for _, p := range s.profiles {
+		if p.State == Learning {
+			p.Lock(now)
+			errs = append(errs, s.save(p))
+			locked = append(locked, p.Key)
+		}
+	}
+	return locked, errors.Join(errs...)
+}

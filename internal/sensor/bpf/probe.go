@@ -47,6 +47,9 @@ type Probe struct {
 	// Missing lists optional tracepoints this kernel lacks.
 	Missing   []string
 	closeOnce sync.Once
+	// mu guards the maps against Close while Drops reads them.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // required tracepoints: without them the sensor is blind.
@@ -176,6 +179,11 @@ func (p *Probe) SetDeadline(t time.Time) { p.reader.SetDeadline(t) }
 // Drops returns how many events the ring buffer had no room for, summed
 // over CPUs, since the probe was loaded.
 func (p *Probe) Drops() (uint64, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return 0, ErrClosed
+	}
 	var perCPU []uint64
 	if err := p.objs.Drops.Lookup(uint32(0), &perCPU); err != nil {
 		return 0, fmt.Errorf("read drop counter: %w", err)
@@ -197,7 +205,10 @@ func (p *Probe) Close() error {
 		for _, l := range p.links {
 			l.Close()
 		}
+		p.mu.Lock()
+		p.closed = true
 		p.objs.Close()
+		p.mu.Unlock()
 	})
 	return nil
 }
