@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -83,7 +84,7 @@ metrics on --metrics-addr). SIGINT or SIGTERM stops it and saves profiles.`,
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address, e.g. :9090")
 	fl.StringVarP(&f.output, "output", "o", "-", "file to append events to (- for standard output)")
 	fl.StringVar(&f.cgroupRoot, "cgroup-root", "", "where the host's cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo)")
-	fl.StringVar(&f.cgroupPrefix, "cgroup-prefix", "", "watch only cgroups below this path (e.g. /kubepods.slice)")
+	fl.StringVar(&f.cgroupPrefix, "cgroup-prefix", "", "watch only cgroups below this path of the cgroup2 hierarchy (e.g. /kubepods.slice), filtered in the kernel")
 	return cmd
 }
 
@@ -170,7 +171,18 @@ func runSensor(cmd *cobra.Command, f *sensorRunFlags) error {
 	if err != nil {
 		return err
 	}
-	probe, err := bpf.Load(bpf.Options{RingBytes: f.ringBytes})
+	popts := bpf.Options{RingBytes: f.ringBytes}
+	if f.cgroupPrefix != "" {
+		root := f.cgroupRoot
+		if root == "" {
+			if root, err = attribution.Cgroup2Mount("/proc"); err != nil {
+				return err
+			}
+		}
+		// Filter in the kernel too: unwatched tasks cost a map lookup.
+		popts.Watch = []string{filepath.Join(root, f.cgroupPrefix)}
+	}
+	probe, err := bpf.Load(popts)
 	if err != nil {
 		return fmt.Errorf("load eBPF programs (root or CAP_BPF+CAP_PERFMON and a kernel with BTF are needed): %w", err)
 	}

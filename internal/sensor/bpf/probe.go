@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,11 @@ type Options struct {
 	// SkipPID is a process whose events are not reported (the sensor's
 	// own); zero means the calling process.
 	SkipPID uint32
+	// Watch, when set, limits the programs to tasks below these cgroup v2
+	// directories (absolute paths in the cgroup2 mount, all at the same
+	// depth): other tasks are left in the kernel, at the cost of one map
+	// lookup. TCP state changes (softirq) are not filtered.
+	Watch []string
 }
 
 // Probe is the loaded and attached programs. Read from one goroutine;
@@ -89,6 +95,28 @@ func Load(opts Options) (*Probe, error) {
 	if err := spec.Variables["self_pid"].Set(self); err != nil {
 		return nil, fmt.Errorf("set self_pid: %w", err)
 	}
+	var watchIDs []uint64
+	if len(opts.Watch) > 0 {
+		level := -1
+		for _, dir := range opts.Watch {
+			var st unix.Stat_t
+			if err := unix.Stat(dir, &st); err != nil {
+				return nil, fmt.Errorf("watch cgroup %s: %w", dir, err)
+			}
+			d := cgroupDepth(dir)
+			if level >= 0 && d != level {
+				return nil, fmt.Errorf("watch cgroups %v: all must be at the same depth of the hierarchy", opts.Watch)
+			}
+			level = d
+			watchIDs = append(watchIDs, st.Ino)
+		}
+		if level <= 0 {
+			return nil, fmt.Errorf("watch cgroups %v: the root needs no filter", opts.Watch)
+		}
+		if err := spec.Variables["filter_level"].Set(uint32(level)); err != nil {
+			return nil, fmt.Errorf("set filter_level: %w", err)
+		}
+	}
 	p := &Probe{bootTime: bootTime()}
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -96,6 +124,12 @@ func Load(opts Options) (*Probe, error) {
 			return nil, fmt.Errorf("load programs: %+v", ve)
 		}
 		return nil, fmt.Errorf("load programs: %w", err)
+	}
+	for _, id := range watchIDs {
+		if err := p.objs.Watched.Put(id, uint8(1)); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("watch cgroup: %w", err)
+		}
 	}
 	for name, ps := range spec.Programs {
 		group, tp, ok := strings.Cut(strings.TrimPrefix(ps.SectionName, "tracepoint/"), "/")
@@ -350,4 +384,19 @@ func ensureTracefs() error {
 		return fmt.Errorf("mount tracefs at /sys/kernel/tracing: %w", err)
 	}
 	return nil
+}
+
+// cgroupDepth is the level of a cgroup directory below the cgroup2 mount
+// it is in (the mount's root is level 0), found by walking up until the
+// parent is no longer a cgroup2 directory.
+func cgroupDepth(dir string) int {
+	depth := 0
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		var fs unix.Statfs_t
+		parent := filepath.Dir(d)
+		if parent == d || unix.Statfs(parent, &fs) != nil || fs.Type != unix.CGROUP2_SUPER_MAGIC {
+			return depth
+		}
+		depth++
+	}
 }

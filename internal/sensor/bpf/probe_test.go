@@ -2,6 +2,11 @@ package bpf
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,5 +105,58 @@ func TestProbeReportsExecAndOpen(t *testing.T) {
 	}
 	if d, err := p.Drops(); err != nil || d != 0 {
 		t.Errorf("drops %d, %v", d, err)
+	}
+}
+
+// TestWatchFilter checks the in-kernel cgroup filter: a process in the
+// watched cgroup is reported, the same command outside it is not.
+func TestWatchFilter(t *testing.T) {
+	requireBPF(t)
+	root := "/sys/fs/cgroup"
+	var fs unix.Statfs_t
+	if unix.Statfs(root, &fs) != nil || fs.Type != unix.CGROUP2_SUPER_MAGIC {
+		root = "/sys/fs/cgroup/unified"
+	}
+	dir := filepath.Join(root, fmt.Sprintf("kordon-watch-%d", os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skip("cannot create a cgroup v2: ", err)
+	}
+	defer os.Remove(dir)
+	if d := cgroupDepth(dir); d != 1 {
+		t.Fatalf("depth of %s: %d, want 1", dir, d)
+	}
+	p, err := Load(Options{RingBytes: 1 << 20, Watch: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cg, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cg.Close()
+	outside := exec.Command("/bin/echo", "kordon-outside")
+	inside := exec.Command("/bin/echo", "kordon-inside")
+	inside.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+	for _, c := range []*exec.Cmd{outside, inside} {
+		if err := c.Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.SetDeadline(time.Now().Add(10 * time.Second))
+	var e event.Event
+	for {
+		if err := p.Read(&e); err != nil {
+			t.Fatalf("the watched exec was not reported: %v", err)
+		}
+		if e.Kind != event.Exec {
+			continue
+		}
+		if slices.Contains(e.Args, "kordon-outside") {
+			t.Fatal("an exec outside the watched cgroup was reported")
+		}
+		if slices.Contains(e.Args, "kordon-inside") {
+			break
+		}
 	}
 }

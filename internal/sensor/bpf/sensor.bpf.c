@@ -88,6 +88,26 @@ struct {
 	__type(value, struct open_args);
 } opens SEC(".maps");
 
+// Set by the loader: when filter_level is not 0, only tasks whose cgroup
+// ancestor at that level is in watched are reported (--cgroup-prefix,
+// filtered in the kernel so unwatched tasks pay a map lookup only).
+volatile const u32 filter_level = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, u64);
+	__type(value, u8);
+} watched SEC(".maps");
+
+static __always_inline int unwatched(void)
+{
+	if (filter_level == 0)
+		return 0;
+	u64 id = bpf_get_current_ancestor_cgroup_id(filter_level);
+	return bpf_map_lookup_elem(&watched, &id) == 0;
+}
+
 // Set by the loader: the sensor's own process id, whose events are skipped
 // (its own reads would otherwise feed back into the ring buffer).
 volatile const u32 self_pid = 0;
@@ -103,7 +123,7 @@ static __always_inline void count_drop(void)
 static __always_inline struct event *reserve(u32 kind)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	if ((u32)(id >> 32) == self_pid)
+	if ((u32)(id >> 32) == self_pid || unwatched())
 		return 0;
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -171,7 +191,7 @@ int handle_exit(void *ctx)
 static __always_inline int enter_open(u64 filename, u64 flags)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	if ((u32)(id >> 32) == self_pid)
+	if ((u32)(id >> 32) == self_pid || unwatched())
 		return 0;
 	struct open_args a = {.filename = filename, .flags = flags};
 	bpf_map_update_elem(&opens, &id, &a, BPF_ANY);

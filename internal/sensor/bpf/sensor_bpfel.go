@@ -43,6 +43,7 @@ const (
 	sensorMapDrops               = "drops"
 	sensorMapEvents              = "events"
 	sensorMapOpens               = "opens"
+	sensorMapWatched             = "watched"
 	sensorProgHandleAccept4      = "handle_accept4"
 	sensorProgHandleConnect      = "handle_connect"
 	sensorProgHandleEnterOpenat  = "handle_enter_openat"
@@ -58,6 +59,7 @@ const (
 	sensorProgHandleSetuid       = "handle_setuid"
 	sensorProgHandleSockState    = "handle_sock_state"
 	sensorProgHandleUnshare      = "handle_unshare"
+	sensorVarFilterLevel         = "filter_level"
 	sensorVarSelfPid             = "self_pid"
 	sensorVarUnusedEvent         = "unused_event"
 )
@@ -125,15 +127,17 @@ type sensorProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorMapSpecs struct {
-	Drops  *ebpf.MapSpec `ebpf:"drops"`
-	Events *ebpf.MapSpec `ebpf:"events"`
-	Opens  *ebpf.MapSpec `ebpf:"opens"`
+	Drops   *ebpf.MapSpec `ebpf:"drops"`
+	Events  *ebpf.MapSpec `ebpf:"events"`
+	Opens   *ebpf.MapSpec `ebpf:"opens"`
+	Watched *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // sensorVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorVariableSpecs struct {
+	FilterLevel *ebpf.VariableSpec `ebpf:"filter_level"`
 	SelfPid     *ebpf.VariableSpec `ebpf:"self_pid"`
 	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
 }
@@ -158,9 +162,10 @@ func (o *sensorObjects) Close() error {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorMaps struct {
-	Drops  *ebpf.Map `ebpf:"drops"`
-	Events *ebpf.Map `ebpf:"events"`
-	Opens  *ebpf.Map `ebpf:"opens"`
+	Drops   *ebpf.Map `ebpf:"drops"`
+	Events  *ebpf.Map `ebpf:"events"`
+	Opens   *ebpf.Map `ebpf:"opens"`
+	Watched *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *sensorMaps) Close() error {
@@ -168,6 +173,7 @@ func (m *sensorMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.Opens,
+		m.Watched,
 	)
 }
 
@@ -175,6 +181,7 @@ func (m *sensorMaps) Close() error {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorVariables struct {
+	FilterLevel *ebpf.Variable `ebpf:"filter_level"`
 	SelfPid     *ebpf.Variable `ebpf:"self_pid"`
 	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
 }
