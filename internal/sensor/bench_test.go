@@ -136,6 +136,11 @@ func BenchmarkProfileMemory(b *testing.B) {
 	b.ReportMetric(float64(p.Bytes()), "profile-bytes")
 	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)), "heap-bytes")
 	b.ReportMetric(float64(p.Overflow), "overflow-entries")
+	// Encode writes the sets back to the exported fields.
+	if _, err := baseline.Encode([]*baseline.Profile{p}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(p.Files)), "file-patterns")
 	runtime.KeepAlive(p)
 }
 

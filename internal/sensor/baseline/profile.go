@@ -56,7 +56,9 @@ type Profile struct {
 	// children counts the distinct children learned per directory pattern,
 	// to collapse a directory that fills with unique names.
 	children map[string]int
-	bytes    int
+	// seen holds the directory and child name pairs counted in children.
+	seen  map[string]struct{}
+	bytes int
 }
 
 // Limits bound a profile.
@@ -91,6 +93,7 @@ func NewProfile(key string, w event.Workload, start time.Time) *Profile {
 
 func (p *Profile) index() {
 	p.exes, p.files, p.peers, p.children = set(p.Executables), set(p.Files), set(p.Peers), map[string]int{}
+	p.seen = map[string]struct{}{}
 	p.bytes = 0
 	for _, s := range slices.Concat(p.Executables, p.Files, p.Peers) {
 		p.bytes += len(s) + entryOverhead
@@ -181,11 +184,30 @@ func (p *Profile) Learn(e *event.Event, lim Limits) bool {
 	case DeviationNetwork:
 		p.peers[key] = struct{}{}
 	case DeviationFile:
-		dir := path.Dir(key[2:])
-		p.children[dir]++
-		if p.children[dir] > lim.MaxChildren && dir != "/" {
-			p.collapseDir(key[:2], dir)
-			key = key[:2] + dir + "/**"
+		// Count distinct names in the file's directory and distinct
+		// subdirectories in its parent: either filling up collapses that
+		// directory to dir/** (per-request directories as well as files).
+		name := key[2:]
+		dir := path.Dir(name)
+		for _, d := range []string{dir, path.Dir(dir)} {
+			if d == "/" || d == "." {
+				break
+			}
+			child := name[len(d)+1:]
+			if i := strings.IndexByte(child, '/'); i >= 0 {
+				child = child[:i]
+			}
+			pair := d + "\x00" + child
+			if _, ok := p.seen[pair]; !ok {
+				p.seen[pair] = struct{}{}
+				p.bytes += len(pair) + entryOverhead
+				p.children[d]++
+			}
+			if p.children[d] > lim.MaxChildren {
+				p.collapseDir(key[:2], d)
+				key = key[:2] + d + "/**"
+				break
+			}
 		}
 		p.files[key] = struct{}{}
 	}
@@ -290,7 +312,7 @@ func (p *Profile) validate() error {
 	}
 	for i, x := range p.Peers {
 		if !strings.HasPrefix(x, "in:") && !strings.HasPrefix(x, "out:") {
-			return fmt.Errorf("peers[%d]: %q does not start with in: or out:", i, x)
+			return fmt.Errorf("peers[%d]: %q does not start with \"in:\" or \"out:\"", i, x)
 		}
 	}
 	for i, x := range p.Executables {
