@@ -1,6 +1,6 @@
 // Package detect evaluates Kordon's runtime rules: CEL conditions over one
 // sensor event at a time (a flat view of the event, its process and its
-// workload, declared as the CEL type kordon.sensor.Event). The rules' IDs,
+// workload, whose fields are the CEL variables event.<field>). The rules' IDs,
 // titles, severities and MITRE ATT&CK ids are catalogue entries
 // (internal/rules/packs/runtime.yaml, native checks of the sensor engine);
 // their conditions live in this package's rules.yaml and are compiled and
@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/ext"
+	"github.com/google/cel-go/interpreter"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kordon-dev/kordon/internal/sensor/event"
@@ -137,13 +138,47 @@ type Detector struct {
 	byKind map[event.Kind][]*rule
 }
 
+// fields are the CEL names of Input's fields (their cel tags) with their
+// types and getters. Each is declared as the qualified variable
+// event.<name>, so a rule reads a field without reflection.
+var fields = func() map[string]field {
+	m := map[string]field{}
+	t := reflect.TypeFor[Input]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("cel")
+		var typ *cel.Type
+		switch f.Type.Kind() {
+		case reflect.String:
+			typ = cel.StringType
+		case reflect.Uint64:
+			typ = cel.UintType
+		case reflect.Int64:
+			typ = cel.IntType
+		case reflect.Bool:
+			typ = cel.BoolType
+		case reflect.Slice:
+			typ = cel.ListType(cel.StringType)
+		default:
+			panic("detect: Input field " + f.Name + " has no CEL type")
+		}
+		m["event."+name] = field{typ: typ, index: i}
+	}
+	return m
+}()
+
+type field struct {
+	typ   *cel.Type
+	index int
+}
+
 // NewEnv returns the CEL environment of runtime rules.
 func NewEnv() (*cel.Env, error) {
-	return cel.NewEnv(
-		ext.NativeTypes(reflect.TypeFor[Input](), ext.ParseStructTags(true)),
-		cel.Variable("event", cel.ObjectType("detect.Input")),
-		ext.Strings(),
-	)
+	opts := []cel.EnvOption{ext.Strings()}
+	for name, f := range fields {
+		opts = append(opts, cel.Variable(name, f.typ))
+	}
+	return cel.NewEnv(opts...)
 }
 
 // New compiles specs. Every error names the rule and the expression.
@@ -216,7 +251,7 @@ func (d *Detector) Evaluate(in *Input) ([]Match, error) {
 	if len(rules) == 0 {
 		return nil, nil
 	}
-	act := map[string]any{"event": in}
+	act := &activation{in: in}
 	var out []Match
 	var errs []error
 	for _, r := range rules {
@@ -238,3 +273,45 @@ func (d *Detector) Evaluate(in *Input) ([]Match, error) {
 	}
 	return out, errors.Join(errs...)
 }
+
+// activation binds the event.<field> variables to one Input.
+type activation struct{ in *Input }
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	in := a.in
+	switch name {
+	case "event.kind":
+		return in.Kind, true
+	case "event.path":
+		return in.Path, true
+	case "event.name":
+		return in.Name, true
+	case "event.exeName":
+		return in.ExeName, true
+	case "event.writes":
+		return in.Writes, true
+	case "event.ret":
+		return in.Ret, true
+	case "event.flags":
+		return in.Flags, true
+	case "event.container":
+		return in.Container, true
+	case "event.args":
+		return in.Args, true
+	case "event.port":
+		return in.Port, true
+	case "event.addr":
+		return in.Addr, true
+	case "event.direction":
+		return in.Direction, true
+	}
+	f, ok := fields[name]
+	if !ok {
+		return nil, false
+	}
+	return reflect.ValueOf(in).Elem().Field(f.index).Interface(), true
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+var _ interpreter.Activation = (*activation)(nil)
