@@ -12,9 +12,7 @@ import (
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/rules"
-	"github.com/kordon-dev/kordon/internal/sensor/attribution"
 	"github.com/kordon-dev/kordon/internal/sensor/baseline"
-	"github.com/kordon-dev/kordon/internal/sensor/bpf"
 	"github.com/kordon-dev/kordon/internal/sensor/detect"
 	"github.com/kordon-dev/kordon/internal/sensor/event"
 	"github.com/kordon-dev/kordon/internal/sensor/response"
@@ -147,7 +145,7 @@ func (s *Sensor) Run(ctx context.Context, src Source) error {
 }
 
 func isEnd(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, bpf.ErrClosed)
+	return errors.Is(err, io.EOF) // bpf.ErrClosed wraps io.EOF
 }
 
 // Process handles one event.
@@ -330,5 +328,3 @@ func firstNonEmpty(xs ...string) string {
 	}
 	return ""
 }
-
-var _ Resolver = (*attribution.Resolver)(nil)

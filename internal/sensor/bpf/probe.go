@@ -10,9 +10,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -61,8 +61,9 @@ type Probe struct {
 // required tracepoints: without them the sensor is blind.
 var required = map[string]bool{"sched_process_exec": true, "sched_process_exit": true, "sys_enter_openat": true, "sys_exit_openat": true}
 
-// ErrClosed is returned by Read after Close.
-var ErrClosed = errors.New("probe closed")
+// ErrClosed is returned by Read after Close; it wraps io.EOF, the end of
+// every event source.
+var ErrClosed = fmt.Errorf("probe closed: %w", io.EOF)
 
 // Load checks the kernel, loads the programs and attaches them. It mounts
 // tracefs at /sys/kernel/tracing when no tracefs is mounted.
@@ -367,36 +368,4 @@ func bootTime() time.Time {
 		return time.Now()
 	}
 	return time.Now().Add(-time.Duration(ts.Nano()))
-}
-
-// ensureTracefs mounts tracefs at /sys/kernel/tracing unless a tracefs is
-// already reachable there or under debugfs.
-func ensureTracefs() error {
-	for _, dir := range []string{"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"} {
-		if _, err := os.Stat(dir); err == nil {
-			return nil
-		}
-	}
-	if err := os.MkdirAll("/sys/kernel/tracing", 0o755); err != nil {
-		return fmt.Errorf("tracefs: %w", err)
-	}
-	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
-		return fmt.Errorf("mount tracefs at /sys/kernel/tracing: %w", err)
-	}
-	return nil
-}
-
-// cgroupDepth is the level of a cgroup directory below the cgroup2 mount
-// it is in (the mount's root is level 0), found by walking up until the
-// parent is no longer a cgroup2 directory.
-func cgroupDepth(dir string) int {
-	depth := 0
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		var fs unix.Statfs_t
-		parent := filepath.Dir(d)
-		if parent == d || unix.Statfs(parent, &fs) != nil || fs.Type != unix.CGROUP2_SUPER_MAGIC {
-			return depth
-		}
-		depth++
-	}
 }
