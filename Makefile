@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench control-plane clean
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench control-plane clean bpf-tools bpf-generate bpf-check
 
 all: build
 
@@ -36,7 +36,7 @@ demo: build
 	@if ./$(BIN) netpol --help >/dev/null 2>&1; then ./$(BIN) netpol analyze examples/plain; fi
 
 ## test: lint, then every test, including those against a real kube-apiserver.
-test: lint control-plane
+test: lint bpf-check control-plane
 	KUBEBUILDER_ASSETS="$(ASSETS)" $(GO) test $(TEST_FLAGS) ./...
 
 ## unit: the tests without the control plane (they skip), quick to run often.
@@ -59,6 +59,21 @@ staticcheck:
 	  mkdir -p $(TOOLS) && GOFLAGS= GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && \
 	  mv $(TOOLS)/staticcheck $(STATICCHECK); }
 	$(STATICCHECK) ./...
+
+## bpf-generate: recompile the sensor's eBPF programs (internal/sensor/bpf)
+## with Debian's clang-14; the objects are committed so go build needs no clang.
+BPF_DIR       := internal/sensor/bpf
+bpf-tools:
+	@command -v clang-14 >/dev/null && command -v llvm-strip-14 >/dev/null && test -f /usr/include/bpf/bpf_helpers.h || \
+	  { echo "installing clang-14, llvm-14 and libbpf-dev (apt)"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-14 llvm-14 libbpf-dev >/dev/null; }
+
+bpf-generate: bpf-tools
+	cd $(BPF_DIR) && $(GO) generate ./
+
+## bpf-check: fail when the committed objects differ from a fresh build.
+bpf-check: bpf-generate
+	@git diff --exit-code --stat -- $(BPF_DIR) || { echo "internal/sensor/bpf: committed eBPF objects differ from clang-14's build; run make bpf-generate and commit"; exit 1; }
 
 ## bench: every engine's benchmarks (figures go to docs/benchmarks.md).
 bench:

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -32,8 +33,11 @@ func TestBuiltinFixtures(t *testing.T) {
 	}
 }
 
+// mitreID is a MITRE ATT&CK technique or sub-technique ID.
+var mitreID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+
 // TestBuiltinControls checks that built-in rules use only the four
-// frameworks with well-formed control IDs.
+// frameworks (and MITRE ATT&CK, for runtime rules) with well-formed control IDs.
 func TestBuiltinControls(t *testing.T) {
 	all, err := Builtin()
 	if err != nil {
@@ -48,6 +52,10 @@ func TestBuiltinControls(t *testing.T) {
 					t.Errorf("%s: control %s: want a numbered section", r.ID, c)
 				}
 			case "NSA", "PSS":
+			case "MITRE":
+				if !mitreID.MatchString(id) {
+					t.Errorf("%s: control %s: want an ATT&CK technique such as T1059.004", r.ID, c)
+				}
 			default:
 				t.Errorf("%s: control %s: unknown framework %q", r.ID, c, fw)
 			}

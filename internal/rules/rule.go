@@ -108,10 +108,12 @@ const (
 	EngineNetpolLint = "netpol-lint"
 	// EngineAdmission is the admission webhook (kordon admission serve).
 	EngineAdmission = "admission"
+	// EngineSensor is the runtime sensor (kordon sensor run).
+	EngineSensor = "sensor"
 )
 
 // Engines returns every engine name, in documentation order.
-func Engines() []string { return []string{EngineScan, EngineNetpolLint, EngineAdmission} }
+func Engines() []string { return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineSensor} }
 
 // Native describes a check that Go code decides: a verdict CEL cannot
 // reach (a network model, an admission request's user) or one several

@@ -1,0 +1,371 @@
+// Package bpf holds the sensor's eBPF programs (sensor.bpf.c, compiled by
+// bpf2go into the committed sensor_bpfel.o) and the loader that attaches
+// them to tracepoints and reads their ring buffer. Only tracepoints are
+// used: they load on every kernel with BTF, where kprobes, fentry and LSM
+// programs may not.
+package bpf
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/kordon-dev/kordon/internal/sensor/event"
+)
+
+// Options configure a Probe.
+type Options struct {
+	// RingBytes is the ring buffer's size; a power of two, at least one
+	// page. Zero means 8 MiB.
+	RingBytes uint32
+	// SkipPID is a process whose events are not reported (the sensor's
+	// own); zero means the calling process.
+	SkipPID uint32
+	// Watch, when set, limits the programs to tasks below these cgroup v2
+	// directories (absolute paths in the cgroup2 mount, all at the same
+	// depth): other tasks are left in the kernel, at the cost of one map
+	// lookup. TCP state changes (softirq) are not filtered.
+	Watch []string
+}
+
+// Probe is the loaded and attached programs. Read from one goroutine;
+// Drops and Close are safe for concurrent use.
+type Probe struct {
+	objs     sensorObjects
+	links    []link.Link
+	reader   *ringbuf.Reader
+	rec      ringbuf.Record
+	bootTime time.Time
+	// Missing lists optional tracepoints this kernel lacks.
+	Missing   []string
+	closeOnce sync.Once
+	// mu guards the maps against Close while Drops reads them.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// required tracepoints: without them the sensor is blind.
+var required = map[string]bool{"sched_process_exec": true, "sched_process_exit": true, "sys_enter_openat": true, "sys_exit_openat": true}
+
+// ErrClosed is returned by Read after Close; it wraps io.EOF, the end of
+// every event source.
+var ErrClosed = fmt.Errorf("probe closed: %w", io.EOF)
+
+// Load checks the kernel, loads the programs and attaches them. It mounts
+// tracefs at /sys/kernel/tracing when no tracefs is mounted.
+func Load(opts Options) (*Probe, error) {
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		return nil, fmt.Errorf("kernel BTF: %w (the sensor needs a kernel built with CONFIG_DEBUG_INFO_BTF)", err)
+	}
+	if err := ensureTracefs(); err != nil {
+		return nil, err
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("memlock limit: %w", err)
+	}
+	spec, err := loadSensor()
+	if err != nil {
+		return nil, fmt.Errorf("load object: %w", err)
+	}
+	ring := opts.RingBytes
+	if ring == 0 {
+		ring = 8 << 20
+	}
+	if ring&(ring-1) != 0 || ring < uint32(os.Getpagesize()) {
+		return nil, fmt.Errorf("ring buffer size %d: want a power of two of at least %d bytes", ring, os.Getpagesize())
+	}
+	spec.Maps["events"].MaxEntries = ring
+	self := opts.SkipPID
+	if self == 0 {
+		self = uint32(os.Getpid())
+	}
+	if err := spec.Variables["self_pid"].Set(self); err != nil {
+		return nil, fmt.Errorf("set self_pid: %w", err)
+	}
+	var watchIDs []uint64
+	if len(opts.Watch) > 0 {
+		level := -1
+		for _, dir := range opts.Watch {
+			var st unix.Stat_t
+			if err := unix.Stat(dir, &st); err != nil {
+				return nil, fmt.Errorf("watch cgroup %s: %w", dir, err)
+			}
+			d := cgroupDepth(dir)
+			if level >= 0 && d != level {
+				return nil, fmt.Errorf("watch cgroups %v: all must be at the same depth of the hierarchy", opts.Watch)
+			}
+			level = d
+			watchIDs = append(watchIDs, st.Ino)
+		}
+		if level <= 0 {
+			return nil, fmt.Errorf("watch cgroups %v: the root needs no filter", opts.Watch)
+		}
+		if err := spec.Variables["filter_level"].Set(uint32(level)); err != nil {
+			return nil, fmt.Errorf("set filter_level: %w", err)
+		}
+	}
+	p := &Probe{bootTime: bootTime()}
+	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("load programs: %+v", ve)
+		}
+		return nil, fmt.Errorf("load programs: %w", err)
+	}
+	for _, id := range watchIDs {
+		if err := p.objs.Watched.Put(id, uint8(1)); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("watch cgroup: %w", err)
+		}
+	}
+	for name, ps := range spec.Programs {
+		group, tp, ok := strings.Cut(strings.TrimPrefix(ps.SectionName, "tracepoint/"), "/")
+		if !ok {
+			p.Close()
+			return nil, fmt.Errorf("program %s: section %q is not a tracepoint", name, ps.SectionName)
+		}
+		l, err := link.Tracepoint(group, tp, p.program(name), nil)
+		if err != nil {
+			if required[tp] {
+				p.Close()
+				return nil, fmt.Errorf("attach %s/%s: %w", group, tp, err)
+			}
+			p.Missing = append(p.Missing, group+"/"+tp)
+			continue
+		}
+		p.links = append(p.links, l)
+	}
+	p.reader, err = ringbuf.NewReader(p.objs.Events)
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("ring buffer reader: %w", err)
+	}
+	return p, nil
+}
+
+func (p *Probe) program(name string) *ebpf.Program {
+	switch name {
+	case "handle_exec":
+		return p.objs.HandleExec
+	case "handle_exit":
+		return p.objs.HandleExit
+	case "handle_enter_openat":
+		return p.objs.HandleEnterOpenat
+	case "handle_enter_openat2":
+		return p.objs.HandleEnterOpenat2
+	case "handle_exit_openat":
+		return p.objs.HandleExitOpenat
+	case "handle_exit_openat2":
+		return p.objs.HandleExitOpenat2
+	case "handle_connect":
+		return p.objs.HandleConnect
+	case "handle_accept4":
+		return p.objs.HandleAccept4
+	case "handle_sock_state":
+		return p.objs.HandleSockState
+	case "handle_ptrace":
+		return p.objs.HandlePtrace
+	case "handle_mount":
+		return p.objs.HandleMount
+	case "handle_setuid":
+		return p.objs.HandleSetuid
+	case "handle_setresuid":
+		return p.objs.HandleSetresuid
+	case "handle_unshare":
+		return p.objs.HandleUnshare
+	case "handle_memfd":
+		return p.objs.HandleMemfd
+	}
+	return nil
+}
+
+// Attached returns how many tracepoints are attached.
+func (p *Probe) Attached() int { return len(p.links) }
+
+// Read blocks until the next event and decodes it into e. It returns
+// ErrClosed after Close, and an error for a malformed record.
+func (p *Probe) Read(e *event.Event) error {
+	if err := p.reader.ReadInto(&p.rec); err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return ErrClosed
+		}
+		return fmt.Errorf("read ring buffer: %w", err)
+	}
+	return Decode(p.rec.RawSample, p.bootTime, e)
+}
+
+// SetDeadline makes a blocked Read return os.ErrDeadlineExceeded at t.
+func (p *Probe) SetDeadline(t time.Time) { p.reader.SetDeadline(t) }
+
+// Drops returns how many events the ring buffer had no room for, summed
+// over CPUs, since the probe was loaded.
+func (p *Probe) Drops() (uint64, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return 0, ErrClosed
+	}
+	var perCPU []uint64
+	if err := p.objs.Drops.Lookup(uint32(0), &perCPU); err != nil {
+		return 0, fmt.Errorf("read drop counter: %w", err)
+	}
+	var n uint64
+	for _, v := range perCPU {
+		n += v
+	}
+	return n, nil
+}
+
+// Close detaches the programs and frees the maps; a blocked Read returns
+// ErrClosed.
+func (p *Probe) Close() error {
+	p.closeOnce.Do(func() {
+		if p.reader != nil {
+			p.reader.Close()
+		}
+		for _, l := range p.links {
+			l.Close()
+		}
+		p.mu.Lock()
+		p.closed = true
+		p.objs.Close()
+		p.mu.Unlock()
+	})
+	return nil
+}
+
+// EventSize is the size of one kernel record.
+const EventSize = int(unsafe.Sizeof(sensorEvent{}))
+
+// Kinds by their kernel number (enum kind in sensor.bpf.c).
+var kinds = [...]event.Kind{1: event.Exec, 2: event.Exit, 3: event.Open, 4: event.Connect, 5: event.TCP,
+	6: event.Ptrace, 7: event.Mount, 8: event.Setuid, 9: event.Unshare, 10: event.Memfd, 11: event.Accept}
+
+// Decode turns one kernel record into e (reusing e's Args slice). boot is
+// the wall-clock time of boot, to turn the kernel's monotonic stamp into a
+// time.
+func Decode(b []byte, boot time.Time, e *event.Event) error {
+	if len(b) < EventSize {
+		return fmt.Errorf("record of %d bytes, want %d", len(b), EventSize)
+	}
+	le := binary.LittleEndian
+	var raw sensorEvent
+	// Field offsets follow struct event; checked against the generated
+	// type by TestDecodeLayout.
+	raw.TsNs = le.Uint64(b[0:])
+	raw.CgroupId = le.Uint64(b[8:])
+	raw.Kind = le.Uint32(b[16:])
+	raw.Pid = le.Uint32(b[20:])
+	raw.Tid = le.Uint32(b[24:])
+	raw.Ppid = le.Uint32(b[28:])
+	raw.Uid = le.Uint32(b[32:])
+	raw.Ret = int32(le.Uint32(b[36:]))
+	raw.Arg0 = le.Uint64(b[40:])
+	raw.Arg1 = le.Uint64(b[48:])
+	raw.Family = le.Uint16(b[56:])
+	raw.Dport = le.Uint16(b[58:])
+	raw.Sport = le.Uint16(b[60:])
+	raw.ArgsLen = le.Uint16(b[62:])
+	if int(raw.Kind) >= len(kinds) || kinds[raw.Kind] == "" {
+		return fmt.Errorf("unknown event kind %d", raw.Kind)
+	}
+	args := e.Args[:0]
+	*e = event.Event{
+		Time:     boot.Add(time.Duration(raw.TsNs)).UTC(),
+		Kind:     kinds[raw.Kind],
+		PID:      raw.Pid,
+		TID:      raw.Tid,
+		PPID:     raw.Ppid,
+		UID:      raw.Uid,
+		CgroupID: raw.CgroupId,
+		Comm:     cstring(b[offComm : offComm+16]),
+		Ret:      raw.Ret,
+	}
+	path := cstring(b[offPath : offPath+256])
+	switch e.Kind {
+	case event.Exec:
+		e.Path = path
+		n := min(int(raw.ArgsLen), 256)
+		for a := range bytes.SplitSeq(bytes.TrimRight(b[offArgs:offArgs+n], "\x00"), []byte{0}) {
+			args = append(args, string(a))
+		}
+		e.Args = args
+	case event.Open, event.Memfd:
+		e.Path = path
+		e.Flags = raw.Arg0
+	case event.Mount:
+		e.Path = path
+		e.Flags = raw.Arg0
+		e.FSType = cstring(b[offArgs : offArgs+64])
+	case event.Ptrace:
+		e.Flags = raw.Arg0
+		e.Target = uint32(raw.Arg1)
+	case event.Setuid, event.Unshare:
+		e.Flags = raw.Arg0
+	case event.Connect:
+		e.Addr = addr(raw.Family, b[64:80])
+		e.Port = raw.Dport
+		e.Direction = "outbound"
+	case event.TCP:
+		e.Addr = addr(raw.Family, b[64:80])
+		e.Port = raw.Dport
+		e.LocalAddr = addr(raw.Family, b[80:96])
+		e.LocalPort = raw.Sport
+		e.Direction = "outbound"
+		if raw.Arg1 == 2 {
+			e.Direction = "inbound"
+			// For an accepted connection the tracepoint's source is the
+			// local end as well; report the peer as Addr.
+			e.Addr, e.LocalAddr = e.LocalAddr, e.Addr
+			e.Port, e.LocalPort = e.LocalPort, e.Port
+		}
+	}
+	return nil
+}
+
+const (
+	offComm = 96
+	offPath = offComm + 16
+	offArgs = offPath + 256
+)
+
+func addr(family uint16, b []byte) string {
+	switch family {
+	case unix.AF_INET:
+		return netip.AddrFrom4([4]byte(b[:4])).String()
+	case unix.AF_INET6:
+		return netip.AddrFrom16([16]byte(b[:16])).Unmap().String()
+	}
+	return ""
+}
+
+func cstring(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// bootTime is the wall-clock time the monotonic clock (bpf_ktime_get_ns)
+// started.
+func bootTime() time.Time {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return time.Now()
+	}
+	return time.Now().Add(-time.Duration(ts.Nano()))
+}

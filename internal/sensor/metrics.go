@@ -1,0 +1,48 @@
+package sensor
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the sensor's Prometheus metrics, registered on a registry
+// of the caller's (no global state).
+type Metrics struct {
+	Events         *prometheus.CounterVec
+	RingDrops      prometheus.Counter
+	RateLimitDrops *prometheus.CounterVec
+	ProfileFull    prometheus.Counter
+	Untracked      prometheus.Gauge
+	Alerts         *prometheus.CounterVec
+	Profiles       *prometheus.GaugeVec
+	ResponseErrors prometheus.Counter
+	RuleErrors     prometheus.Counter
+}
+
+// NewMetrics creates the metrics and registers them on reg (nil: not
+// registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kordon_sensor_events_total",
+			Help: "Kernel events processed, by kind."}, []string{"kind"}),
+		RingDrops: prometheus.NewCounter(prometheus.CounterOpts{Name: "kordon_sensor_ringbuf_drops_total",
+			Help: "Events lost because the ring buffer was full (counted in the kernel)."}),
+		RateLimitDrops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kordon_sensor_ratelimit_drops_total",
+			Help: "Alerts not reported because their rule and workload exceeded the rate limit."}, []string{"rule"}),
+		ProfileFull: prometheus.NewCounter(prometheus.CounterOpts{Name: "kordon_sensor_profile_overflow_total",
+			Help: "Profile entries not learned because the workload's profile reached its bound."}),
+		Untracked: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kordon_sensor_untracked_events",
+			Help: "Events of workloads beyond the profile limit (not profiled)."}),
+		Alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kordon_sensor_alerts_total",
+			Help: "Rule matches and deviations reported, by rule and action taken."}, []string{"rule", "action"}),
+		Profiles: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kordon_sensor_profiles",
+			Help: "Workload profiles, by state."}, []string{"state"}),
+		ResponseErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "kordon_sensor_response_errors_total",
+			Help: "Kills and pod deletions that failed."}),
+		RuleErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "kordon_sensor_rule_errors_total",
+			Help: "Rule evaluations that failed."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Events, m.RingDrops, m.RateLimitDrops, m.ProfileFull, m.Untracked, m.Alerts, m.Profiles, m.ResponseErrors, m.RuleErrors)
+	}
+	return m
+}
