@@ -9,6 +9,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/admission/governance"
 	"github.com/kordon-dev/kordon/internal/netpol/lint"
 	"github.com/kordon-dev/kordon/internal/rules"
+	"github.com/kordon-dev/kordon/internal/waf"
 )
 
 // TestEveryEngineCheckIsCatalogued fails when an engine reports a check
@@ -22,6 +23,7 @@ func TestEveryEngineCheckIsCatalogued(t *testing.T) {
 	implemented := map[string][]string{
 		rules.EngineNetpolLint: lint.IDs(),
 		rules.EngineAdmission:  governance.IDs(),
+		rules.EngineWAF:        waf.IDs(),
 	}
 	for _, c := range scanNativeChecks() {
 		implemented[rules.EngineScan] = append(implemented[rules.EngineScan], c.ID())

@@ -1,7 +1,6 @@
 package waf
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -152,7 +151,7 @@ func (d *Decision) Events(at time.Time, cat *rules.Catalogue) ([]finding.Event, 
 		}
 	}
 	if d.Blocked != nil && d.Blocked.Status == http.StatusRequestEntityTooLarge {
-		add(CheckBodyTooLarge, "", fmt.Sprintf("request body over %d bytes", 0), "")
+		add(CheckBodyTooLarge, "", "request body over the limit", "")
 	}
 	action := finding.ActionObserved
 	switch {

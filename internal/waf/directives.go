@@ -7,7 +7,10 @@ import (
 
 // testSettings is rule 900005 of CRS's tests/regression/README.md, the
 // settings CRS's regression tests are written for, without its
-// ctl:ruleEngine=DetectionOnly: the engine mode stays the caller's.
+// ctl:ruleEngine=DetectionOnly (the engine mode stays the caller's), plus
+// the two argument limits CRS's own test environment sets and its tests
+// of 920380 and 920390 need (tx.total_arg_length, tx.max_num_args; as in
+// Coraza's CRS test set-up).
 const testSettings = `SecAction "id:900005,\
   phase:1,\
   nolog,\
@@ -17,6 +20,8 @@ const testSettings = `SecAction "id:900005,\
   setvar:tx.crs_validate_utf8_encoding=1,\
   setvar:tx.arg_name_length=100,\
   setvar:tx.arg_length=400,\
+  setvar:tx.total_arg_length=64000,\
+  setvar:tx.max_num_args=255,\
   setvar:tx.max_file_size=64100,\
   setvar:tx.combined_file_sizes=65535"
 `

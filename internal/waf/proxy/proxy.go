@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -316,6 +317,11 @@ func requestOf(r *http.Request) *waf.Request {
 	}
 	if req.URI == "" {
 		req.URI = r.URL.RequestURI()
+	}
+	if len(r.TransferEncoding) > 0 {
+		// net/http moves Transfer-Encoding out of the headers; CRS judges it.
+		req.Header = r.Header.Clone()
+		req.Header["Transfer-Encoding"] = []string{strings.Join(r.TransferEncoding, ", ")}
 	}
 	req.ClientAddr, req.ClientPort = splitHostPort(r.RemoteAddr)
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {

@@ -36,6 +36,8 @@ func NewServer(addr string, h http.Handler, l Limits) *http.Server {
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 		Protocols:         new(http.Protocols),
+		// OPTIONS * goes through the WAF like every other request.
+		DisableGeneralOptionsHandler: true,
 	}
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetHTTP2(true)
