@@ -96,6 +96,20 @@ func start(t testing.TB, cfg waf.Config, limits proxy.Limits) *harness {
 	return h
 }
 
+// startProxyTo starts a block-mode proxy in front of upstream.
+func startProxyTo(t testing.TB, upstream string) string {
+	t.Helper()
+	cat, err := rules.BuiltinCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proxy.New(engine(t, waf.Config{}), proxy.Options{Upstream: &url.URL{Scheme: "http", Host: upstream}, Catalogue: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return listen(t, p, proxy.DefaultLimits)
+}
+
 func listen(t testing.TB, hd http.Handler, l proxy.Limits) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
