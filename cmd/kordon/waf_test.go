@@ -29,3 +29,14 @@ func TestWAFServeUsage(t *testing.T) {
 		t.Errorf("help: exit %d\n%s", code, out)
 	}
 }
+
+func TestWAFInstall(t *testing.T) {
+	out, stderr, code := run(t, "", "waf", "install", "--upstream", "http://web.shop.svc:3000", "--image", "kordon:test")
+	if code != 0 || !strings.Contains(out, "kind: Deployment") || !strings.Contains(out, "kind: Service") ||
+		!strings.Contains(out, "--ext-authz") || !strings.Contains(out, "http://web.shop.svc:3000") {
+		t.Errorf("exit %d, stderr %q\n%s", code, stderr, out)
+	}
+	if _, stderr, code := run(t, "", "waf", "install", "--paranoia", "9"); code != 2 || !strings.Contains(stderr, "paranoia 9") {
+		t.Errorf("--paranoia 9: exit %d, %q", code, stderr)
+	}
+}

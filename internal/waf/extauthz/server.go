@@ -90,7 +90,7 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 		if v == "" {
 			v = string(hv.GetRawValue())
 		}
-		req.Header.Add(http.CanonicalHeaderKey(k), v)
+		req.Header.Add(k, v)
 	}
 	req.ClientAddr, req.ClientPort = address(in.GetAttributes().GetSource().GetAddress())
 	req.ServerAddr, req.ServerPort = address(in.GetAttributes().GetDestination().GetAddress())
