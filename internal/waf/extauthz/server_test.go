@@ -3,6 +3,7 @@ package extauthz_test
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,8 +63,9 @@ func check(method, path, body string, headers map[string]string) *authv3.CheckRe
 }
 
 func TestCheck(t *testing.T) {
+	var mu sync.Mutex
 	var evs []finding.Event
-	c := client(t, waf.Config{}, func(e finding.Event) { evs = append(evs, e) })
+	c := client(t, waf.Config{}, func(e finding.Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -103,6 +105,8 @@ func TestCheck(t *testing.T) {
 		t.Errorf("XSS in the body: %v", resp)
 	}
 	var xss bool
+	mu.Lock()
+	defer mu.Unlock()
 	for _, e := range evs {
 		xss = xss || e.RuleID == "KOR-WAF-941" && e.Action == finding.ActionBlocked && e.Attributes["via"] == "ext_authz" && e.Actor.Address == "10.1.2.3"
 	}

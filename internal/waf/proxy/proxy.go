@@ -250,7 +250,13 @@ func (p *Proxy) refuse(w http.ResponseWriter, st *state, b *waf.Block) {
 
 func (p *Proxy) engineFailure(w http.ResponseWriter, r *http.Request, st *state, err error) {
 	if st.tx != nil && !st.finished {
-		st.finished = true // the transaction may be broken: no Finish
+		// The transaction may be broken: close it (temporary body files)
+		// but report only the failure.
+		st.finished = true
+		func() {
+			defer func() { _ = recover() }()
+			st.tx.Finish()
+		}()
 	}
 	p.emitFailure(st, r, err)
 	if p.opts.FailOpen && r.ContentLength == 0 {
