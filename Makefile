@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench control-plane clean bpf-tools bpf-generate bpf-check
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench control-plane clean bpf-tools bpf-generate bpf-check crs-regression waf-bench
 
 all: build
 
@@ -78,6 +78,16 @@ bpf-check: bpf-generate
 ## bench: every engine's benchmarks (figures go to docs/benchmarks.md).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## crs-regression: every OWASP CRS regression test through the WAF proxy (a few
+## minutes; the normal tests run a fixed sample). Writes crs-regression.txt to /tmp.
+crs-regression:
+	$(GO) test -count=1 -timeout 40m -run '^TestCRSRegressionFull$$' ./internal/waf/crstest -crs-full -crs-report /tmp/crs-regression.txt -v
+
+## waf-bench: the WAF proxy's overhead at 200, 1,000 and 5,000 req/s and the ext_authz round trip.
+waf-bench:
+	$(GO) test -run '^$$' -bench 'ProxyOverhead|EngineBenignGET' -benchtime 1x ./internal/waf/proxy
+	$(GO) test -run '^$$' -bench 'Check' -benchtime 3s ./internal/waf/extauthz
 
 clean:
 	rm -rf bin

@@ -10,6 +10,8 @@ import (
 	"github.com/kordon-dev/kordon/internal/netpol/lint"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/sensor"
+
+	"github.com/kordon-dev/kordon/internal/waf"
 )
 
 // TestEveryEngineCheckIsCatalogued fails when an engine reports a check
@@ -24,6 +26,8 @@ func TestEveryEngineCheckIsCatalogued(t *testing.T) {
 		rules.EngineNetpolLint: lint.IDs(),
 		rules.EngineAdmission:  governance.IDs(),
 		rules.EngineSensor:     sensor.IDs(),
+
+		rules.EngineWAF: waf.IDs(),
 	}
 	for _, c := range scanNativeChecks() {
 		implemented[rules.EngineScan] = append(implemented[rules.EngineScan], c.ID())

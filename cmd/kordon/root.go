@@ -58,5 +58,7 @@ ValidatingAdmissionPolicies.`,
 	root.AddCommand(newNetpolCmd())
 	root.AddCommand(newAdmissionCmd())
 	root.AddCommand(newSensorCmd())
+
+	root.AddCommand(newWAFCmd())
 	return root
 }

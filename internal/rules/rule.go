@@ -110,10 +110,14 @@ const (
 	EngineAdmission = "admission"
 	// EngineSensor is the runtime sensor (kordon sensor run).
 	EngineSensor = "sensor"
+	// EngineWAF is the web application firewall (kordon waf serve).
+	EngineWAF = "waf"
 )
 
 // Engines returns every engine name, in documentation order.
-func Engines() []string { return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineSensor} }
+func Engines() []string {
+	return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineWAF, EngineSensor}
+}
 
 // Native describes a check that Go code decides: a verdict CEL cannot
 // reach (a network model, an admission request's user) or one several

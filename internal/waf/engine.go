@@ -1,0 +1,268 @@
+package waf
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+
+	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
+	"github.com/corazawaf/coraza/v3"
+	"github.com/corazawaf/coraza/v3/experimental"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	"github.com/corazawaf/coraza/v3/types"
+)
+
+// Engine is a compiled WAF: Coraza with the Core Rule Set and the
+// configuration it was built from. It is safe for concurrent use.
+type Engine struct {
+	waf     coraza.WAF
+	cfg     Config
+	stages  []Stage
+	ruleIDs []int
+}
+
+// New compiles the Core Rule Set with cfg (a few hundred milliseconds).
+// Stages run after CRS's request phases, in order.
+func New(cfg Config, stages ...Stage) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	var ids []int
+	wc := experimental.WAFConfigWithRuleObserver(coraza.NewWAFConfig().WithRootFS(coreruleset.FS),
+		func(r types.RuleMetadata) { ids = append(ids, r.ID()) })
+	w, err := coraza.NewWAF(wc.WithDirectives(directives(cfg)))
+	if err != nil {
+		return nil, fmt.Errorf("compile the core rule set: %w", err)
+	}
+	slices.Sort(ids)
+	return &Engine{waf: w, cfg: cfg, stages: stages, ruleIDs: slices.Compact(ids)}, nil
+}
+
+// Config returns the configuration with defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+// RuleIDs returns the IDs of every rule loaded, ascending.
+func (e *Engine) RuleIDs() []int { return e.ruleIDs }
+
+// Request is what the engine needs of an HTTP request before its body.
+type Request struct {
+	// ID identifies the request in events and the 403 page; New makes
+	// one when empty.
+	ID     string
+	Method string
+	// URI is the request target as sent: path and query.
+	URI   string
+	Proto string
+	Host  string
+	// Header holds the request headers (Host excluded).
+	Header                 http.Header
+	ClientAddr, ServerAddr string
+	ClientPort, ServerPort int
+}
+
+// NewRequestID returns a random request ID (16 hex digits).
+func NewRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Block is an engine's decision to refuse a request or response.
+type Block struct {
+	// Status is the HTTP status to answer with (403, 413, 400).
+	Status int
+	// RuleID is the rule that decided.
+	RuleID int
+}
+
+// Tx is one request's passage through the engine: request headers,
+// request body, response headers, response body, then Finish. Not safe
+// for concurrent use.
+type Tx struct {
+	e       *Engine
+	tx      types.Transaction
+	req     *Request
+	blocked *Block
+	stage   []Match
+}
+
+// Begin starts the inspection of r.
+func (e *Engine) Begin(r *Request) *Tx {
+	if r.ID == "" {
+		r.ID = NewRequestID()
+	}
+	return &Tx{e: e, tx: e.waf.NewTransactionWithID(r.ID), req: r}
+}
+
+// ID returns the request ID.
+func (t *Tx) ID() string { return t.req.ID }
+
+// Blocked returns the block decided so far, nil when none.
+func (t *Tx) Blocked() *Block { return t.blocked }
+
+func (t *Tx) interrupted(it *types.Interruption) *Block {
+	if it == nil {
+		return nil
+	}
+	status := it.Status
+	if status == 0 || it.Action == "drop" {
+		status = http.StatusForbidden
+	}
+	t.blocked = &Block{Status: status, RuleID: it.RuleID}
+	return t.blocked
+}
+
+// RequestHeaders runs phase 1 on the request line and headers.
+func (t *Tx) RequestHeaders() *Block {
+	r := t.req
+	t.tx.ProcessConnection(r.ClientAddr, r.ClientPort, r.ServerAddr, r.ServerPort)
+	t.tx.ProcessURI(r.URI, r.Method, r.Proto)
+	if r.Host != "" {
+		t.tx.AddRequestHeader("Host", r.Host)
+		t.tx.SetServerName(hostName(r.Host))
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			t.tx.AddRequestHeader(k, v)
+		}
+	}
+	return t.interrupted(t.tx.ProcessRequestHeaders())
+}
+
+// RequestBody reads body (nil or http.NoBody when the request has none,
+// which skips the body buffering) up to the body limit, runs phase 2 and
+// then the stages. It returns the buffered body to forward. A read error
+// is the client's: the caller answers 400.
+func (t *Tx) RequestBody(ctx context.Context, body io.Reader) (*Block, io.Reader, error) {
+	var fwd io.Reader = http.NoBody
+	var rest io.Reader // what Coraza left unread: nothing unless detect mode let an oversized body through
+	if body != nil && body != http.NoBody && t.tx.IsRequestBodyAccessible() {
+		// Coraza reads at most the limit plus one byte (its limit is set
+		// one over ours): reaching it means the body is too large.
+		it, _, err := t.tx.ReadRequestBodyFrom(body)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read request body: %w", err)
+		}
+		if it != nil {
+			return t.interrupted(it), nil, nil
+		}
+		if fwd, err = t.tx.RequestBodyReader(); err != nil {
+			return nil, nil, fmt.Errorf("buffer request body: %w", err)
+		}
+		rest = body
+	}
+	it, err := t.tx.ProcessRequestBody()
+	if err != nil {
+		return nil, nil, fmt.Errorf("inspect request body: %w", err)
+	}
+	if b := t.interrupted(it); b != nil {
+		return b, nil, nil
+	}
+	for _, s := range t.e.stages {
+		var sb io.Reader = http.NoBody
+		if fwd != http.NoBody {
+			if sb, err = t.tx.RequestBodyReader(); err != nil {
+				return nil, nil, fmt.Errorf("buffer request body: %w", err)
+			}
+		}
+		res, err := s.Inspect(ctx, t.req, sb)
+		if err != nil {
+			return nil, nil, fmt.Errorf("stage %s: %w", s.Name(), err)
+		}
+		t.stage = append(t.stage, res.Matches...)
+		if res.Block != nil && t.e.cfg.Mode == ModeBlock {
+			t.blocked = res.Block
+			return res.Block, nil, nil
+		}
+	}
+	if fwd != http.NoBody {
+		// The stages may have read it: a fresh reader for the upstream.
+		if fwd, err = t.tx.RequestBodyReader(); err != nil {
+			return nil, nil, fmt.Errorf("buffer request body: %w", err)
+		}
+		fwd = io.MultiReader(fwd, rest)
+	}
+	return nil, fwd, nil
+}
+
+// ResponseHeaders runs phase 3.
+func (t *Tx) ResponseHeaders(status int, proto string, h http.Header) *Block {
+	for k, vs := range h {
+		for _, v := range vs {
+			t.tx.AddResponseHeader(k, v)
+		}
+	}
+	return t.interrupted(t.tx.ProcessResponseHeaders(status, proto))
+}
+
+// InspectsResponseBody reports whether phase 4 reads the response body
+// (its media type is one CRS inspects); call it after ResponseHeaders.
+func (t *Tx) InspectsResponseBody() bool {
+	return t.tx.IsResponseBodyAccessible() && t.tx.IsResponseBodyProcessable()
+}
+
+// ResponseBody runs phase 4 on the first bytes of the response body (at
+// most the response body limit; the caller forwards the rest unread).
+func (t *Tx) ResponseBody(body []byte) (*Block, error) {
+	if len(body) > 0 {
+		it, _, err := t.tx.WriteResponseBody(body)
+		if err != nil {
+			return nil, fmt.Errorf("inspect response body: %w", err)
+		}
+		if it != nil {
+			return t.interrupted(it), nil
+		}
+	}
+	it, err := t.tx.ProcessResponseBody()
+	if err != nil {
+		return nil, fmt.Errorf("inspect response body: %w", err)
+	}
+	return t.interrupted(it), nil
+}
+
+// Finish runs phase 5, closes the transaction and returns the decision.
+// Call it once, last.
+func (t *Tx) Finish() *Decision {
+	t.tx.ProcessLogging()
+	d := &Decision{Request: t.req, Mode: t.e.cfg.Mode, Blocked: t.blocked}
+	for _, mr := range t.tx.MatchedRules() {
+		if l, ok := mr.(interface{ Log() bool }); ok && !l.Log() {
+			continue
+		}
+		d.Matches = append(d.Matches, matchOf(mr))
+	}
+	d.Matches = append(d.Matches, t.stage...)
+	if st, ok := t.tx.(plugintypes.TransactionState); ok {
+		d.InboundScore = txInt(st, "blocking_inbound_anomaly_score")
+		d.OutboundScore = txInt(st, "blocking_outbound_anomaly_score")
+	}
+	_ = t.tx.Close()
+	return d
+}
+
+func txInt(st plugintypes.TransactionState, name string) int {
+	v := st.Variables().TX().Get(name)
+	if len(v) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(v[0])
+	return n
+}
+
+func hostName(host string) string {
+	for i := len(host) - 1; i >= 0; i-- {
+		switch host[i] {
+		case ':':
+			return host[:i]
+		case ']':
+			return host
+		}
+	}
+	return host
+}
