@@ -101,15 +101,13 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		}
 		return int64(e.Location.Line), true
 	case "actor":
-		m := map[string]string{}
+		// Every key is present (empty when unknown), so that a filter
+		// on one never fails on records without it.
+		var act finding.Actor
 		if e.Actor != nil {
-			for k, v := range map[string]string{"user": e.Actor.User, "address": e.Actor.Address, "process": e.Actor.Process} {
-				if v != "" {
-					m[k] = v
-				}
-			}
+			act = *e.Actor
 		}
-		return m, true
+		return map[string]string{"user": act.User, "address": act.Address, "process": act.Process}, true
 	case "groups":
 		if e.Actor == nil {
 			return []string{}, true
