@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_time ON records(time);
 CREATE INDEX IF NOT EXISTS records_namespace_time ON records(namespace, time);
 CREATE INDEX IF NOT EXISTS records_rule_time ON records(rule_id, time);
+CREATE INDEX IF NOT EXISTS records_engine_time ON records(engine, time);
 `
 
 // Store is a store.Store in one SQLite file. It is safe for concurrent
@@ -60,7 +61,7 @@ var _ store.Store = (*Store)(nil)
 // date. An error names the path.
 func Open(ctx context.Context, path string) (*Store, error) {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "auto_vacuum(INCREMENTAL)", "foreign_keys(ON)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "auto_vacuum(INCREMENTAL)", "cache_size(-65536)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
@@ -106,32 +107,68 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) error {
 		return fmt.Errorf("append: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO records(type, time, engine, action, rule_id, severity, namespace, kind, name, doc) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+	// Rows go in statements of up to insertRows rows: one statement per
+	// row spends more time in database/sql than in SQLite.
+	full, err := tx.PrepareContext(ctx, insertSQL(insertRows))
 	if err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
-	defer stmt.Close()
-	for i := range recs {
-		r := &recs[i]
-		e := &r.Event
-		e.Time = e.Time.UTC()
-		doc, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("append record %d: %w", i, err)
+	defer full.Close()
+	args := make([]any, 0, insertRows*10)
+	for start := 0; start < len(recs); start += insertRows {
+		chunk := recs[start:min(start+insertRows, len(recs))]
+		args = args[:0]
+		for i := range chunk {
+			e := &chunk[i].Event
+			e.Time = e.Time.UTC()
+			doc, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("append record %d: %w", start+i, err)
+			}
+			args = append(args, int(chunk[i].Type), e.Time.UnixNano(), e.Engine, e.Action, e.RuleID, int(e.Severity),
+				e.Resource.Namespace, e.Resource.Kind, e.Resource.Name, doc)
 		}
-		res, err := stmt.ExecContext(ctx, int(r.Type), e.Time.UnixNano(), e.Engine, e.Action, e.RuleID, int(e.Severity),
-			e.Resource.Namespace, e.Resource.Kind, e.Resource.Name, doc)
-		if err != nil {
-			return fmt.Errorf("append record %d: %w", i, err)
+		stmt := full
+		if len(chunk) < insertRows {
+			if stmt, err = tx.PrepareContext(ctx, insertSQL(len(chunk))); err != nil {
+				return fmt.Errorf("append: %w", err)
+			}
+			defer stmt.Close()
 		}
-		if r.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("append record %d: %w", i, err)
+		res, err := stmt.ExecContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("append records %d to %d: %w", start, start+len(chunk)-1, err)
+		}
+		// SQLite gives rows of one INSERT consecutive rowids (the table
+		// is only appended to under s.mu, and ids never reach the maximum).
+		last, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("append: %w", err)
+		}
+		for i := range chunk {
+			chunk[i].ID = last - int64(len(chunk)-1-i)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
 	return nil
+}
+
+// insertRows is the number of rows of one INSERT statement (10 values a
+// row, under SQLite's limit of 32,766 variables).
+const insertRows = 500
+
+func insertSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO records(type, time, engine, action, rule_id, severity, namespace, kind, name, doc) VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
 }
 
 // where renders a filter as an SQL condition with its arguments.
