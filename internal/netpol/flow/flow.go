@@ -212,7 +212,7 @@ type hubblePorts struct {
 type hubbleFlow struct {
 	Time    time.Time `json:"time"`
 	Verdict string    `json:"verdict"`
-	IsReply *bool  `json:"is_reply"`
+	IsReply *bool     `json:"is_reply"`
 	IP      struct {
 		Source      string `json:"source"`
 		Destination string `json:"destination"`
