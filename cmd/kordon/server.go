@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/kordon-dev/kordon/internal/flowlog"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
 	"github.com/kordon-dev/kordon/internal/store/query"
@@ -34,6 +35,7 @@ type serverFlags struct {
 	maxBatch          int
 	queryTimeout      time.Duration
 	shutdownTimeout   time.Duration
+	podHistory        []string
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -50,6 +52,7 @@ serves the HTTP API of docs/server.md:
 
   POST /api/v1/events     a JSON array of events, or one event a line (NDJSON)
   POST /api/v1/findings   a kordon scan -o json report, or a JSON array of findings
+  POST /api/v1/flows      a flow log: Hubble JSON, Kordon JSONL/CSV, AWS VPC (v2-v5)
   POST /api/v1/query      a query: CEL filter, time range, group-by and count
   GET  /api/v1/query      the same in URL parameters
   GET  /api/v1/stats      records, bytes and time span held
@@ -80,6 +83,7 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.StringVar(&f.maxBody, "max-body", "16Mi", "largest request body accepted")
 	fl.IntVar(&f.maxBatch, "max-batch", httpapi.DefaultMaxBatch, "most records in one ingest request")
 	fl.DurationVar(&f.queryTimeout, "query-timeout", httpapi.DefaultQueryTimeout, "longest a query may run")
+	fl.StringArrayVar(&f.podHistory, "pod-history", nil, "IP to pod history for attributing flows: kubectl get pods -A -o json output, or Kordon's history lines (repeatable; see docs/server.md)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	return cmd
 }
@@ -104,6 +108,15 @@ func readToken(file string) (string, error) {
 		tok = string(b)
 	}
 	return strings.TrimSpace(tok), nil
+}
+
+func loadHistory(h *flowlog.History, path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	return h.LoadHistory(fh, path)
 }
 
 func runServer(cmd *cobra.Command, f *serverFlags) error {
@@ -143,6 +156,12 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		}
 		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
+	history := flowlog.NewHistory()
+	for _, p := range f.podHistory {
+		if err := loadHistory(history, p); err != nil {
+			return usageErr(fmt.Errorf("--pod-history: %w", err))
+		}
+	}
 	st, err := sqlite.Open(ctx, f.db)
 	if err != nil {
 		return usageErr(err)
@@ -152,7 +171,8 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	if err != nil {
 		return err
 	}
-	api := httpapi.New(httpapi.Options{Store: st, Env: env, Token: tok, MaxBody: maxBody, MaxBatch: f.maxBatch, QueryTimeout: f.queryTimeout})
+	api := httpapi.New(httpapi.Options{Store: st, Env: env, Token: tok, MaxBody: maxBody, MaxBatch: f.maxBatch, QueryTimeout: f.queryTimeout,
+		Flows: &flowlog.Normalizer{History: history}})
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return usageErr(fmt.Errorf("--addr: %w", err))

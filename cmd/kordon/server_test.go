@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +38,8 @@ func TestServerAndQuery(t *testing.T) {
 		cmd := newRootCmd()
 		cmd.SetOut(&serverErr)
 		cmd.SetErr(&serverErr)
-		cmd.SetArgs([]string{"server", "--db", db, "--addr", addr, "--token-file", tokFile, "--retention-age", "0"})
+		cmd.SetArgs([]string{"server", "--db", db, "--addr", addr, "--token-file", tokFile, "--retention-age", "0",
+			"--pod-history", "../../internal/flowlog/testdata/pods.json"})
 		done <- cmd.ExecuteContext(ctx)
 	}()
 	base := "http://" + addr
@@ -82,8 +84,22 @@ func TestServerAndQuery(t *testing.T) {
 		t.Fatalf("sending events: %+v, %v", res, err)
 	}
 
+	// A VPC flow log: the flows of one address attributed to the pod that
+	// held it at each flow's time.
+	vpc, err := os.ReadFile("../../internal/flowlog/testdata/vpc-v5.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Send(t.Context(), "/api/v1/flows", vpc); err != nil {
+		t.Fatal(err)
+	}
+
 	t.Setenv(tokenEnv, tok)
-	out, errOut, code := run(t, "", "query", "--server", base, "--since", "1h", "--group-by", "action", `engine == "admission"`)
+	out, errOut, code := run(t, "", "query", "--server", base, "--group-by", "resource.name", `engine == "flow" && attributes.src == "10.0.1.5"`)
+	if code != 0 || !strings.Contains(out, "web-old ") || !strings.Contains(out, "ledger-0 ") {
+		t.Errorf("flows by pod: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, "", "query", "--server", base, "--since", "1h", "--group-by", "action", `engine == "admission"`)
 	if code != 0 || !strings.Contains(out, "denied  2") || !strings.Contains(out, "warned  1") {
 		t.Errorf("query --server: exit %d\n%s%s", code, out, errOut)
 	}

@@ -15,11 +15,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/finding"
+	"github.com/kordon-dev/kordon/internal/flowlog"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/query"
 )
@@ -47,6 +49,9 @@ type Options struct {
 	// Ingested, when set, is called with the records of each ingest
 	// request after they are stored (enrichment, alert rules).
 	Ingested func(ctx context.Context, recs []store.Record)
+	// Flows, when set, normalises flow logs posted to /api/v1/flows;
+	// without it that path answers 404.
+	Flows *flowlog.Normalizer
 	// Now returns the current time (tests fix it).
 	Now func() time.Time
 }
@@ -79,6 +84,9 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("POST /api/v1/events", a.auth(a.ingestEvents))
 	mux.Handle("POST /api/v1/findings", a.auth(a.ingestFindings))
+	if a.opts.Flows != nil {
+		mux.Handle("POST /api/v1/flows", a.auth(a.ingestFlows))
+	}
 	mux.Handle("POST /api/v1/query", a.auth(a.postQuery))
 	mux.Handle("GET /api/v1/query", a.auth(a.getQuery))
 	mux.Handle("GET /api/v1/stats", a.auth(a.stats))
@@ -506,4 +514,82 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// FlowResult is the response to POST /api/v1/flows.
+type FlowResult struct {
+	// Accepted counts the Flow events stored.
+	Accepted int `json:"accepted"`
+	flowlog.Result
+}
+
+// flowBatch is how many flow events are stored in one transaction.
+const flowBatch = 5000
+
+// ingestFlows stores the flows of a flow log (the body, bounded by
+// MaxBody) as Flow events; the format is the "format" URL parameter
+// (default auto).
+func (a *API) ingestFlows(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = flowlog.FormatAuto
+	}
+	if !slices.Contains(flowlog.Formats(), format) {
+		writeError(w, http.StatusBadRequest, "format %q: want one of %s", format, strings.Join(flowlog.Formats(), ", "))
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, a.opts.MaxBody)
+	var res FlowResult
+	batch := make([]store.Record, 0, flowBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := a.opts.Store.Append(r.Context(), batch); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if a.opts.Ingested != nil {
+			a.opts.Ingested(r.Context(), batch)
+		}
+		res.Accepted += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	now := a.opts.Now().UTC()
+	var timeErrs []string
+	fr, err := a.opts.Flows.ReadEvents(body, "body", format, func(e finding.Event) error {
+		if err := checkTime(e.Time, now); err != nil {
+			if len(timeErrs) < 100 {
+				timeErrs = append(timeErrs, fmt.Sprintf("flow %s: %v", e.Message, err))
+			}
+			return nil
+		}
+		batch = append(batch, store.Record{Type: store.TypeEvent, Event: e})
+		if len(batch) == flowBatch {
+			return flush()
+		}
+		return nil
+	})
+	res.Result = fr
+	res.Errors = append(res.Errors, timeErrs...)
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, http.StatusRequestEntityTooLarge, "request body over %d bytes after %d flows were stored: send smaller parts", a.opts.MaxBody, res.Accepted)
+		case strings.HasPrefix(err.Error(), "store:"):
+			writeError(w, http.StatusServiceUnavailable, "%v (%d flows stored before)", err, res.Accepted)
+		default:
+			writeError(w, http.StatusBadRequest, "%v (%d flows stored before)", err, res.Accepted)
+		}
+		return
+	}
+	status := http.StatusOK
+	if len(res.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	writeJSON(w, status, res)
 }

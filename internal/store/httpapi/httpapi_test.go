@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kordon-dev/kordon/internal/flowlog"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
 	"github.com/kordon-dev/kordon/internal/store/query"
@@ -249,5 +250,45 @@ func TestClientSend(t *testing.T) {
 	bad := &httpapi.Client{BaseURL: srv.URL, Token: "wrong", HTTP: srv.Client()}
 	if _, err := bad.Send(t.Context(), "/api/v1/events", buf.Bytes()); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("Send with a wrong token: %v", err)
+	}
+}
+
+func TestIngestFlows(t *testing.T) {
+	h := flowlog.NewHistory()
+	f, err := os.Open("../../flowlog/testdata/pods.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := h.LoadHistory(f, "pods.json"); err != nil {
+		t.Fatal(err)
+	}
+	late := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	srv, _ := start(t, func(o *httpapi.Options) {
+		o.Now = func() time.Time { return late }
+		o.Flows = &flowlog.Normalizer{History: h, Now: o.Now}
+	})
+	vpc, err := os.ReadFile("../../flowlog/testdata/vpc-v5.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := post(t, srv, "/api/v1/flows", token, string(vpc))
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `"accepted": 3`) || !strings.Contains(body, `body:5: dstaddr \"not-an-ip\"`) {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	hub, err := os.ReadFile("../../netpol/flow/testdata/hubble.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := post(t, srv, "/api/v1/flows?format=hubble", token, string(hub)); code != 200 || !strings.Contains(body, `"accepted": 4`) {
+		t.Fatalf("hubble: status %d: %s", code, body)
+	}
+	code, body = post(t, srv, "/api/v1/query", token, `{"filter": "engine == \"flow\"", "groupBy": ["resource.namespace", "resource.name", "action"]}`)
+	if code != 200 {
+		t.Fatalf("query: %d %s", code, body)
+	}
+	golden(t, "query-flows.json", body)
+	if code, body := post(t, srv, "/api/v1/flows?format=netflow", token, "x"); code != 400 || !strings.Contains(body, "want one of") {
+		t.Errorf("unknown format: %d %s", code, body)
 	}
 }
