@@ -127,7 +127,9 @@ func sortDesc(xs []int) {
 	}
 }
 
-func normDomain(d string) string { return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".") }
+func normDomain(d string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+}
 
 // MatchIP returns the indicator an address matches: the address itself,
 // else the longest CIDR range holding it.

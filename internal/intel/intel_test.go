@@ -54,7 +54,7 @@ func TestFormatsAndMatching(t *testing.T) {
 	s := setOf(list, stix, misp)
 	for _, c := range []struct {
 		kind, value, want string
-		sev              finding.Severity
+		sev               finding.Severity
 	}{
 		{"ip", "198.51.100.7", "198.51.100.7", finding.High},
 		{"ip", "203.0.113.77", "203.0.113.0/24", finding.High},
