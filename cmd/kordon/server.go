@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/kordon-dev/kordon/internal/flowlog"
+	"github.com/kordon-dev/kordon/internal/intel"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
 	"github.com/kordon-dev/kordon/internal/store/query"
@@ -36,6 +37,7 @@ type serverFlags struct {
 	queryTimeout      time.Duration
 	shutdownTimeout   time.Duration
 	podHistory        []string
+	intelFeeds        []string
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -61,7 +63,9 @@ serves the HTTP API of docs/server.md:
 Every /api/ request carries "Authorization: Bearer TOKEN"; the token is read
 from --token-file or $KORDON_TOKEN (at least 16 characters). Records older
 than --retention-age are removed, and the oldest records while the database
-holds more than --retention-size, every --retention-interval. Serves HTTPS
+holds more than --retention-size, every --retention-interval. Events are
+checked at ingest against the --intel-feed indicators: a match adds
+intel.* attributes to the event and stores a KOR-INTEL-001 event. Serves HTTPS
 with --tls-cert-file and --tls-key-file, plain HTTP otherwise (put it behind
 TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 		Example: `  KORDON_TOKEN=$(openssl rand -hex 16) kordon server --db /var/lib/kordon/kordon.db
@@ -84,6 +88,7 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.IntVar(&f.maxBatch, "max-batch", httpapi.DefaultMaxBatch, "most records in one ingest request")
 	fl.DurationVar(&f.queryTimeout, "query-timeout", httpapi.DefaultQueryTimeout, "longest a query may run")
 	fl.StringArrayVar(&f.podHistory, "pod-history", nil, "IP to pod history for attributing flows: kubectl get pods -A -o json output, or Kordon's history lines (repeatable; see docs/server.md)")
+	fl.StringArrayVar(&f.intelFeeds, "intel-feed", nil, "threat-intelligence feed: name=N,file=PATH or url=URL[,format=list|stix|misp][,severity=high][,refresh=1h] (repeatable; see docs/server.md)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	return cmd
 }
@@ -162,6 +167,18 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 			return usageErr(fmt.Errorf("--pod-history: %w", err))
 		}
 	}
+	enricher := intel.NewEnricher()
+	feeds := &intel.Feeds{Enricher: enricher, Log: log}
+	for _, spec := range f.intelFeeds {
+		feed, err := intel.ParseFeed(spec)
+		if err != nil {
+			return usageErr(fmt.Errorf("--intel-feed: %w", err))
+		}
+		feeds.Feeds = append(feeds.Feeds, feed)
+	}
+	if err := feeds.Load(ctx); err != nil {
+		return usageErr(fmt.Errorf("--intel-feed: %w", err))
+	}
 	st, err := sqlite.Open(ctx, f.db)
 	if err != nil {
 		return usageErr(err)
@@ -172,7 +189,7 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		return err
 	}
 	api := httpapi.New(httpapi.Options{Store: st, Env: env, Token: tok, MaxBody: maxBody, MaxBatch: f.maxBatch, QueryTimeout: f.queryTimeout,
-		Flows: &flowlog.Normalizer{History: history}})
+		Flows: &flowlog.Normalizer{History: history}, Enrich: enricher.Enrich})
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return usageErr(fmt.Errorf("--addr: %w", err))
@@ -195,6 +212,11 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		store.RetainEvery(retainCtx, st, store.Retention{MaxAge: f.retentionAge, MaxBytes: maxSize}, f.retentionInterval, log)
 	}()
 	defer func() { stopRetain(); <-retained }()
+	if len(feeds.Feeds) > 0 {
+		refreshed := make(chan struct{})
+		go func() { defer close(refreshed); feeds.Run(retainCtx) }()
+		defer func() { stopRetain(); <-refreshed }()
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	scheme := "http"

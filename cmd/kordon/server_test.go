@@ -23,6 +23,7 @@ func TestServerAndQuery(t *testing.T) {
 	db := filepath.Join(dir, "kordon.db")
 	const tok = "0123456789abcdef-token"
 	tokFile := writeFile(t, dir, "token", tok+"\n")
+	feed := writeFile(t, dir, "blocklist.txt", "# known scanners\n203.0.113.0/28\n")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +40,7 @@ func TestServerAndQuery(t *testing.T) {
 		cmd.SetOut(&serverErr)
 		cmd.SetErr(&serverErr)
 		cmd.SetArgs([]string{"server", "--db", db, "--addr", addr, "--token-file", tokFile, "--retention-age", "0",
-			"--pod-history", "../../internal/flowlog/testdata/pods.json"})
+			"--pod-history", "../../internal/flowlog/testdata/pods.json", "--intel-feed", "name=blocklist,file=" + feed + ",severity=critical"})
 		done <- cmd.ExecuteContext(ctx)
 	}()
 	base := "http://" + addr
@@ -103,6 +104,16 @@ func TestServerAndQuery(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "denied  2") || !strings.Contains(out, "warned  1") {
 		t.Errorf("query --server: exit %d\n%s%s", code, out, errOut)
 	}
+	// The rejected flow from 203.0.113.9 matched the feed.
+	out, errOut, code = run(t, "", "query", "--server", base, "-o", "json", `engine == "intel"`)
+	if code != 0 || !strings.Contains(out, `"ruleID": "KOR-INTEL-001"`) || !strings.Contains(out, `"severity": "critical"`) ||
+		!strings.Contains(out, `"name": "ledger-0"`) || !strings.Contains(out, `"count": 1`) {
+		t.Errorf("intel match: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, "", "query", "--server", base, "--count", `engine == "flow" && "intel.feed" in attributes`)
+	if code != 0 || strings.TrimSpace(out) != "1" {
+		t.Errorf("enriched flows: exit %d, %q%s", code, out, errOut)
+	}
 	out, errOut, code = run(t, "", "query", "--server", base, "--count", `type == "finding"`)
 	if code != 0 || strings.TrimSpace(out) != fmtInt(len(rep.Findings)) {
 		t.Errorf("count of findings: exit %d, %q%s; want %d", code, out, errOut, len(rep.Findings))
@@ -122,7 +133,7 @@ func TestServerAndQuery(t *testing.T) {
 		t.Fatal("server did not stop on cancellation")
 	}
 
-	out, errOut, code = run(t, "", "query", "--db", db, "-o", "json", "--limit", "2", `severity == "critical" && type == "event"`)
+	out, errOut, code = run(t, "", "query", "--db", db, "-o", "json", "--limit", "2", `severity == "critical" && type == "event" && engine == "admission"`)
 	if code != 0 {
 		t.Fatalf("query --db: exit %d: %s", code, errOut)
 	}

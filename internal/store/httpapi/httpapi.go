@@ -46,8 +46,12 @@ type Options struct {
 	MaxBatch int
 	// QueryTimeout bounds one query.
 	QueryTimeout time.Duration
+	// Enrich, when set, is called with the records of each ingest request
+	// before they are stored; it may add attributes to them and returns
+	// records to store beside them (threat-intelligence matches).
+	Enrich func(recs []store.Record) []store.Record
 	// Ingested, when set, is called with the records of each ingest
-	// request after they are stored (enrichment, alert rules).
+	// request after they are stored (alert rules).
 	Ingested func(ctx context.Context, recs []store.Record)
 	// Flows, when set, normalises flow logs posted to /api/v1/flows;
 	// without it that path answers 404.
@@ -231,13 +235,25 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request) {
 	a.store(w, r, recs, res)
 }
 
-func (a *API) store(w http.ResponseWriter, r *http.Request, recs []store.Record, res IngestResult) {
-	if err := a.opts.Store.Append(r.Context(), recs); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "store: %v", err)
-		return
+// appendRecords enriches and stores records (with the records enrichment
+// adds), then hands them on.
+func (a *API) appendRecords(ctx context.Context, recs []store.Record) error {
+	if a.opts.Enrich != nil && len(recs) > 0 {
+		recs = append(recs, a.opts.Enrich(recs)...)
+	}
+	if err := a.opts.Store.Append(ctx, recs); err != nil {
+		return err
 	}
 	if a.opts.Ingested != nil && len(recs) > 0 {
-		a.opts.Ingested(r.Context(), recs)
+		a.opts.Ingested(ctx, recs)
+	}
+	return nil
+}
+
+func (a *API) store(w http.ResponseWriter, r *http.Request, recs []store.Record, res IngestResult) {
+	if err := a.appendRecords(r.Context(), recs); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "store: %v", err)
+		return
 	}
 	res.Accepted = len(recs)
 	status := http.StatusOK
@@ -545,13 +561,11 @@ func (a *API) ingestFlows(w http.ResponseWriter, r *http.Request) {
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := a.opts.Store.Append(r.Context(), batch); err != nil {
+		n := len(batch)
+		if err := a.appendRecords(r.Context(), batch); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
-		if a.opts.Ingested != nil {
-			a.opts.Ingested(r.Context(), batch)
-		}
-		res.Accepted += len(batch)
+		res.Accepted += n
 		batch = batch[:0]
 		return nil
 	}
