@@ -358,3 +358,18 @@ func (q *Query) match(ctx context.Context, r *store.Record) (bool, error) {
 	}
 	return b, nil
 }
+
+// FieldValue returns a record's value of a group-by field (type, engine,
+// action, ruleID, severity, resource.namespace, resource.kind,
+// resource.name, attributes.KEY); "" for an unknown field or a missing
+// attribute.
+func FieldValue(r *store.Record, field string) string {
+	g, err := parseGroupField(field)
+	if err != nil {
+		return ""
+	}
+	if g.column != "" {
+		return g.column.Value(r)
+	}
+	return r.Event.Attributes[g.attribute]
+}
