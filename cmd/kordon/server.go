@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/kordon-dev/kordon/internal/alert"
 	"github.com/kordon-dev/kordon/internal/flowlog"
 	"github.com/kordon-dev/kordon/internal/intel"
 	"github.com/kordon-dev/kordon/internal/store"
@@ -38,6 +39,7 @@ type serverFlags struct {
 	shutdownTimeout   time.Duration
 	podHistory        []string
 	intelFeeds        []string
+	alerts            string
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -65,7 +67,9 @@ from --token-file or $KORDON_TOKEN (at least 16 characters). Records older
 than --retention-age are removed, and the oldest records while the database
 holds more than --retention-size, every --retention-interval. Events are
 checked at ingest against the --intel-feed indicators: a match adds
-intel.* attributes to the event and stores a KOR-INTEL-001 event. Serves HTTPS
+intel.* attributes to the event and stores a KOR-INTEL-001 event. Stored
+records are checked against the --alerts rules, whose alerts go to webhook
+and syslog (CEF, LEEF) notifiers. Serves HTTPS
 with --tls-cert-file and --tls-key-file, plain HTTP otherwise (put it behind
 TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 		Example: `  KORDON_TOKEN=$(openssl rand -hex 16) kordon server --db /var/lib/kordon/kordon.db
@@ -89,6 +93,7 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.DurationVar(&f.queryTimeout, "query-timeout", httpapi.DefaultQueryTimeout, "longest a query may run")
 	fl.StringArrayVar(&f.podHistory, "pod-history", nil, "IP to pod history for attributing flows: kubectl get pods -A -o json output, or Kordon's history lines (repeatable; see docs/server.md)")
 	fl.StringArrayVar(&f.intelFeeds, "intel-feed", nil, "threat-intelligence feed: name=N,file=PATH or url=URL[,format=list|stix|misp][,severity=high][,refresh=1h] (repeatable; see docs/server.md)")
+	fl.StringVar(&f.alerts, "alerts", "", "alert rules and notifiers (YAML; see docs/server.md)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	return cmd
 }
@@ -179,17 +184,29 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	if err := feeds.Load(ctx); err != nil {
 		return usageErr(fmt.Errorf("--intel-feed: %w", err))
 	}
+	env, err := query.NewEnv()
+	if err != nil {
+		return err
+	}
+	var dispatcher *alert.Dispatcher
+	if f.alerts != "" {
+		engine, notifiers, err := alert.LoadConfig(f.alerts, env)
+		if err != nil {
+			return usageErr(fmt.Errorf("--alerts: %w", err))
+		}
+		dispatcher = alert.NewDispatcher(engine, notifiers, log)
+	}
 	st, err := sqlite.Open(ctx, f.db)
 	if err != nil {
 		return usageErr(err)
 	}
 	defer st.Close()
-	env, err := query.NewEnv()
-	if err != nil {
-		return err
+	opts := httpapi.Options{Store: st, Env: env, Token: tok, MaxBody: maxBody, MaxBatch: f.maxBatch, QueryTimeout: f.queryTimeout,
+		Flows: &flowlog.Normalizer{History: history}, Enrich: enricher.Enrich}
+	if dispatcher != nil {
+		opts.Ingested = dispatcher.Observe
 	}
-	api := httpapi.New(httpapi.Options{Store: st, Env: env, Token: tok, MaxBody: maxBody, MaxBatch: f.maxBatch, QueryTimeout: f.queryTimeout,
-		Flows: &flowlog.Normalizer{History: history}, Enrich: enricher.Enrich})
+	api := httpapi.New(opts)
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return usageErr(fmt.Errorf("--addr: %w", err))
@@ -212,6 +229,11 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		store.RetainEvery(retainCtx, st, store.Retention{MaxAge: f.retentionAge, MaxBytes: maxSize}, f.retentionInterval, log)
 	}()
 	defer func() { stopRetain(); <-retained }()
+	if dispatcher != nil {
+		sent := make(chan struct{})
+		go func() { defer close(sent); dispatcher.Run(retainCtx) }()
+		defer func() { stopRetain(); <-sent }()
+	}
 	if len(feeds.Feeds) > 0 {
 		refreshed := make(chan struct{})
 		go func() { defer close(refreshed); feeds.Run(retainCtx) }()

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +26,24 @@ func TestServerAndQuery(t *testing.T) {
 	const tok = "0123456789abcdef-token"
 	tokFile := writeFile(t, dir, "token", tok+"\n")
 	feed := writeFile(t, dir, "blocklist.txt", "# known scanners\n203.0.113.0/28\n")
+	// Alerts: two denials in a namespace within a minute, to a webhook.
+	hook := make(chan string, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hook <- string(b)
+	}))
+	defer receiver.Close()
+	alerts := writeFile(t, dir, "alerts.yaml", `rules:
+- name: repeated-denials
+  filter: engine == "admission" && action == "denied"
+  threshold: 2
+  window: 5m
+  key: [resource.namespace]
+- name: threat-intel
+  filter: ruleID == "KOR-INTEL-001"
+notifiers:
+- webhook: {url: "`+receiver.URL+`"}
+`)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +60,7 @@ func TestServerAndQuery(t *testing.T) {
 		cmd.SetOut(&serverErr)
 		cmd.SetErr(&serverErr)
 		cmd.SetArgs([]string{"server", "--db", db, "--addr", addr, "--token-file", tokFile, "--retention-age", "0",
-			"--pod-history", "../../internal/flowlog/testdata/pods.json", "--intel-feed", "name=blocklist,file=" + feed + ",severity=critical"})
+			"--pod-history", "../../internal/flowlog/testdata/pods.json", "--intel-feed", "name=blocklist,file=" + feed + ",severity=critical", "--alerts", alerts})
 		done <- cmd.ExecuteContext(ctx)
 	}()
 	base := "http://" + addr
@@ -93,6 +113,27 @@ func TestServerAndQuery(t *testing.T) {
 	}
 	if _, err := cl.Send(t.Context(), "/api/v1/flows", vpc); err != nil {
 		t.Fatal(err)
+	}
+
+	got := map[string]bool{}
+	for len(got) < 2 {
+		select {
+		case b := <-hook:
+			var a struct {
+				Rule  string            `json:"rule"`
+				Key   map[string]string `json:"key"`
+				Count int               `json:"count"`
+			}
+			if err := json.Unmarshal([]byte(b), &a); err != nil {
+				t.Fatal(err)
+			}
+			got[a.Rule] = true
+			if a.Rule == "repeated-denials" && (a.Key["resource.namespace"] != "shop" || a.Count != 2) {
+				t.Errorf("alert %s", b)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("alerts received: %v", got)
+		}
 	}
 
 	t.Setenv(tokenEnv, tok)

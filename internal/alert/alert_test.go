@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -361,5 +362,27 @@ func TestSyslogUDPTCPTLS(t *testing.T) {
 	n, _, err = pc.ReadFrom(buf)
 	if err != nil || !strings.Contains(string(buf[:n]), "LEEF:1.0|Kordon|Kordon|") {
 		t.Errorf("LEEF over syslog: %q %v", buf[:n], err)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	env, _ := query.NewEnv()
+	dir := t.TempDir()
+	for _, c := range []struct{ yaml, want string }{
+		{"rules: [{name: a, filter: 'true'}]\n", "rules without notifiers"},
+		{"notifiers: [{}]\n", "set exactly one of webhook, syslog"},
+		{"notifiers: [{syslog: {network: sctp, address: 'x:1'}}]\n", `network "sctp"`},
+		{"notifiers: [{syslog: {network: udp, address: 'x:1', format: json}}]\n", `format "json"`},
+		{"notifiers: [{webhook: {}}]\n", "webhook.url: missing"},
+		{"rules: [{name: a, filter: 'true', window: soon}]\n", `invalid duration "soon"`},
+		{"rulez: []\n", "unknown field"},
+	} {
+		p := dir + "/a.yaml"
+		if err := os.WriteFile(p, []byte(c.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := LoadConfig(p, env); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("LoadConfig(%q) = %v, want %q", c.yaml, err, c.want)
+		}
 	}
 }

@@ -1,0 +1,125 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kordon-dev/kordon/internal/store"
+	"github.com/kordon-dev/kordon/internal/store/query"
+)
+
+// Config is the alerts file of `kordon server --alerts` (docs/server.md).
+type Config struct {
+	Rules     []RuleSpec       `json:"rules"`
+	Notifiers []NotifierConfig `json:"notifiers"`
+}
+
+// NotifierConfig configures one notifier: exactly one field is set.
+type NotifierConfig struct {
+	Webhook *struct {
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers,omitempty"`
+	} `json:"webhook,omitempty"`
+	Syslog *struct {
+		Network  string `json:"network"`
+		Address  string `json:"address"`
+		Format   string `json:"format,omitempty"`
+		Facility int    `json:"facility,omitempty"`
+	} `json:"syslog,omitempty"`
+}
+
+// LoadConfig reads an alerts file (YAML or JSON; unknown fields are
+// errors) and builds its rules and notifiers.
+func LoadConfig(path string, env *query.Env) (*Engine, []Notifier, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var c Config
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	e, err := NewEngine(env, c.Rules)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var ns []Notifier
+	for i, n := range c.Notifiers {
+		switch {
+		case n.Webhook != nil && n.Syslog == nil:
+			if n.Webhook.URL == "" {
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].webhook.url: missing", path, i)
+			}
+			ns = append(ns, &Webhook{URL: n.Webhook.URL, Headers: n.Webhook.Headers})
+		case n.Syslog != nil && n.Webhook == nil:
+			s := n.Syslog
+			switch {
+			case s.Network != "udp" && s.Network != "tcp" && s.Network != "tls":
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].syslog.network %q: want udp, tcp or tls", path, i, s.Network)
+			case s.Format != "" && s.Format != "cef" && s.Format != "leef":
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].syslog.format %q: want cef or leef", path, i, s.Format)
+			case s.Address == "":
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].syslog.address: missing", path, i)
+			}
+			ns = append(ns, &Syslog{Network: s.Network, Address: s.Address, Format: s.Format, Facility: s.Facility})
+		default:
+			return nil, nil, fmt.Errorf("%s: notifiers[%d]: set exactly one of webhook, syslog", path, i)
+		}
+	}
+	if len(c.Rules) > 0 && len(ns) == 0 {
+		return nil, nil, errors.New(path + ": rules without notifiers")
+	}
+	return e, ns, nil
+}
+
+// Dispatcher evaluates rules on stored records and sends the alerts from
+// a bounded queue, so that slow notifiers never hold up ingest. Observe
+// is safe for concurrent use; Run runs once.
+type Dispatcher struct {
+	engine    *Engine
+	notifiers []Notifier
+	log       *slog.Logger
+	queue     chan Alert
+	dropped   atomic.Int64
+}
+
+// queueSize bounds the alerts waiting to be sent.
+const queueSize = 1000
+
+// NewDispatcher returns a dispatcher of an engine's alerts.
+func NewDispatcher(e *Engine, ns []Notifier, log *slog.Logger) *Dispatcher {
+	return &Dispatcher{engine: e, notifiers: ns, log: log, queue: make(chan Alert, queueSize)}
+}
+
+// Observe evaluates the rules on stored records and queues their alerts;
+// when the queue is full an alert is dropped and logged.
+func (d *Dispatcher) Observe(ctx context.Context, recs []store.Record) {
+	for _, a := range d.engine.Observe(ctx, recs) {
+		select {
+		case d.queue <- a:
+		default:
+			n := d.dropped.Add(1)
+			if d.log != nil {
+				d.log.Error("alert dropped: the notifiers are behind", "rule", a.Rule, "dropped", n)
+			}
+		}
+	}
+}
+
+// Run sends queued alerts until ctx is done.
+func (d *Dispatcher) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case a := <-d.queue:
+			_ = NotifyAll(ctx, d.notifiers, a, d.log)
+		}
+	}
+}
