@@ -370,7 +370,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ yaml, want string }{
 		{"rules: [{name: a, filter: 'true'}]\n", "rules without notifiers"},
-		{"notifiers: [{}]\n", "set exactly one of webhook, syslog"},
+		{"notifiers: [{}]\n", "set exactly one of webhook, slack, teams, syslog"},
 		{"notifiers: [{syslog: {network: sctp, address: 'x:1'}}]\n", `network "sctp"`},
 		{"notifiers: [{syslog: {network: udp, address: 'x:1', format: json}}]\n", `format "json"`},
 		{"notifiers: [{webhook: {}}]\n", "webhook.url: missing"},
@@ -384,5 +384,43 @@ func TestLoadConfigErrors(t *testing.T) {
 		if _, _, err := LoadConfig(p, env); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("LoadConfig(%q) = %v, want %q", c.yaml, err, c.want)
 		}
+	}
+}
+
+func TestSlackAndTeams(t *testing.T) {
+	type got struct {
+		path string
+		body map[string]any
+	}
+	recv := make(chan got, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil || r.Header.Get("Content-Type") != "application/json" {
+			http.Error(w, "bad", 400)
+			return
+		}
+		recv <- got{r.URL.Path, b}
+	}))
+	defer srv.Close()
+	a := sample()
+	if err := (&Slack{URL: srv.URL + "/slack", Client: srv.Client()}).Notify(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Teams{URL: srv.URL + "/teams", Client: srv.Client()}).Notify(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	s := <-recv
+	if s.path != "/slack" || !strings.Contains(s.body["text"].(string), "*c2|traffic* [critical]") || len(s.body["blocks"].([]any)) != 2 {
+		t.Errorf("slack payload %v", s.body)
+	}
+	tm := <-recv
+	att := tm.body["attachments"].([]any)[0].(map[string]any)
+	card := att["content"].(map[string]any)
+	if tm.path != "/teams" || tm.body["type"] != "message" || att["contentType"] != "application/vnd.microsoft.card.adaptive" ||
+		card["type"] != "AdaptiveCard" || !strings.Contains(fmt.Sprint(card["body"]), "Kordon alert: c2|traffic") {
+		t.Errorf("teams payload %v", tm.body)
+	}
+	if err := (&Slack{URL: srv.URL + "/x", Client: srv.Client()}).Notify(t.Context(), Alert{Event: finding.Event{}}); err != nil {
+		t.Errorf("empty alert: %v", err)
 	}
 }

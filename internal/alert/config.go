@@ -26,6 +26,12 @@ type NotifierConfig struct {
 		URL     string            `json:"url"`
 		Headers map[string]string `json:"headers,omitempty"`
 	} `json:"webhook,omitempty"`
+	Slack *struct {
+		URL string `json:"url"`
+	} `json:"slack,omitempty"`
+	Teams *struct {
+		URL string `json:"url"`
+	} `json:"teams,omitempty"`
 	Syslog *struct {
 		Network  string `json:"network"`
 		Address  string `json:"address"`
@@ -51,13 +57,32 @@ func LoadConfig(path string, env *query.Env) (*Engine, []Notifier, error) {
 	}
 	var ns []Notifier
 	for i, n := range c.Notifiers {
+		set := 0
+		for _, p := range []bool{n.Webhook != nil, n.Slack != nil, n.Teams != nil, n.Syslog != nil} {
+			if p {
+				set++
+			}
+		}
+		if set != 1 {
+			return nil, nil, fmt.Errorf("%s: notifiers[%d]: set exactly one of webhook, slack, teams, syslog", path, i)
+		}
 		switch {
-		case n.Webhook != nil && n.Syslog == nil:
+		case n.Slack != nil:
+			if n.Slack.URL == "" {
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].slack.url: missing", path, i)
+			}
+			ns = append(ns, &Slack{URL: n.Slack.URL})
+		case n.Teams != nil:
+			if n.Teams.URL == "" {
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].teams.url: missing", path, i)
+			}
+			ns = append(ns, &Teams{URL: n.Teams.URL})
+		case n.Webhook != nil:
 			if n.Webhook.URL == "" {
 				return nil, nil, fmt.Errorf("%s: notifiers[%d].webhook.url: missing", path, i)
 			}
 			ns = append(ns, &Webhook{URL: n.Webhook.URL, Headers: n.Webhook.Headers})
-		case n.Syslog != nil && n.Webhook == nil:
+		default:
 			s := n.Syslog
 			switch {
 			case s.Network != "udp" && s.Network != "tcp" && s.Network != "tls":
@@ -68,8 +93,6 @@ func LoadConfig(path string, env *query.Env) (*Engine, []Notifier, error) {
 				return nil, nil, fmt.Errorf("%s: notifiers[%d].syslog.address: missing", path, i)
 			}
 			ns = append(ns, &Syslog{Network: s.Network, Address: s.Address, Format: s.Format, Facility: s.Facility})
-		default:
-			return nil, nil, fmt.Errorf("%s: notifiers[%d]: set exactly one of webhook, syslog", path, i)
 		}
 	}
 	if len(c.Rules) > 0 && len(ns) == 0 {
