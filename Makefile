@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench control-plane clean
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane clean
 
 all: build
 
@@ -63,6 +63,13 @@ staticcheck:
 ## bench: every engine's benchmarks (figures go to docs/benchmarks.md).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-store: the store's query benchmarks over 10 million records (30 days),
+## built once (about 5 GB, 30 minutes on a busy 2-core machine) and kept under the cache dir.
+bench-store:
+	mkdir -p $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/bench
+	KORDON_BENCH_RECORDS=10000000 KORDON_BENCH_DB=$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/bench/store-10M.db \
+	  $(GO) test -run '^$$' -bench Query -benchtime 5x -timeout 120m ./internal/store/query
 
 clean:
 	rm -rf bin
