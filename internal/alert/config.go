@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"sigs.k8s.io/yaml"
@@ -32,6 +34,15 @@ type NotifierConfig struct {
 	Teams *struct {
 		URL string `json:"url"`
 	} `json:"teams,omitempty"`
+	Email *struct {
+		Address  string   `json:"address"`
+		From     string   `json:"from"`
+		To       []string `json:"to"`
+		Username string   `json:"username,omitempty"`
+		// PasswordFile holds the SMTP password (kept out of the alerts file).
+		PasswordFile  string `json:"passwordFile,omitempty"`
+		InsecureNoTLS bool   `json:"insecureNoTLS,omitempty"`
+	} `json:"email,omitempty"`
 	Syslog *struct {
 		Network  string `json:"network"`
 		Address  string `json:"address"`
@@ -58,13 +69,13 @@ func LoadConfig(path string, env *query.Env) (*Engine, []Notifier, error) {
 	var ns []Notifier
 	for i, n := range c.Notifiers {
 		set := 0
-		for _, p := range []bool{n.Webhook != nil, n.Slack != nil, n.Teams != nil, n.Syslog != nil} {
+		for _, p := range []bool{n.Webhook != nil, n.Slack != nil, n.Teams != nil, n.Email != nil, n.Syslog != nil} {
 			if p {
 				set++
 			}
 		}
 		if set != 1 {
-			return nil, nil, fmt.Errorf("%s: notifiers[%d]: set exactly one of webhook, slack, teams, syslog", path, i)
+			return nil, nil, fmt.Errorf("%s: notifiers[%d]: set exactly one of webhook, slack, teams, email, syslog", path, i)
 		}
 		switch {
 		case n.Slack != nil:
@@ -77,6 +88,23 @@ func LoadConfig(path string, env *query.Env) (*Engine, []Notifier, error) {
 				return nil, nil, fmt.Errorf("%s: notifiers[%d].teams.url: missing", path, i)
 			}
 			ns = append(ns, &Teams{URL: n.Teams.URL})
+		case n.Email != nil:
+			m := n.Email
+			if m.Address == "" || m.From == "" || len(m.To) == 0 {
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].email: address, from and to are required", path, i)
+			}
+			if _, _, err := net.SplitHostPort(m.Address); err != nil {
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].email.address: %w", path, i, err)
+			}
+			e := &Email{Address: m.Address, From: m.From, To: m.To, Username: m.Username, InsecureNoTLS: m.InsecureNoTLS}
+			if m.PasswordFile != "" {
+				pw, err := os.ReadFile(m.PasswordFile)
+				if err != nil {
+					return nil, nil, fmt.Errorf("%s: notifiers[%d].email.passwordFile: %w", path, i, err)
+				}
+				e.Password = strings.TrimSpace(string(pw))
+			}
+			ns = append(ns, e)
 		case n.Webhook != nil:
 			if n.Webhook.URL == "" {
 				return nil, nil, fmt.Errorf("%s: notifiers[%d].webhook.url: missing", path, i)
