@@ -20,6 +20,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/intel"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
+	"github.com/kordon-dev/kordon/internal/store/kafkaingest"
 	"github.com/kordon-dev/kordon/internal/store/query"
 	"github.com/kordon-dev/kordon/internal/store/sqlite"
 )
@@ -40,6 +41,9 @@ type serverFlags struct {
 	podHistory        []string
 	intelFeeds        []string
 	alerts            string
+	kafkaBrokers      []string
+	kafkaTopics       []string
+	kafkaGroup        string
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -61,6 +65,8 @@ serves the HTTP API of docs/server.md:
   GET  /api/v1/query      the same in URL parameters
   GET  /api/v1/stats      records, bytes and time span held
   GET  /healthz           liveness, without a token
+
+With --kafka-brokers it also consumes events from Kafka topics.
 
 Every /api/ request carries "Authorization: Bearer TOKEN"; the token is read
 from --token-file or $KORDON_TOKEN (at least 16 characters). Records older
@@ -94,6 +100,9 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.StringArrayVar(&f.podHistory, "pod-history", nil, "IP to pod history for attributing flows: kubectl get pods -A -o json output, or Kordon's history lines (repeatable; see docs/server.md)")
 	fl.StringArrayVar(&f.intelFeeds, "intel-feed", nil, "threat-intelligence feed: name=N,file=PATH or url=URL[,format=list|stix|misp][,severity=high][,refresh=1h] (repeatable; see docs/server.md)")
 	fl.StringVar(&f.alerts, "alerts", "", "alert rules and notifiers (YAML; see docs/server.md)")
+	fl.StringSliceVar(&f.kafkaBrokers, "kafka-brokers", nil, "Kafka brokers (host:port, comma-separated) to consume events from")
+	fl.StringSliceVar(&f.kafkaTopics, "kafka-topic", []string{"kordon-events"}, "Kafka topics of events (one JSON event a record)")
+	fl.StringVar(&f.kafkaGroup, "kafka-group", "kordon-server", "Kafka consumer group")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	return cmd
 }
@@ -229,6 +238,17 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		store.RetainEvery(retainCtx, st, store.Retention{MaxAge: f.retentionAge, MaxBytes: maxSize}, f.retentionInterval, log)
 	}()
 	defer func() { stopRetain(); <-retained }()
+	if len(f.kafkaBrokers) > 0 {
+		consumed := make(chan struct{})
+		go func() {
+			defer close(consumed)
+			err := kafkaingest.Run(retainCtx, kafkaingest.Options{Brokers: f.kafkaBrokers, Topics: f.kafkaTopics, Group: f.kafkaGroup, Append: api.Ingest, Log: log})
+			if err != nil {
+				log.Error("kafka ingest stopped", "err", err)
+			}
+		}()
+		defer func() { stopRetain(); <-consumed }()
+	}
 	if dispatcher != nil {
 		sent := make(chan struct{})
 		go func() { defer close(sent); dispatcher.Run(retainCtx) }()

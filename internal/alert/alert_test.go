@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/kordon-dev/kordon/internal/admission/certs"
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/store"
@@ -370,10 +373,11 @@ func TestLoadConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ yaml, want string }{
 		{"rules: [{name: a, filter: 'true'}]\n", "rules without notifiers"},
-		{"notifiers: [{}]\n", "set exactly one of webhook, slack, teams, email, syslog"},
+		{"notifiers: [{}]\n", "set exactly one of webhook, slack, teams, email, kafka, syslog"},
 		{"notifiers: [{syslog: {network: sctp, address: 'x:1'}}]\n", `network "sctp"`},
 		{"notifiers: [{syslog: {network: udp, address: 'x:1', format: json}}]\n", `format "json"`},
 		{"notifiers: [{webhook: {}}]\n", "webhook.url: missing"},
+		{"notifiers: [{kafka: {topic: t}}]\n", "brokers and topic are required"},
 		{"notifiers: [{email: {address: 'mail:587', from: a@b}}]\n", "address, from and to are required"},
 		{"notifiers: [{email: {address: mail, from: a@b, to: [c@d]}}]\n", "email.address"},
 		{"notifiers: [{email: {address: 'mail:587', from: a@b, to: [c@d], passwordFile: /nonexistent}}]\n", "passwordFile"},
@@ -425,5 +429,40 @@ func TestSlackAndTeams(t *testing.T) {
 	}
 	if err := (&Slack{URL: srv.URL + "/x", Client: srv.Client()}).Notify(t.Context(), Alert{Event: finding.Event{}}); err != nil {
 		t.Errorf("empty alert: %v", err)
+	}
+}
+
+func TestKafka(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "kordon-alerts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	k, err := NewKafka(c.ListenAddrs(), "kordon-alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Client.Close()
+	if err := k.Notify(t.Context(), sample()); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("kordon-alerts"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	fs := cons.PollFetches(ctx)
+	if err := fs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	recs := fs.Records()
+	if len(recs) != 1 || string(recs[0].Key) != "c2|traffic" {
+		t.Fatalf("records %v", recs)
+	}
+	var a Alert
+	if err := json.Unmarshal(recs[0].Value, &a); err != nil || a.Count != 3 || a.Event.Actor.User != "mallory" {
+		t.Errorf("alert %+v, %v", a, err)
 	}
 }

@@ -43,6 +43,10 @@ type NotifierConfig struct {
 		PasswordFile  string `json:"passwordFile,omitempty"`
 		InsecureNoTLS bool   `json:"insecureNoTLS,omitempty"`
 	} `json:"email,omitempty"`
+	Kafka *struct {
+		Brokers []string `json:"brokers"`
+		Topic   string   `json:"topic"`
+	} `json:"kafka,omitempty"`
 	Syslog *struct {
 		Network  string `json:"network"`
 		Address  string `json:"address"`
@@ -69,13 +73,13 @@ func LoadConfig(path string, env *query.Env) (*Engine, []Notifier, error) {
 	var ns []Notifier
 	for i, n := range c.Notifiers {
 		set := 0
-		for _, p := range []bool{n.Webhook != nil, n.Slack != nil, n.Teams != nil, n.Email != nil, n.Syslog != nil} {
+		for _, p := range []bool{n.Webhook != nil, n.Slack != nil, n.Teams != nil, n.Email != nil, n.Kafka != nil, n.Syslog != nil} {
 			if p {
 				set++
 			}
 		}
 		if set != 1 {
-			return nil, nil, fmt.Errorf("%s: notifiers[%d]: set exactly one of webhook, slack, teams, email, syslog", path, i)
+			return nil, nil, fmt.Errorf("%s: notifiers[%d]: set exactly one of webhook, slack, teams, email, kafka, syslog", path, i)
 		}
 		switch {
 		case n.Slack != nil:
@@ -105,6 +109,15 @@ func LoadConfig(path string, env *query.Env) (*Engine, []Notifier, error) {
 				e.Password = strings.TrimSpace(string(pw))
 			}
 			ns = append(ns, e)
+		case n.Kafka != nil:
+			if len(n.Kafka.Brokers) == 0 || n.Kafka.Topic == "" {
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].kafka: brokers and topic are required", path, i)
+			}
+			k, err := NewKafka(n.Kafka.Brokers, n.Kafka.Topic)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: notifiers[%d]: %w", path, i, err)
+			}
+			ns = append(ns, k)
 		case n.Webhook != nil:
 			if n.Webhook.URL == "" {
 				return nil, nil, fmt.Errorf("%s: notifiers[%d].webhook.url: missing", path, i)

@@ -235,9 +235,10 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request) {
 	a.store(w, r, recs, res)
 }
 
-// appendRecords enriches and stores records (with the records enrichment
-// adds), then hands them on.
-func (a *API) appendRecords(ctx context.Context, recs []store.Record) error {
+// Ingest enriches and stores records (with the records enrichment adds),
+// then hands them on to Ingested, as the ingest endpoints do; other
+// sources (Kafka) store through it.
+func (a *API) Ingest(ctx context.Context, recs []store.Record) error {
 	if a.opts.Enrich != nil && len(recs) > 0 {
 		recs = append(recs, a.opts.Enrich(recs)...)
 	}
@@ -251,7 +252,7 @@ func (a *API) appendRecords(ctx context.Context, recs []store.Record) error {
 }
 
 func (a *API) store(w http.ResponseWriter, r *http.Request, recs []store.Record, res IngestResult) {
-	if err := a.appendRecords(r.Context(), recs); err != nil {
+	if err := a.Ingest(r.Context(), recs); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "store: %v", err)
 		return
 	}
@@ -562,7 +563,7 @@ func (a *API) ingestFlows(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}
 		n := len(batch)
-		if err := a.appendRecords(r.Context(), batch); err != nil {
+		if err := a.Ingest(r.Context(), batch); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
 		res.Accepted += n
