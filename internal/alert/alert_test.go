@@ -373,11 +373,12 @@ func TestLoadConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ yaml, want string }{
 		{"rules: [{name: a, filter: 'true'}]\n", "rules without notifiers"},
-		{"notifiers: [{}]\n", "set exactly one of webhook, slack, teams, email, kafka, syslog"},
+		{"notifiers: [{}]\n", "set exactly one of webhook, slack, teams, email, kafka, policyReport, syslog"},
 		{"notifiers: [{syslog: {network: sctp, address: 'x:1'}}]\n", `network "sctp"`},
 		{"notifiers: [{syslog: {network: udp, address: 'x:1', format: json}}]\n", `format "json"`},
 		{"notifiers: [{webhook: {}}]\n", "webhook.url: missing"},
 		{"notifiers: [{kafka: {topic: t}}]\n", "brokers and topic are required"},
+		{"notifiers: [{policyReport: {kubeconfig: /nonexistent}}]\n", "policyReport"},
 		{"notifiers: [{email: {address: 'mail:587', from: a@b}}]\n", "address, from and to are required"},
 		{"notifiers: [{email: {address: mail, from: a@b, to: [c@d]}}]\n", "email.address"},
 		{"notifiers: [{email: {address: 'mail:587', from: a@b, to: [c@d], passwordFile: /nonexistent}}]\n", "passwordFile"},

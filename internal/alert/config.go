@@ -12,6 +12,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/query"
 )
@@ -47,6 +48,13 @@ type NotifierConfig struct {
 		Brokers []string `json:"brokers"`
 		Topic   string   `json:"topic"`
 	} `json:"kafka,omitempty"`
+	PolicyReport *struct {
+		// Kubeconfig and Context choose the cluster (default: in-cluster,
+		// then $KUBECONFIG or ~/.kube/config).
+		Kubeconfig string `json:"kubeconfig,omitempty"`
+		Context    string `json:"context,omitempty"`
+		MaxResults int    `json:"maxResults,omitempty"`
+	} `json:"policyReport,omitempty"`
 	Syslog *struct {
 		Network  string `json:"network"`
 		Address  string `json:"address"`
@@ -73,13 +81,13 @@ func LoadConfig(path string, env *query.Env) (*Engine, []Notifier, error) {
 	var ns []Notifier
 	for i, n := range c.Notifiers {
 		set := 0
-		for _, p := range []bool{n.Webhook != nil, n.Slack != nil, n.Teams != nil, n.Email != nil, n.Kafka != nil, n.Syslog != nil} {
+		for _, p := range []bool{n.Webhook != nil, n.Slack != nil, n.Teams != nil, n.Email != nil, n.Kafka != nil, n.PolicyReport != nil, n.Syslog != nil} {
 			if p {
 				set++
 			}
 		}
 		if set != 1 {
-			return nil, nil, fmt.Errorf("%s: notifiers[%d]: set exactly one of webhook, slack, teams, email, kafka, syslog", path, i)
+			return nil, nil, fmt.Errorf("%s: notifiers[%d]: set exactly one of webhook, slack, teams, email, kafka, policyReport, syslog", path, i)
 		}
 		switch {
 		case n.Slack != nil:
@@ -109,6 +117,18 @@ func LoadConfig(path string, env *query.Env) (*Engine, []Notifier, error) {
 				e.Password = strings.TrimSpace(string(pw))
 			}
 			ns = append(ns, e)
+		case n.PolicyReport != nil:
+			pr := n.PolicyReport
+			cc, err := k8s.LoadClientConfig(k8s.ClientOptions{Kubeconfig: pr.Kubeconfig, Context: pr.Context, InClusterFirst: true})
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: notifiers[%d].policyReport: %w", path, i, err)
+			}
+			p, err := NewPolicyReport(cc.REST)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: notifiers[%d]: %w", path, i, err)
+			}
+			p.MaxResults = pr.MaxResults
+			ns = append(ns, p)
 		case n.Kafka != nil:
 			if len(n.Kafka.Brokers) == 0 || n.Kafka.Topic == "" {
 				return nil, nil, fmt.Errorf("%s: notifiers[%d].kafka: brokers and topic are required", path, i)
