@@ -43,17 +43,19 @@ type Indicator struct {
 // Set holds indicators for lookup. Build it with Add, then only read it;
 // reads are safe for concurrent use, Add is not.
 type Set struct {
-	ips     map[netip.Addr]*Indicator
-	nets    map[int]map[netip.Prefix]*Indicator // by prefix length
-	lengths []int                               // prefix lengths present, longest first
-	domains map[string]*Indicator
-	urls    map[string]*Indicator
-	n       int
+	ips      map[netip.Addr]*Indicator
+	nets4    map[int]map[uint32]*Indicator // IPv4 ranges by prefix length, keyed by the masked address
+	lengths4 []int                         // IPv4 prefix lengths present, longest first
+	nets6    map[int]map[netip.Prefix]*Indicator
+	lengths6 []int
+	domains  map[string]*Indicator
+	urls     map[string]*Indicator
+	n        int
 }
 
 // NewSet returns an empty set.
 func NewSet() *Set {
-	return &Set{ips: map[netip.Addr]*Indicator{}, nets: map[int]map[netip.Prefix]*Indicator{},
+	return &Set{ips: map[netip.Addr]*Indicator{}, nets4: map[int]map[uint32]*Indicator{}, nets6: map[int]map[netip.Prefix]*Indicator{},
 		domains: map[string]*Indicator{}, urls: map[string]*Indicator{}}
 }
 
@@ -88,12 +90,29 @@ func (s *Set) Add(ind Indicator) {
 			s.Add(ind)
 			return
 		}
-		m := s.nets[pr.Bits()]
+		if pr.Addr().Is4() {
+			m := s.nets4[pr.Bits()]
+			if m == nil {
+				m = map[uint32]*Indicator{}
+				s.nets4[pr.Bits()] = m
+				s.lengths4 = append(s.lengths4, pr.Bits())
+				sortDesc(s.lengths4)
+			}
+			k := v4(pr.Addr())
+			if old := m[k]; keep(old) {
+				return
+			} else if old == nil {
+				s.n++
+			}
+			m[k] = p
+			return
+		}
+		m := s.nets6[pr.Bits()]
 		if m == nil {
 			m = map[netip.Prefix]*Indicator{}
-			s.nets[pr.Bits()] = m
-			s.lengths = append(s.lengths, pr.Bits())
-			sortDesc(s.lengths)
+			s.nets6[pr.Bits()] = m
+			s.lengths6 = append(s.lengths6, pr.Bits())
+			sortDesc(s.lengths6)
 		}
 		if old := m[pr]; keep(old) {
 			return
@@ -138,19 +157,31 @@ func (s *Set) MatchIP(a netip.Addr) *Indicator {
 	if ind := s.ips[a]; ind != nil {
 		return ind
 	}
-	for _, bits := range s.lengths {
-		if bits > a.BitLen() {
-			continue
+	if a.Is4() {
+		x := v4(a)
+		for _, bits := range s.lengths4 {
+			if ind := s.nets4[bits][x&^(1<<(32-bits)-1)]; ind != nil {
+				return ind
+			}
 		}
+		return nil
+	}
+	for _, bits := range s.lengths6 {
 		pr, err := a.Prefix(bits)
 		if err != nil {
 			continue
 		}
-		if ind := s.nets[bits][pr]; ind != nil {
+		if ind := s.nets6[bits][pr]; ind != nil {
 			return ind
 		}
 	}
 	return nil
+}
+
+// v4 returns an IPv4 address as a number.
+func v4(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // MatchDomain returns the indicator a name matches: the name itself or
