@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench control-plane clean bpf-tools bpf-generate bpf-check crs-regression waf-bench
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane clean bpf-tools bpf-generate bpf-check crs-regression waf-bench
 
 all: build
 
@@ -88,6 +88,13 @@ crs-regression:
 waf-bench:
 	$(GO) test -run '^$$' -bench 'ProxyOverhead|EngineBenignGET' -benchtime 1x ./internal/waf/proxy
 	$(GO) test -run '^$$' -bench 'Check' -benchtime 3s ./internal/waf/extauthz
+
+## bench-store: the store's query benchmarks over 10 million records (30 days),
+## built once (about 5 GB, 30 minutes on a busy 2-core machine) and kept under the cache dir.
+bench-store:
+	mkdir -p $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/bench
+	KORDON_BENCH_RECORDS=10000000 KORDON_BENCH_DB=$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/bench/store-10M.db \
+	  $(GO) test -run '^$$' -bench Query -benchtime 5x -timeout 120m ./internal/store/query
 
 clean:
 	rm -rf bin

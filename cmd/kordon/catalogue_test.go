@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kordon-dev/kordon/internal/admission/governance"
+	"github.com/kordon-dev/kordon/internal/intel"
 	"github.com/kordon-dev/kordon/internal/netpol/lint"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/sensor"
@@ -26,8 +27,8 @@ func TestEveryEngineCheckIsCatalogued(t *testing.T) {
 		rules.EngineNetpolLint: lint.IDs(),
 		rules.EngineAdmission:  governance.IDs(),
 		rules.EngineSensor:     sensor.IDs(),
-
-		rules.EngineWAF: waf.IDs(),
+		rules.EngineWAF:        waf.IDs(),
+		rules.EngineIntel:      intel.IDs(),
 	}
 	for _, c := range scanNativeChecks() {
 		implemented[rules.EngineScan] = append(implemented[rules.EngineScan], c.ID())

@@ -58,7 +58,7 @@ ValidatingAdmissionPolicies.`,
 	root.AddCommand(newNetpolCmd())
 	root.AddCommand(newAdmissionCmd())
 	root.AddCommand(newSensorCmd())
-
 	root.AddCommand(newWAFCmd())
+	root.AddCommand(newServerCmd(), newQueryCmd())
 	return root
 }

@@ -112,11 +112,13 @@ const (
 	EngineSensor = "sensor"
 	// EngineWAF is the web application firewall (kordon waf serve).
 	EngineWAF = "waf"
+	// EngineIntel is kordon server's threat-intelligence enrichment.
+	EngineIntel = "intel"
 )
 
 // Engines returns every engine name, in documentation order.
 func Engines() []string {
-	return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineWAF, EngineSensor}
+	return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineWAF, EngineSensor, EngineIntel}
 }
 
 // Native describes a check that Go code decides: a verdict CEL cannot

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kordon-dev/kordon/internal/netpol/portset"
 )
@@ -46,6 +47,12 @@ type Flow struct {
 	Src, Dst End
 	Protocol portset.Protocol
 	Port     int32
+	// Time is when the flow was seen; zero when the source does not say
+	// (Kordon's format without its optional time field).
+	Time time.Time
+	// Verdict is Hubble's verdict (FORWARDED, DROPPED, AUDIT, ...); empty
+	// for Kordon's format.
+	Verdict string
 	// Line is where the flow was read (1-based).
 	Line int
 }
@@ -94,13 +101,26 @@ type Reader struct {
 	line    int
 	skipped int
 	err     error
+
+	keepDropped bool
+}
+
+// Options change what a Reader returns.
+type Options struct {
+	// KeepDropped returns Hubble's dropped and errored flows too (with
+	// their Verdict) rather than skipping them: an event store records
+	// them, a policy generator must not learn from them.
+	KeepDropped bool
 }
 
 // NewReader returns a Reader of r. name is used in errors and picks the
 // format: CSV for names ending in .csv, JSON lines (Hubble or Kordon)
 // otherwise.
-func NewReader(r io.Reader, name string) *Reader {
-	fr := &Reader{name: name}
+func NewReader(r io.Reader, name string) *Reader { return NewReaderWith(r, name, Options{}) }
+
+// NewReaderWith is NewReader with options.
+func NewReaderWith(r io.Reader, name string, o Options) *Reader {
+	fr := &Reader{name: name, keepDropped: o.KeepDropped}
 	if strings.HasSuffix(strings.ToLower(name), ".csv") {
 		fr.csv = true
 		fr.cr = csv.NewReader(r)
@@ -148,9 +168,9 @@ func (r *Reader) nextJSON() (Flow, error) {
 		var err error
 		switch {
 		case raw["flow"] != nil:
-			f, err = hubble(raw["flow"])
+			f, err = hubble(raw["flow"], r.keepDropped)
 		case raw["source"] != nil || raw["l4"] != nil || raw["IP"] != nil:
-			f, err = hubble(text)
+			f, err = hubble(text, r.keepDropped)
 		case raw["src"] != nil:
 			f, err = simple(text)
 		default:
@@ -190,8 +210,9 @@ type hubblePorts struct {
 }
 
 type hubbleFlow struct {
-	Verdict string `json:"verdict"`
-	IsReply *bool  `json:"is_reply"`
+	Time    time.Time `json:"time"`
+	Verdict string    `json:"verdict"`
+	IsReply *bool     `json:"is_reply"`
 	IP      struct {
 		Source      string `json:"source"`
 		Destination string `json:"destination"`
@@ -205,15 +226,15 @@ type hubbleFlow struct {
 	Destination hubbleEndpoint `json:"destination"`
 }
 
-func hubble(data []byte) (*Flow, error) {
+func hubble(data []byte, keepDropped bool) (*Flow, error) {
 	var h hubbleFlow
 	if err := json.Unmarshal(data, &h); err != nil {
 		return nil, fmt.Errorf("hubble flow: %w", err)
 	}
-	if h.Verdict == "DROPPED" || h.Verdict == "ERROR" || (h.IsReply != nil && *h.IsReply) {
+	if (!keepDropped && (h.Verdict == "DROPPED" || h.Verdict == "ERROR")) || (h.IsReply != nil && *h.IsReply) {
 		return nil, nil
 	}
-	f := &Flow{}
+	f := &Flow{Time: h.Time.UTC(), Verdict: h.Verdict}
 	switch {
 	case h.L4.TCP != nil:
 		f.Protocol, f.Port = portset.TCP, h.L4.TCP.DestinationPort
@@ -269,6 +290,7 @@ type simpleFlow struct {
 	Dst      string          `json:"dst"`
 	Protocol string          `json:"protocol"`
 	Port     json.RawMessage `json:"port"`
+	Time     string          `json:"time"`
 }
 
 func simple(data []byte) (*Flow, error) {
@@ -279,10 +301,18 @@ func simple(data []byte) (*Flow, error) {
 		return nil, fmt.Errorf("flow: %w", err)
 	}
 	port := strings.Trim(string(s.Port), `"`)
-	return simpleFields(s.Src, s.Dst, s.Protocol, port)
+	return simpleFields(s.Src, s.Dst, s.Protocol, port, s.Time)
 }
 
-func simpleFields(src, dst, proto, port string) (*Flow, error) {
+func simpleFields(src, dst, proto, port, at string) (*Flow, error) {
+	var t time.Time
+	if at = strings.TrimSpace(at); at != "" {
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return nil, fmt.Errorf("flow: time %q: want RFC 3339", at)
+		}
+		t = t.UTC()
+	}
 	p, err := portset.ParseProtocol(strings.TrimSpace(proto))
 	if err != nil {
 		return nil, fmt.Errorf("flow: %w", err)
@@ -299,7 +329,7 @@ func simpleFields(src, dst, proto, port string) (*Flow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flow: dst: %w", err)
 	}
-	return &Flow{Src: s, Dst: d, Protocol: p, Port: int32(n)}, nil
+	return &Flow{Src: s, Dst: d, Protocol: p, Port: int32(n), Time: t}, nil
 }
 
 func parseEnd(s string) (End, error) {
@@ -342,7 +372,11 @@ func (r *Reader) nextCSV() (Flow, error) {
 	if i, ok := r.col["protocol"]; ok {
 		proto = rec[i]
 	}
-	f, err := simpleFields(rec[r.col["src"]], rec[r.col["dst"]], proto, rec[r.col["port"]])
+	at := ""
+	if i, ok := r.col["time"]; ok {
+		at = rec[i]
+	}
+	f, err := simpleFields(rec[r.col["src"]], rec[r.col["dst"]], proto, rec[r.col["port"]], at)
 	if err != nil {
 		return Flow{}, fmt.Errorf("%s:%d: %w", r.name, line, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func summary(res *Result) []string {
@@ -111,4 +112,32 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTimeVerdictAndKeepDropped(t *testing.T) {
+	f, err := os.Open("testdata/hubble.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := NewReaderWith(f, "hubble.json", Options{KeepDropped: true})
+	var got []string
+	for {
+		fl, err := r.Next()
+		if err != nil {
+			break
+		}
+		got = append(got, fmt.Sprintf("%d %s %s", fl.Line, fl.Time.Format("15:04:05.000"), fl.Verdict))
+	}
+	// Line 4 is a dropped flow, kept with its verdict; replies stay out.
+	if !strings.Contains(strings.Join(got, ","), "DROPPED") || !strings.HasPrefix(got[0], "1 10:00:00.000 FORWARDED") {
+		t.Errorf("flows = %v", got)
+	}
+	res, err := Read(strings.NewReader("src,dst,protocol,port,time\na/b,c/d,TCP,80,2026-03-01T10:00:00Z\n"), "f.csv")
+	if err != nil || len(res.Flows) != 1 || res.Flows[0].Time.Format(time.RFC3339) != "2026-03-01T10:00:00Z" {
+		t.Errorf("CSV time: %+v, %v", res, err)
+	}
+	if _, err := Read(strings.NewReader(`{"src": "a/b", "dst": "c/d", "port": 80, "time": "yesterday"}`), "f.jsonl"); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
+		t.Errorf("bad time: %v", err)
+	}
 }

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kordon-dev/kordon/internal/alert"
+	"github.com/kordon-dev/kordon/internal/flowlog"
+	"github.com/kordon-dev/kordon/internal/intel"
+	"github.com/kordon-dev/kordon/internal/store"
+	"github.com/kordon-dev/kordon/internal/store/httpapi"
+	"github.com/kordon-dev/kordon/internal/store/kafkaingest"
+	"github.com/kordon-dev/kordon/internal/store/query"
+	"github.com/kordon-dev/kordon/internal/store/sqlite"
+)
+
+type serverFlags struct {
+	db                string
+	addr              string
+	tokenFile         string
+	noAuth            bool
+	certFile, keyFile string
+	retentionAge      time.Duration
+	retentionSize     string
+	retentionInterval time.Duration
+	maxBody           string
+	maxBatch          int
+	queryTimeout      time.Duration
+	shutdownTimeout   time.Duration
+	podHistory        []string
+	intelFeeds        []string
+	alerts            string
+	kafkaBrokers      []string
+	kafkaTopics       []string
+	kafkaGroup        string
+}
+
+// tokenEnv names the environment variable holding the API token, for the
+// server and for `kordon query --server`.
+const tokenEnv = "KORDON_TOKEN"
+
+func newServerCmd() *cobra.Command {
+	f := &serverFlags{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Store findings and events and answer queries over HTTP",
+		Long: `server keeps Findings and Events in an embedded SQLite database (--db) and
+serves the HTTP API of docs/server.md:
+
+  POST /api/v1/events     a JSON array of events, or one event a line (NDJSON)
+  POST /api/v1/findings   a kordon scan -o json report, or a JSON array of findings
+  POST /api/v1/flows      a flow log: Hubble JSON, Kordon JSONL/CSV, AWS VPC (v2-v5)
+  POST /api/v1/query      a query: CEL filter, time range, group-by and count
+  GET  /api/v1/query      the same in URL parameters
+  GET  /api/v1/stats      records, bytes and time span held
+  GET  /healthz           liveness, without a token
+
+With --kafka-brokers it also consumes events from Kafka topics.
+
+Every /api/ request carries "Authorization: Bearer TOKEN"; the token is read
+from --token-file or $KORDON_TOKEN (at least 16 characters). Records older
+than --retention-age are removed, and the oldest records while the database
+holds more than --retention-size, every --retention-interval. Events are
+checked at ingest against the --intel-feed indicators: a match adds
+intel.* attributes to the event and stores a KOR-INTEL-001 event. Stored
+records are checked against the --alerts rules, whose alerts go to webhook
+and syslog (CEF, LEEF) notifiers. Serves HTTPS
+with --tls-cert-file and --tls-key-file, plain HTTP otherwise (put it behind
+TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
+		Example: `  KORDON_TOKEN=$(openssl rand -hex 16) kordon server --db /var/lib/kordon/kordon.db
+  kordon scan deploy/ -o json | curl -H "Authorization: Bearer $KORDON_TOKEN" --data-binary @- localhost:7443/api/v1/findings
+  kordon query --server http://localhost:7443 --since 24h --group-by ruleID 'severityRank >= 3'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.db, "db", "kordon.db", "SQLite database file (created when missing)")
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:7443", "listen address")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the API bearer token (default $"+tokenEnv+")")
+	fl.BoolVar(&f.noAuth, "no-auth", false, "serve the API without a token (only on a trusted network)")
+	fl.StringVar(&f.certFile, "tls-cert-file", "", "serving certificate (PEM); with --tls-key-file serves HTTPS")
+	fl.StringVar(&f.keyFile, "tls-key-file", "", "serving key (PEM)")
+	fl.DurationVar(&f.retentionAge, "retention-age", 30*24*time.Hour, "remove records older than this (0 keeps them)")
+	fl.StringVar(&f.retentionSize, "retention-size", "10Gi", "remove the oldest records while the database holds more (0 sets no bound)")
+	fl.DurationVar(&f.retentionInterval, "retention-interval", 5*time.Minute, "how often to apply the retention bounds")
+	fl.StringVar(&f.maxBody, "max-body", "16Mi", "largest request body accepted")
+	fl.IntVar(&f.maxBatch, "max-batch", httpapi.DefaultMaxBatch, "most records in one ingest request")
+	fl.DurationVar(&f.queryTimeout, "query-timeout", httpapi.DefaultQueryTimeout, "longest a query may run")
+	fl.StringArrayVar(&f.podHistory, "pod-history", nil, "IP to pod history for attributing flows: kubectl get pods -A -o json output, or Kordon's history lines (repeatable; see docs/server.md)")
+	fl.StringArrayVar(&f.intelFeeds, "intel-feed", nil, "threat-intelligence feed: name=N,file=PATH or url=URL[,format=list|stix|misp][,severity=high][,refresh=1h] (repeatable; see docs/server.md)")
+	fl.StringVar(&f.alerts, "alerts", "", "alert rules and notifiers (YAML; see docs/server.md)")
+	fl.StringSliceVar(&f.kafkaBrokers, "kafka-brokers", nil, "Kafka brokers (host:port, comma-separated) to consume events from")
+	fl.StringSliceVar(&f.kafkaTopics, "kafka-topic", []string{"kordon-events"}, "Kafka topics of events (one JSON event a record)")
+	fl.StringVar(&f.kafkaGroup, "kafka-group", "kordon-server", "Kafka consumer group")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
+	return cmd
+}
+
+// parseBytes reads a size such as 10Gi, 500M or 1048576.
+func parseBytes(flag, s string) (int64, error) {
+	q, err := resource.ParseQuantity(s)
+	if err != nil || q.Sign() < 0 {
+		return 0, usageErr(fmt.Errorf("--%s %q: want a size such as 10Gi, 500Mi or 0", flag, s))
+	}
+	return q.Value(), nil
+}
+
+// readToken reads the API token from a file or the environment.
+func readToken(file string) (string, error) {
+	tok := os.Getenv(tokenEnv)
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", usageErr(fmt.Errorf("--token-file: %w", err))
+		}
+		tok = string(b)
+	}
+	return strings.TrimSpace(tok), nil
+}
+
+func loadHistory(h *flowlog.History, path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	return h.LoadHistory(fh, path)
+}
+
+func runServer(cmd *cobra.Command, f *serverFlags) error {
+	ctx := cmd.Context()
+	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tok, err := readToken(f.tokenFile)
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.noAuth && tok != "":
+		return usageErr(errors.New("--no-auth with a token: give one or the other"))
+	case !f.noAuth && tok == "":
+		return usageErr(fmt.Errorf("no API token: set $%s or --token-file (or --no-auth on a trusted network)", tokenEnv))
+	case !f.noAuth && len(tok) < 16:
+		return usageErr(errors.New("the API token is shorter than 16 characters"))
+	}
+	if (f.certFile == "") != (f.keyFile == "") {
+		return usageErr(errors.New("--tls-cert-file and --tls-key-file go together"))
+	}
+	maxSize, err := parseBytes("retention-size", f.retentionSize)
+	if err != nil {
+		return err
+	}
+	maxBody, err := parseBytes("max-body", f.maxBody)
+	if err != nil {
+		return err
+	}
+	if f.retentionInterval <= 0 {
+		return usageErr(errors.New("--retention-interval must be positive"))
+	}
+	var tlsCfg *tls.Config
+	if f.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
+		if err != nil {
+			return usageErr(fmt.Errorf("TLS certificate: %w", err))
+		}
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	history := flowlog.NewHistory()
+	for _, p := range f.podHistory {
+		if err := loadHistory(history, p); err != nil {
+			return usageErr(fmt.Errorf("--pod-history: %w", err))
+		}
+	}
+	enricher := intel.NewEnricher()
+	feeds := &intel.Feeds{Enricher: enricher, Log: log}
+	for _, spec := range f.intelFeeds {
+		feed, err := intel.ParseFeed(spec)
+		if err != nil {
+			return usageErr(fmt.Errorf("--intel-feed: %w", err))
+		}
+		feeds.Feeds = append(feeds.Feeds, feed)
+	}
+	if err := feeds.Load(ctx); err != nil {
+		return usageErr(fmt.Errorf("--intel-feed: %w", err))
+	}
+	env, err := query.NewEnv()
+	if err != nil {
+		return err
+	}
+	var dispatcher *alert.Dispatcher
+	if f.alerts != "" {
+		engine, notifiers, err := alert.LoadConfig(f.alerts, env)
+		if err != nil {
+			return usageErr(fmt.Errorf("--alerts: %w", err))
+		}
+		dispatcher = alert.NewDispatcher(engine, notifiers, log)
+	}
+	st, err := sqlite.Open(ctx, f.db)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer st.Close()
+	opts := httpapi.Options{Store: st, Env: env, Token: tok, MaxBody: maxBody, MaxBatch: f.maxBatch, QueryTimeout: f.queryTimeout,
+		Flows: &flowlog.Normalizer{History: history}, Enrich: enricher.Enrich}
+	if dispatcher != nil {
+		opts.Ingested = dispatcher.Observe
+	}
+	api := httpapi.New(opts)
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return usageErr(fmt.Errorf("--addr: %w", err))
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      f.queryTimeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	retainCtx, stopRetain := context.WithCancel(ctx)
+	retained := make(chan struct{})
+	go func() {
+		defer close(retained)
+		store.RetainEvery(retainCtx, st, store.Retention{MaxAge: f.retentionAge, MaxBytes: maxSize}, f.retentionInterval, log)
+	}()
+	defer func() { stopRetain(); <-retained }()
+	if len(f.kafkaBrokers) > 0 {
+		consumed := make(chan struct{})
+		go func() {
+			defer close(consumed)
+			err := kafkaingest.Run(retainCtx, kafkaingest.Options{Brokers: f.kafkaBrokers, Topics: f.kafkaTopics, Group: f.kafkaGroup, Append: api.Ingest, Log: log})
+			if err != nil {
+				log.Error("kafka ingest stopped", "err", err)
+			}
+		}()
+		defer func() { stopRetain(); <-consumed }()
+	}
+	if dispatcher != nil {
+		sent := make(chan struct{})
+		go func() { defer close(sent); dispatcher.Run(retainCtx) }()
+		defer func() { stopRetain(); <-sent }()
+	}
+	if len(feeds.Feeds) > 0 {
+		refreshed := make(chan struct{})
+		go func() { defer close(refreshed); feeds.Run(retainCtx) }()
+		defer func() { stopRetain(); <-refreshed }()
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+	}
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "db", f.db)
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
