@@ -44,13 +44,13 @@ type Options struct {
 
 // Schema is a loaded, validated API specification.
 type Schema struct {
-	name     string
-	version  string
-	model    *v3.Document
-	valid    validator.Validator
-	vopts    *config.ValidationOptions
-	unknown  UnknownRoute
-	routes   int
+	name    string
+	version string
+	model   *v3.Document
+	valid   validator.Validator
+	vopts   *config.ValidationOptions
+	unknown UnknownRoute
+	routes  int
 	// bases are the path prefixes of the servers the document lists;
 	// empty when one of them is at the root.
 	bases []string
