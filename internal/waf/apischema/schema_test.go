@@ -1,12 +1,12 @@
 package apischema_test
 
 import (
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/kordon-dev/kordon/internal/waf/apigen"
 	"github.com/kordon-dev/kordon/internal/waf/apischema"
 )
 
@@ -31,29 +31,32 @@ func TestGeneratedRequests(t *testing.T) {
 	for _, file := range []string{"testdata/clinic-3.0.yaml", "testdata/clinic-3.1.yaml"} {
 		t.Run(file, func(t *testing.T) {
 			schema, data := load(t, file, apischema.Options{})
-			sp := parseSpec(t, data)
-			g := &gen{rng: rand.New(rand.NewPCG(1, 2)), s: sp}
+			sp, err := apigen.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := apigen.NewGenerator(sp, 1)
 			var valid, broken int
-			for _, op := range sp.operations() {
+			for _, op := range sp.Operations() {
 				for range 40 {
-					r := g.validRequest(op)
-					req, body := r.http(t)
+					r := g.ValidRequest(op)
+					req, body := r.HTTP()
 					if v := schema.Check(req, body); v.Block || len(v.Violations) > 0 {
-						t.Errorf("%s %s?%s body %s: valid request judged %+v", r.method, r.path, r.query.Encode(), r.body, v)
-					} else if want := op.method + " " + op.template; v.Route != want {
-						t.Errorf("%s %s: route %q, want %q", r.method, r.path, v.Route, want)
+						t.Errorf("%s %s?%s body %s: valid request judged %+v", r.Method, r.Path, r.Query.Encode(), r.Body, v)
+					} else if want := op.Method + " " + op.Template; v.Route != want {
+						t.Errorf("%s %s: route %q, want %q", r.Method, r.Path, v.Route, want)
 					}
 					valid++
 				}
-				for _, r := range g.brokenRequests(op) {
-					req, body := r.http(t)
+				for _, r := range g.BrokenRequests(op) {
+					req, body := r.HTTP()
 					v := schema.Check(req, body)
 					if !v.Block {
-						t.Errorf("%s %s?%s body %s (%s): admitted", r.method, r.path, r.query.Encode(), r.body, r.broken)
+						t.Errorf("%s %s?%s body %s (%s): admitted", r.Method, r.Path, r.Query.Encode(), r.Body, r.Broken)
 						continue
 					}
-					if !hasKind(v, r.kind) {
-						t.Errorf("%s %s (%s): violations %+v, want one of kind %s", r.method, r.path, r.broken, v.Violations, r.kind)
+					if !hasKind(v, r.Kind) {
+						t.Errorf("%s %s (%s): violations %+v, want one of kind %s", r.Method, r.Path, r.Broken, v.Violations, r.Kind)
 					}
 					broken++
 				}

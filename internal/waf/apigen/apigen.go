@@ -1,9 +1,12 @@
-package apischema_test
-
-// A generator of requests from an OpenAPI specification, independent of
-// the validator under test: it reads the YAML itself, knows the subset of
-// JSON Schema the test specifications use, and makes valid requests and,
-// from each, requests that break exactly one constraint.
+// Package apigen generates HTTP requests from an OpenAPI specification,
+// for tests and benchmarks of the API schema checks and the learner: valid
+// requests and, from each, requests that break exactly one constraint. It
+// reads the specification itself (independently of the validator under
+// test) and knows the subset of JSON Schema that test specifications use:
+// types, enum, numeric and length bounds, simple patterns, the uuid, date
+// and date-time formats, required and closed objects, arrays with bounds.
+// It panics on specifications outside that subset.
+package apigen
 
 import (
 	"bytes"
@@ -17,33 +20,32 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"testing"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/kordon-dev/kordon/internal/waf/apischema"
 )
 
-type spec struct {
+type Spec struct {
 	root   map[string]any
 	prefix string
 }
 
-func parseSpec(t testing.TB, data []byte) *spec {
-	t.Helper()
+// Parse reads a specification (YAML or JSON).
+func Parse(data []byte) (*Spec, error) {
 	var root map[string]any
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	s := &spec{root: root}
+	s := &Spec{root: root}
 	if servers, ok := root["servers"].([]any); ok && len(servers) > 0 {
 		s.prefix = strings.TrimSuffix(servers[0].(map[string]any)["url"].(string), "/")
 	}
-	return s
+	return s, nil
 }
 
 // resolve follows a local $ref.
-func (s *spec) resolve(v any) map[string]any {
+func (s *Spec) resolve(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	if ref, ok := m["$ref"].(string); ok {
 		var cur any = s.root
@@ -61,15 +63,17 @@ type param struct {
 	schema   map[string]any
 }
 
-type operation struct {
-	method, template string
+// Operation is one method of one path.
+type Operation struct {
+	Method, Template string
 	params           []param
 	body             map[string]any // nil: no body
 	bodyRequired     bool
 }
 
-func (s *spec) operations() []operation {
-	var ops []operation
+// Operations lists the operations by path and method.
+func (s *Spec) Operations() []Operation {
+	var ops []Operation
 	pathsMap := s.root["paths"].(map[string]any)
 	templates := make([]string, 0, len(pathsMap))
 	for p := range pathsMap {
@@ -84,7 +88,7 @@ func (s *spec) operations() []operation {
 			if !ok {
 				continue
 			}
-			op := operation{method: strings.ToUpper(method), template: tmpl, params: append(slices.Clone(shared), s.params(raw["parameters"])...)}
+			op := Operation{Method: strings.ToUpper(method), Template: tmpl, params: append(slices.Clone(shared), s.params(raw["parameters"])...)}
 			if rb := s.resolve(raw["requestBody"]); rb != nil {
 				op.bodyRequired, _ = rb["required"].(bool)
 				op.body = s.resolve(rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"])
@@ -95,7 +99,7 @@ func (s *spec) operations() []operation {
 	return ops
 }
 
-func (s *spec) params(v any) []param {
+func (s *Spec) params(v any) []param {
 	list, _ := v.([]any)
 	var out []param
 	for _, p := range list {
@@ -106,42 +110,50 @@ func (s *spec) params(v any) []param {
 	return out
 }
 
-// request is a generated request and what is wrong with it.
-type request struct {
-	method, path string
-	query        url.Values
-	header       http.Header
-	body         []byte
-	contentType  string
-	// broken names the one constraint broken; empty for a valid request.
-	broken string
-	kind   apischema.Kind
+// Request is a generated request and what is wrong with it.
+type Request struct {
+	Method, Path string
+	Query        url.Values
+	Header       http.Header
+	Body         []byte
+	ContentType  string
+	// Broken names the one constraint broken; empty for a valid request.
+	Broken string
+	// Kind is the kind of violation the broken constraint is.
+	Kind apischema.Kind
 }
 
-func (r request) http(t testing.TB) (*http.Request, []byte) {
-	u := r.path
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
+// HTTP returns the request (to http://api.example) and its body.
+func (r Request) HTTP() (*http.Request, []byte) {
+	u := r.Path
+	if len(r.Query) > 0 {
+		u += "?" + r.Query.Encode()
 	}
-	req, err := http.NewRequest(r.method, "http://api.example"+u, bytes.NewReader(r.body))
+	req, err := http.NewRequest(r.Method, "http://api.example"+u, bytes.NewReader(r.Body))
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
-	for k, v := range r.header {
+	for k, v := range r.Header {
 		req.Header[k] = v
 	}
-	if r.contentType != "" {
-		req.Header.Set("Content-Type", r.contentType)
+	if r.ContentType != "" {
+		req.Header.Set("Content-Type", r.ContentType)
 	}
-	return req, r.body
+	return req, r.Body
 }
 
-type gen struct {
+// Generator makes requests of a specification.
+type Generator struct {
 	rng *rand.Rand
-	s   *spec
+	s   *Spec
 }
 
-func (g *gen) schemaType(sch map[string]any) string {
+// NewGenerator returns a generator of requests of s, deterministic for a seed.
+func NewGenerator(s *Spec, seed uint64) *Generator {
+	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), s: s}
+}
+
+func (g *Generator) schemaType(sch map[string]any) string {
 	switch t := sch["type"].(type) {
 	case string:
 		return t
@@ -173,7 +185,7 @@ func num(v any, def float64) float64 {
 }
 
 // valid makes a value the schema accepts.
-func (g *gen) valid(sch map[string]any) any {
+func (g *Generator) valid(sch map[string]any) any {
 	sch = g.s.resolve(sch)
 	if enum, ok := sch["enum"].([]any); ok {
 		return enum[g.rng.IntN(len(enum))]
@@ -212,7 +224,7 @@ func (g *gen) valid(sch map[string]any) any {
 	return g.validString(sch)
 }
 
-func (g *gen) validString(sch map[string]any) string {
+func (g *Generator) validString(sch map[string]any) string {
 	switch sch["format"] {
 	case "uuid":
 		return g.uuid()
@@ -233,7 +245,7 @@ func (g *gen) validString(sch map[string]any) string {
 	return string(b)
 }
 
-func (g *gen) uuid() string {
+func (g *Generator) uuid() string {
 	b := make([]byte, 16)
 	for i := range b {
 		b[i] = byte(g.rng.IntN(256))
@@ -245,7 +257,7 @@ func (g *gen) uuid() string {
 
 // fromPattern makes a string matching a simple regular expression
 // (literals, classes, repetitions, anchors).
-func (g *gen) fromPattern(p string) string {
+func (g *Generator) fromPattern(p string) string {
 	re, err := syntax.Parse(p, syntax.Perl)
 	if err != nil {
 		panic(err)
@@ -302,10 +314,10 @@ func paramText(v any) string {
 	panic(fmt.Sprintf("parameter value %T", v))
 }
 
-// validRequest makes one valid request of the operation.
-func (g *gen) validRequest(op operation) request {
-	r := request{method: op.method, query: url.Values{}, header: http.Header{}}
-	path := op.template
+// ValidRequest makes one valid request of the operation.
+func (g *Generator) ValidRequest(op Operation) Request {
+	r := Request{Method: op.Method, Query: url.Values{}, Header: http.Header{}}
+	path := op.Template
 	for _, p := range op.params {
 		if !p.required && g.rng.IntN(2) == 0 {
 			continue
@@ -315,75 +327,75 @@ func (g *gen) validRequest(op operation) request {
 		case "path":
 			path = strings.ReplaceAll(path, "{"+p.name+"}", url.PathEscape(v))
 		case "query":
-			r.query.Set(p.name, v)
+			r.Query.Set(p.name, v)
 		case "header":
-			r.header.Set(p.name, v)
+			r.Header.Set(p.name, v)
 		}
 	}
-	r.path = g.s.prefix + path
+	r.Path = g.s.prefix + path
 	if op.body != nil && (op.bodyRequired || g.rng.IntN(2) == 0) {
-		r.body, _ = json.Marshal(g.valid(op.body))
-		r.contentType = "application/json"
+		r.Body, _ = json.Marshal(g.valid(op.body))
+		r.ContentType = "application/json"
 	}
 	return r
 }
 
-// brokenRequests makes, from a valid request, one request per constraint
+// BrokenRequests makes, from a valid request, one request per constraint
 // it can break.
-func (g *gen) brokenRequests(op operation) []request {
-	var out []request
-	add := func(broken string, kind apischema.Kind, edit func(r *request)) {
+func (g *Generator) BrokenRequests(op Operation) []Request {
+	var out []Request
+	add := func(broken string, kind apischema.Kind, edit func(r *Request)) {
 		r := g.validRequestWithAll(op)
 		edit(&r)
-		r.broken, r.kind = broken, kind
+		r.Broken, r.Kind = broken, kind
 		out = append(out, r)
 	}
 	for _, p := range op.params {
 		for _, bad := range g.badScalars(p.schema) {
-			add(fmt.Sprintf("%s parameter %s = %q (%s)", p.in, p.name, bad.value, bad.why), apischema.ParameterKind, func(r *request) {
+			add(fmt.Sprintf("%s parameter %s = %q (%s)", p.in, p.name, bad.value, bad.why), apischema.ParameterKind, func(r *Request) {
 				g.setParam(r, op, p, bad.value)
 			})
 		}
 		if p.required && p.in != "path" {
-			add(fmt.Sprintf("required %s parameter %s missing", p.in, p.name), apischema.ParameterKind, func(r *request) {
-				r.query.Del(p.name)
-				r.header.Del(p.name)
+			add(fmt.Sprintf("required %s parameter %s missing", p.in, p.name), apischema.ParameterKind, func(r *Request) {
+				r.Query.Del(p.name)
+				r.Header.Del(p.name)
 			})
 		}
 	}
 	if op.body != nil {
 		base := g.valid(op.body)
 		for _, m := range g.badValues(op.body, base, "") {
-			add("body "+m.why, apischema.BodyKind, func(r *request) {
-				r.body, _ = json.Marshal(m.value)
-				r.contentType = "application/json"
+			add("body "+m.why, apischema.BodyKind, func(r *Request) {
+				r.Body, _ = json.Marshal(m.value)
+				r.ContentType = "application/json"
 			})
 		}
-		add("body that is not JSON", apischema.BodyKind, func(r *request) {
-			r.body, r.contentType = []byte(`{"name": "Rex",`), "application/json"
+		add("body that is not JSON", apischema.BodyKind, func(r *Request) {
+			r.Body, r.ContentType = []byte(`{"name": "Rex",`), "application/json"
 		})
-		add("body of an undeclared content type", apischema.BodyKind, func(r *request) {
-			r.contentType = "text/plain"
+		add("body of an undeclared content type", apischema.BodyKind, func(r *Request) {
+			r.ContentType = "text/plain"
 		})
 		if op.bodyRequired {
-			add("required body missing", apischema.BodyKind, func(r *request) {
-				r.body, r.contentType = nil, ""
+			add("required body missing", apischema.BodyKind, func(r *Request) {
+				r.Body, r.ContentType = nil, ""
 			})
 		}
 	}
 	return out
 }
 
-func (g *gen) validRequestWithAll(op operation) request {
+func (g *Generator) validRequestWithAll(op Operation) Request {
 	for {
-		r := g.validRequest(op)
-		if len(r.query)+len(r.header) == countParams(op, "query", "header") && (op.body == nil || r.body != nil) {
+		r := g.ValidRequest(op)
+		if len(r.Query)+len(r.Header) == countParams(op, "query", "header") && (op.body == nil || r.Body != nil) {
 			return r
 		}
 	}
 }
 
-func countParams(op operation, ins ...string) int {
+func countParams(op Operation, ins ...string) int {
 	n := 0
 	for _, p := range op.params {
 		if slices.Contains(ins, p.in) {
@@ -393,15 +405,15 @@ func countParams(op operation, ins ...string) int {
 	return n
 }
 
-func (g *gen) setParam(r *request, op operation, p param, v string) {
+func (g *Generator) setParam(r *Request, op Operation, p param, v string) {
 	switch p.in {
 	case "query":
-		r.query.Set(p.name, v)
+		r.Query.Set(p.name, v)
 	case "header":
-		r.header.Set(p.name, v)
+		r.Header.Set(p.name, v)
 	case "path":
 		// Rebuild the path with the bad value in place of this parameter.
-		path := op.template
+		path := op.Template
 		for _, q := range op.params {
 			if q.in != "path" {
 				continue
@@ -412,7 +424,7 @@ func (g *gen) setParam(r *request, op operation, p param, v string) {
 			}
 			path = strings.ReplaceAll(path, "{"+q.name+"}", url.PathEscape(val))
 		}
-		r.path = g.s.prefix + path
+		r.Path = g.s.prefix + path
 	}
 }
 
@@ -422,7 +434,7 @@ type bad struct {
 }
 
 // badScalars lists texts a parameter schema rejects.
-func (g *gen) badScalars(sch map[string]any) []bad {
+func (g *Generator) badScalars(sch map[string]any) []bad {
 	var out []bad
 	if _, ok := sch["enum"]; ok {
 		return []bad{{"zebra", "not in enum"}}
@@ -451,7 +463,7 @@ type badValue struct {
 
 // badValues lists copies of the valid value v that each break one
 // constraint of sch, at any depth.
-func (g *gen) badValues(sch map[string]any, v any, at string) []badValue {
+func (g *Generator) badValues(sch map[string]any, v any, at string) []badValue {
 	sch = g.s.resolve(sch)
 	var out []badValue
 	if _, ok := sch["enum"]; ok {
