@@ -160,9 +160,9 @@ func parseURL(raw string) (*url.URL, error) {
 type harEntry struct {
 	StartedDateTime time.Time `json:"startedDateTime"`
 	Request         struct {
-		Method   string `json:"method"`
-		URL      string `json:"url"`
-		Headers  []struct {
+		Method  string `json:"method"`
+		URL     string `json:"url"`
+		Headers []struct {
 			Name  string `json:"name"`
 			Value string `json:"value"`
 		} `json:"headers"`
