@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -94,6 +95,9 @@ func Load(data []byte, name string, opts Options) (*Schema, error) {
 	vopts := []config.Option{
 		config.WithFormatAssertions(), config.WithContentAssertions(),
 		config.WithStrictServerMatching(), config.WithLogger(quiet),
+		// Keys are the specification's path templates and patterns, so
+		// the cache is bounded by the specification.
+		config.WithRegexCache(&sync.Map{}),
 	}
 	v := validator.NewValidatorFromV3Model(&model.Model, vopts...)
 	v.SetDocument(doc)
