@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane clean bpf-tools bpf-generate bpf-check crs-regression waf-bench
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane browser clean bpf-tools bpf-generate bpf-check crs-regression waf-bench
 
 all: build
 
@@ -35,8 +35,9 @@ demo: build
 	@echo "== kordon netpol analyze examples/plain (who can reach whom)"
 	@if ./$(BIN) netpol --help >/dev/null 2>&1; then ./$(BIN) netpol analyze examples/plain; fi
 
-## test: lint, then every test, including those against a real kube-apiserver.
-test: lint bpf-check control-plane
+## test: lint, then every test, including those against a real kube-apiserver
+## and those in a real browser (Debian's chromium, installed when missing).
+test: lint bpf-check control-plane browser
 	KUBEBUILDER_ASSETS="$(ASSETS)" $(GO) test $(TEST_FLAGS) ./...
 
 ## unit: the tests without the control plane (they skip), quick to run often.
@@ -45,6 +46,16 @@ unit:
 
 control-plane:
 	@hack/build-control-plane.sh >/dev/null
+
+# Browser tests drive Debian's chromium (headless). It is installed with apt
+# when missing and apt is usable (root, as in CI); elsewhere those tests say
+# they were skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium (browser tests)"; \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }); \
+	  else echo "chromium missing and apt unusable: browser tests will be skipped"; fi; }
 
 lint: vet fmt-check staticcheck
 

@@ -12,6 +12,6 @@ serve --listen --upstream), as an Envoy ext_authz gRPC server that Istio asks
 about every request (--ext-authz), or both in one process. kordon waf install
 renders the Deployment and Service. See docs/waf.md.`,
 	}
-	cmd.AddCommand(newWAFServeCmd(), newWAFInstallCmd())
+	cmd.AddCommand(newWAFServeCmd(), newWAFInstallCmd(), newWafLearnCmd(), newWafReplayCmd())
 	return cmd
 }
