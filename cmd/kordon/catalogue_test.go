@@ -13,6 +13,8 @@ import (
 	"github.com/kordon-dev/kordon/internal/sensor"
 
 	"github.com/kordon-dev/kordon/internal/waf"
+	"github.com/kordon-dev/kordon/internal/waf/apischema"
+	"github.com/kordon-dev/kordon/internal/waf/bot"
 )
 
 // TestEveryEngineCheckIsCatalogued fails when an engine reports a check
@@ -27,7 +29,7 @@ func TestEveryEngineCheckIsCatalogued(t *testing.T) {
 		rules.EngineNetpolLint: lint.IDs(),
 		rules.EngineAdmission:  governance.IDs(),
 		rules.EngineSensor:     sensor.IDs(),
-		rules.EngineWAF:        waf.IDs(),
+		rules.EngineWAF:        slices.Concat(waf.IDs(), apischema.IDs(), bot.IDs()),
 		rules.EngineIntel:      intel.IDs(),
 	}
 	for _, c := range scanNativeChecks() {

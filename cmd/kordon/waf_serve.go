@@ -21,6 +21,8 @@ import (
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/waf"
+	"github.com/kordon-dev/kordon/internal/waf/apischema"
+	"github.com/kordon-dev/kordon/internal/waf/bot"
 	"github.com/kordon-dev/kordon/internal/waf/extauthz"
 	"github.com/kordon-dev/kordon/internal/waf/proxy"
 )
@@ -36,6 +38,8 @@ type wafServeFlags struct {
 	eventsFile                  string
 	limits                      proxy.Limits
 	shutdownTimeout             time.Duration
+	openapi, unknownRoute       string
+	botsFile                    string
 }
 
 func newWAFServeCmd() *cobra.Command {
@@ -93,6 +97,9 @@ logged rules that matched, and CRS's regression-test settings apply (rule
 	fl.DurationVar(&f.limits.IdleTimeout, "idle-timeout", f.limits.IdleTimeout, "idle keep-alive connections are closed after this")
 	fl.IntVar(&f.limits.MaxHeaderBytes, "max-header-bytes", f.limits.MaxHeaderBytes, "largest request line and headers in bytes (larger: 431)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "on SIGTERM, time to finish requests in flight")
+	fl.StringVar(&f.openapi, "openapi", "", "OpenAPI 3.0/3.1 specification of the upstream API: requests that break it are blocked (KOR-WAF-101..105; docs/waf-api.md)")
+	fl.StringVar(&f.unknownRoute, "unknown-route", "block", "with --openapi, what a request for an undeclared route does: block or log")
+	fl.StringVar(&f.botsFile, "bots", "", "bot protection configuration (rate limits, user agents, JavaScript challenge; YAML, docs/waf-bots.md); the proxy only")
 	return cmd
 }
 
@@ -127,7 +134,32 @@ func runWAFServe(cmd *cobra.Command, f *wafServeFlags) error {
 		}
 		upstream = u
 	}
-	engine, err := waf.New(cfg)
+	var stages []waf.Stage
+	if f.openapi != "" {
+		data, err := readSpec(f.openapi)
+		if err != nil {
+			return usageErr(err)
+		}
+		schema, err := apischema.Load(data, f.openapi, apischema.Options{UnknownRoute: apischema.UnknownRoute(f.unknownRoute)})
+		if err != nil {
+			return usageErr(err)
+		}
+		stages = append(stages, schema.Stage())
+	}
+	var guard *bot.Guard
+	if f.botsFile != "" {
+		if f.listen == "" {
+			return usageErr(errors.New("--bots works with the reverse proxy (--listen): ext_authz cannot answer with a challenge or Retry-After"))
+		}
+		bc, err := bot.LoadConfig(f.botsFile)
+		if err != nil {
+			return usageErr(err)
+		}
+		if guard, err = bot.New(bc, nil); err != nil {
+			return usageErr(fmt.Errorf("%s: %w", f.botsFile, err))
+		}
+	}
+	engine, err := waf.New(cfg, stages...)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -151,7 +183,7 @@ func runWAFServe(cmd *cobra.Command, f *wafServeFlags) error {
 	errc := make(chan error, 2)
 	var servers []func(context.Context) error
 	if f.listen != "" {
-		p, err := proxy.New(engine, proxy.Options{Upstream: upstream, Catalogue: cat, Events: sink, FailOpen: f.failOpen, Logger: log})
+		p, err := proxy.New(engine, proxy.Options{Upstream: upstream, Catalogue: cat, Events: sink, FailOpen: f.failOpen, Logger: log, Guard: guard})
 		if err != nil {
 			return usageErr(err)
 		}

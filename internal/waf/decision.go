@@ -135,6 +135,13 @@ func (d *Decision) Events(at time.Time, cat *rules.Catalogue) ([]finding.Event, 
 			groups[check] = g
 			order = append(order, check)
 		}
+		if id == "" {
+			// A stage's match (no CRS rule): each message once.
+			if msg != "" && !slices.Contains(g.msgs, msg) {
+				g.msgs = append(g.msgs, msg)
+			}
+			return
+		}
 		if !slices.Contains(g.ids, id) {
 			g.ids = append(g.ids, id)
 			if msg != "" {
@@ -146,9 +153,14 @@ func (d *Decision) Events(at time.Time, cat *rules.Catalogue) ([]finding.Event, 
 		}
 	}
 	for _, m := range d.Matches {
-		if m.Check != "" {
-			add(m.Check, strconv.Itoa(m.RuleID), m.Message, m.Data)
+		if m.Check == "" {
+			continue
 		}
+		id := ""
+		if m.RuleID != 0 {
+			id = strconv.Itoa(m.RuleID)
+		}
+		add(m.Check, id, m.Message, m.Data)
 	}
 	if d.Blocked != nil && d.Blocked.Status == http.StatusRequestEntityTooLarge {
 		add(CheckBodyTooLarge, "", "request body over the limit", "")

@@ -291,3 +291,27 @@ func (g *Guard) Dropped() map[string]uint64 {
 	}
 	return out
 }
+
+// The catalogue checks of the bot checks.
+const (
+	CheckRateLimit = "KOR-WAF-111"
+	CheckBadAgent  = "KOR-WAF-112"
+	CheckAnomaly   = "KOR-WAF-113"
+	CheckChallenge = "KOR-WAF-114"
+)
+
+// IDs lists the catalogue checks the guard reports.
+func IDs() []string { return []string{CheckRateLimit, CheckBadAgent, CheckAnomaly, CheckChallenge} }
+
+// CatalogueID returns the catalogue check of a bot check.
+func (c Check) CatalogueID() string {
+	switch c {
+	case RateLimitCheck:
+		return CheckRateLimit
+	case BadAgentCheck:
+		return CheckBadAgent
+	case AnomalyCheck:
+		return CheckAnomaly
+	}
+	return CheckChallenge
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/waf"
+	"github.com/kordon-dev/kordon/internal/waf/bot"
 )
 
 // Response headers set by the proxy.
@@ -46,6 +48,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Transport reaches the upstream; nil is a tuned http.Transport.
 	Transport http.RoundTripper
+	// Guard, when set, judges every request for bots (rate limits, user
+	// agents, the JavaScript challenge) before the WAF engine; a request it
+	// blocks or challenges never reaches the engine.
+	Guard *bot.Guard
 }
 
 // Proxy is an http.Handler; safe for concurrent use.
@@ -126,8 +132,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	req := requestOf(r)
 	st.client = req.ClientAddr
-	st.tx = p.engine.Begin(req)
+	if req.ID == "" {
+		req.ID = waf.NewRequestID()
+	}
 	w.Header().Set(HeaderRequestID, req.ID)
+	if p.opts.Guard != nil && p.guard(w, r, req) {
+		return
+	}
+	st.tx = p.engine.Begin(req)
+	w.Header().Set(HeaderRequestID, st.tx.ID())
 	if b := st.tx.RequestHeaders(); b != nil {
 		p.refuse(w, st, b)
 		return
@@ -310,6 +323,39 @@ func (p *Proxy) emitFailure(st *state, r *http.Request, err error) {
 	p.opts.Events(finding.Event{Time: time.Now().UTC(), Engine: rules.EngineWAF, Action: action,
 		Actor: &finding.Actor{Address: st.client}, Finding: f,
 		Attributes: map[string]string{"requestID": id, "method": r.Method, "host": r.Host, "path": r.URL.Path}})
+}
+
+// guard runs the bot checks; it reports whether it answered the request.
+// The client is the proxy's peer.
+func (p *Proxy) guard(w http.ResponseWriter, r *http.Request, req *waf.Request) bool {
+	ip, err := netip.ParseAddr(req.ClientAddr)
+	if err != nil {
+		ip = netip.IPv4Unspecified()
+	}
+	v := p.opts.Guard.Judge(r, ip)
+	if p.opts.Events != nil {
+		for _, d := range v.Decisions {
+			action := finding.ActionObserved
+			switch d.Action {
+			case bot.Block, bot.Challenge:
+				action = finding.ActionBlocked
+			}
+			f, err := p.opts.Catalogue.Finding(d.Check.CatalogueID(), rules.Outcome{
+				Resource: finding.Resource{Kind: "HTTPRequest", Name: r.Method + " " + r.Host + r.URL.Path},
+				Failed:   true, Message: d.Reason})
+			if err != nil {
+				p.opts.Logger.Error("waf events", "err", err)
+				continue
+			}
+			attrs := map[string]string{"requestID": req.ID, "method": r.Method, "host": r.Host, "path": r.URL.Path, "botAction": string(d.Action)}
+			if d.Limit != "" {
+				attrs["rateLimit"] = d.Limit
+			}
+			p.opts.Events(finding.Event{Time: time.Now().UTC(), Engine: rules.EngineWAF, Action: action,
+				Actor: &finding.Actor{Address: req.ClientAddr}, Finding: f, Attributes: attrs})
+		}
+	}
+	return p.opts.Guard.Respond(w, r, v, req.ID)
 }
 
 // requestOf describes r for the engine.
