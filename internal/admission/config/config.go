@@ -270,6 +270,15 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// CheckScalar checks a duration's text before decoding (see
+// strictyaml.ScalarChecker).
+func (Duration) CheckScalar(s string) string {
+	if _, err := time.ParseDuration(s); err != nil {
+		return fmt.Sprintf("duration %q: want a value such as 500ms, 30s or 1h", s)
+	}
+	return ""
+}
+
 // MarshalJSON writes a duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
 
@@ -389,7 +398,6 @@ func (c *Config) validate(v *validator) {
 			checkLimit(v, lf+".limit", l.Limit)
 		}
 	}
-	sortProblems(v.problems)
 }
 
 func checkLimit(v *validator, field string, n int) {
