@@ -118,7 +118,7 @@ func (f *reportFlags) finish(cmd *cobra.Command, cat *rules.Catalogue, in pipeli
 	wd, _ := os.Getwd()
 	err := report.Write(bw, f.output, rep, report.Options{
 		Color: color, Now: time.Now(), Width: terminalWidth(out), Target: target,
-		Config: configFrom(ctxOf(f.cmd)).source(),
+		Config:  configFrom(ctxOf(f.cmd)).source(),
 		BaseDir: wd, Rules: ruleDocs(cat),
 	})
 	if ferr := bw.Flush(); err == nil {
