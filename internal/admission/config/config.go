@@ -1,11 +1,14 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kordon-dev/kordon/internal/rules"
 )
 
 // Action is what the webhook does with a violation.
@@ -58,6 +61,13 @@ type Config struct {
 	Rules []RuleBinding `json:"rules,omitempty"`
 	// Governance configures the governance policies; a nil policy is off.
 	Governance Governance `json:"governance,omitempty"`
+	// Parameters set rule parameters (see docs/rules.md#parameters) by rule
+	// ID or alias and parameter name, as in .kordon.yaml.
+	Parameters map[string]map[string]json.RawMessage `json:"parameters,omitempty"`
+
+	// Params are Parameters as settings, each naming its file, line and
+	// field; the catalogue checks them (rules.SetParams).
+	Params []rules.ParamSetting `json:"-"`
 
 	// Warnings are things Parse could not check (custom resource kinds),
 	// with their positions. They do not stop the webhook.

@@ -2,11 +2,15 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/strictyaml"
 )
 
@@ -49,6 +53,13 @@ func parse(file string, data []byte) (*Config, error) {
 	if len(problems) > 0 {
 		strictyaml.Locate(file, pos, problems)
 		return nil, &Error{Problems: problems}
+	}
+	for _, rule := range slices.Sorted(maps.Keys(c.Parameters)) {
+		for _, name := range slices.Sorted(maps.Keys(c.Parameters[rule])) {
+			field := "parameters." + rule + "." + name
+			c.Params = append(c.Params, rules.ParamSetting{Rule: rule, Name: name, Value: c.Parameters[rule][name],
+				Source: strings.TrimSuffix(Problem{File: file, Line: pos.Line(field), Field: field, Message: "-"}.String(), ": -")})
+		}
 	}
 	if c.Timeout.Duration == 0 {
 		c.Timeout.Duration = DefaultTimeout
