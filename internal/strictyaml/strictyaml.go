@@ -136,6 +136,9 @@ func Locate(file string, pos *Positions, ps []Problem) {
 }
 
 func documentRoot(doc *yamlv3.Node) *yamlv3.Node {
+	if doc.Kind == 0 {
+		return nil // no document at all
+	}
 	if doc.Kind == yamlv3.DocumentNode {
 		if len(doc.Content) == 0 {
 			return nil
@@ -169,10 +172,27 @@ func yamlErrorLine(err error) int {
 type walker struct {
 	lines    map[string]int
 	problems []Problem
+	// visits counts nodes walked: aliases are walked where they are used,
+	// so a small document of nested aliases (a "billion laughs") would
+	// otherwise take forever.
+	visits int
 }
 
+// Bounds of one check: the nodes walked, aliases expanded (a file of
+// MaxSize has far fewer), and the problems reported (the rest are
+// counted in a last one).
+const (
+	maxVisits   = 1 << 18
+	maxProblems = 100
+)
+
 func (w *walker) bad(n *yamlv3.Node, field, format string, args ...any) {
-	w.problems = append(w.problems, Problem{Line: n.Line, Field: field, Message: fmt.Sprintf(format, args...)})
+	switch {
+	case len(w.problems) < maxProblems:
+		w.problems = append(w.problems, Problem{Line: n.Line, Field: field, Message: fmt.Sprintf(format, args...)})
+	case len(w.problems) == maxProblems:
+		w.problems = append(w.problems, Problem{Line: n.Line, Message: "more problems; fix these first"})
+	}
 }
 
 var (
@@ -182,6 +202,13 @@ var (
 )
 
 func (w *walker) walk(n *yamlv3.Node, t reflect.Type, field string) {
+	if w.visits++; w.visits > maxVisits {
+		if w.visits == maxVisits+1 {
+			w.problems = append(w.problems, Problem{Line: n.Line, Field: field,
+				Message: fmt.Sprintf("the document is too complex (more than %d values with aliases expanded)", maxVisits)})
+		}
+		return
+	}
 	if n.Kind == yamlv3.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
