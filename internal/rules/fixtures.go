@@ -39,6 +39,12 @@ func (r FixtureResult) OK() bool { return r.Problem == "" }
 // params are the parameter settings of the fixture (see fixtureParams).
 type fixtureJudge func(ctx context.Context, objs []*k8s.Object, params []ParamSetting) (findings []finding.Finding, evaluated int, problem string, err error)
 
+// FixtureParams reads the parameter values a fixture file of rule id is
+// judged with (see fixtureParams); nil when it uses the defaults.
+func FixtureParams(data []byte, id, file string) ([]ParamSetting, error) {
+	return fixtureParams(data, id, file)
+}
+
 // fixtureParams reads the parameter values a fixture is judged with: a
 // comment line before the first document,
 //

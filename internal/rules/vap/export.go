@@ -248,6 +248,7 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 	// runs with (set ones, else defaults) into the expressions, and lists
 	// them in an annotation.
 	params := paramsAnnotation(r)
+	written := r
 	r, err := rules.Inlined(r)
 	if err != nil {
 		return Policy{}, err
@@ -349,7 +350,7 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 	if sel := namespaceSelector(opts); sel != nil {
 		binding.Spec.MatchResources = &admissionv1.MatchResources{NamespaceSelector: sel}
 	}
-	return Policy{Rule: r, Policy: policy, Binding: binding, ActionReason: reason}, nil
+	return Policy{Rule: written, Policy: policy, Binding: binding, ActionReason: reason}, nil
 }
 
 // namespaceSelector combines the selector and the excluded namespaces of
