@@ -120,6 +120,15 @@ func runAdmissionServe(cmd *cobra.Command, f *admissionServeFlags) error {
 	if err != nil {
 		return err
 	}
+	// Rule parameters: those of a .kordon.yaml found here, then those of
+	// the admission configuration, which win.
+	settings, err := configFrom(cmd.Context()).paramSettings(nil)
+	if err != nil {
+		return usageErr(err)
+	}
+	if catalogue, err = rules.SetParams(catalogue, append(settings, cfg.Params...)); err != nil {
+		return usageErr(err)
+	}
 	// serve logs at info unless --log-level says otherwise.
 	level := slog.LevelInfo
 	if lf := cmd.Flags().Lookup("log-level"); lf != nil && lf.Changed {

@@ -24,6 +24,9 @@ func TestAdmissionServeCheckConfig(t *testing.T) {
 		{"unknown field", "rules:\n  - name: pss\n    select: {tags: [pss-restricted]}\n    acton: enforce\n", 2, `unknown-field.yaml:4: rules[0].acton: unknown field "acton" (did you mean action?)`},
 		{"custom kind warned", "governance:\n  trustedImages:\n    bindings:\n      - action: warn\n        kinds: [example.com/Widget]\n", 0,
 			`custom-kind-warned.yaml:5: governance.trustedImages.bindings[0].kinds[0]: "example.com/Widget": custom resource kind not checked`},
+		{"parameters", "rules: [{name: img, select: {ids: [KOR-IMG-003]}, action: warn}]\nparameters:\n  KOR-IMG-003: {trustedRegistries: [registry.example.com/]}\n", 0, "configuration is valid"},
+		{"bad parameter", "rules: [{name: img, select: {ids: [KOR-IMG-003]}, action: warn}]\nparameters:\n  KOR-IMG-003:\n    trustedRegistries: 3\n", 2,
+			`bad-parameter.yaml:4: parameters.KOR-IMG-003.trustedRegistries: rule KOR-IMG-003 parameter trustedRegistries: want a list of strings, got 3`},
 		{"inventory rule", "rules: [{name: r, select: {ids: [KOR-NET-001]}, action: warn}]\n", 2, "cannot run at admission"},
 	}
 	for _, tt := range tests {

@@ -32,12 +32,17 @@ type reportFlags struct {
 	exceptions    []string
 	noAnnotations bool
 
+	// cmd is the command the flags belong to, whose context holds the
+	// configuration file's exceptions.
+	cmd *cobra.Command
+
 	// parsed by prepare
 	gate pipeline.Gate
 	list []finding.Exception
 }
 
 func (f *reportFlags) register(cmd *cobra.Command, defaultFailOn string) {
+	f.cmd = cmd
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "table", "report format: "+strings.Join(report.Formats(), ", "))
 	fl.StringVar(&f.outFile, "output-file", "", "write the report to this file instead of standard output")
@@ -72,8 +77,15 @@ func (f *reportFlags) prepare(frameworks []string) error {
 		return usageErr(fmt.Errorf("--min-score %v: want 0 to 100", f.minScore))
 	}
 	f.gate = pipeline.Gate{FailOn: sev, Never: never, MinScore: f.minScore, Frameworks: frameworks}
+	// The configuration file's exceptions come first, then those of
+	// --exceptions: an exception applies wherever it is written.
 	f.list = nil
-	for _, file := range f.exceptions {
+	files := f.exceptions
+	if cfg := configFrom(ctxOf(f.cmd)).cfg; cfg != nil {
+		f.list = append(f.list, cfg.Exceptions...)
+		files = append(slices.Clone(cfg.ExceptionFiles), files...)
+	}
+	for _, file := range files {
 		ex, err := finding.LoadExceptions(file)
 		if err != nil {
 			return usageErr(err)
@@ -106,6 +118,7 @@ func (f *reportFlags) finish(cmd *cobra.Command, cat *rules.Catalogue, in pipeli
 	wd, _ := os.Getwd()
 	err := report.Write(bw, f.output, rep, report.Options{
 		Color: color, Now: time.Now(), Width: terminalWidth(out), Target: target,
+		Config:  configFrom(ctxOf(f.cmd)).source(),
 		BaseDir: wd, Rules: ruleDocs(cat),
 	})
 	if ferr := bw.Flush(); err == nil {

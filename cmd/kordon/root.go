@@ -12,6 +12,7 @@ import (
 func newRootCmd() *cobra.Command {
 	var logLevel, cpuProfile string
 	var stopProfile func()
+	var conf configFlags
 	root := &cobra.Command{
 		Use:   "kordon",
 		Short: "Kubernetes security: posture, rules, admission control and network policies",
@@ -24,11 +25,19 @@ ValidatingAdmissionPolicies.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// The configuration file first: it may set any flag,
+			// --log-level too.
+			if err := conf.apply(cmd); err != nil {
+				return err
+			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--log-level: %w", err)}
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+			if src := configFrom(cmd.Context()).source(); src != "" {
+				slog.Info("configuration", "file", src)
+			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
 				if err != nil {
@@ -60,5 +69,22 @@ ValidatingAdmissionPolicies.`,
 	root.AddCommand(newSensorCmd())
 	root.AddCommand(newWAFCmd())
 	root.AddCommand(newServerCmd(), newQueryCmd())
+	root.AddCommand(newConfigCmd())
+	conf.register(root)
+	explainConfigErrors(root)
 	return root
+}
+
+// explainConfigErrors makes every command say, when its error names a flag
+// whose value came from the configuration file, where that value is
+// written.
+func explainConfigErrors(c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			return configFrom(ctxOf(cmd)).explain(run(cmd, args))
+		}
+	}
+	for _, sub := range c.Commands() {
+		explainConfigErrors(sub)
+	}
 }

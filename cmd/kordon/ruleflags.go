@@ -19,6 +19,10 @@ type ruleFlags struct {
 	ids         []string
 	minSeverity string
 	noBuiltin   bool
+	params      []string
+	// cmd is the command the flags belong to, whose context holds the
+	// configuration file's parameters.
+	cmd *cobra.Command
 }
 
 func (f *ruleFlags) register(cmd *cobra.Command) {
@@ -29,6 +33,8 @@ func (f *ruleFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.ids, "rule", nil, "only these rule IDs (comma-separated)")
 	fl.StringVar(&f.minSeverity, "min-severity", "info", "only rules at or above this severity: info, low, medium, high, critical")
 	fl.BoolVar(&f.noBuiltin, "no-builtin", false, "leave out the built-in rules (use only --rules folders)")
+	fl.StringArrayVar(&f.params, "param", nil, "set a rule parameter, RULE-ID.name=value (repeatable; a list comma-separated), e.g. KOR-IMG-003.trustedRegistries=registry.example.com/; see kordon rules show RULE-ID")
+	f.cmd = cmd
 	_ = cmd.RegisterFlagCompletionFunc("rule", completeRuleIDs)
 	_ = cmd.RegisterFlagCompletionFunc("framework", fixedCompletion("CIS", "NSA", "NIST-800-190", "PSS"))
 	_ = cmd.RegisterFlagCompletionFunc("tag", completeTags)
@@ -117,6 +123,13 @@ func (f *ruleFlags) all() ([]*rules.Rule, error) {
 		if all, err = rules.Merge(all, custom); err != nil {
 			return nil, usageErr(err)
 		}
+	}
+	settings, err := configFrom(ctxOf(f.cmd)).paramSettings(f.params)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	if all, err = rules.SetParams(all, settings); err != nil {
+		return nil, usageErr(err)
 	}
 	return all, nil
 }

@@ -84,6 +84,22 @@ func printRule(w io.Writer, cat *rules.Catalogue, r *rules.Rule) {
 	if hasCause {
 		printCause(w, cause, r.ID)
 	}
+	if len(r.Parameters) > 0 {
+		fmt.Fprintln(w, "\nParameters (params.NAME in CEL; set in .kordon.yaml or with --param "+r.ID+".NAME=VALUE):")
+		for _, p := range r.Parameters {
+			value, set := r.ParamValue(p.Name)
+			fmt.Fprintf(w, "  %s (%s) = %s", p.Name, p.EffectiveType(), compactValue(value))
+			if set {
+				fmt.Fprintf(w, "   (set; default %s)", compactValue(p.Default))
+			} else {
+				fmt.Fprint(w, "   (default)")
+			}
+			fmt.Fprintln(w)
+			if p.Description != "" {
+				fmt.Fprintf(w, "    %s\n", indentCEL(p.Description))
+			}
+		}
+	}
 	if len(r.Variables) > 0 {
 		fmt.Fprintln(w, "\nVariables (CEL):")
 		for _, v := range r.Variables {

@@ -16,9 +16,10 @@ func versionLine() string {
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print Kordon's version",
-		Args:  cobra.NoArgs,
+		Use:         "version",
+		Annotations: map[string]string{annotationNoConfig: "true"},
+		Short:       "Print Kordon's version",
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), versionLine())
 			return nil

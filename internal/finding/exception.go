@@ -81,6 +81,11 @@ func LoadExceptions(file string) ([]Exception, error) {
 	return ef.Exceptions, nil
 }
 
+// Validate checks an exception written outside an exceptions file (in a
+// configuration file): rule and reason set, patterns and date valid. It
+// must be called before the exception is used.
+func (e *Exception) Validate() error { return e.validate() }
+
 func (e *Exception) validate() error {
 	if e.Rule == "" {
 		return errors.New("rule is required (a rule ID or a glob such as KOR-RBAC-*)")

@@ -153,7 +153,7 @@ func TestCausesLeaveMachineFormats(t *testing.T) {
 		doc.Cause = nil
 		plain.Rules[id] = doc
 	}
-	richOpts := Options{Now: fixedNow, Target: "deploy/ rbac/ charts/tools", BaseDir: ".",
+	richOpts := Options{Now: fixedNow, Target: "deploy/ rbac/ charts/tools", Config: ".kordon.yaml", BaseDir: ".",
 		Rules: map[string]RuleDoc{
 			"KOR-POD-001": {
 				Description: "A privileged container can do almost anything the host's root user can, including loading kernel modules.",

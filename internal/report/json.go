@@ -28,6 +28,9 @@ func writeJSON(w io.Writer, r *finding.Report, opts Options) error {
 	if opts.Target != "" {
 		jw.field("target", opts.Target)
 	}
+	if opts.Config != "" {
+		jw.field("config", opts.Config)
+	}
 	jw.field("tool", r.Tool)
 	jw.findings("findings", r.Findings)
 	jw.findings("suppressed", r.Suppressed)

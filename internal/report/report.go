@@ -27,6 +27,10 @@ type Options struct {
 	// "cluster kind-dev". The table and HTML headers show it and JSON and
 	// SARIF record it; empty leaves it out.
 	Target string
+	// Config is the configuration file (.kordon.yaml) the command ran
+	// with; JSON and SARIF record it and the table header names it. Empty
+	// (no file) leaves it out.
+	Config string
 	// BaseDir is the directory SARIF artifact URIs are made relative to
 	// (normally the repository root). Absolute file paths under BaseDir
 	// become relative; relative paths are kept as written. Empty means

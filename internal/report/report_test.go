@@ -116,7 +116,7 @@ func richReport() *finding.Report {
 }
 
 func TestGolden(t *testing.T) {
-	opts := Options{Now: fixedNow, Target: "deploy/ rbac/ charts/tools", BaseDir: ".",
+	opts := Options{Now: fixedNow, Target: "deploy/ rbac/ charts/tools", Config: ".kordon.yaml", BaseDir: ".",
 		Rules: map[string]RuleDoc{"KOR-POD-001": {
 			Description: "A privileged container can do almost anything the host's root user can, including loading kernel modules.",
 			HelpURI:     "https://kordon.dev/rules/KOR-POD-001",

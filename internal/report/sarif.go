@@ -187,8 +187,14 @@ func writeSARIF(w io.Writer, r *finding.Report, opts Options) error {
 		}},
 		Results: []sarifResult{},
 	}
-	if opts.Target != "" {
-		run.Properties = map[string]any{"target": opts.Target}
+	if opts.Target != "" || opts.Config != "" {
+		run.Properties = map[string]any{}
+		if opts.Target != "" {
+			run.Properties["target"] = opts.Target
+		}
+		if opts.Config != "" {
+			run.Properties["config"] = opts.Config
+		}
 	}
 	occurrences := map[string]int{}
 	fingerprintOf := func(f finding.Finding) string {

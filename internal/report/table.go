@@ -112,9 +112,13 @@ func (t *tableWriter) header(r *finding.Report, opts Options) {
 	}
 	t.w.printf("%s\n", t.style(ansiBold, title))
 	s := r.Summary
-	t.w.printf("%s checked against %s · %s\n",
+	conf := ""
+	if opts.Config != "" {
+		conf = " · config " + terminalSafe(opts.Config)
+	}
+	t.w.printf("%s checked against %s · %s%s\n",
 		plural(s.Resources, "resource", "resources"), plural(s.Rules, "rule", "rules"),
-		opts.Now.Format("2006-01-02 15:04 MST"))
+		opts.Now.Format("2006-01-02 15:04 MST"), conf)
 }
 
 // resourceGroup is the findings of one resource from one file.

@@ -171,6 +171,14 @@ func compileRule(cc *compiler, r *Rule, trackAll bool, untracked func(*Rule) boo
 		return fmt.Errorf("rule %s (%s): %s: %w", r.ID, r.Where(), what, err)
 	}
 	cr := &compiledRule{rule: r, usesInventory: readsInventory(r)}
+	// The rule's expressions are compiled with its parameters' values
+	// written in (see Inlined); cr.rule stays the rule as written.
+	if len(r.Parameters) > 0 {
+		var err error
+		if r, err = inline(cc.env, r); err != nil {
+			return nil, err
+		}
+	}
 	// Inventory rules never run as admission policies: they are compiled
 	// without the API server's cost tracking (see newUntrackedEnv).
 	tracked := (!cr.usesInventory || trackAll) && (untracked == nil || !untracked(r))

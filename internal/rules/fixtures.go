@@ -2,11 +2,16 @@ package rules
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
@@ -31,7 +36,48 @@ func (r FixtureResult) OK() bool { return r.Problem == "" }
 
 // fixtureJudge runs one check on the objects of one fixture file: how many
 // findings and how many objects judged, and the first evaluation error.
-type fixtureJudge func(ctx context.Context, objs []*k8s.Object) (findings []finding.Finding, evaluated int, problem string, err error)
+// params are the parameter settings of the fixture (see fixtureParams).
+type fixtureJudge func(ctx context.Context, objs []*k8s.Object, params []ParamSetting) (findings []finding.Finding, evaluated int, problem string, err error)
+
+// FixtureParams reads the parameter values a fixture file of rule id is
+// judged with (see fixtureParams); nil when it uses the defaults.
+func FixtureParams(data []byte, id, file string) ([]ParamSetting, error) {
+	return fixtureParams(data, id, file)
+}
+
+// fixtureParams reads the parameter values a fixture is judged with: a
+// comment line before the first document,
+//
+//	# params: {trustedRegistries: [registry.example.com/]}
+//
+// (a YAML mapping of parameter names to values). Without one the rule's
+// defaults apply.
+func fixtureParams(data []byte, id, file string) ([]ParamSetting, error) {
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line == "---" {
+			continue
+		}
+		rest, ok := strings.CutPrefix(line, "#")
+		if !ok {
+			return nil, nil
+		}
+		rest, ok = strings.CutPrefix(strings.TrimSpace(rest), "params:")
+		if !ok {
+			continue
+		}
+		var values map[string]json.RawMessage
+		if err := yaml.Unmarshal([]byte(rest), &values); err != nil {
+			return nil, fmt.Errorf("params line: %w", err)
+		}
+		var out []ParamSetting
+		for _, name := range slices.Sorted(maps.Keys(values)) {
+			out = append(out, ParamSetting{Rule: id, Name: name, Value: values[name], Source: file + ": params " + name})
+		}
+		return out, nil
+	}
+	return nil, nil
+}
 
 // TestFixtures runs each rule of rs, and each native check, against its
 // fixtures in fsys under fixtures/<RULE-ID>/: every file named pass*.yaml
@@ -44,8 +90,18 @@ func TestFixtures(ctx context.Context, rs *RuleSet, natives []NativeCheck, fsys 
 	var out []FixtureResult
 	for _, cr := range rs.rules {
 		rs1 := rs.single(cr)
-		judge := func(ctx context.Context, objs []*k8s.Object) ([]finding.Finding, int, string, error) {
-			result, err := rs1.Evaluate(ctx, objs, EvalOptions{Workers: 1})
+		judge := func(ctx context.Context, objs []*k8s.Object, params []ParamSetting) ([]finding.Finding, int, string, error) {
+			run := rs1
+			if len(params) > 0 {
+				set, err := SetParams([]*Rule{cr.rule}, params)
+				if err != nil {
+					return nil, 0, "bad params line: " + err.Error(), nil
+				}
+				if run, err = Compile(set); err != nil {
+					return nil, 0, "params line: " + err.Error(), nil
+				}
+			}
+			result, err := run.Evaluate(ctx, objs, EvalOptions{Workers: 1})
 			if err != nil {
 				return nil, 0, "", err
 			}
@@ -62,7 +118,10 @@ func TestFixtures(ctx context.Context, rs *RuleSet, natives []NativeCheck, fsys 
 		out = append(out, rs...)
 	}
 	for _, c := range natives {
-		judge := func(ctx context.Context, objs []*k8s.Object) ([]finding.Finding, int, string, error) {
+		judge := func(ctx context.Context, objs []*k8s.Object, params []ParamSetting) ([]finding.Finding, int, string, error) {
+			if len(params) > 0 {
+				return nil, 0, "a native check has no parameters", nil
+			}
 			outcomes, err := c.Evaluate(ctx, objs)
 			if err != nil {
 				return nil, 0, "", err
@@ -142,7 +201,12 @@ func runFixture(ctx context.Context, id string, judge fixtureJudge, fsys fs.FS, 
 		res.Problem = "bad fixture: " + ierrs[0].Error()
 		return res, nil
 	}
-	findings, evaluated, problem, err := judge(ctx, objs)
+	params, err := fixtureParams(data, id, file)
+	if err != nil {
+		res.Problem = "bad fixture: " + err.Error()
+		return res, nil
+	}
+	findings, evaluated, problem, err := judge(ctx, objs, params)
 	if err != nil {
 		return res, err
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -38,10 +39,13 @@ type Rule struct {
 	// condition is true. They see only `object` (no variables, no
 	// inventory); an object they exclude is not counted as evaluated.
 	MatchConditions []MatchCondition `json:"matchConditions,omitempty"`
-	Variables       []Variable       `json:"variables,omitempty"`
-	Validations     []Validation     `json:"validations,omitempty"`
-	Remediation     string           `json:"remediation"`
-	References      []string         `json:"references,omitempty"`
+	// Parameters are values the expressions read as params.<name>, with
+	// defaults; see Parameter.
+	Parameters  []Parameter  `json:"parameters,omitempty"`
+	Variables   []Variable   `json:"variables,omitempty"`
+	Validations []Validation `json:"validations,omitempty"`
+	Remediation string       `json:"remediation"`
+	References  []string     `json:"references,omitempty"`
 
 	// File and Line say where the rule was defined.
 	File string `json:"-"`
@@ -54,6 +58,8 @@ type Rule struct {
 	// Builtin from the causes file; nil for most rules and every custom
 	// one. It is not part of the rule file.
 	cause *Cause
+	// paramValues are parameter values set by SetParams (JSON), by name.
+	paramValues map[string]json.RawMessage
 }
 
 // IsBuiltin reports whether the rule is one of the built-in packs' (from
@@ -190,6 +196,7 @@ func (r *Rule) Validate() error {
 			bad("control %q: want FRAMEWORK:ID such as CIS:5.2.2 or PSS:privileged", c)
 		}
 	}
+	errs = append(errs, r.validateParameters()...)
 	if r.Native != nil {
 		errs = append(errs, r.validateNative()...)
 		if err := errors.Join(errs...); err != nil {
@@ -220,8 +227,8 @@ func (r *Rule) Validate() error {
 		if strings.TrimSpace(c.Expression) == "" {
 			bad("matchConditions[%d]: expression is required", i)
 		}
-		if variablesRef.MatchString(c.Expression) || inventoryRef.MatchString(c.Expression) {
-			bad("matchConditions[%d]: only `object` is available (no variables, no inventory)", i)
+		if variablesRef.MatchString(c.Expression) || inventoryRef.MatchString(c.Expression) || paramsRef.MatchString(c.Expression) {
+			bad("matchConditions[%d]: only `object` is available (no variables, no inventory, no params)", i)
 		}
 	}
 	seen := map[string]bool{}

@@ -1,11 +1,14 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kordon-dev/kordon/internal/rules"
 )
 
 // Action is what the webhook does with a violation.
@@ -58,6 +61,13 @@ type Config struct {
 	Rules []RuleBinding `json:"rules,omitempty"`
 	// Governance configures the governance policies; a nil policy is off.
 	Governance Governance `json:"governance,omitempty"`
+	// Parameters set rule parameters (see docs/rules.md#parameters) by rule
+	// ID or alias and parameter name, as in .kordon.yaml.
+	Parameters map[string]map[string]json.RawMessage `json:"parameters,omitempty"`
+
+	// Params are Parameters as settings, each naming its file, line and
+	// field; the catalogue checks them (rules.SetParams).
+	Params []rules.ParamSetting `json:"-"`
 
 	// Warnings are things Parse could not check (custom resource kinds),
 	// with their positions. They do not stop the webhook.
@@ -271,6 +281,15 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// CheckScalar checks a duration's text before decoding (see
+// strictyaml.ScalarChecker).
+func (Duration) CheckScalar(s string) string {
+	if _, err := time.ParseDuration(s); err != nil {
+		return fmt.Sprintf("duration %q: want a value such as 500ms, 30s or 1h", s)
+	}
+	return ""
+}
+
 // MarshalJSON writes a duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
 
@@ -393,7 +412,6 @@ func (c *Config) validate(v *validator) {
 	if p := g.VerifiedImages; p != nil {
 		p.validate(v) // signatures.go
 	}
-	sortProblems(v.problems)
 }
 
 func checkLimit(v *validator, field string, n int) {

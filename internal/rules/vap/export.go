@@ -1,6 +1,8 @@
 package vap
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -33,6 +35,9 @@ const (
 	// AnnotationMinKubernetes is the oldest Kubernetes version (major.minor)
 	// whose API server accepts the policy's CEL.
 	AnnotationMinKubernetes = "kordon.io/min-kubernetes-version"
+	// AnnotationParameters lists, as a JSON object, the parameter values
+	// written into the policy's expressions (see rules.Inlined).
+	AnnotationParameters = "kordon.io/parameters"
 	// AnnotationActionReason, on a binding, says why it has its
 	// validationActions: the rule's severity against the deny severity, or
 	// one set of actions chosen for every rule.
@@ -238,6 +243,16 @@ func Name(prefix, ruleID string) string {
 }
 
 func policyFor(r *rules.Rule, opts Options) (Policy, error) {
+	// A ValidatingAdmissionPolicy of its own would read parameters from a
+	// paramKind resource; the export instead writes the values the rule
+	// runs with (set ones, else defaults) into the expressions, and lists
+	// them in an annotation.
+	params := paramsAnnotation(r)
+	written := r
+	r, err := rules.Inlined(r)
+	if err != nil {
+		return Policy{}, err
+	}
 	resourceRules, err := resourceRulesFor(r.Match, opts.Resources)
 	if err != nil {
 		return Policy{}, err
@@ -259,6 +274,9 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 		Annotations: map[string]string{
 			AnnotationTitle: oneLine(r.Title),
 		},
+	}
+	if params != "" {
+		meta.Annotations[AnnotationParameters] = params
 	}
 	if len(r.Controls) > 0 {
 		meta.Annotations[AnnotationControls] = strings.Join(r.Controls, ",")
@@ -332,7 +350,7 @@ func policyFor(r *rules.Rule, opts Options) (Policy, error) {
 	if sel := namespaceSelector(opts); sel != nil {
 		binding.Spec.MatchResources = &admissionv1.MatchResources{NamespaceSelector: sel}
 	}
-	return Policy{Rule: r, Policy: policy, Binding: binding, ActionReason: reason}, nil
+	return Policy{Rule: written, Policy: policy, Binding: binding, ActionReason: reason}, nil
 }
 
 // namespaceSelector combines the selector and the excluded namespaces of
@@ -364,4 +382,31 @@ func namespaceSelector(opts Options) *metav1.LabelSelector {
 
 // oneLine folds whitespace runs, including line breaks (which the API
 // server does not accept in a validation message), into single spaces.
+// paramsAnnotation returns the values of the rule's parameters as a JSON
+// object, "" for a rule without parameters.
+func paramsAnnotation(r *rules.Rule) string {
+	if len(r.Parameters) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("{")
+	for i, p := range r.Parameters {
+		v, _ := r.ParamValue(p.Name)
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "%q:%s", p.Name, compactJSON(v))
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+func compactJSON(raw []byte) string {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

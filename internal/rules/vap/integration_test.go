@@ -35,6 +35,9 @@ type fixtureFile struct {
 	name string // pass-x.yaml
 	want string // pass or fail
 	objs []*k8s.Object
+	// params are the rule parameters the fixture is judged with (a
+	// "# params:" line); nil for the defaults.
+	params []rules.ParamSetting
 }
 
 func loadFixtures(t *testing.T, id string) []fixtureFile {
@@ -67,7 +70,11 @@ func loadFixtures(t *testing.T, id string) []fixtureFile {
 		if len(ierrs) > 0 {
 			t.Fatalf("decode %s/%s: %v", dir, name, ierrs[0])
 		}
-		out = append(out, fixtureFile{name: name, want: want, objs: objs})
+		params, err := rules.FixtureParams(data, id, path.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fixtureFile{name: name, want: want, objs: objs, params: params})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
@@ -227,14 +234,27 @@ func TestIntegrationBuiltinRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkRule(t, c, one, p, append(fixtures[p.Rule.ID], ordinary))
+			var defaults []fixtureFile
+			for _, f := range fixtures[p.Rule.ID] {
+				if f.params == nil {
+					defaults = append(defaults, f)
+				}
+			}
+			checkRule(t, c, one, p, append(defaults, ordinary))
+			for i, f := range fixtures[p.Rule.ID] {
+				if f.params != nil {
+					checkWithParams(t, c, p.Rule, f, i)
+				}
+			}
 		})
 	}
 
 	var objs []*k8s.Object
 	for _, p := range exp.Policies {
 		for _, f := range fixtures[p.Rule.ID] {
-			objs = append(objs, f.objs...)
+			if f.params == nil {
+				objs = append(objs, f.objs...)
+			}
 		}
 	}
 	objs = append(objs, ordinary.objs...)
@@ -308,6 +328,29 @@ func checkAllDeny(t *testing.T, c *cluster, exp *Export, objs []*k8s.Object) {
 		checked++
 	}
 	t.Logf("%d of %d objects checked with every policy bound", checked, len(objs))
+}
+
+// checkWithParams exports rule r with the parameters of fixture f (the
+// values written into its CEL), applies that policy under a name of its
+// own, and checks the fixture as checkRule does.
+func checkWithParams(t *testing.T, c *cluster, r *rules.Rule, f fixtureFile, n int) {
+	set, err := rules.SetParams([]*rules.Rule{r}, f.params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Compile(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := Build(rs, Options{NamePrefix: fmt.Sprintf("kordon-params-%d-", n), Actions: []admissionv1.ValidationAction{admissionv1.Warn}})
+	if err != nil || len(exp.Policies) != 1 {
+		t.Fatalf("export %s with %s's parameters: %v (%d policies)", r.ID, f.name, err, len(exp.Policies))
+	}
+	p := exp.Policies[0]
+	if _, err := c.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(t.Context(), p.Policy, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("%s with %s's parameters: the API server refused the policy: %v", r.ID, f.name, err)
+	}
+	checkRule(t, c, rs, p, []fixtureFile{f})
 }
 
 // checkRule binds one policy, compares the API server's verdict on every
