@@ -9,9 +9,9 @@ package inventory
 
 import (
 	"bufio"
-	"errors"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -36,6 +36,7 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem/os/rpm"
 	rpmmeta "github.com/google/osv-scalibr/extractor/filesystem/os/rpm/metadata"
 	scalibrfs "github.com/google/osv-scalibr/fs"
+	"github.com/google/osv-scalibr/stats"
 
 	"github.com/kordon-dev/kordon/internal/image/layers"
 )
@@ -135,7 +136,7 @@ type fileAPI struct {
 	info fs.FileInfo
 }
 
-func (f fileAPI) Path() string                { return f.p }
+func (f fileAPI) Path() string               { return f.p }
 func (f fileAPI) Stat() (fs.FileInfo, error) { return f.info, nil }
 
 // Result is the inventory of a tree.
@@ -161,6 +162,7 @@ func Extract(ctx context.Context, tree *layers.Tree, exts []filesystem.Extractor
 	inv, status, err := filesystem.Run(ctx, &filesystem.Config{
 		Extractors: exts,
 		ScanRoots:  []*scalibrfs.ScanRoot{scalibrfs.RealFSScanRoot(tree.Dir)},
+		Stats:      stats.NoopCollector{},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("extract packages: %w", err)
@@ -217,7 +219,14 @@ func convert(sp *scalibrextractor.Package, osr map[string]string) Package {
 		}
 		p.Ecosystem = osEcosystem(osr)
 	}
-	if p.Type == "golang" && p.Name == "stdlib" {
+	if p.Type == "golang" {
+		// As the Go vulnerability database and the build info name them:
+		// the toolchain is "stdlib" at "go1.X.Y", modules keep their "v".
+		if p.Name == "go" {
+			p.Name, p.Version = "stdlib", "go"+strings.TrimPrefix(p.Version, "go")
+		} else if p.Version != "" && p.Version != "(devel)" && !strings.HasPrefix(p.Version, "v") {
+			p.Version = "v" + p.Version
+		}
 		p.Ecosystem = "Go"
 	}
 	return p
