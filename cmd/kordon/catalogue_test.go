@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kordon-dev/kordon/internal/admission/governance"
+	"github.com/kordon-dev/kordon/internal/image/findings"
 	"github.com/kordon-dev/kordon/internal/netpol/lint"
 	"github.com/kordon-dev/kordon/internal/rules"
 )
@@ -22,6 +23,7 @@ func TestEveryEngineCheckIsCatalogued(t *testing.T) {
 	implemented := map[string][]string{
 		rules.EngineNetpolLint: lint.IDs(),
 		rules.EngineAdmission:  governance.IDs(),
+		rules.EngineImage:      findings.IDs(),
 	}
 	for _, c := range scanNativeChecks() {
 		implemented[rules.EngineScan] = append(implemented[rules.EngineScan], c.ID())

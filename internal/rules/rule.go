@@ -101,10 +101,12 @@ const (
 	EngineNetpolLint = "netpol-lint"
 	// EngineAdmission is the admission webhook (kordon admission serve).
 	EngineAdmission = "admission"
+	// EngineImage is kordon image scan (vulnerabilities of images).
+	EngineImage = "image"
 )
 
 // Engines returns every engine name, in documentation order.
-func Engines() []string { return []string{EngineScan, EngineNetpolLint, EngineAdmission} }
+func Engines() []string { return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineImage} }
 
 // Native describes a check that Go code decides: a verdict CEL cannot
 // reach (a network model, an admission request's user) or one several

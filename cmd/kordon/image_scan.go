@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kordon-dev/kordon/internal/finding"
+	"github.com/kordon-dev/kordon/internal/image"
+	"github.com/kordon-dev/kordon/internal/image/findings"
+	"github.com/kordon-dev/kordon/internal/image/inventory"
+	"github.com/kordon-dev/kordon/internal/image/layers"
+	"github.com/kordon-dev/kordon/internal/image/osv"
+	"github.com/kordon-dev/kordon/internal/image/source"
+	"github.com/kordon-dev/kordon/internal/pipeline"
+	"github.com/kordon-dev/kordon/internal/rules"
+)
+
+type imageScanFlags struct {
+	report        reportFlags
+	db            []string
+	insecure      bool
+	offline       bool
+	ignoreUnfixed bool
+	listPackages  bool
+	maxFileSize   int64
+}
+
+func newImageScanCmd() *cobra.Command {
+	f := &imageScanFlags{}
+	cmd := &cobra.Command{
+		Use:   "scan SOURCE",
+		Short: "List an image's packages and report their known vulnerabilities (OSV, offline)",
+		Long: `Scan a container image: flatten its layers into the filesystem a container
+sees (whiteouts and opaque directories applied), list the installed packages
+with osv-scalibr, and match them against OSV records read from --db.
+
+SOURCE:
+  REFERENCE             an image in a registry (ghcr.io/org/app:1.2, nginx@sha256:...),
+                        pulled with your docker credentials (~/.docker/config.json
+                        and credential helpers); --insecure-registry for plain HTTP
+  docker-archive:FILE   a tar written by docker save
+  oci-archive:FILE      a tar of an OCI image layout
+  oci:DIR               an OCI image layout folder
+  PATH                  a tar file (either kind) or a layout folder
+
+Vulnerability data never comes from the network: --db names folders of OSV
+JSON records (any depth) or osv.dev zip files (ECOSYSTEM/all.zip), e.g. the
+Go vulnerability database's data/osv. Without --db the packages are listed
+and no vulnerability is reported.
+
+Exit codes: 0 no finding at or above --fail-on; 1 otherwise; 2 usage errors
+or parts of the image that could not be read (each named with its layer and
+path in the report; the rest of the image is still scanned).`,
+		Example: `  kordon image scan ghcr.io/org/app:1.2 --db ~/osv --fail-on high
+  kordon image scan docker-archive:app.tar --db osv/Debian/all.zip --db vulndb/data/osv -o json
+  kordon image scan localhost:5000/app:dev --insecure-registry --db ~/osv --ignore-unfixed -o sarif
+  kordon image scan oci:./layout --packages -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runImageScan(cmd, f, args[0]) },
+	}
+	f.report.register(cmd, "low")
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.db, "db", nil, "OSV records: a folder (any depth) or a zip file (repeatable)")
+	fl.BoolVar(&f.insecure, "insecure-registry", false, "use plain HTTP for the reference's registry")
+	fl.BoolVar(&f.offline, "offline", false, "never use the network for vulnerability data (image scan never does; pulling SOURCE is still allowed)")
+	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities without a known fixed version")
+	fl.BoolVar(&f.listPackages, "packages", false, "with -o json, also list every package found (name, version, ecosystem, purl, path, layer)")
+	fl.Int64Var(&f.maxFileSize, "max-file-size", 512<<20, "largest file read from a layer, in bytes (larger ones are reported and skipped)")
+	_ = cmd.MarkFlagFilename("db", "zip", "json")
+	return cmd
+}
+
+func runImageScan(cmd *cobra.Command, f *imageScanFlags, spec string) error {
+	if err := f.report.prepare(nil); err != nil {
+		return err
+	}
+	if f.listPackages && f.report.output != "json" {
+		return usageErr(fmt.Errorf("--packages needs -o json"))
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cat, err := rules.BuiltinCatalogue()
+	if err != nil {
+		return err
+	}
+	rule, ok := cat.Lookup(findings.VulnRuleID)
+	if !ok {
+		return fmt.Errorf("catalogue lacks %s", findings.VulnRuleID)
+	}
+	var db *osv.DB
+	var in pipeline.Input
+	if len(f.db) > 0 {
+		db, err = osv.Load(f.db...)
+		if err != nil {
+			return usageErr(fmt.Errorf("--db: %w", err))
+		}
+		for _, e := range db.Errors {
+			in.Errors = append(in.Errors, finding.Problem{Message: "vulnerability database: " + e.Error()})
+		}
+	}
+	inventory.QuietLibraryLogs()
+	src, err := source.Open(ctx, spec, source.Options{Insecure: f.insecure})
+	if err != nil {
+		return usageErr(err)
+	}
+	defer src.Close()
+	res, err := image.Scan(ctx, src.Image, image.Options{DB: db, Limits: layers.Limits{MaxFileBytes: f.maxFileSize}})
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("scan %s: %w", spec, context.Cause(ctx))
+		}
+		return fmt.Errorf("scan %s: %w", spec, err)
+	}
+	for _, e := range res.Errors {
+		in.Errors = append(in.Errors, finding.Problem{File: spec, Message: e.Error()})
+	}
+	in.Findings = findings.ToFindings(res.Vulns, rule.Title, rule.Controls, findings.Options{Image: spec, IgnoreUnfixed: f.ignoreUnfixed})
+	in.Tallies = []finding.RuleTally{{RuleID: rule.ID, Controls: rule.Controls, Evaluated: len(res.Packages), Failed: len(in.Findings)}}
+	in.Resources, in.Checks = len(res.Packages), 1
+	rep := pipeline.Build(in, f.report.options(cat))
+	if f.report.output == "json" {
+		return f.writeJSON(cmd, spec, src, res, rep)
+	}
+	return f.report.finish(cmd, cat, in, spec+" ("+src.Digest.String()+")")
+}
+
+// writeJSON writes the image scan's JSON contract (docs/image.md).
+func (f *imageScanFlags) writeJSON(cmd *cobra.Command, spec string, src *source.Image, res *image.Result, rep *finding.Report) error {
+	doc := &findings.Document{Image: spec, Digest: src.Digest.String()}
+	doc.Findings = findings.JSON(findings.Keep(res.Vulns, rep.Findings))
+	doc.Suppressed = findings.JSON(findings.Keep(res.Vulns, rep.Suppressed))
+	if len(doc.Suppressed) == 0 {
+		doc.Suppressed = nil
+	}
+	for _, p := range rep.Errors {
+		doc.Errors = append(doc.Errors, p.Message)
+	}
+	type withPackages struct {
+		*findings.Document
+		Packages []inventory.Package `json:"packages"`
+	}
+	out := cmd.OutOrStdout()
+	if f.report.outFile != "" {
+		file, err := os.Create(f.report.outFile)
+		if err != nil {
+			return usageErr(fmt.Errorf("--output-file: %w", err))
+		}
+		defer file.Close()
+		out = file
+	}
+	bw := bufio.NewWriter(out)
+	var err error
+	if f.listPackages {
+		pkgs := slices.Clone(res.Packages)
+		if pkgs == nil {
+			pkgs = []inventory.Package{}
+		}
+		if doc.Findings == nil {
+			doc.Findings = []findings.JSONFinding{}
+		}
+		enc := json.NewEncoder(bw)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(withPackages{doc, pkgs})
+	} else {
+		err = findings.Write(bw, doc)
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return verdictErr(f.report.gate.Judge(rep))
+}

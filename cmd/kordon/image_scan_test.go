@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/kordon-dev/kordon/internal/image/imagetest"
+)
+
+// imageFixture writes a Debian 12 image (two layers: the upper one
+// upgrades a package and deletes a file) as a docker-archive, and OSV
+// records for it. It returns the archive and the records' folder.
+func imageFixture(t *testing.T) (archive, db string) {
+	t.Helper()
+	dir := t.TempDir()
+	f := imagetest.File
+	img := imagetest.Image(t,
+		imagetest.Layer(t,
+			f("etc/os-release", imagetest.OSRelease("debian", "12")),
+			f("var/lib/dpkg/status", imagetest.DpkgStatus(imagetest.Deb{Name: "openssl", Version: "3.0.9-1"})),
+			f("usr/lib/python3/dist-packages/x.txt", []byte("x")),
+		),
+		imagetest.Layer(t,
+			f("var/lib/dpkg/status", imagetest.DpkgStatus(
+				imagetest.Deb{Name: "openssl", Version: "3.0.11-1~deb12u2"},
+				imagetest.Deb{Name: "libssl3", Version: "3.0.11-1~deb12u2", Source: "openssl"},
+				imagetest.Deb{Name: "zlib1g", Version: "1:1.2.13.dfsg-1", Source: "zlib"},
+			)),
+			imagetest.Whiteout("usr/lib/python3/dist-packages/x.txt"),
+		),
+	)
+	archive = filepath.Join(dir, "app.tar")
+	tag, _ := name.NewTag("registry.example/app:1.0")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	db = filepath.Join(dir, "osv")
+	writeFile(t, db, "Debian/DSA-T-1.json", `{"id":"DSA-T-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2024-1111"],"summary":"openssl: a high one",
+"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
+"affected":[{"package":{"ecosystem":"Debian:12","name":"openssl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.13-1~deb12u1"}]}]}]}`)
+	writeFile(t, db, "Debian/DEBIAN-CVE-T-2.json", `{"id":"DEBIAN-CVE-T-2","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2024-2222"],
+"affected":[{"package":{"ecosystem":"Debian:12","name":"zlib"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]}`)
+	writeFile(t, db, "Debian/DSA-T-3.json", `{"id":"DSA-T-3","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"openssl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.10-1"}]}]}]}`)
+	return archive, db
+}
+
+func TestImageScanJSONGolden(t *testing.T) {
+	archive, db := imageFixture(t)
+	out, stderr, code := run(t, "", "image", "scan", "docker-archive:"+archive, "--db", db, "-o", "json")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (findings at or above low): %s", code, stderr)
+	}
+	got := strings.ReplaceAll(out, filepath.Dir(archive), "TMP")
+	golden(t, "testdata/image-scan.json", got)
+	var doc struct {
+		Findings []struct {
+			ID      string
+			Package struct{ Name string }
+			Layer   string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Findings) != 3 {
+		t.Errorf("findings %+v", doc.Findings)
+	}
+}
+
+func TestImageScanGate(t *testing.T) {
+	archive, db := imageFixture(t)
+	src := "docker-archive:" + archive
+	exc := writeFile(t, t.TempDir(), "exceptions.yaml", "exceptions:\n  - rule: KOR-IMG-VULN\n    kind: Vulnerability\n    name: DSA-T-1\n    reason: not reachable\n")
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		n    int // findings in the JSON report
+	}{
+		{"high finding fails --fail-on high", []string{"--fail-on", "high"}, 1, 3},
+		{"nothing critical", []string{"--fail-on", "critical"}, 0, 3},
+		{"unscored records count as medium", []string{"--fail-on", "medium", "--ignore-unfixed"}, 1, 2},
+		{"exception removes the high ones (openssl, libssl3)", []string{"--fail-on", "high", "--exceptions", exc}, 0, 1},
+		{"no database: packages only", []string{"--fail-on", "low", "--no-db"}, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := []string{"image", "scan", src, "-o", "json"}
+			if c.args[len(c.args)-1] == "--no-db" {
+				args = append(args, c.args[:len(c.args)-1]...)
+			} else {
+				args = append(append(args, "--db", db), c.args...)
+			}
+			out, stderr, code := run(t, "", args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d: %s", code, c.code, stderr)
+			}
+			var doc struct{ Findings []json.RawMessage }
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if len(doc.Findings) != c.n {
+				t.Errorf("%d findings, want %d:\n%s", len(doc.Findings), c.n, out)
+			}
+		})
+	}
+}
+
+func TestImageScanFormats(t *testing.T) {
+	archive, db := imageFixture(t)
+	out, stderr, code := run(t, "", "image", "scan", archive, "--db", db, "-o", "sarif", "--fail-on", "none")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, `"ruleId": "KOR-IMG-VULN"`) || !strings.Contains(out, "var/lib/dpkg/status") {
+		t.Errorf("sarif lacks the rule or the path:\n%s", out)
+	}
+	out, _, _ = run(t, "", "image", "scan", archive, "--db", db, "-o", "junit", "--fail-on", "none")
+	if !strings.Contains(out, "DSA-T-1 (CVE-2024-1111): openssl 3.0.11-1~deb12u2 (Debian:12)") {
+		t.Errorf("junit lacks the finding:\n%s", out)
+	}
+	out, _, _ = run(t, "", "image", "scan", archive, "--db", db, "--fail-on", "none", "--color", "never")
+	if !strings.Contains(out, "KOR-IMG-VULN") {
+		t.Errorf("table lacks the finding:\n%s", out)
+	}
+}
+
+func TestImageScanErrors(t *testing.T) {
+	archive, db := imageFixture(t)
+	// A malformed record is an error naming its file; the rest still match.
+	writeFile(t, db, "Debian/broken.json", `{"id": "X", "affected": [`)
+	out, _, code := run(t, "", "image", "scan", archive, "--db", db, "-o", "json")
+	if code != 2 || !strings.Contains(out, "broken.json") || !strings.Contains(out, "DSA-T-1") {
+		t.Errorf("exit %d, want 2 with the error and the findings:\n%s", code, out)
+	}
+	// A truncated archive: an error, exit 2.
+	b, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.tar")
+	if err := os.WriteFile(cut, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := run(t, "", "image", "scan", "docker-archive:"+cut); code != 2 || stderr == "" {
+		t.Errorf("truncated archive: exit %d, stderr %q", code, stderr)
+	}
+	if _, _, code := run(t, "", "image", "scan", archive, "--packages"); code != 2 {
+		t.Errorf("--packages without -o json: exit %d", code)
+	}
+}
+
+// golden compares got with the file (rewritten with go test -update).
+func golden(t *testing.T, file, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s:\ngot:\n%s\nwant:\n%s", file, got, want)
+	}
+}
