@@ -123,6 +123,13 @@ func Want(exts []filesystem.Extractor) layers.Want {
 		}
 		api := fileAPI{p: p, info: info}
 		for _, e := range exts {
+			// osv-scalibr's Go and Rust binary extractors ask for every
+			// shared library too; the binaries they read are executable,
+			// so a library without an executable bit (Debian's are 0644)
+			// is not read.
+			if (e.Name() == gobinary.Name || e.Name() == cargoauditable.Name) && info.Mode()&0o111 == 0 {
+				continue
+			}
 			if e.FileRequired(api) {
 				return true
 			}

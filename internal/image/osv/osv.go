@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -252,4 +253,17 @@ func (db *DB) loadZip(p string) {
 		db.decode(where, rc)
 		rc.Close()
 	}
+}
+
+// Names returns the package names of an ecosystem that records affect,
+// in no particular order.
+func (db *DB) Names(ecosystem string) []string {
+	var out []string
+	for k := range db.byKey {
+		if eco, n, ok := strings.Cut(k, "\x00"); ok && eco == ecosystem {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
