@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/image"
+	"github.com/kordon-dev/kordon/internal/image/dbcache"
 	"github.com/kordon-dev/kordon/internal/image/findings"
 	"github.com/kordon-dev/kordon/internal/image/inventory"
 	"github.com/kordon-dev/kordon/internal/image/layers"
@@ -31,6 +34,7 @@ type imageScanFlags struct {
 	ignoreUnfixed bool
 	listPackages  bool
 	maxFileSize   int64
+	cache         dbFlags
 }
 
 func newImageScanCmd() *cobra.Command {
@@ -53,8 +57,9 @@ SOURCE:
 
 Vulnerability data never comes from the network: --db names folders of OSV
 JSON records (any depth) or osv.dev zip files (ECOSYSTEM/all.zip), e.g. the
-Go vulnerability database's data/osv. Without --db the packages are listed
-and no vulnerability is reported.
+Go vulnerability database's data/osv. Without --db, the cache that kordon db
+update fills is read (its age is printed on standard error); without either,
+the packages are listed and no vulnerability is reported.
 
 Exit codes: 0 no finding at or above --fail-on; 1 otherwise; 2 usage errors
 or parts of the image that could not be read (each named with its layer and
@@ -68,7 +73,8 @@ path in the report; the rest of the image is still scanned).`,
 	}
 	f.report.register(cmd, "low")
 	fl := cmd.Flags()
-	fl.StringArrayVar(&f.db, "db", nil, "OSV records: a folder (any depth) or a zip file (repeatable)")
+	fl.StringArrayVar(&f.db, "db", nil, "OSV records: a folder (any depth) or a zip file (repeatable); default the cache of kordon db update")
+	f.cache.register(cmd)
 	fl.BoolVar(&f.insecure, "insecure-registry", false, "use plain HTTP for the reference's registry")
 	fl.BoolVar(&f.offline, "offline", false, "never use the network for vulnerability data (image scan never does; pulling SOURCE is still allowed)")
 	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities without a known fixed version")
@@ -97,8 +103,22 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, spec string) error {
 	}
 	var db *osv.DB
 	var in pipeline.Input
-	if len(f.db) > 0 {
-		db, err = osv.Load(f.db...)
+	paths := f.db
+	if len(paths) == 0 {
+		// The cache kordon db update fills, when there is one.
+		if dir, err := f.cache.dir(); err == nil {
+			if entries, err := dbcache.Status(dir); err == nil && len(entries) > 0 {
+				paths = []string{dir}
+				var ages []string
+				for _, e := range entries {
+					ages = append(ages, e.Ecosystem+" "+age(time.Since(e.Modified)))
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "vulnerability data: %s (%s)\n", dir, strings.Join(ages, ", "))
+			}
+		}
+	}
+	if len(paths) > 0 {
+		db, err = osv.Load(paths...)
 		if err != nil {
 			return usageErr(fmt.Errorf("--db: %w", err))
 		}

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -93,6 +98,7 @@ func TestImageScanGate(t *testing.T) {
 			args := []string{"image", "scan", src, "-o", "json"}
 			if c.args[len(c.args)-1] == "--no-db" {
 				args = append(args, c.args[:len(c.args)-1]...)
+				args = append(args, "--cache-dir", t.TempDir())
 			} else {
 				args = append(append(args, "--db", db), c.args...)
 			}
@@ -169,5 +175,47 @@ func golden(t *testing.T, file, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("output differs from %s:\ngot:\n%s\nwant:\n%s", file, got, want)
+	}
+}
+
+// TestDBUpdateThenScan downloads a zip from a real HTTP server started by
+// the test into a cache folder, then scans with the cache as the default
+// database.
+func TestDBUpdateThenScan(t *testing.T) {
+	archive, db := imageFixture(t)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, n := range []string{"DSA-T-1.json", "DEBIAN-CVE-T-2.json"} {
+		b, err := os.ReadFile(filepath.Join(db, "Debian", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := zw.Create(n)
+		w.Write(b)
+	}
+	zw.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/Debian/all.zip" {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeContent(w, r, "all.zip", time.Now().Add(-3*time.Hour), bytes.NewReader(buf.Bytes()))
+	}))
+	t.Cleanup(srv.Close)
+	cache := t.TempDir()
+	out, stderr, code := run(t, "", "db", "update", "--url", srv.URL, "--cache-dir", cache, "--ecosystem", "Debian")
+	if code != 0 || !strings.Contains(out, "Debian") || !strings.Contains(out, "3 h") || !strings.Contains(out, "downloaded") {
+		t.Fatalf("db update: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, stderr, code := run(t, "", "db", "update", "--url", srv.URL, "--cache-dir", cache, "--ecosystem", "Nope"); code != 2 || !strings.Contains(stderr, "404") {
+		t.Errorf("a failing ecosystem: exit %d, %s", code, stderr)
+	}
+	out, _, code = run(t, "", "db", "update", "--offline", "--url", "http://127.0.0.1:1", "--cache-dir", cache)
+	if code != 0 || !strings.Contains(out, "Debian") {
+		t.Errorf("--offline status: exit %d\n%s", code, out)
+	}
+	out, stderr, code = run(t, "", "image", "scan", archive, "--cache-dir", cache, "-o", "json", "--fail-on", "none")
+	if code != 0 || !strings.Contains(out, "DSA-T-1") || !strings.Contains(stderr, "Debian 3 h") {
+		t.Errorf("scan with the cache: exit %d\n%s\n%s", code, out, stderr)
 	}
 }

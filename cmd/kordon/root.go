@@ -57,6 +57,6 @@ ValidatingAdmissionPolicies.`,
 	root.AddCommand(newVersionCmd(), newScanCmd(), newRulesCmd())
 	root.AddCommand(newNetpolCmd())
 	root.AddCommand(newAdmissionCmd())
-	root.AddCommand(newImageCmd())
+	root.AddCommand(newImageCmd(), newDBCmd())
 	return root
 }
