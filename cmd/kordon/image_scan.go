@@ -20,10 +20,13 @@ import (
 	"github.com/kordon-dev/kordon/internal/image/findings"
 	"github.com/kordon-dev/kordon/internal/image/inventory"
 	"github.com/kordon-dev/kordon/internal/image/layers"
+	"github.com/kordon-dev/kordon/internal/image/match"
+	"github.com/kordon-dev/kordon/internal/image/sbom"
 	"github.com/kordon-dev/kordon/internal/image/osv"
 	"github.com/kordon-dev/kordon/internal/image/source"
 	"github.com/kordon-dev/kordon/internal/pipeline"
 	"github.com/kordon-dev/kordon/internal/rules"
+	"github.com/kordon-dev/kordon/internal/version"
 )
 
 type imageScanFlags struct {
@@ -34,13 +37,14 @@ type imageScanFlags struct {
 	ignoreUnfixed bool
 	listPackages  bool
 	maxFileSize   int64
+	sbomIn        string
 	cache         dbFlags
 }
 
 func newImageScanCmd() *cobra.Command {
 	f := &imageScanFlags{}
 	cmd := &cobra.Command{
-		Use:   "scan SOURCE",
+		Use:   "scan SOURCE | --sbom FILE",
 		Short: "List an image's packages and report their known vulnerabilities (OSV, offline)",
 		Long: `Scan a container image: flatten its layers into the filesystem a container
 sees (whiteouts and opaque directories applied), list the installed packages
@@ -61,15 +65,24 @@ Go vulnerability database's data/osv. Without --db, the cache that kordon db
 update fills is read (its age is printed on standard error); without either,
 the packages are listed and no vulnerability is reported.
 
+Output: -o table (default), json (the contract of docs/image.md), sarif, junit
+and the other report formats of kordon scan; -o cyclonedx (CycloneDX 1.6 JSON)
+and -o spdx (SPDX 2.3 JSON) write the image's SBOM instead, a purl per
+package (their exit code is 0, or 2 when parts of the image could not be
+read). --sbom FILE matches the packages of an existing SBOM instead of an
+image.
+
 Exit codes: 0 no finding at or above --fail-on; 1 otherwise; 2 usage errors
 or parts of the image that could not be read (each named with its layer and
 path in the report; the rest of the image is still scanned).`,
 		Example: `  kordon image scan ghcr.io/org/app:1.2 --db ~/osv --fail-on high
   kordon image scan docker-archive:app.tar --db osv/Debian/all.zip --db vulndb/data/osv -o json
   kordon image scan localhost:5000/app:dev --insecure-registry --db ~/osv --ignore-unfixed -o sarif
-  kordon image scan oci:./layout --packages -o json`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runImageScan(cmd, f, args[0]) },
+  kordon image scan oci:./layout --packages -o json
+  kordon image scan docker-archive:app.tar -o cyclonedx --output-file app.cdx.json
+  kordon image scan --sbom app.cdx.json --db ~/osv --fail-on critical`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runImageScan(cmd, f, args) },
 	}
 	f.report.register(cmd, "low")
 	fl := cmd.Flags()
@@ -79,12 +92,29 @@ path in the report; the rest of the image is still scanned).`,
 	fl.BoolVar(&f.offline, "offline", false, "never use the network for vulnerability data (image scan never does; pulling SOURCE is still allowed)")
 	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities without a known fixed version")
 	fl.BoolVar(&f.listPackages, "packages", false, "with -o json, also list every package found (name, version, ecosystem, purl, path, layer)")
+	fl.StringVar(&f.sbomIn, "sbom", "", "scan the packages of an existing SBOM (CycloneDX or SPDX 2 JSON) instead of an image")
 	fl.Int64Var(&f.maxFileSize, "max-file-size", 512<<20, "largest file read from a layer, in bytes (larger ones are reported and skipped)")
 	_ = cmd.MarkFlagFilename("db", "zip", "json")
 	return cmd
 }
 
-func runImageScan(cmd *cobra.Command, f *imageScanFlags, spec string) error {
+func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
+	spec := ""
+	switch {
+	case f.sbomIn != "" && len(args) > 0:
+		return usageErr(fmt.Errorf("give SOURCE or --sbom, not both"))
+	case f.sbomIn == "" && len(args) != 1:
+		return usageErr(fmt.Errorf("want one SOURCE (an image reference, archive or layout), or --sbom FILE"))
+	case len(args) == 1:
+		spec = args[0]
+	}
+	sbomOut := ""
+	if o := f.report.output; o == "cyclonedx" || o == "spdx" {
+		if f.sbomIn != "" {
+			return usageErr(fmt.Errorf("-o %s writes the SBOM of an image; --sbom reads one", o))
+		}
+		sbomOut, f.report.output = o, "json"
+	}
 	if err := f.report.prepare(nil); err != nil {
 		return err
 	}
@@ -126,18 +156,29 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, spec string) error {
 			in.Errors = append(in.Errors, finding.Problem{Message: "vulnerability database: " + e.Error()})
 		}
 	}
-	inventory.QuietLibraryLogs()
-	src, err := source.Open(ctx, spec, source.Options{Insecure: f.insecure})
-	if err != nil {
-		return usageErr(err)
-	}
-	defer src.Close()
-	res, err := image.Scan(ctx, src.Image, image.Options{DB: db, Limits: layers.Limits{MaxFileBytes: f.maxFileSize}})
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("scan %s: %w", spec, context.Cause(ctx))
+	var res *image.Result
+	if f.sbomIn != "" {
+		spec = f.sbomIn
+		if res, err = readSBOM(f.sbomIn, db); err != nil {
+			return usageErr(err)
 		}
-		return fmt.Errorf("scan %s: %w", spec, err)
+	} else {
+		inventory.QuietLibraryLogs()
+		src, err := source.Open(ctx, spec, source.Options{Insecure: f.insecure})
+		if err != nil {
+			return usageErr(err)
+		}
+		defer src.Close()
+		res, err = image.Scan(ctx, src.Image, image.Options{DB: db, Limits: layers.Limits{MaxFileBytes: f.maxFileSize}})
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("scan %s: %w", spec, context.Cause(ctx))
+			}
+			return fmt.Errorf("scan %s: %w", spec, err)
+		}
+	}
+	if sbomOut != "" {
+		return f.writeSBOM(cmd, sbomOut, spec, res)
 	}
 	for _, e := range res.Errors {
 		in.Errors = append(in.Errors, finding.Problem{File: spec, Message: e.Error()})
@@ -147,14 +188,76 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, spec string) error {
 	in.Resources, in.Checks = len(res.Packages), 1
 	rep := pipeline.Build(in, f.report.options(cat))
 	if f.report.output == "json" {
-		return f.writeJSON(cmd, spec, src, res, rep)
+		return f.writeJSON(cmd, spec, res, rep)
 	}
-	return f.report.finish(cmd, cat, in, spec+" ("+src.Digest.String()+")")
+	target := spec
+	if res.Digest != "" {
+		target += " (" + res.Digest + ")"
+	}
+	return f.report.finish(cmd, cat, in, target)
+}
+
+// readSBOM reads the packages of an SBOM and matches them.
+func readSBOM(file string, db *osv.DB) (*image.Result, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("--sbom: %w", err)
+	}
+	defer fh.Close()
+	pkgs, errs, err := sbom.Read(fh)
+	if err != nil {
+		return nil, fmt.Errorf("--sbom %s: %w", file, err)
+	}
+	res := &image.Result{Packages: pkgs}
+	for _, e := range errs {
+		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", file, e))
+	}
+	if db != nil {
+		vulns, errs := match.Match(db, pkgs)
+		res.Vulns = vulns
+		res.Errors = append(res.Errors, errs...)
+	}
+	return res, nil
+}
+
+// writeSBOM writes the inventory as CycloneDX or SPDX; it exits 2 when
+// parts of the image could not be read (listed on standard error).
+func (f *imageScanFlags) writeSBOM(cmd *cobra.Command, format, spec string, res *image.Result) error {
+	out := cmd.OutOrStdout()
+	if f.report.outFile != "" {
+		file, err := os.Create(f.report.outFile)
+		if err != nil {
+			return usageErr(fmt.Errorf("--output-file: %w", err))
+		}
+		defer file.Close()
+		out = file
+	}
+	bw := bufio.NewWriter(out)
+	subj := sbom.Subject{Name: spec, Digest: res.Digest, Tool: "kordon", ToolVersion: version.Version, Now: time.Now()}
+	var err error
+	if format == "cyclonedx" {
+		err = sbom.CycloneDX(bw, subj, res.Packages)
+	} else {
+		err = sbom.SPDX(bw, subj, res.Packages)
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if len(res.Errors) > 0 {
+		for _, e := range res.Errors {
+			fmt.Fprintln(cmd.ErrOrStderr(), "error:", e)
+		}
+		return &exitError{code: exitUsage, err: fmt.Errorf("%d parts of the image could not be read", len(res.Errors))}
+	}
+	return nil
 }
 
 // writeJSON writes the image scan's JSON contract (docs/image.md).
-func (f *imageScanFlags) writeJSON(cmd *cobra.Command, spec string, src *source.Image, res *image.Result, rep *finding.Report) error {
-	doc := &findings.Document{Image: spec, Digest: src.Digest.String()}
+func (f *imageScanFlags) writeJSON(cmd *cobra.Command, spec string, res *image.Result, rep *finding.Report) error {
+	doc := &findings.Document{Image: spec, Digest: res.Digest}
 	doc.Findings = findings.JSON(findings.Keep(res.Vulns, rep.Findings))
 	doc.Suppressed = findings.JSON(findings.Keep(res.Vulns, rep.Suppressed))
 	if len(doc.Suppressed) == 0 {

@@ -219,3 +219,40 @@ func TestDBUpdateThenScan(t *testing.T) {
 		t.Errorf("scan with the cache: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
+
+// TestImageSBOM writes the image's SBOMs and scans them back with --sbom:
+// the same findings as scanning the image.
+func TestImageSBOM(t *testing.T) {
+	archive, db := imageFixture(t)
+	direct, _, _ := run(t, "", "image", "scan", archive, "--db", db, "-o", "json", "--fail-on", "none")
+	var want struct{ Findings []json.RawMessage }
+	if err := json.Unmarshal([]byte(direct), &want); err != nil || len(want.Findings) == 0 {
+		t.Fatalf("direct scan: %v\n%s", err, direct)
+	}
+	for _, format := range []string{"cyclonedx", "spdx"} {
+		t.Run(format, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "sbom.json")
+			if _, stderr, code := run(t, "", "image", "scan", archive, "-o", format, "--output-file", file, "--cache-dir", t.TempDir()); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			b, _ := os.ReadFile(file)
+			if !strings.Contains(string(b), "pkg:deb/debian/libssl3@3.0.11-1~deb12u2") {
+				t.Errorf("no purl for libssl3:\n%s", b)
+			}
+			out, stderr, code := run(t, "", "image", "scan", "--sbom", file, "--db", db, "-o", "json", "--fail-on", "high")
+			if code != 1 {
+				t.Fatalf("exit %d, want 1: %s", code, stderr)
+			}
+			var got struct{ Findings []json.RawMessage }
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Findings) != len(want.Findings) {
+				t.Errorf("%d findings from the SBOM, %d from the image:\n%s", len(got.Findings), len(want.Findings), out)
+			}
+		})
+	}
+	if _, _, code := run(t, "", "image", "scan", archive, "--sbom", "x.json"); code != 2 {
+		t.Errorf("SOURCE and --sbom: exit %d", code)
+	}
+}
