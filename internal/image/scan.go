@@ -7,7 +7,8 @@
 //
 // Sub-packages: source (open references and archives), layers (flatten,
 // whiteouts), inventory (osv-scalibr extractors), version (per-ecosystem
-// ordering), osv (records, loading), match, cvss.
+// ordering), osv (records, loading), match, cvss, secrets (hard-coded
+// credentials), sbom (CycloneDX and SPDX), dbcache (osv.dev downloads).
 package image
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/image/layers"
 	"github.com/kordon-dev/kordon/internal/image/match"
 	"github.com/kordon-dev/kordon/internal/image/osv"
+	"github.com/kordon-dev/kordon/internal/image/secrets"
 )
 
 // Options tune a scan.
@@ -32,6 +34,8 @@ type Options struct {
 	Limits layers.Limits
 	// Inventory tunes the extractors.
 	Inventory inventory.Options
+	// Secrets turns on secret detection (package secrets).
+	Secrets bool
 }
 
 // Result is what a scan found.
@@ -44,6 +48,10 @@ type Result struct {
 	OSID, OSVersion string
 	Packages        []inventory.Package
 	Vulns           []match.Vuln
+	// Secrets are the hard-coded secrets found (with Options.Secrets).
+	Secrets []secrets.Find
+	// Warnings are files left out on purpose (too large to inspect).
+	Warnings []error
 	// Errors are the problems met (bad layers, unreadable files, records
 	// whose versions do not parse); each names its layer and path or its
 	// record. The rest of the image was still scanned.
@@ -79,7 +87,13 @@ func Inventory(ctx context.Context, img v1.Image, opts Options) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	tree, err := layers.Flatten(ctx, ls, inventory.Want(exts), opts.TempDir, opts.Limits)
+	var sec *secrets.Scanner
+	var ins *layers.Inspector
+	if opts.Secrets {
+		sec = secrets.New()
+		ins = sec.Inspector()
+	}
+	tree, err := layers.FlattenInspect(ctx, ls, inventory.Want(exts), ins, opts.TempDir, opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +106,10 @@ func Inventory(ctx context.Context, img v1.Image, opts Options) (*Result, error)
 	for _, l := range tree.Layers {
 		res.Layers = append(res.Layers, l.String())
 	}
+	if sec != nil {
+		res.Secrets = sec.Finds()
+	}
+	res.Warnings = tree.Skipped
 	res.Errors = append(res.Errors, tree.Errors...)
 	res.Errors = append(res.Errors, inv.Errors...)
 	return res, nil

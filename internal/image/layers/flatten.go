@@ -15,6 +15,7 @@ package layers
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -108,6 +109,8 @@ type Tree struct {
 	Layers []v1.Hash
 	// Errors are the problems met; each names its layer and path.
 	Errors []error
+	// Skipped are files left out on purpose (too large to inspect).
+	Skipped []error
 }
 
 // Close removes the written files.
@@ -144,12 +147,32 @@ const (
 	nondir                    // the entry is not a directory: lower paths below it are hidden
 )
 
+// Inspector reads files of the final filesystem as they stream by,
+// without writing them: Want selects the files, Inspect receives the
+// contents of each (at most MaxBytes; larger ones are skipped and
+// reported). Secret detection uses it.
+type Inspector struct {
+	Want     Want
+	Inspect  func(p string, layer v1.Hash, data []byte)
+	MaxBytes int64 // default 1 MiB
+}
+
 // Flatten writes the wanted files of the final filesystem of layers
 // (lowest first) into a new folder under tmpDir. It returns an error only
 // when ctx is done or the folder cannot be made; problems with the image
 // are in Tree.Errors. The caller closes the tree.
 func Flatten(ctx context.Context, layers []Layer, want Want, tmpDir string, lim Limits) (*Tree, error) {
+	return FlattenInspect(ctx, layers, want, nil, tmpDir, lim)
+}
+
+// FlattenInspect is Flatten that also shows the files ins wants to it
+// (ins may be nil). Every file of the final filesystem is seen once, from
+// the layer it comes from, since layers are read from the top down.
+func FlattenInspect(ctx context.Context, layers []Layer, want Want, ins *Inspector, tmpDir string, lim Limits) (*Tree, error) {
 	lim.defaults()
+	if ins != nil && ins.MaxBytes <= 0 {
+		ins.MaxBytes = 1 << 20
+	}
 	dir, err := os.MkdirTemp(tmpDir, "kordon-fs-")
 	if err != nil {
 		return nil, err
@@ -161,7 +184,7 @@ func Flatten(ctx context.Context, layers []Layer, want Want, tmpDir string, lim 
 	}
 	defer root.Close()
 	f := &flattener{
-		root: root, want: want, lim: lim,
+		root: root, want: want, lim: lim, ins: ins,
 		shadow: map[string]uint8{},
 		tree:   &Tree{Dir: dir, Files: map[string]File{}, Symlinks: map[string]string{}},
 	}
@@ -185,6 +208,7 @@ func Flatten(ctx context.Context, layers []Layer, want Want, tmpDir string, lim 
 type flattener struct {
 	root    *os.Root
 	want    Want
+	ins     *Inspector
 	lim     Limits
 	shadow  map[string]uint8
 	written int64
@@ -333,6 +357,21 @@ func (f *flattener) layer(ctx context.Context, l Layer) {
 // file was written.
 func (f *flattener) file(layer v1.Hash, p string, h *tar.Header, r io.Reader) bool {
 	info := h.FileInfo()
+	if h.Typeflag == tar.TypeReg && f.ins != nil && f.ins.Want(p, info) {
+		if h.Size > f.ins.MaxBytes {
+			f.tree.Skipped = append(f.tree.Skipped, &EntryError{Layer: layer, Path: p,
+				Err: fmt.Errorf("not inspected: %w (%d bytes, limit %d)", ErrTooLarge, h.Size, f.ins.MaxBytes)})
+		} else {
+			data, err := io.ReadAll(io.LimitReader(r, h.Size))
+			if err != nil {
+				f.broken = true
+				f.fail(layer, p, fmt.Errorf("read file: %w", err))
+				return false
+			}
+			f.ins.Inspect(p, layer, data)
+			r = bytes.NewReader(data)
+		}
+	}
 	if h.Typeflag == tar.TypeLink {
 		t, ok := cleanName(h.Linkname)
 		if !ok {
