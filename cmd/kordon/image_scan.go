@@ -23,6 +23,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/image/match"
 	"github.com/kordon-dev/kordon/internal/image/osv"
 	"github.com/kordon-dev/kordon/internal/image/sbom"
+	"github.com/kordon-dev/kordon/internal/image/secrets"
 	"github.com/kordon-dev/kordon/internal/image/source"
 	"github.com/kordon-dev/kordon/internal/pipeline"
 	"github.com/kordon-dev/kordon/internal/rules"
@@ -38,6 +39,7 @@ type imageScanFlags struct {
 	listPackages  bool
 	maxFileSize   int64
 	sbomIn        string
+	noSecrets     bool
 	cache         dbFlags
 }
 
@@ -92,6 +94,7 @@ path in the report; the rest of the image is still scanned).`,
 	fl.BoolVar(&f.offline, "offline", false, "never use the network for vulnerability data (image scan never does; pulling SOURCE is still allowed)")
 	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities without a known fixed version")
 	fl.BoolVar(&f.listPackages, "packages", false, "with -o json, also list every package found (name, version, ecosystem, purl, path, layer)")
+	fl.BoolVar(&f.noSecrets, "no-secrets", false, "do not look for hard-coded secrets (KOR-IMG-SECRET)")
 	fl.StringVar(&f.sbomIn, "sbom", "", "scan the packages of an existing SBOM (CycloneDX or SPDX 2 JSON) instead of an image")
 	fl.Int64Var(&f.maxFileSize, "max-file-size", 512<<20, "largest file read from a layer, in bytes (larger ones are reported and skipped)")
 	_ = cmd.MarkFlagFilename("db", "zip", "json")
@@ -169,7 +172,7 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 			return usageErr(err)
 		}
 		defer src.Close()
-		res, err = image.Scan(ctx, src.Image, image.Options{DB: db, Limits: layers.Limits{MaxFileBytes: f.maxFileSize}})
+		res, err = image.Scan(ctx, src.Image, image.Options{DB: db, Limits: layers.Limits{MaxFileBytes: f.maxFileSize}, Secrets: !f.noSecrets && sbomOut == ""})
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("scan %s: %w", spec, context.Cause(ctx))
@@ -183,9 +186,22 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 	for _, e := range res.Errors {
 		in.Errors = append(in.Errors, finding.Problem{File: spec, Message: e.Error()})
 	}
+	for _, w := range res.Warnings {
+		in.Warnings = append(in.Warnings, finding.Problem{File: spec, Message: w.Error()})
+	}
 	in.Findings = findings.ToFindings(res.Vulns, rule.Title, rule.Controls, findings.Options{Image: spec, IgnoreUnfixed: f.ignoreUnfixed})
 	in.Tallies = []finding.RuleTally{{RuleID: rule.ID, Controls: rule.Controls, Evaluated: len(res.Packages), Failed: len(in.Findings)}}
 	in.Resources, in.Checks = len(res.Packages), 1
+	if f.sbomIn == "" && !f.noSecrets {
+		srule, ok := cat.Lookup(findings.SecretRuleID)
+		if !ok {
+			return fmt.Errorf("catalogue lacks %s", findings.SecretRuleID)
+		}
+		sf := findings.SecretFindings(res.Secrets, srule.Title, srule.Severity, srule.Controls)
+		in.Findings = append(in.Findings, sf...)
+		in.Tallies = append(in.Tallies, finding.RuleTally{RuleID: srule.ID, Controls: srule.Controls, Evaluated: 1, Failed: len(sf)})
+		in.Checks++
+	}
 	rep := pipeline.Build(in, f.report.options(cat))
 	if f.report.output == "json" {
 		return f.writeJSON(cmd, spec, res, rep)
@@ -259,6 +275,9 @@ func (f *imageScanFlags) writeSBOM(cmd *cobra.Command, format, spec string, res 
 func (f *imageScanFlags) writeJSON(cmd *cobra.Command, spec string, res *image.Result, rep *finding.Report) error {
 	doc := &findings.Document{Image: spec, Digest: res.Digest}
 	doc.Findings = findings.JSON(findings.Keep(res.Vulns, rep.Findings))
+	if f.sbomIn == "" && !f.noSecrets {
+		doc.Secrets = findings.KeepSecrets(res.Secrets, rep.Findings)
+	}
 	doc.Suppressed = findings.JSON(findings.Keep(res.Vulns, rep.Suppressed))
 	if len(doc.Suppressed) == 0 {
 		doc.Suppressed = nil
@@ -288,6 +307,9 @@ func (f *imageScanFlags) writeJSON(cmd *cobra.Command, spec string, res *image.R
 		}
 		if doc.Findings == nil {
 			doc.Findings = []findings.JSONFinding{}
+		}
+		if doc.Secrets == nil {
+			doc.Secrets = []secrets.Find{}
 		}
 		enc := json.NewEncoder(bw)
 		enc.SetIndent("", "  ")

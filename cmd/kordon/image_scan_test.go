@@ -18,6 +18,15 @@ import (
 	"github.com/kordon-dev/kordon/internal/image/imagetest"
 )
 
+// testKey is a fake EC private key (a PEM block the detectors recognise;
+// its bytes are not a usable key).
+const testKey = `-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIHnt2b0Hs0RQH4KzO8hfP1pWq0Yg8bM+7Vbq3VJxqW2EoAoGCCqGSM49
+AwEHoUQDQgAE2Xf4l0g9fP5YFhV9wQyQk0v8kXc6k8Ffz3sQ2lq8b5cQm8aWkq3e
+Yl0pQ0v7m6Qf1r2ZgkQY0b0v7QWkq8b5cQ==
+-----END EC PRIVATE KEY-----
+`
+
 // imageFixture writes a Debian 12 image (two layers: the upper one
 // upgrades a package and deletes a file) as a docker-archive, and OSV
 // records for it. It returns the archive and the records' folder.
@@ -30,6 +39,7 @@ func imageFixture(t *testing.T) (archive, db string) {
 			f("etc/os-release", imagetest.OSRelease("debian", "12")),
 			f("var/lib/dpkg/status", imagetest.DpkgStatus(imagetest.Deb{Name: "openssl", Version: "3.0.9-1"})),
 			f("usr/lib/python3/dist-packages/x.txt", []byte("x")),
+			f("root/.ssh/id_ecdsa", []byte(testKey)), // deleted above: not reported
 		),
 		imagetest.Layer(t,
 			f("var/lib/dpkg/status", imagetest.DpkgStatus(
@@ -38,6 +48,8 @@ func imageFixture(t *testing.T) (archive, db string) {
 				imagetest.Deb{Name: "zlib1g", Version: "1:1.2.13.dfsg-1", Source: "zlib"},
 			)),
 			imagetest.Whiteout("usr/lib/python3/dist-packages/x.txt"),
+			imagetest.Whiteout("root/.ssh/id_ecdsa"),
+			f("etc/app/tls.key", []byte(testKey)),
 		),
 	)
 	archive = filepath.Join(dir, "app.tar")
@@ -88,11 +100,13 @@ func TestImageScanGate(t *testing.T) {
 		code int
 		n    int // findings in the JSON report
 	}{
-		{"high finding fails --fail-on high", []string{"--fail-on", "high"}, 1, 3},
+		{"high finding fails --fail-on high", []string{"--fail-on", "high", "--no-secrets"}, 1, 3},
 		{"nothing critical", []string{"--fail-on", "critical"}, 0, 3},
-		{"unscored records count as medium", []string{"--fail-on", "medium", "--ignore-unfixed"}, 1, 2},
-		{"exception removes the high ones (openssl, libssl3)", []string{"--fail-on", "high", "--exceptions", exc}, 0, 1},
-		{"no database: packages only", []string{"--fail-on", "low", "--no-db"}, 0, 0},
+		{"unscored records count as medium", []string{"--fail-on", "medium", "--ignore-unfixed", "--no-secrets"}, 1, 2},
+		{"exception removes the high ones (openssl, libssl3)", []string{"--fail-on", "high", "--exceptions", exc, "--no-secrets"}, 0, 1},
+		{"the secret is high", []string{"--fail-on", "high", "--exceptions", exc}, 1, 1},
+		{"no database: packages only", []string{"--fail-on", "low", "--no-secrets", "--no-db"}, 0, 0},
+		{"no database: the secret still fails", []string{"--fail-on", "high", "--no-db"}, 1, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args := []string{"image", "scan", src, "-o", "json"}

@@ -13,13 +13,55 @@ import (
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/image/match"
+	"github.com/kordon-dev/kordon/internal/image/secrets"
 )
 
-// VulnRuleID is the catalogue ID of a known vulnerability in an image.
-const VulnRuleID = "KOR-IMG-VULN"
+// Catalogue IDs of the image engine's checks.
+const (
+	// VulnRuleID: a known vulnerability in an image's package.
+	VulnRuleID = "KOR-IMG-VULN"
+	// SecretRuleID: a hard-coded secret in an image's file.
+	SecretRuleID = "KOR-IMG-SECRET"
+)
 
 // IDs returns the catalogue IDs the image engine reports.
-func IDs() []string { return []string{VulnRuleID} }
+func IDs() []string { return []string{VulnRuleID, SecretRuleID} }
+
+// SecretKind is the resource kind of a secret finding: Namespace is the
+// secret's kind ("privatekey.PrivateKey") and Name the file's path.
+const SecretKind = "Secret"
+
+// SecretFindings converts found secrets to findings (catalogue severity).
+func SecretFindings(finds []secrets.Find, title string, sev finding.Severity, controls []string) []finding.Finding {
+	var out []finding.Finding
+	for _, s := range finds {
+		out = append(out, finding.Finding{
+			RuleID: SecretRuleID, Title: title, Severity: sev, Controls: controls,
+			Resource: finding.Resource{APIVersion: "kordon.dev/v1", Kind: SecretKind, Namespace: s.Kind, Name: s.Path},
+			Location: &finding.Location{File: s.Path, Line: s.Line},
+			Message: fmt.Sprintf("%s in %s line %d, layer %s (fingerprint %s; the value is not shown)",
+				s.Kind, s.Path, s.Line, short(s.Layer), s.Fingerprint),
+		})
+	}
+	return out
+}
+
+// KeepSecrets returns the secrets whose findings survived the pipeline.
+func KeepSecrets(finds []secrets.Find, active []finding.Finding) []secrets.Find {
+	keep := map[[3]string]bool{}
+	for _, f := range active {
+		if f.RuleID == SecretRuleID && f.Location != nil {
+			keep[[3]string{f.Resource.Namespace, f.Resource.Name, fmt.Sprint(f.Location.Line)}] = true
+		}
+	}
+	out := []secrets.Find{}
+	for _, s := range finds {
+		if keep[[3]string{s.Kind, s.Path, fmt.Sprint(s.Line)}] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // Resource kind of a vulnerability finding: Namespace is the package name
 // and Name the OSV ID, so that an exception names a record (and, when
@@ -120,6 +162,9 @@ type Document struct {
 	Image    string        `json:"image,omitempty"`
 	Digest   string        `json:"digest,omitempty"`
 	Findings []JSONFinding `json:"findings"`
+	// Secrets are the hard-coded secrets found (values never shown);
+	// empty when none were found or none were looked for.
+	Secrets []secrets.Find `json:"secrets"`
 	// Suppressed are findings an exception applies to.
 	Suppressed []JSONFinding `json:"suppressed,omitempty"`
 	Errors     []string      `json:"errors,omitempty"`
@@ -165,6 +210,9 @@ func JSON(vulns []match.Vuln) []JSONFinding {
 func Write(w io.Writer, d *Document) error {
 	if d.Findings == nil {
 		d.Findings = []JSONFinding{}
+	}
+	if d.Secrets == nil {
+		d.Secrets = []secrets.Find{}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
