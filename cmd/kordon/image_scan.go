@@ -40,6 +40,7 @@ type imageScanFlags struct {
 	maxFileSize   int64
 	sbomIn        string
 	noSecrets     bool
+	cluster       clusterFlags
 	cache         dbFlags
 }
 
@@ -74,6 +75,12 @@ package (their exit code is 0, or 2 when parts of the image could not be
 read). --sbom FILE matches the packages of an existing SBOM instead of an
 image.
 
+--cluster scans the images of the running pods of the kubeconfig context
+(all namespaces, or -n): each distinct image digest (from the pods' status)
+is pulled and inventoried once, inventories are cached by layers (--cache-dir)
+so that a database update re-matches without downloading, and findings name
+the workloads that run each vulnerable image.
+
 Exit codes: 0 no finding at or above --fail-on; 1 otherwise; 2 usage errors
 or parts of the image that could not be read (each named with its layer and
 path in the report; the rest of the image is still scanned).`,
@@ -82,7 +89,8 @@ path in the report; the rest of the image is still scanned).`,
   kordon image scan localhost:5000/app:dev --insecure-registry --db ~/osv --ignore-unfixed -o sarif
   kordon image scan oci:./layout --packages -o json
   kordon image scan docker-archive:app.tar -o cyclonedx --output-file app.cdx.json
-  kordon image scan --sbom app.cdx.json --db ~/osv --fail-on critical`,
+  kordon image scan --sbom app.cdx.json --db ~/osv --fail-on critical
+  kordon image scan --cluster --context prod -n payments --fail-on high`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runImageScan(cmd, f, args) },
 	}
@@ -94,6 +102,7 @@ path in the report; the rest of the image is still scanned).`,
 	fl.BoolVar(&f.offline, "offline", false, "never use the network for vulnerability data (image scan never does; pulling SOURCE is still allowed)")
 	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities without a known fixed version")
 	fl.BoolVar(&f.listPackages, "packages", false, "with -o json, also list every package found (name, version, ecosystem, purl, path, layer)")
+	f.cluster.register(cmd)
 	fl.BoolVar(&f.noSecrets, "no-secrets", false, "do not look for hard-coded secrets (KOR-IMG-SECRET)")
 	fl.StringVar(&f.sbomIn, "sbom", "", "scan the packages of an existing SBOM (CycloneDX or SPDX 2 JSON) instead of an image")
 	fl.Int64Var(&f.maxFileSize, "max-file-size", 512<<20, "largest file read from a layer, in bytes (larger ones are reported and skipped)")
@@ -106,6 +115,11 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 	switch {
 	case f.sbomIn != "" && len(args) > 0:
 		return usageErr(fmt.Errorf("give SOURCE or --sbom, not both"))
+	case f.cluster.cluster && (len(args) > 0 || f.sbomIn != ""):
+		return usageErr(fmt.Errorf("--cluster scans the images of running pods: give no SOURCE and no --sbom"))
+	case f.cluster.cluster:
+	case f.cluster.kubeconfig != "" || f.cluster.context != "" || f.cluster.namespace != "":
+		return usageErr(fmt.Errorf("--kubeconfig, --context and --namespace go with --cluster"))
 	case f.sbomIn == "" && len(args) != 1:
 		return usageErr(fmt.Errorf("want one SOURCE (an image reference, archive or layout), or --sbom FILE"))
 	case len(args) == 1:
@@ -113,8 +127,8 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 	}
 	sbomOut := ""
 	if o := f.report.output; o == "cyclonedx" || o == "spdx" {
-		if f.sbomIn != "" {
-			return usageErr(fmt.Errorf("-o %s writes the SBOM of an image; --sbom reads one", o))
+		if f.sbomIn != "" || f.cluster.cluster {
+			return usageErr(fmt.Errorf("-o %s writes the SBOM of one image", o))
 		}
 		sbomOut, f.report.output = o, "json"
 	}
@@ -134,30 +148,14 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 	if !ok {
 		return fmt.Errorf("catalogue lacks %s", findings.VulnRuleID)
 	}
-	var db *osv.DB
 	var in pipeline.Input
-	paths := f.db
-	if len(paths) == 0 {
-		// The cache kordon db update fills, when there is one.
-		if dir, err := f.cache.dir(); err == nil {
-			if entries, err := dbcache.Status(dir); err == nil && len(entries) > 0 {
-				paths = []string{dir}
-				var ages []string
-				for _, e := range entries {
-					ages = append(ages, e.Ecosystem+" "+age(time.Since(e.Modified)))
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "vulnerability data: %s (%s)\n", dir, strings.Join(ages, ", "))
-			}
-		}
+	db, problems, err := f.loadDB(cmd)
+	if err != nil {
+		return err
 	}
-	if len(paths) > 0 {
-		db, err = osv.Load(paths...)
-		if err != nil {
-			return usageErr(fmt.Errorf("--db: %w", err))
-		}
-		for _, e := range db.Errors {
-			in.Errors = append(in.Errors, finding.Problem{Message: "vulnerability database: " + e.Error()})
-		}
+	in.Errors = append(in.Errors, problems...)
+	if f.cluster.cluster {
+		return f.runCluster(ctx, cmd, cat, db, in)
 	}
 	var res *image.Result
 	if f.sbomIn != "" {
@@ -211,6 +209,36 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 		target += " (" + res.Digest + ")"
 	}
 	return f.report.finish(cmd, cat, in, target)
+}
+
+// loadDB reads --db, or the cache of kordon db update when there is one
+// (its age on standard error); nil when neither.
+func (f *imageScanFlags) loadDB(cmd *cobra.Command) (*osv.DB, []finding.Problem, error) {
+	paths := f.db
+	if len(paths) == 0 {
+		if dir, err := f.cache.dir(); err == nil {
+			if entries, err := dbcache.Status(dir); err == nil && len(entries) > 0 {
+				paths = []string{dir}
+				var ages []string
+				for _, e := range entries {
+					ages = append(ages, e.Ecosystem+" "+age(time.Since(e.Modified)))
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "vulnerability data: %s (%s)\n", dir, strings.Join(ages, ", "))
+			}
+		}
+	}
+	if len(paths) == 0 {
+		return nil, nil, nil
+	}
+	db, err := osv.Load(paths...)
+	if err != nil {
+		return nil, nil, usageErr(fmt.Errorf("--db: %w", err))
+	}
+	var problems []finding.Problem
+	for _, e := range db.Errors {
+		problems = append(problems, finding.Problem{Message: "vulnerability database: " + e.Error()})
+	}
+	return db, problems, nil
 }
 
 // readSBOM reads the packages of an SBOM and matches them.
