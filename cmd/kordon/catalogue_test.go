@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kordon-dev/kordon/internal/admission/governance"
+	"github.com/kordon-dev/kordon/internal/image/findings"
 	"github.com/kordon-dev/kordon/internal/intel"
 	"github.com/kordon-dev/kordon/internal/netpol/lint"
 	"github.com/kordon-dev/kordon/internal/rules"
@@ -31,6 +32,7 @@ func TestEveryEngineCheckIsCatalogued(t *testing.T) {
 		rules.EngineSensor:     sensor.IDs(),
 		rules.EngineWAF:        slices.Concat(waf.IDs(), apischema.IDs(), bot.IDs()),
 		rules.EngineIntel:      intel.IDs(),
+		rules.EngineImage:      findings.IDs(),
 	}
 	for _, c := range scanNativeChecks() {
 		implemented[rules.EngineScan] = append(implemented[rules.EngineScan], c.ID())

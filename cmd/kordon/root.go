@@ -69,6 +69,7 @@ ValidatingAdmissionPolicies.`,
 	root.AddCommand(newSensorCmd())
 	root.AddCommand(newWAFCmd())
 	root.AddCommand(newServerCmd(), newQueryCmd())
+	root.AddCommand(newImageCmd(), newDBCmd())
 	root.AddCommand(newConfigCmd())
 	conf.register(root)
 	explainConfigErrors(root)

@@ -120,11 +120,13 @@ const (
 	EngineWAF = "waf"
 	// EngineIntel is kordon server's threat-intelligence enrichment.
 	EngineIntel = "intel"
+	// EngineImage is kordon image scan (vulnerabilities of images).
+	EngineImage = "image"
 )
 
 // Engines returns every engine name, in documentation order.
 func Engines() []string {
-	return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineWAF, EngineSensor, EngineIntel}
+	return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineImage, EngineWAF, EngineSensor, EngineIntel}
 }
 
 // Native describes a check that Go code decides: a verdict CEL cannot

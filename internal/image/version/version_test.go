@@ -1,0 +1,140 @@
+package version_test
+
+import (
+	"testing"
+
+	"github.com/kordon-dev/kordon/internal/image/version"
+)
+
+// Each row is a < b in its ecosystem; the test checks a<b, b>a, a=a.
+var ordered = []struct{ eco, a, b, why string }{
+	// Debian Policy 5.6.12 and dpkg's verrevcmp.
+	{"Debian:12", "1.0", "1:0.1", "an epoch outranks the upstream version"},
+	{"Debian:12", "1:1.0", "2:0.9", "larger epoch"},
+	{"Debian:12", "1.0~rc1", "1.0", "~ sorts before the empty string"},
+	{"Debian:12", "1.0~~", "1.0~~a", "~~ before ~~a"},
+	{"Debian:12", "1.0~~a", "1.0~", "~~a before ~"},
+	{"Debian:12", "1.0", "1.0a", "the empty string before a letter"},
+	{"Debian:12", "1.0a", "1.0+", "letters before non-letters"},
+	{"Debian:12", "1.0-1", "1.0-2", "revision"},
+	{"Debian:12", "1.0-9", "1.0-10", "numeric parts compare as numbers"},
+	{"Debian:12", "3.0.11-1~deb12u1", "3.0.11-1~deb12u2", "security update revision"},
+	{"Debian:12", "3.0.11-1~deb12u2", "3.0.11-1", "a backport before the release"},
+	{"Debian:12", "2.36-9+deb12u3", "2.36-9+deb12u4", "stable update"},
+	// apk (apk-tools version.c).
+	{"Alpine:v3.20", "1.2.3-r0", "1.2.3-r1", "-rN release"},
+	{"Alpine:v3.20", "1.2.3-r9", "1.2.3-r10", "release numbers compare as numbers"},
+	{"Alpine:v3.20", "1.2.3_rc1-r0", "1.2.3-r0", "_rc before the release"},
+	{"Alpine:v3.20", "1.2.3_alpha-r0", "1.2.3_beta-r0", "_alpha before _beta"},
+	{"Alpine:v3.20", "1.2.3_beta1", "1.2.3_pre1", "_beta before _pre"},
+	{"Alpine:v3.20", "1.2.3_pre1", "1.2.3_rc1", "_pre before _rc"},
+	{"Alpine:v3.20", "1.2.3", "1.2.3_p1", "_p (patch) after the release"},
+	{"Alpine:v3.20", "1.2.3", "1.2.3a", "a letter after the number"},
+	{"Alpine:v3.20", "3.1.4-r5", "3.3.0-r0", "openssl-like"},
+	{"Alpine:v3.20", "1.2", "1.10", "numbers, not strings"},
+	// Semantic Versioning 2.0.0 section 11, and Go module versions.
+	{"Go", "v1.0.0-alpha", "v1.0.0-alpha.1", "semver 11.4.4"},
+	{"Go", "1.0.0-alpha.1", "1.0.0-alpha.beta", "numeric before alphanumeric identifiers"},
+	{"Go", "1.0.0-beta.2", "1.0.0-beta.11", "numeric identifiers as numbers"},
+	{"Go", "1.0.0-rc.1", "1.0.0", "pre-release before the release"},
+	{"Go", "v0.0.0-20210101000000-abcdefabcdef", "v0.0.0-20220101000000-abcdefabcdef", "pseudo-versions by time"},
+	{"Go", "v0.0.0-20220101000000-abcdefabcdef", "v0.1.0", "a pseudo-version before the first release"},
+	{"Go", "v1.2.3", "v1.2.4-0.20220101000000-abcdefabcdef", "a pseudo-version after its base"},
+	{"Go", "go1.20.1", "1.21.0", "toolchain versions"},
+	{"Go", "1.9.2", "1.10.0", "numbers, not strings"},
+	{"npm", "1.0.0-rc.1", "1.0.0", "npm semver"},
+	{"crates.io", "0.9.9", "0.10.0", "cargo semver"},
+	// PEP 440, "Summary of permitted suffixes and relative ordering".
+	{"PyPI", "1.0.dev456", "1.0a1", "dev before pre-releases"},
+	{"PyPI", "1.0a1", "1.0a2.dev456", "a1 before a2.dev"},
+	{"PyPI", "1.0a12", "1.0b1.dev456", "alpha before beta"},
+	{"PyPI", "1.0b2.post345", "1.0rc1", "beta post before rc"},
+	{"PyPI", "1.0rc1", "1.0", "rc before final"},
+	{"PyPI", "1.0", "1.0+abc.5", "local versions after the public one"},
+	{"PyPI", "1.0.post456.dev34", "1.0.post456", "post dev before post"},
+	{"PyPI", "1.0.post456", "1.1.dev1", "post before the next release"},
+	{"PyPI", "1!0.1", "2!0.0", "PEP 440 epochs"},
+	{"PyPI", "2.0", "1!1.0", "any epoch outranks none"},
+	// Maven ComparableVersion.
+	{"Maven", "1.0-alpha-1", "1.0-beta-1", "alpha before beta"},
+	{"Maven", "1.0-beta-1", "1.0-milestone-1", "beta before milestone"},
+	{"Maven", "1.0-rc-1", "1.0-SNAPSHOT", "rc before snapshot"},
+	{"Maven", "1.0-SNAPSHOT", "1.0", "snapshot before release"},
+	{"Maven", "1.0", "1.0-sp-1", "sp after release"},
+	{"Maven", "1.0.9", "1.0.10", "numbers"},
+	{"Maven", "2.14.1", "2.15.0", "log4j-like"},
+}
+
+var equal = []struct{ eco, a, b string }{
+	{"Debian:12", "0:1.2-3", "1.2-3"}, // epoch 0 is the default
+	{"Debian:12", "1.02", "1.2"},      // leading zeros
+	{"Debian:12", "1.2.3", "1.2.3-0"}, // an absent revision compares as "0" (dpkg)
+	{"PyPI", "1.0", "1.0.0"},          // release segments padded with zeros
+	{"PyPI", "1.0RC1", "1.0rc1"},      // case-insensitive normalization
+	{"PyPI", "1.0-alpha1", "1.0a1"},   // spelling normalization
+	{"Maven", "1.0", "1.0.0"},         // trailing zeros
+	{"Maven", "1.0-ga", "1.0"},        // "ga", "final" and "release" are the release
+	{"Go", "v1.2.3+incompatible", "1.2.3"},
+	{"Alpine:v3.20", "1.2.3-r0", "1.2.3-r0"},
+}
+
+func TestOrder(t *testing.T) {
+	for _, c := range ordered {
+		t.Run(c.eco+"/"+c.a+"<"+c.b, func(t *testing.T) {
+			for _, x := range []struct {
+				a, b string
+				want int
+			}{{c.a, c.b, -1}, {c.b, c.a, 1}, {c.a, c.a, 0}} {
+				got, err := version.Compare(c.eco, x.a, x.b)
+				if err != nil || got != x.want {
+					t.Errorf("Compare(%q, %q) = %d, %v; want %d (%s)", x.a, x.b, got, err, x.want, c.why)
+				}
+			}
+		})
+	}
+}
+
+func TestEqual(t *testing.T) {
+	for _, c := range equal {
+		if got, err := version.Compare(c.eco, c.a, c.b); err != nil || got != 0 {
+			t.Errorf("%s: Compare(%q, %q) = %d, %v; want 0", c.eco, c.a, c.b, got, err)
+		}
+	}
+}
+
+func TestUnsupported(t *testing.T) {
+	if _, err := version.Parse("NoSuchEcosystem", "1.0"); err == nil {
+		t.Error("an unknown ecosystem parsed")
+	}
+}
+
+// FuzzCompare checks that every ordering is antisymmetric and reflexive
+// and never panics, for any input.
+func FuzzCompare(f *testing.F) {
+	for _, c := range ordered {
+		f.Add(c.eco, c.a, c.b)
+	}
+	f.Fuzz(func(t *testing.T, eco, a, b string) {
+		switch eco {
+		case "Debian:12", "Alpine:v3.20", "Go", "PyPI", "Maven", "npm", "crates.io":
+		default:
+			eco = "Debian:12"
+		}
+		va, err1 := version.Parse(eco, a)
+		vb, err2 := version.Parse(eco, b)
+		if err1 != nil || err2 != nil {
+			return
+		}
+		ab, err1 := va.Compare(vb)
+		ba, err2 := vb.Compare(va)
+		if err1 != nil || err2 != nil {
+			return
+		}
+		if ab != -ba {
+			t.Errorf("%s: Compare(%q,%q)=%d but Compare(%q,%q)=%d", eco, a, b, ab, b, a, ba)
+		}
+		if aa, err := va.Compare(va); err == nil && aa != 0 {
+			t.Errorf("%s: %q != itself", eco, a)
+		}
+	})
+}
