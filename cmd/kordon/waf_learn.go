@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/waf/apilearn"
 	"github.com/kordon-dev/kordon/internal/waf/traffic"
 )
@@ -109,16 +109,9 @@ func readTraffic(cmd *cobra.Command, file string, fn func(traffic.Record) error,
 	if file == "-" {
 		r = cmd.InOrStdin()
 	} else {
-		st, err := os.Stat(file)
+		f, err := k8s.OpenRegular(file)
 		if err != nil {
-			return err
-		}
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("%s: not a regular file", file)
-		}
-		f, err := os.Open(file)
-		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", file, err)
 		}
 		defer f.Close()
 		r = f

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/waf/apischema"
 	"github.com/kordon-dev/kordon/internal/waf/traffic"
 )
@@ -120,17 +120,11 @@ specification, an unreadable file).`,
 // readSpec reads an API specification, refusing what is not a regular
 // file or larger than apischema.MaxSpecSize.
 func readSpec(file string) ([]byte, error) {
-	st, err := os.Stat(file)
+	data, err := k8s.ReadRegularFile(file, apischema.MaxSpecSize)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", file)
-	}
-	if st.Size() > apischema.MaxSpecSize {
-		return nil, fmt.Errorf("%s: %d bytes, larger than the limit of %d", file, st.Size(), apischema.MaxSpecSize)
-	}
-	return os.ReadFile(file)
+	return data, nil
 }
 
 // recordRequest makes the request a record describes, for judging.

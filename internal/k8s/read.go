@@ -101,23 +101,49 @@ func maxFileSize(limit int64) int64 {
 // ErrNotRegular or ErrTooLarge for such files, and is the *fs.PathError of
 // os.Open otherwise.
 func readRegular(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, notRegularError(fi.Mode())
-	}
 	if fi.Size() > limit {
 		return nil, tooLargeError(limit)
 	}
 	// The size may lie (files in /proc report 0) or change while reading.
 	return readLimited(f, limit)
+}
+
+// ReadRegularFile reads a regular file of at most limit bytes, as the
+// loader reads manifests: a named pipe, device or folder is refused
+// without blocking (ErrNotRegular), a larger file is ErrTooLarge.
+func ReadRegularFile(path string, limit int64) ([]byte, error) {
+	return readRegular(path, limit)
+}
+
+// OpenRegular opens a regular file for streaming, refusing a named pipe,
+// device or folder without blocking (ErrNotRegular). The caller closes it.
+func OpenRegular(path string) (*os.File, error) {
+	f, _, err := openRegular(path)
+	return f, err
+}
+
+// openRegular opens path without blocking and checks, after opening, that
+// it is a regular file, so that a named pipe swapped in cannot block.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, notRegularError(fi.Mode())
+	}
+	return f, fi, nil
 }
 
 // readLimited reads r to the end, failing with ErrTooLarge past limit bytes.

@@ -97,20 +97,5 @@ func parseCAs(file string, data []byte) (*x509.CertPool, error) {
 // reload failures (may be nil); onReload is called after a new pool is in
 // service (may be nil).
 func (r *CAReloader) Run(ctx context.Context, interval time.Duration, onReload func(), onError func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			changed, err := r.Reload()
-			if err != nil && onError != nil {
-				onError(err)
-			}
-			if changed && onReload != nil {
-				onReload()
-			}
-		}
-	}
+	reloadEvery(ctx, interval, r.Reload, onReload, onError)
 }

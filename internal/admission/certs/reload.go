@@ -73,22 +73,7 @@ func (r *Reloader) Reload() (bool, error) {
 // reload failures (may be nil); onReload is called after a new certificate
 // is in service (may be nil).
 func (r *Reloader) Run(ctx context.Context, interval time.Duration, onReload func(), onError func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			changed, err := r.Reload()
-			if err != nil && onError != nil {
-				onError(err)
-			}
-			if changed && onReload != nil {
-				onReload()
-			}
-		}
-	}
+	reloadEvery(ctx, interval, r.Reload, onReload, onError)
 }
 
 func tlsPair(p Pair) (tls.Certificate, error) {
@@ -97,4 +82,25 @@ func tlsPair(p Pair) (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("load pair: %w", err)
 	}
 	return c, nil
+}
+
+// reloadEvery calls reload every interval until ctx ends, passing its
+// errors to onError and a change to onReload (either may be nil).
+func reloadEvery(ctx context.Context, interval time.Duration, reload func() (bool, error), onReload func(), onError func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			changed, err := reload()
+			if err != nil && onError != nil {
+				onError(err)
+			}
+			if changed && onReload != nil {
+				onReload()
+			}
+		}
+	}
 }
