@@ -59,7 +59,7 @@ func newSensorRunCmd() *cobra.Command {
 		Long: `run loads the eBPF programs, attributes every event to its container and pod
 (through cgroup ids and the pods of this node, listed from the API server),
 learns a profile per workload for --learn (or --learn-events), then locks it
-and reports deviations (KOR-RT-100..102) and runtime rule matches
+and reports deviations (KOR-RT-100..103) and runtime rule matches
 (KOR-RT-001..035) as events, one JSON object per line (the Event contract of
 docs/findings-and-events.md). A response policy (--policy) chooses alert,
 kill or kill-pod per workload and rule; --dry-run reports without acting.

@@ -9,6 +9,7 @@ import (
 type Metrics struct {
 	Events         *prometheus.CounterVec
 	RingDrops      prometheus.Counter
+	KernelFolded   *prometheus.CounterVec
 	RateLimitDrops *prometheus.CounterVec
 	ProfileFull    prometheus.Counter
 	Untracked      prometheus.Gauge
@@ -26,6 +27,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Kernel events processed, by kind."}, []string{"kind"}),
 		RingDrops: prometheus.NewCounter(prometheus.CounterOpts{Name: "kordon_sensor_ringbuf_drops_total",
 			Help: "Events lost because the ring buffer was full (counted in the kernel)."}),
+		KernelFolded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kordon_sensor_kernel_folded_total",
+			Help: "Repeated events folded in the kernel instead of reported each (open: identical opens, carried in a record's repeats; capability: checks already reported for the process), by kind."}, []string{"kind"}),
 		RateLimitDrops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kordon_sensor_ratelimit_drops_total",
 			Help: "Alerts not reported because their rule and workload exceeded the rate limit."}, []string{"rule"}),
 		ProfileFull: prometheus.NewCounter(prometheus.CounterOpts{Name: "kordon_sensor_profile_overflow_total",
@@ -42,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Rule evaluations that failed."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.RingDrops, m.RateLimitDrops, m.ProfileFull, m.Untracked, m.Alerts, m.Profiles, m.ResponseErrors, m.RuleErrors)
+		reg.MustRegister(m.Events, m.RingDrops, m.KernelFolded, m.RateLimitDrops, m.ProfileFull, m.Untracked, m.Alerts, m.Profiles, m.ResponseErrors, m.RuleErrors)
 	}
 	return m
 }

@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/sensor/attribution"
@@ -25,31 +31,53 @@ func threadCPU() time.Duration {
 }
 
 // BenchmarkSyscallOverhead measures what the sensor adds to system calls,
-// in one run: a tight open/close loop and a fork/exec loop, with the
-// sensor off, on (programs attached, the full pipeline consuming the ring
-// buffer on another goroutine), off again and on again. It reports the
-// CPU time per operation of the looping thread (and its children) and the
-// on/off ratio; wall time on a shared machine is reported but noisy. The
-// -unwatched variants run the sensor with --cgroup-prefix set to a cgroup
-// the loop is not in (the programs run and filter in the kernel). Run:
+// in one run: each loop alternates off and on (three rounds each), where
+// "on" is the real sensor (programs attached, the full pipeline consuming
+// the ring buffer on another goroutine). It reports the CPU time per
+// operation of the looping thread (and its children) and the on/off
+// ratio; wall time on a shared machine is reported but noisy. Variants:
+//
+//   - open-close: one file opened and closed (the kernel folds the
+//     repeats); open-close-distinct: 1,000 files in turn (every open
+//     reported);
+//   - fork-exec: /bin/true;
+//   - -unwatched: --cgroup-prefix set to a cgroup the loop is not in (the
+//     programs run and filter in the kernel);
+//   - -raw: opens from the raw sys_exit tracepoint instead of
+//     syscalls/sys_exit_openat;
+//   - -floor: no sensor, one empty program on syscalls/sys_enter_ptrace
+//     (never called by the loop): the kernel's cost of the traced-syscall
+//     path that any syscall tracepoint switches on for every task.
+//
+// Run:
 //
 //	go test -run '^$' -bench SyscallOverhead -benchtime 1x ./internal/sensor
 func BenchmarkSyscallOverhead(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("loading eBPF programs needs root")
 	}
-	const opens, execs = 200_000, 1000
-	file := filepath.Join(b.TempDir(), "f")
-	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
-		b.Fatal(err)
+	const opens, execs, files = 200_000, 1000, 1000
+	dir := b.TempDir()
+	paths := make([]string, files)
+	for i := range paths {
+		paths[i] = filepath.Join(dir, fmt.Sprintf("f%04d", i))
+		if err := os.WriteFile(paths[i], []byte("x"), 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
-	openLoop := func() {
-		for range opens {
-			fd, err := syscall.Open(file, syscall.O_RDONLY, 0)
-			if err != nil {
-				b.Fatal(err)
+	openLoop := func(distinct bool) func() {
+		return func() {
+			for i := range opens {
+				p := paths[0]
+				if distinct {
+					p = paths[i%files]
+				}
+				fd, err := syscall.Open(p, syscall.O_RDONLY, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				syscall.Close(fd)
 			}
-			syscall.Close(fd)
 		}
 	}
 	execLoop := func() {
@@ -67,12 +95,11 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		f()
 		return sample{threadCPU() - c0, time.Since(w0)}
 	}
-	var drops uint64
-	// watch, when set, is a cgroup the looping process is not in: the
-	// programs run but filter its events out in the kernel.
-	var watch []string
-	withSensor := func(f func()) sample {
-		probe, err := bpf.Load(bpf.Options{RingBytes: 16 << 20, SkipPID: ^uint32(0), Watch: watch})
+	var counters bpf.Counters
+	var events int64
+	withSensor := func(opts bpf.Options, f func()) sample {
+		opts.RingBytes, opts.SkipPID = 16<<20, ^uint32(0)
+		probe, err := bpf.Load(opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -85,12 +112,28 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		go func() { s.Run(ctx, probe); close(done) }()
 		r := measure(f)
 		time.Sleep(200 * time.Millisecond)
-		d, _ := probe.Drops()
-		drops += d
+		c, _ := probe.Counters()
+		counters.RingDrops += c.RingDrops
+		counters.OpenRepeats += c.OpenRepeats
 		cancel()
 		probe.Close()
 		<-done
+		events += int64(testutil.ToFloat64(s.cfg.Metrics.Events.WithLabelValues("open")))
 		return r
+	}
+	withFloor := func(f func()) sample {
+		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.TracePoint, License: "GPL",
+			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer prog.Close()
+		l, err := link.Tracepoint("syscalls", "sys_enter_ptrace", prog, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		return measure(f)
 	}
 	root, err := attribution.Cgroup2Mount("/proc")
 	if err != nil {
@@ -99,36 +142,55 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 	other := filepath.Join(root, "kordon-overhead-other")
 	os.Mkdir(other, 0o755)
 	defer os.Remove(other)
-	for _, loop := range []struct {
-		name   string
-		f      func()
-		n      int
-		filter bool
-	}{{"open-close", openLoop, opens, false}, {"fork-exec", execLoop, execs, false},
-		{"open-close-unwatched", openLoop, opens, true}, {"fork-exec-unwatched", execLoop, execs, true}} {
-		watch = nil
-		if loop.filter {
-			watch = []string{other}
+	unwatched := []string{other}
+	for _, v := range []struct {
+		name  string
+		f     func()
+		n     int
+		opts  bpf.Options
+		floor bool
+	}{
+		{"open-close", openLoop(false), opens, bpf.Options{}, false},
+		{"open-close-distinct", openLoop(true), opens, bpf.Options{}, false},
+		{"open-close-raw", openLoop(false), opens, bpf.Options{RawSyscalls: true}, false},
+		{"open-close-distinct-raw", openLoop(true), opens, bpf.Options{RawSyscalls: true}, false},
+		{"open-close-unwatched", openLoop(false), opens, bpf.Options{Watch: unwatched}, false},
+		{"open-close-unwatched-raw", openLoop(false), opens, bpf.Options{Watch: unwatched, RawSyscalls: true}, false},
+		{"open-close-floor", openLoop(false), opens, bpf.Options{}, true},
+		{"fork-exec", execLoop, execs, bpf.Options{}, false},
+		{"fork-exec-unwatched", execLoop, execs, bpf.Options{Watch: unwatched}, false},
+		{"fork-exec-floor", execLoop, execs, bpf.Options{}, true},
+	} {
+		if v.opts.RawSyscalls && runtime.GOARCH != "amd64" {
+			continue
 		}
-		drops = 0
-		b.Run(loop.name, func(b *testing.B) {
+		counters, events = bpf.Counters{}, 0
+		b.Run(v.name, func(b *testing.B) {
 			for b.Loop() {
 				var off, on sample
-				for round := range 4 {
+				const rounds = 3
+				for round := range 2 * rounds {
 					if round%2 == 0 {
-						s := measure(loop.f)
+						s := measure(v.f)
 						off.cpu, off.wall = off.cpu+s.cpu, off.wall+s.wall
-					} else {
-						s := withSensor(loop.f)
-						on.cpu, on.wall = on.cpu+s.cpu, on.wall+s.wall
+						continue
 					}
+					var s sample
+					if v.floor {
+						s = withFloor(v.f)
+					} else {
+						s = withSensor(v.opts, v.f)
+					}
+					on.cpu, on.wall = on.cpu+s.cpu, on.wall+s.wall
 				}
-				n := float64(2 * loop.n)
+				n := float64(rounds * v.n)
 				b.ReportMetric(float64(off.cpu.Nanoseconds())/n, "off-cpu-ns/op")
 				b.ReportMetric(float64(on.cpu.Nanoseconds())/n, "on-cpu-ns/op")
 				b.ReportMetric(float64(on.cpu)/float64(off.cpu), "cpu-ratio")
 				b.ReportMetric(float64(on.wall)/float64(off.wall), "wall-ratio")
-				b.ReportMetric(float64(drops), "ringbuf-drops")
+				b.ReportMetric(float64(counters.RingDrops), "ringbuf-drops")
+				b.ReportMetric(float64(counters.OpenRepeats), "opens-folded")
+				b.ReportMetric(float64(events), "open-records-read")
 			}
 		})
 	}

@@ -23,6 +23,7 @@ const (
 	IDDeviationExec    = "KOR-RT-100"
 	IDDeviationFile    = "KOR-RT-101"
 	IDDeviationNetwork = "KOR-RT-102"
+	IDDeviationCap     = "KOR-RT-103"
 	IDRingDrops        = "KOR-RT-190"
 	IDRateLimited      = "KOR-RT-191"
 	IDProfileFull      = "KOR-RT-192"
@@ -30,7 +31,7 @@ const (
 
 // IDs returns every check the sensor engine reports.
 func IDs() []string {
-	return append(detect.IDs(), IDDeviationExec, IDDeviationFile, IDDeviationNetwork, IDRingDrops, IDRateLimited, IDProfileFull)
+	return append(detect.IDs(), IDDeviationExec, IDDeviationFile, IDDeviationNetwork, IDDeviationCap, IDRingDrops, IDRateLimited, IDProfileFull)
 }
 
 // Source yields events: the kernel probe or a recorded stream.
@@ -41,6 +42,12 @@ type Source interface {
 	SetDeadline(t time.Time)
 	// Drops returns the events the source lost so far.
 	Drops() (uint64, error)
+}
+
+// folder is a source that folds repeated events in the kernel (the
+// probe): Folded returns how many so far, by kind.
+type folder interface {
+	Folded() (map[string]uint64, error)
 }
 
 // Resolver attributes events to workloads.
@@ -83,6 +90,7 @@ type Sensor struct {
 	procs     *procTable
 	limiter   *limiter
 	lastDrops uint64
+	folded    map[string]uint64
 	limited   map[string]int64
 }
 
@@ -167,7 +175,8 @@ func (s *Sensor) Process(ctx context.Context, e *event.Event) {
 			s.cfg.Metrics.ProfileFull.Inc()
 		}
 		if d := r.Deviation; d != nil {
-			id := map[string]string{baseline.DeviationExec: IDDeviationExec, baseline.DeviationFile: IDDeviationFile, baseline.DeviationNetwork: IDDeviationNetwork}[d.What]
+			id := map[string]string{baseline.DeviationExec: IDDeviationExec, baseline.DeviationFile: IDDeviationFile, baseline.DeviationNetwork: IDDeviationNetwork,
+				baseline.DeviationCapability: IDDeviationCap}[d.What]
 			s.report(ctx, id, true, e, fmt.Sprintf("%s: %s is not in the baseline of %s", d.What, d.Entry, r.Profile.Key), true)
 		}
 	}
@@ -228,6 +237,19 @@ func (s *Sensor) tick(ctx context.Context, src Source) {
 		s.lastDrops = d
 		s.cfg.Metrics.RingDrops.Add(float64(n))
 		s.emitHealth(IDRingDrops, fmt.Sprintf("%d events lost: the ring buffer was full (%d since the start)", n, d), map[string]string{"dropped": strconv.FormatUint(n, 10)})
+	}
+	if f, ok := src.(folder); ok {
+		if m, err := f.Folded(); err == nil {
+			if s.folded == nil {
+				s.folded = map[string]uint64{}
+			}
+			for kind, n := range m {
+				if n > s.folded[kind] {
+					s.cfg.Metrics.KernelFolded.WithLabelValues(kind).Add(float64(n - s.folded[kind]))
+					s.folded[kind] = n
+				}
+			}
+		}
 	}
 	for id, n := range s.limited {
 		s.emitHealth(IDRateLimited, fmt.Sprintf("%d alerts of %s not reported: over the rate limit of %g per second per workload", n, id, s.cfg.RateLimit),
@@ -297,6 +319,10 @@ func attributes(e *event.Event) map[string]string {
 	set("exe", e.Exe)
 	set("comm", e.Comm)
 	set("path", e.Path)
+	set("capability", e.Capability)
+	if e.Repeats > 0 {
+		a["repeats"] = strconv.FormatUint(e.Repeats, 10)
+	}
 	if len(e.Args) > 0 {
 		a["args"] = strings.Join(e.Args, " ")
 	}
@@ -307,6 +333,12 @@ func attributes(e *event.Event) map[string]string {
 	}
 	if e.Kind == event.Open || e.Kind == event.Mount || e.Kind == event.Ptrace || e.Kind == event.Unshare {
 		a["flags"] = "0x" + strconv.FormatUint(e.Flags, 16)
+	}
+	if e.Kind == event.Capability {
+		a["result"] = "granted"
+		if e.Ret < 0 {
+			a["result"] = "denied"
+		}
 	}
 	if w := e.Workload; w != nil {
 		set("namespace", w.Namespace)

@@ -189,3 +189,40 @@ func TestExportImportYAML(t *testing.T) {
 		t.Errorf("store with a broken file: %v, %d profiles", err, len(s3.Profiles()))
 	}
 }
+
+func TestCapabilities(t *testing.T) {
+	p := NewProfile("k", event.Workload{Cgroup: "/x"}, time.Unix(0, 0))
+	granted := &event.Event{Kind: event.Capability, Capability: "CAP_NET_BIND_SERVICE"}
+	denied := &event.Event{Kind: event.Capability, Capability: "CAP_SYS_ADMIN", Ret: -1}
+	for _, e := range []*event.Event{granted, denied} {
+		if !p.Learn(e, Limits{}) {
+			t.Fatalf("learn %+v: profile full", e)
+		}
+	}
+	p.Lock(time.Unix(1, 0))
+	p.sync()
+	if got := strings.Join(p.Capabilities, ","); got != "CAP_NET_BIND_SERVICE,denied:CAP_SYS_ADMIN" {
+		t.Errorf("capabilities %q", got)
+	}
+	for _, c := range []struct {
+		e    *event.Event
+		want string
+	}{
+		{granted, ""},
+		{denied, ""},
+		{&event.Event{Kind: event.Capability, Capability: "CAP_SYS_ADMIN"}, "CAP_SYS_ADMIN"},
+		{&event.Event{Kind: event.Capability, Capability: "CAP_NET_RAW", Ret: -1}, "denied:CAP_NET_RAW"},
+	} {
+		d := p.Check(c.e)
+		switch {
+		case c.want == "" && d != nil:
+			t.Errorf("%+v: deviation %+v, want none", c.e, d)
+		case c.want != "" && (d == nil || d.What != DeviationCapability || d.Entry != c.want):
+			t.Errorf("%+v: deviation %+v, want capability %s", c.e, d, c.want)
+		}
+	}
+	bad := &Profile{Key: "k", State: Locked, Capabilities: []string{"SYS_ADMIN"}}
+	if err := bad.validate(); err == nil || !strings.Contains(err.Error(), "capabilities[0]") {
+		t.Errorf("validate: %v, want an error naming capabilities[0]", err)
+	}
+}

@@ -47,12 +47,15 @@ type Profile struct {
 	// Peers are outbound peers "out:10.0.0.7:5432" and inbound ports
 	// "in:8080".
 	Peers []string `json:"peers"`
+	// Capabilities are the capabilities the workload's processes were
+	// granted (CAP_NET_BIND_SERVICE) or refused ("denied:CAP_SYS_ADMIN").
+	Capabilities []string `json:"capabilities,omitempty"`
 	// Overflow counts entries not recorded because the profile reached its
 	// bound; a profile with overflow reports more deviations than it
 	// should.
 	Overflow int64 `json:"overflow,omitempty"`
 
-	exes, files, peers map[string]struct{}
+	exes, files, peers, caps map[string]struct{}
 	// children counts the distinct children learned per directory pattern,
 	// to collapse a directory that fills with unique names.
 	children map[string]int
@@ -92,10 +95,10 @@ func NewProfile(key string, w event.Workload, start time.Time) *Profile {
 }
 
 func (p *Profile) index() {
-	p.exes, p.files, p.peers, p.children = set(p.Executables), set(p.Files), set(p.Peers), map[string]int{}
+	p.exes, p.files, p.peers, p.caps, p.children = set(p.Executables), set(p.Files), set(p.Peers), set(p.Capabilities), map[string]int{}
 	p.seen = map[string]struct{}{}
 	p.bytes = 0
-	for _, s := range slices.Concat(p.Executables, p.Files, p.Peers) {
+	for _, s := range slices.Concat(p.Executables, p.Files, p.Peers, p.Capabilities) {
 		p.bytes += len(s) + entryOverhead
 	}
 	for _, f := range p.Files {
@@ -116,7 +119,7 @@ func (p *Profile) Bytes() int { return p.bytes }
 
 // Deviation is an event the locked profile does not cover.
 type Deviation struct {
-	// What is exec, file or network.
+	// What is exec, file, network or capability.
 	What string
 	// Entry is the profile entry the event would have added.
 	Entry string
@@ -124,9 +127,10 @@ type Deviation struct {
 
 // Deviation kinds.
 const (
-	DeviationExec    = "exec"
-	DeviationFile    = "file"
-	DeviationNetwork = "network"
+	DeviationExec       = "exec"
+	DeviationFile       = "file"
+	DeviationNetwork    = "network"
+	DeviationCapability = "capability"
 )
 
 // entry returns the profile entry of an event and its kind; "" for events
@@ -154,6 +158,14 @@ func entry(e *event.Event) (what, key string) {
 			return DeviationNetwork, "in:" + strconv.Itoa(int(e.LocalPort))
 		}
 		return DeviationNetwork, "out:" + peer(e.Addr, e.Port)
+	case event.Capability:
+		if e.Capability == "" {
+			return "", ""
+		}
+		if e.Ret < 0 {
+			return DeviationCapability, "denied:" + e.Capability
+		}
+		return DeviationCapability, e.Capability
 	}
 	return "", ""
 }
@@ -183,6 +195,8 @@ func (p *Profile) Learn(e *event.Event, lim Limits) bool {
 		p.exes[key] = struct{}{}
 	case DeviationNetwork:
 		p.peers[key] = struct{}{}
+	case DeviationCapability:
+		p.caps[key] = struct{}{}
 	case DeviationFile:
 		// Count distinct names in the file's directory and distinct
 		// subdirectories in its parent: either filling up collapses that
@@ -236,6 +250,9 @@ func (p *Profile) covers(what, key string) bool {
 	case DeviationNetwork:
 		_, ok := p.peers[key]
 		return ok
+	case DeviationCapability:
+		_, ok := p.caps[key]
+		return ok
 	case DeviationFile:
 		if _, ok := p.files[key]; ok {
 			return true
@@ -286,6 +303,10 @@ func (p *Profile) sync() {
 	p.Executables = sorted(p.exes)
 	p.Files = sorted(p.files)
 	p.Peers = sorted(p.peers)
+	p.Capabilities = sorted(p.caps)
+	if len(p.Capabilities) == 0 {
+		p.Capabilities = nil
+	}
 }
 
 func sorted(m map[string]struct{}) []string {
@@ -313,6 +334,11 @@ func (p *Profile) validate() error {
 	for i, x := range p.Peers {
 		if !strings.HasPrefix(x, "in:") && !strings.HasPrefix(x, "out:") {
 			return fmt.Errorf("peers[%d]: %q does not start with \"in:\" or \"out:\"", i, x)
+		}
+	}
+	for i, x := range p.Capabilities {
+		if !strings.HasPrefix(strings.TrimPrefix(x, "denied:"), "CAP_") {
+			return fmt.Errorf("capabilities[%d]: %q is not CAP_<name> or denied:CAP_<name>", i, x)
 		}
 	}
 	for i, x := range p.Executables {

@@ -199,6 +199,7 @@ func (s *Store) Profiles() []*Profile {
 		c.Executables = append([]string(nil), p.Executables...)
 		c.Files = append([]string(nil), p.Files...)
 		c.Peers = append([]string(nil), p.Peers...)
+		c.Capabilities = append([]string(nil), p.Capabilities...)
 		out = append(out, &c)
 	}
 	sortProfiles(out)

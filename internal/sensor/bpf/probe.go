@@ -13,12 +13,14 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
@@ -40,12 +42,19 @@ type Options struct {
 	// depth): other tasks are left in the kernel, at the cost of one map
 	// lookup. TCP state changes (softirq) are not filtered.
 	Watch []string
+	// RawSyscalls reports opens from the raw sys_exit tracepoint (one
+	// program at the exit of every system call, x86-64 only) instead of
+	// syscalls/sys_exit_openat(2). Measured more expensive; kept to repeat
+	// the comparison (docs/benchmarks.md).
+	RawSyscalls bool
 }
 
 // Probe is the loaded and attached programs. Read from one goroutine;
 // Drops and Close are safe for concurrent use.
 type Probe struct {
-	objs     sensorObjects
+	coll     *ebpf.Collection
+	events   *ebpf.Map
+	counters *ebpf.Map
 	links    []link.Link
 	reader   *ringbuf.Reader
 	rec      ringbuf.Record
@@ -59,7 +68,12 @@ type Probe struct {
 }
 
 // required tracepoints: without them the sensor is blind.
-var required = map[string]bool{"sched_process_exec": true, "sched_process_exit": true, "sys_enter_openat": true, "sys_exit_openat": true}
+var required = map[string]bool{"sched_process_exec": true, "sched_process_exit": true, "sys_exit_openat": true, "sys_exit": true}
+
+// optionalTypes are the tracepoint context types of optional programs:
+// a kernel without the type lacks the tracepoint, and the program, whose
+// CO-RE relocations would fail, is not loaded.
+var optionalTypes = map[string]string{"handle_capable": "trace_event_raw_cap_capable"}
 
 // ErrClosed is returned by Read after Close; it wraps io.EOF, the end of
 // every event source.
@@ -119,26 +133,55 @@ func Load(opts Options) (*Probe, error) {
 		}
 	}
 	p := &Probe{bootTime: bootTime()}
-	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
+	if opts.RawSyscalls {
+		delete(spec.Programs, "handle_exit_openat")
+		delete(spec.Programs, "handle_exit_openat2")
+	} else {
+		delete(spec.Programs, "handle_raw_sys_exit")
+	}
+	kernel, err := btf.LoadKernelSpec()
+	if err != nil {
+		return nil, fmt.Errorf("kernel BTF: %w", err)
+	}
+	for prog, typ := range optionalTypes {
+		var st *btf.Struct
+		if err := kernel.TypeByName(typ, &st); err != nil {
+			p.Missing = append(p.Missing, strings.TrimPrefix(spec.Programs[prog].SectionName, "tracepoint/"))
+			delete(spec.Programs, prog)
+		}
+	}
+	p.coll, err = ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}})
+	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("load programs: %+v", ve)
 		}
 		return nil, fmt.Errorf("load programs: %w", err)
 	}
+	p.events, p.counters = p.coll.Maps["events"], p.coll.Maps["counters"]
 	for _, id := range watchIDs {
-		if err := p.objs.Watched.Put(id, uint8(1)); err != nil {
+		if err := p.coll.Maps["watched"].Put(id, uint8(1)); err != nil {
 			p.Close()
 			return nil, fmt.Errorf("watch cgroup: %w", err)
 		}
 	}
 	for name, ps := range spec.Programs {
+		prog := p.coll.Programs[name]
+		if tp, ok := strings.CutPrefix(ps.SectionName, "raw_tracepoint/"); ok {
+			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp, Program: prog})
+			if err != nil {
+				p.Close()
+				return nil, fmt.Errorf("attach raw tracepoint %s: %w", tp, err)
+			}
+			p.links = append(p.links, l)
+			continue
+		}
 		group, tp, ok := strings.Cut(strings.TrimPrefix(ps.SectionName, "tracepoint/"), "/")
 		if !ok {
 			p.Close()
 			return nil, fmt.Errorf("program %s: section %q is not a tracepoint", name, ps.SectionName)
 		}
-		l, err := link.Tracepoint(group, tp, p.program(name), nil)
+		l, err := link.Tracepoint(group, tp, prog, nil)
 		if err != nil {
 			if required[tp] {
 				p.Close()
@@ -149,48 +192,13 @@ func Load(opts Options) (*Probe, error) {
 		}
 		p.links = append(p.links, l)
 	}
-	p.reader, err = ringbuf.NewReader(p.objs.Events)
+	slices.Sort(p.Missing)
+	p.reader, err = ringbuf.NewReader(p.events)
 	if err != nil {
 		p.Close()
 		return nil, fmt.Errorf("ring buffer reader: %w", err)
 	}
 	return p, nil
-}
-
-func (p *Probe) program(name string) *ebpf.Program {
-	switch name {
-	case "handle_exec":
-		return p.objs.HandleExec
-	case "handle_exit":
-		return p.objs.HandleExit
-	case "handle_enter_openat":
-		return p.objs.HandleEnterOpenat
-	case "handle_enter_openat2":
-		return p.objs.HandleEnterOpenat2
-	case "handle_exit_openat":
-		return p.objs.HandleExitOpenat
-	case "handle_exit_openat2":
-		return p.objs.HandleExitOpenat2
-	case "handle_connect":
-		return p.objs.HandleConnect
-	case "handle_accept4":
-		return p.objs.HandleAccept4
-	case "handle_sock_state":
-		return p.objs.HandleSockState
-	case "handle_ptrace":
-		return p.objs.HandlePtrace
-	case "handle_mount":
-		return p.objs.HandleMount
-	case "handle_setuid":
-		return p.objs.HandleSetuid
-	case "handle_setresuid":
-		return p.objs.HandleSetresuid
-	case "handle_unshare":
-		return p.objs.HandleUnshare
-	case "handle_memfd":
-		return p.objs.HandleMemfd
-	}
-	return nil
 }
 
 // Attached returns how many tracepoints are attached.
@@ -214,20 +222,50 @@ func (p *Probe) SetDeadline(t time.Time) { p.reader.SetDeadline(t) }
 // Drops returns how many events the ring buffer had no room for, summed
 // over CPUs, since the probe was loaded.
 func (p *Probe) Drops() (uint64, error) {
+	c, err := p.Counters()
+	return c.RingDrops, err
+}
+
+// Counters are the kernel side's per-CPU counters, summed over CPUs.
+type Counters struct {
+	// RingDrops are events the ring buffer had no room for (lost).
+	RingDrops uint64
+	// OpenRepeats are identical opens folded into a later record's
+	// Repeats (not lost: counted there).
+	OpenRepeats uint64
+	// CapRepeats are capability checks a process had already been
+	// reported for (the same capability with the same result).
+	CapRepeats uint64
+}
+
+// Folded returns the events folded in the kernel so far, by kind (open,
+// capability); the sensor exports them as a metric.
+func (p *Probe) Folded() (map[string]uint64, error) {
+	c, err := p.Counters()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]uint64{string(event.Open): c.OpenRepeats, string(event.Capability): c.CapRepeats}, nil
+}
+
+// Counters reads the kernel counters.
+func (p *Probe) Counters() (Counters, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
-		return 0, ErrClosed
+		return Counters{}, ErrClosed
 	}
-	var perCPU []uint64
-	if err := p.objs.Drops.Lookup(uint32(0), &perCPU); err != nil {
-		return 0, fmt.Errorf("read drop counter: %w", err)
+	var c Counters
+	for i, dst := range []*uint64{&c.RingDrops, &c.OpenRepeats, &c.CapRepeats} {
+		var perCPU []uint64
+		if err := p.counters.Lookup(uint32(i), &perCPU); err != nil {
+			return Counters{}, fmt.Errorf("read counter %d: %w", i, err)
+		}
+		for _, v := range perCPU {
+			*dst += v
+		}
 	}
-	var n uint64
-	for _, v := range perCPU {
-		n += v
-	}
-	return n, nil
+	return c, nil
 }
 
 // Close detaches the programs and frees the maps; a blocked Read returns
@@ -242,25 +280,32 @@ func (p *Probe) Close() error {
 		}
 		p.mu.Lock()
 		p.closed = true
-		p.objs.Close()
+		if p.coll != nil {
+			p.coll.Close()
+		}
 		p.mu.Unlock()
 	})
 	return nil
 }
 
-// EventSize is the size of one kernel record.
-const EventSize = int(unsafe.Sizeof(sensorEvent{}))
+// EventSize is the size of one kernel record; OpenSize that of an open's
+// record, which stops before the unused args.
+const (
+	EventSize = int(unsafe.Sizeof(sensorEvent{}))
+	OpenSize  = offArgs
+)
 
 // Kinds by their kernel number (enum kind in sensor.bpf.c).
 var kinds = [...]event.Kind{1: event.Exec, 2: event.Exit, 3: event.Open, 4: event.Connect, 5: event.TCP,
-	6: event.Ptrace, 7: event.Mount, 8: event.Setuid, 9: event.Unshare, 10: event.Memfd, 11: event.Accept}
+	6: event.Ptrace, 7: event.Mount, 8: event.Setuid, 9: event.Unshare, 10: event.Memfd, 11: event.Accept,
+	12: event.Capability}
 
 // Decode turns one kernel record into e (reusing e's Args slice). boot is
 // the wall-clock time of boot, to turn the kernel's monotonic stamp into a
 // time.
 func Decode(b []byte, boot time.Time, e *event.Event) error {
-	if len(b) < EventSize {
-		return fmt.Errorf("record of %d bytes, want %d", len(b), EventSize)
+	if len(b) < OpenSize {
+		return fmt.Errorf("record of %d bytes, want at least %d", len(b), OpenSize)
 	}
 	le := binary.LittleEndian
 	var raw sensorEvent
@@ -283,6 +328,9 @@ func Decode(b []byte, boot time.Time, e *event.Event) error {
 	if int(raw.Kind) >= len(kinds) || kinds[raw.Kind] == "" {
 		return fmt.Errorf("unknown event kind %d", raw.Kind)
 	}
+	if raw.Kind != 3 && len(b) < EventSize {
+		return fmt.Errorf("%s record of %d bytes, want %d", kinds[raw.Kind], len(b), EventSize)
+	}
 	args := e.Args[:0]
 	*e = event.Event{
 		Time:     boot.Add(time.Duration(raw.TsNs)).UTC(),
@@ -304,9 +352,16 @@ func Decode(b []byte, boot time.Time, e *event.Event) error {
 			args = append(args, string(a))
 		}
 		e.Args = args
-	case event.Open, event.Memfd:
+	case event.Open:
 		e.Path = path
 		e.Flags = raw.Arg0
+		e.Repeats = raw.Arg1
+	case event.Memfd:
+		e.Path = path
+		e.Flags = raw.Arg0
+	case event.Capability:
+		e.Flags = raw.Arg0
+		e.Capability = event.CapabilityName(raw.Arg0)
 	case event.Mount:
 		e.Path = path
 		e.Flags = raw.Arg0

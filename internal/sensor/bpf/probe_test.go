@@ -3,16 +3,17 @@ package bpf
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kordon-dev/kordon/internal/sensor/event"
 )
@@ -159,4 +160,121 @@ func TestWatchFilter(t *testing.T) {
 			break
 		}
 	}
+}
+
+// readUntil reads events until done returns true or the deadline passes.
+func readUntil(t *testing.T, p *Probe, done func(*event.Event) bool) {
+	t.Helper()
+	p.SetDeadline(time.Now().Add(10 * time.Second))
+	var e event.Event
+	for {
+		if err := p.Read(&e); err != nil {
+			t.Fatalf("before the expected event: %v", err)
+		}
+		if done(&e) {
+			return
+		}
+	}
+}
+
+// TestProbeFoldsRepeatedOpens runs a shell that opens one file 500 times
+// on one CPU, then another file: the kernel reports the first open and
+// folds the others into a later record's Repeats, so the records of the
+// file account for every open, in fewer records.
+func TestProbeFoldsRepeatedOpens(t *testing.T) {
+	requireBPF(t)
+	p, err := Load(Options{RingBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	dir := t.TempDir()
+	file, other := filepath.Join(dir, "same"), filepath.Join(dir, "other")
+	for _, f := range []string{file, other} {
+		if err := os.WriteFile(f, []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := p.Counters()
+	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 500 ]; do read x < `+file+`; i=$((i+1)); done; read x < `+other)
+	// Pin the shell to one CPU: the fold is per CPU.
+	var cpu0 unix.CPUSet
+	cpu0.Set(0)
+	runtime.LockOSThread()
+	var saved unix.CPUSet
+	unix.SchedGetaffinity(0, &saved)
+	if err := unix.SchedSetaffinity(0, &cpu0); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Run()
+	unix.SchedSetaffinity(0, &saved)
+	runtime.UnlockOSThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens, records uint64
+	readUntil(t, p, func(e *event.Event) bool {
+		if e.Kind == event.Open && e.Path == file {
+			records++
+			opens += 1 + e.Repeats
+		}
+		return opens >= 500
+	})
+	if opens != 500 || records >= 100 {
+		t.Errorf("%d records account for %d opens, want 500 opens in fewer than 100 records", records, opens)
+	}
+	after, err := p.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.OpenRepeats - before.OpenRepeats; got < 500-records {
+		t.Errorf("open repeats counter grew by %d, want at least %d", got, 500-records)
+	}
+}
+
+// TestProbeReportsCapability checks capability/cap_capable: chroot(2)
+// checks CAP_SYS_CHROOT.
+func TestProbeReportsCapability(t *testing.T) {
+	requireBPF(t)
+	p, err := Load(Options{RingBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if slices.Contains(p.Missing, "capability/cap_capable") {
+		t.Skip("this kernel has no capability/cap_capable tracepoint (Linux 6.16 added it)")
+	}
+	chroot, err := exec.LookPath("chroot")
+	if err != nil {
+		t.Skip("no chroot binary: ", err)
+	}
+	cmd := exec.Command(chroot, "/", "/bin/true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(cmd.Process.Pid)
+	readUntil(t, p, func(e *event.Event) bool {
+		return e.Kind == event.Capability && e.PID == pid && e.Capability == "CAP_SYS_CHROOT" && e.Ret == 0
+	})
+}
+
+// TestProbeRawSyscalls checks the raw sys_exit variant of the open
+// programs (x86-64).
+func TestProbeRawSyscalls(t *testing.T) {
+	requireBPF(t)
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the raw sys_exit program reads x86-64 registers")
+	}
+	p, err := Load(Options{RingBytes: 1 << 20, RawSyscalls: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	marker := filepath.Join(t.TempDir(), "kordon-raw-marker")
+	if err := exec.Command("/bin/sh", "-c", "echo x > "+marker).Run(); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, p, func(e *event.Event) bool {
+		return e.Kind == event.Open && e.Path == marker && e.Writes() && e.Ret >= 0
+	})
 }

@@ -32,6 +32,7 @@ enum kind {
 	KIND_UNSHARE = 9,
 	KIND_MEMFD = 10,
 	KIND_ACCEPT = 11,
+	KIND_CAPABILITY = 12,
 };
 
 // One event. Fixed size so the reservation needs no length check; strings
@@ -45,8 +46,8 @@ struct event {
 	u32 ppid;
 	u32 uid;
 	s32 ret;  // system call result or exit code
-	u64 arg0; // kind-specific: open flags, ptrace request, mount flags, uid, unshare flags
-	u64 arg1; // kind-specific: ptrace target pid, TCP direction (1 outbound, 2 inbound)
+	u64 arg0; // kind-specific: open flags, ptrace request, mount flags, uid, unshare flags, capability
+	u64 arg1; // kind-specific: ptrace target pid, TCP direction (1 outbound, 2 inbound), open repeats
 	u16 family;
 	u16 dport;
 	u16 sport;
@@ -66,27 +67,21 @@ struct {
 	__uint(max_entries, 1 << 22); // resized by the loader
 } events SEC(".maps");
 
-// drops[0]: events the ring buffer had no room for, per CPU.
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u64);
-} drops SEC(".maps");
-
-// An openat in flight: the path pointer and flags from sys_enter, reported
-// with the result at sys_exit (the kernel has paged the path in by then).
-struct open_args {
-	u64 filename;
-	u64 flags;
+// Counters, per CPU: see enum counter (user space sums the CPUs).
+enum counter {
+	COUNT_RINGBUF_DROPS = 0, // events the ring buffer had no room for
+	COUNT_OPEN_REPEATS = 1,  // identical opens folded into a later record
+	COUNT_CAP_REPEATS = 2,   // capability checks already reported for the process
+	COUNT_MAX = 3,
 };
 
+// Per-CPU counters, indexed by enum counter.
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, u64);
-	__type(value, struct open_args);
-} opens SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 3);
+	__type(key, u32);
+	__type(value, u64);
+} counters SEC(".maps");
 
 // Set by the loader: when filter_level is not 0, only tasks whose cgroup
 // ancestor at that level is in watched are reported (--cgroup-prefix,
@@ -112,22 +107,29 @@ static __always_inline int unwatched(void)
 // (its own reads would otherwise feed back into the ring buffer).
 volatile const u32 self_pid = 0;
 
-static __always_inline void count_drop(void)
+// count adds one to a per-CPU counter.
+static __always_inline void count(u32 which)
 {
-	u32 zero = 0;
-	u64 *n = bpf_map_lookup_elem(&drops, &zero);
+	u64 *n = bpf_map_lookup_elem(&counters, &which);
 	if (n)
 		__sync_fetch_and_add(n, 1);
 }
 
+// skip is the early filter every program runs before any other work: the
+// sensor's own process and tasks outside the watched cgroups.
+static __always_inline int skip(void)
+{
+	return (u32)(bpf_get_current_pid_tgid() >> 32) == self_pid || unwatched();
+}
+
 static __always_inline struct event *reserve(u32 kind)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	if ((u32)(id >> 32) == self_pid || unwatched())
+	if (skip())
 		return 0;
+	u64 id = bpf_get_current_pid_tgid();
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count_drop();
+		count(COUNT_RINGBUF_DROPS);
 		return 0;
 	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -188,53 +190,213 @@ int handle_exit(void *ctx)
 	return 0;
 }
 
-static __always_inline int enter_open(u64 filename, u64 flags)
+// Opens are reported from the system call's exit alone (the kernel has paged
+// the path in by then and the result is known): the path pointer and flags
+// are read from the task's saved user registers, so no map carries them
+// from entry to exit. An open record stops before args (unused there).
+#define OPEN_RECORD_SIZE __builtin_offsetof(struct event, args)
+
+// Repeated identical opens (same cgroup, process, flags, success and path,
+// within a second, on one CPU) are folded, not reported each time: every
+// record stands for 1 + arg1 opens. The folded ones are carried by the
+// next report of that open after the second, or — when another open comes
+// first on that CPU — by a summary record of it. The counters map's
+// COUNT_OPEN_REPEATS counts them as they are folded, so none is hidden.
+#define REPEAT_WINDOW_NS 1000000000ULL
+
+struct open_cache {
+	u64 cgroup_id;
+	u64 flags;
+	u64 since;
+	u64 count;
+	u32 pid;
+	u32 tid;
+	u32 ppid;
+	u32 uid;
+	s32 ret;
+	u32 len; // bytes of path[cur] including the NUL; 0: empty cache
+	u32 cur;
+	u32 pad;
+	char comm[COMM_LEN];
+	char path[2][PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct open_cache);
+} open_cache SEC(".maps");
+
+static __always_inline int same_path(struct open_cache *c, u32 a, u32 b, u32 n)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	if ((u32)(id >> 32) == self_pid || unwatched())
-		return 0;
-	struct open_args a = {.filename = filename, .flags = flags};
-	bpf_map_update_elem(&opens, &id, &a, BPF_ANY);
-	return 0;
+	u64 *pa = (u64 *)c->path[a & 1];
+	u64 *pb = (u64 *)c->path[b & 1];
+	for (u32 i = 0; i < PATH_LEN / 8; i++) {
+		if (i * 8 >= n)
+			break;
+		u64 x = pa[i] ^ pb[i];
+		u32 rest = n - i * 8;
+		if (rest < 8)
+			x &= (1ULL << (rest * 8)) - 1;
+		if (x)
+			return 0;
+	}
+	return 1;
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int handle_enter_openat(struct trace_event_raw_sys_enter *ctx)
+static __always_inline void emit_open(struct open_cache *c, u32 slot, u64 ts, u64 repeats)
 {
-	return enter_open(BPF_CORE_READ(ctx, args[1]), BPF_CORE_READ(ctx, args[2]));
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int handle_enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	struct open_how how = {};
-	bpf_probe_read_user(&how, sizeof(how), (void *)BPF_CORE_READ(ctx, args[2]));
-	return enter_open(BPF_CORE_READ(ctx, args[1]), how.flags);
-}
-
-static __always_inline int exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	u64 id = bpf_get_current_pid_tgid();
-	struct open_args *a = bpf_map_lookup_elem(&opens, &id);
-	if (!a)
-		return 0;
-	u64 filename = a->filename, flags = a->flags;
-	bpf_map_delete_elem(&opens, &id);
-	struct event *e = reserve(KIND_OPEN);
-	if (!e)
-		return 0;
-	e->ret = BPF_CORE_READ(ctx, ret);
-	e->arg0 = flags;
-	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)filename);
+	struct event *e = bpf_ringbuf_reserve(&events, OPEN_RECORD_SIZE, 0);
+	if (!e) {
+		count(COUNT_RINGBUF_DROPS);
+		return;
+	}
+	e->ts_ns = ts;
+	e->cgroup_id = c->cgroup_id;
+	e->kind = KIND_OPEN;
+	e->pid = c->pid;
+	e->tid = c->tid;
+	e->ppid = c->ppid;
+	e->uid = c->uid;
+	e->ret = c->ret;
+	e->arg0 = c->flags;
+	e->arg1 = repeats;
+	e->family = 0;
+	e->dport = 0;
+	e->sport = 0;
+	e->args_len = 0;
+	__builtin_memcpy(e->comm, c->comm, COMM_LEN);
+	__builtin_memcpy(e->path, c->path[slot & 1], PATH_LEN);
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int exit_open(u64 filename, u64 flags, long ret)
+{
+	u32 zero = 0;
+	struct open_cache *c = bpf_map_lookup_elem(&open_cache, &zero);
+	if (!c)
+		return 0;
+	u32 cur = c->cur & 1, next = cur ^ 1;
+	long n = bpf_probe_read_user_str(c->path[next], PATH_LEN, (void *)filename);
+	if (n < 0) {
+		c->path[next][0] = 0;
+		n = 1;
+	}
+	u64 id = bpf_get_current_pid_tgid();
+	u64 cg = bpf_get_current_cgroup_id();
+	u64 now = bpf_ktime_get_ns();
+	int ok = ret >= 0, was_ok = c->ret >= 0;
+	if (c->len == (u32)n && c->cgroup_id == cg && c->pid == (u32)(id >> 32) && c->flags == flags &&
+	    ok == was_ok && now - c->since < REPEAT_WINDOW_NS && same_path(c, cur, next, n)) {
+		c->count++;
+		count(COUNT_OPEN_REPEATS);
+		return 0;
+	}
+	u64 repeats = 0;
+	if (c->count > 0) {
+		if (c->len == (u32)n && c->cgroup_id == cg && c->pid == (u32)(id >> 32) && c->flags == flags &&
+		    ok == was_ok && same_path(c, cur, next, n))
+			repeats = c->count; // the window ended: this report carries them
+		else
+			// Summary of the previous open: the record stands for the
+			// last folded open, with the others in repeats.
+			emit_open(c, cur, now, c->count - 1);
+	}
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	c->cgroup_id = cg;
+	c->flags = flags;
+	c->since = now;
+	c->count = 0;
+	c->pid = id >> 32;
+	c->tid = (u32)id;
+	c->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	c->uid = (u32)bpf_get_current_uid_gid();
+	c->ret = ret;
+	c->len = n;
+	c->cur = next;
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	emit_open(c, next, now, repeats);
 	return 0;
+}
+
+// The first three system call arguments from saved user registers, on
+// x86-64 and arm64 (CO-RE picks the layout of the running kernel).
+struct pt_regs___arm64 {
+	u64 regs[31];
+} __attribute__((preserve_access_index));
+
+static __always_inline int syscall_args(struct pt_regs *regs, u64 *a0, u64 *a1, u64 *a2)
+{
+	if (bpf_core_field_exists(regs->si)) {
+		*a0 = BPF_CORE_READ(regs, di);
+		*a1 = BPF_CORE_READ(regs, si);
+		*a2 = BPF_CORE_READ(regs, dx);
+		return 0;
+	}
+	struct pt_regs___arm64 *r = (void *)regs;
+	if (bpf_core_field_exists(r->regs)) {
+		// x0 holds the result at exit; openat and openat2 need x1, x2.
+		*a0 = 0;
+		*a1 = BPF_CORE_READ(r, regs[1]);
+		*a2 = BPF_CORE_READ(r, regs[2]);
+		return 0;
+	}
+	return -1;
+}
+
+static __always_inline int open_from_regs(struct pt_regs *regs, long ret, int openat2)
+{
+	u64 dfd, filename, flags;
+	if (syscall_args(regs, &dfd, &filename, &flags) != 0)
+		return 0;
+	if (openat2) {
+		struct open_how how = {};
+		bpf_probe_read_user(&how, sizeof(how), (void *)flags);
+		flags = how.flags;
+	}
+	return exit_open(filename, flags, ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
-int handle_exit_openat(struct trace_event_raw_sys_exit *ctx) { return exit_open(ctx); }
+int handle_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	if (skip())
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return open_from_regs(regs, BPF_CORE_READ(ctx, ret), 0);
+}
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
-int handle_exit_openat2(struct trace_event_raw_sys_exit *ctx) { return exit_open(ctx); }
+int handle_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	if (skip())
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return open_from_regs(regs, BPF_CORE_READ(ctx, ret), 1);
+}
+
+// The same opens from the raw sys_exit tracepoint: one program runs at
+// the exit of every system call and picks openat and openat2 by number
+// (x86-64 only). Not attached by default: measured more expensive than
+// the syscalls/sys_exit_openat tracepoints (docs/benchmarks.md); kept so
+// that the comparison can be repeated (Options.RawSyscalls).
+#define X86_NR_OPENAT 257
+#define NR_OPENAT2 437
+
+SEC("raw_tracepoint/sys_exit")
+int handle_raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	if (!bpf_core_field_exists(regs->orig_ax))
+		return 0;
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr != X86_NR_OPENAT && nr != NR_OPENAT2)
+		return 0;
+	if (skip())
+		return 0;
+	return open_from_regs(regs, (long)ctx->args[1], nr == NR_OPENAT2);
+}
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -291,7 +453,7 @@ int handle_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count_drop();
+		count(COUNT_RINGBUF_DROPS);
 		return 0;
 	}
 	// Softirq context: the current task is not the socket's owner, so the
@@ -368,6 +530,50 @@ int handle_memfd(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)BPF_CORE_READ(ctx, args[0]));
 	e->arg0 = BPF_CORE_READ(ctx, args[1]);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+// Capability checks (capability/cap_capable, Linux 6.16 and later): the
+// first check of each capability with each result (granted or denied) by
+// a process is reported; later ones are counted (COUNT_CAP_REPEATS). The
+// key holds the process's start time, so a reused pid is a new process.
+struct cap_key {
+	u64 start_ns;
+	u32 pid;
+	u32 cap; // capability | 0x100 when denied
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct cap_key);
+	__type(value, u8);
+} caps_seen SEC(".maps");
+
+SEC("tracepoint/capability/cap_capable")
+int handle_capable(struct trace_event_raw_cap_capable *ctx)
+{
+	if (skip())
+		return 0;
+	int ret = BPF_CORE_READ(ctx, ret);
+	int cap = BPF_CORE_READ(ctx, cap);
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct cap_key k = {
+		.start_ns = BPF_CORE_READ(task, group_leader, start_time),
+		.pid = bpf_get_current_pid_tgid() >> 32,
+		.cap = (u32)(cap & 0xff) | (ret ? 0x100 : 0),
+	};
+	u8 one = 1;
+	if (bpf_map_update_elem(&caps_seen, &k, &one, BPF_NOEXIST) != 0) {
+		count(COUNT_CAP_REPEATS);
+		return 0;
+	}
+	struct event *e = reserve(KIND_CAPABILITY);
+	if (!e)
+		return 0;
+	e->arg0 = cap;
+	e->ret = ret;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -40,28 +40,29 @@ type sensorEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sensorMapDrops               = "drops"
-	sensorMapEvents              = "events"
-	sensorMapOpens               = "opens"
-	sensorMapWatched             = "watched"
-	sensorProgHandleAccept4      = "handle_accept4"
-	sensorProgHandleConnect      = "handle_connect"
-	sensorProgHandleEnterOpenat  = "handle_enter_openat"
-	sensorProgHandleEnterOpenat2 = "handle_enter_openat2"
-	sensorProgHandleExec         = "handle_exec"
-	sensorProgHandleExit         = "handle_exit"
-	sensorProgHandleExitOpenat   = "handle_exit_openat"
-	sensorProgHandleExitOpenat2  = "handle_exit_openat2"
-	sensorProgHandleMemfd        = "handle_memfd"
-	sensorProgHandleMount        = "handle_mount"
-	sensorProgHandlePtrace       = "handle_ptrace"
-	sensorProgHandleSetresuid    = "handle_setresuid"
-	sensorProgHandleSetuid       = "handle_setuid"
-	sensorProgHandleSockState    = "handle_sock_state"
-	sensorProgHandleUnshare      = "handle_unshare"
-	sensorVarFilterLevel         = "filter_level"
-	sensorVarSelfPid             = "self_pid"
-	sensorVarUnusedEvent         = "unused_event"
+	sensorMapCapsSeen           = "caps_seen"
+	sensorMapCounters           = "counters"
+	sensorMapEvents             = "events"
+	sensorMapOpenCache          = "open_cache"
+	sensorMapWatched            = "watched"
+	sensorProgHandleAccept4     = "handle_accept4"
+	sensorProgHandleCapable     = "handle_capable"
+	sensorProgHandleConnect     = "handle_connect"
+	sensorProgHandleExec        = "handle_exec"
+	sensorProgHandleExit        = "handle_exit"
+	sensorProgHandleExitOpenat  = "handle_exit_openat"
+	sensorProgHandleExitOpenat2 = "handle_exit_openat2"
+	sensorProgHandleMemfd       = "handle_memfd"
+	sensorProgHandleMount       = "handle_mount"
+	sensorProgHandlePtrace      = "handle_ptrace"
+	sensorProgHandleRawSysExit  = "handle_raw_sys_exit"
+	sensorProgHandleSetresuid   = "handle_setresuid"
+	sensorProgHandleSetuid      = "handle_setuid"
+	sensorProgHandleSockState   = "handle_sock_state"
+	sensorProgHandleUnshare     = "handle_unshare"
+	sensorVarFilterLevel        = "filter_level"
+	sensorVarSelfPid            = "self_pid"
+	sensorVarUnusedEvent        = "unused_event"
 )
 
 // loadSensor returns the embedded CollectionSpec for sensor.
@@ -106,31 +107,32 @@ type sensorSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorProgramSpecs struct {
-	HandleAccept4      *ebpf.ProgramSpec `ebpf:"handle_accept4"`
-	HandleConnect      *ebpf.ProgramSpec `ebpf:"handle_connect"`
-	HandleEnterOpenat  *ebpf.ProgramSpec `ebpf:"handle_enter_openat"`
-	HandleEnterOpenat2 *ebpf.ProgramSpec `ebpf:"handle_enter_openat2"`
-	HandleExec         *ebpf.ProgramSpec `ebpf:"handle_exec"`
-	HandleExit         *ebpf.ProgramSpec `ebpf:"handle_exit"`
-	HandleExitOpenat   *ebpf.ProgramSpec `ebpf:"handle_exit_openat"`
-	HandleExitOpenat2  *ebpf.ProgramSpec `ebpf:"handle_exit_openat2"`
-	HandleMemfd        *ebpf.ProgramSpec `ebpf:"handle_memfd"`
-	HandleMount        *ebpf.ProgramSpec `ebpf:"handle_mount"`
-	HandlePtrace       *ebpf.ProgramSpec `ebpf:"handle_ptrace"`
-	HandleSetresuid    *ebpf.ProgramSpec `ebpf:"handle_setresuid"`
-	HandleSetuid       *ebpf.ProgramSpec `ebpf:"handle_setuid"`
-	HandleSockState    *ebpf.ProgramSpec `ebpf:"handle_sock_state"`
-	HandleUnshare      *ebpf.ProgramSpec `ebpf:"handle_unshare"`
+	HandleAccept4     *ebpf.ProgramSpec `ebpf:"handle_accept4"`
+	HandleCapable     *ebpf.ProgramSpec `ebpf:"handle_capable"`
+	HandleConnect     *ebpf.ProgramSpec `ebpf:"handle_connect"`
+	HandleExec        *ebpf.ProgramSpec `ebpf:"handle_exec"`
+	HandleExit        *ebpf.ProgramSpec `ebpf:"handle_exit"`
+	HandleExitOpenat  *ebpf.ProgramSpec `ebpf:"handle_exit_openat"`
+	HandleExitOpenat2 *ebpf.ProgramSpec `ebpf:"handle_exit_openat2"`
+	HandleMemfd       *ebpf.ProgramSpec `ebpf:"handle_memfd"`
+	HandleMount       *ebpf.ProgramSpec `ebpf:"handle_mount"`
+	HandlePtrace      *ebpf.ProgramSpec `ebpf:"handle_ptrace"`
+	HandleRawSysExit  *ebpf.ProgramSpec `ebpf:"handle_raw_sys_exit"`
+	HandleSetresuid   *ebpf.ProgramSpec `ebpf:"handle_setresuid"`
+	HandleSetuid      *ebpf.ProgramSpec `ebpf:"handle_setuid"`
+	HandleSockState   *ebpf.ProgramSpec `ebpf:"handle_sock_state"`
+	HandleUnshare     *ebpf.ProgramSpec `ebpf:"handle_unshare"`
 }
 
 // sensorMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorMapSpecs struct {
-	Drops   *ebpf.MapSpec `ebpf:"drops"`
-	Events  *ebpf.MapSpec `ebpf:"events"`
-	Opens   *ebpf.MapSpec `ebpf:"opens"`
-	Watched *ebpf.MapSpec `ebpf:"watched"`
+	CapsSeen  *ebpf.MapSpec `ebpf:"caps_seen"`
+	Counters  *ebpf.MapSpec `ebpf:"counters"`
+	Events    *ebpf.MapSpec `ebpf:"events"`
+	OpenCache *ebpf.MapSpec `ebpf:"open_cache"`
+	Watched   *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // sensorVariableSpecs contains global variables before they are loaded into the kernel.
@@ -162,17 +164,19 @@ func (o *sensorObjects) Close() error {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorMaps struct {
-	Drops   *ebpf.Map `ebpf:"drops"`
-	Events  *ebpf.Map `ebpf:"events"`
-	Opens   *ebpf.Map `ebpf:"opens"`
-	Watched *ebpf.Map `ebpf:"watched"`
+	CapsSeen  *ebpf.Map `ebpf:"caps_seen"`
+	Counters  *ebpf.Map `ebpf:"counters"`
+	Events    *ebpf.Map `ebpf:"events"`
+	OpenCache *ebpf.Map `ebpf:"open_cache"`
+	Watched   *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *sensorMaps) Close() error {
 	return _SensorClose(
-		m.Drops,
+		m.CapsSeen,
+		m.Counters,
 		m.Events,
-		m.Opens,
+		m.OpenCache,
 		m.Watched,
 	)
 }
@@ -190,29 +194,28 @@ type sensorVariables struct {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorPrograms struct {
-	HandleAccept4      *ebpf.Program `ebpf:"handle_accept4"`
-	HandleConnect      *ebpf.Program `ebpf:"handle_connect"`
-	HandleEnterOpenat  *ebpf.Program `ebpf:"handle_enter_openat"`
-	HandleEnterOpenat2 *ebpf.Program `ebpf:"handle_enter_openat2"`
-	HandleExec         *ebpf.Program `ebpf:"handle_exec"`
-	HandleExit         *ebpf.Program `ebpf:"handle_exit"`
-	HandleExitOpenat   *ebpf.Program `ebpf:"handle_exit_openat"`
-	HandleExitOpenat2  *ebpf.Program `ebpf:"handle_exit_openat2"`
-	HandleMemfd        *ebpf.Program `ebpf:"handle_memfd"`
-	HandleMount        *ebpf.Program `ebpf:"handle_mount"`
-	HandlePtrace       *ebpf.Program `ebpf:"handle_ptrace"`
-	HandleSetresuid    *ebpf.Program `ebpf:"handle_setresuid"`
-	HandleSetuid       *ebpf.Program `ebpf:"handle_setuid"`
-	HandleSockState    *ebpf.Program `ebpf:"handle_sock_state"`
-	HandleUnshare      *ebpf.Program `ebpf:"handle_unshare"`
+	HandleAccept4     *ebpf.Program `ebpf:"handle_accept4"`
+	HandleCapable     *ebpf.Program `ebpf:"handle_capable"`
+	HandleConnect     *ebpf.Program `ebpf:"handle_connect"`
+	HandleExec        *ebpf.Program `ebpf:"handle_exec"`
+	HandleExit        *ebpf.Program `ebpf:"handle_exit"`
+	HandleExitOpenat  *ebpf.Program `ebpf:"handle_exit_openat"`
+	HandleExitOpenat2 *ebpf.Program `ebpf:"handle_exit_openat2"`
+	HandleMemfd       *ebpf.Program `ebpf:"handle_memfd"`
+	HandleMount       *ebpf.Program `ebpf:"handle_mount"`
+	HandlePtrace      *ebpf.Program `ebpf:"handle_ptrace"`
+	HandleRawSysExit  *ebpf.Program `ebpf:"handle_raw_sys_exit"`
+	HandleSetresuid   *ebpf.Program `ebpf:"handle_setresuid"`
+	HandleSetuid      *ebpf.Program `ebpf:"handle_setuid"`
+	HandleSockState   *ebpf.Program `ebpf:"handle_sock_state"`
+	HandleUnshare     *ebpf.Program `ebpf:"handle_unshare"`
 }
 
 func (p *sensorPrograms) Close() error {
 	return _SensorClose(
 		p.HandleAccept4,
+		p.HandleCapable,
 		p.HandleConnect,
-		p.HandleEnterOpenat,
-		p.HandleEnterOpenat2,
 		p.HandleExec,
 		p.HandleExit,
 		p.HandleExitOpenat,
@@ -220,6 +223,7 @@ func (p *sensorPrograms) Close() error {
 		p.HandleMemfd,
 		p.HandleMount,
 		p.HandlePtrace,
+		p.HandleRawSysExit,
 		p.HandleSetresuid,
 		p.HandleSetuid,
 		p.HandleSockState,

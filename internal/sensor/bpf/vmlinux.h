@@ -32,12 +32,14 @@ typedef __u32 __wsum;
 
 enum {
 	BPF_ANY = 0,
+	BPF_NOEXIST = 1,
 };
 
 enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
 
@@ -109,8 +111,27 @@ struct task_struct {
 	pid_t pid;
 	pid_t tgid;
 	int exit_code;
+	u64 start_time;
 	struct task_struct *real_parent;
+	struct task_struct *group_leader;
 	struct mm_struct *mm;
+};
+
+/* x86-64 names; arm64 is read through struct pt_regs___arm64 (sensor.bpf.c). */
+struct pt_regs {
+	long unsigned int di;
+	long unsigned int si;
+	long unsigned int dx;
+	long unsigned int orig_ax;
+};
+
+struct trace_event_raw_cap_capable {
+	struct trace_entry ent;
+	const void *cred;
+	void *target_ns;
+	const void *capable_ns;
+	int cap;
+	int ret;
 };
 
 struct open_how {
@@ -120,5 +141,10 @@ struct open_how {
 };
 
 #pragma clang attribute pop
+
+/* The context of raw tracepoint programs (UAPI, not relocated). */
+struct bpf_raw_tracepoint_args {
+	__u64 args[0];
+};
 
 #endif /* KORDON_VMLINUX_H */

@@ -47,6 +47,8 @@ type Input struct {
 	Port      uint64   `cel:"port"`
 	LocalPort uint64   `cel:"localPort"`
 	Direction string   `cel:"direction"`
+	// Capability is the capability checked (capability events).
+	Capability string `cel:"capability"`
 	// Container is true when the event comes from a container (a
 	// container id is known).
 	Container     bool   `cel:"container"`
@@ -65,6 +67,7 @@ func NewInput(e *event.Event, parentExe string) *Input {
 		Comm: e.Comm, Exe: e.Exe, ExeName: path.Base(e.Exe), ParentExe: parentExe,
 		Path: e.Path, Args: e.Args, Flags: e.Flags, Ret: int64(e.Ret), Target: uint64(e.Target),
 		FSType: e.FSType, Addr: e.Addr, Port: uint64(e.Port), LocalPort: uint64(e.LocalPort), Direction: e.Direction,
+		Capability: e.Capability,
 	}
 	if e.Exe == "" {
 		in.ExeName = e.Comm

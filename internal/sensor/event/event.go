@@ -32,11 +32,15 @@ const (
 	Setuid  Kind = "setuid"  // setuid(2) or setresuid(2) (Flags: the uid asked for)
 	Unshare Kind = "unshare" // unshare(2) (Flags: CLONE_* flags)
 	Memfd   Kind = "memfd"   // memfd_create(2) (Path: name)
+	// Capability is a capability check (Capability, Flags: its number,
+	// Ret: 0 granted or -EPERM denied), from the capability/cap_capable
+	// tracepoint: the first check of each capability and result per process.
+	Capability Kind = "capability"
 )
 
 // Kinds lists every kind, in documentation order.
 func Kinds() []Kind {
-	return []Kind{Exec, Exit, Open, Connect, TCP, Accept, Ptrace, Mount, Setuid, Unshare, Memfd}
+	return []Kind{Exec, Exit, Open, Connect, TCP, Accept, Ptrace, Mount, Setuid, Unshare, Memfd, Capability}
 }
 
 // Event is one observation. Fields that do not apply to a kind are zero.
@@ -64,6 +68,13 @@ type Event struct {
 	// Flags are the open flags (O_*), mount flags, unshare flags, ptrace
 	// request or the uid asked for by setuid.
 	Flags uint64 `json:"flags,omitempty"`
+	// Capability is the capability checked (CAP_SYS_ADMIN), for capability
+	// events.
+	Capability string `json:"capability,omitempty"`
+	// Repeats, on an open, counts identical opens (same process, path,
+	// flags and success, within a second) the kernel folded into this
+	// record instead of reporting each.
+	Repeats uint64 `json:"repeats,omitempty"`
 	// Ret is the system call's result (an fd, or -errno) or the exit status.
 	Ret int32 `json:"ret,omitempty"`
 	// Target is ptrace's target process.
@@ -134,6 +145,24 @@ const (
 // Writes reports whether an open event opened its file for writing.
 func (e *Event) Writes() bool {
 	return e.Flags&(OWronly|ORdwr|OCreat|OTrunc) != 0
+}
+
+// capNames are the capabilities by number (linux/capability.h).
+var capNames = [...]string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+	"CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+	"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}
+
+// CapabilityName names capability number n (CAP_SYS_ADMIN), or CAP_<n>
+// for a number this table does not know.
+func CapabilityName(n uint64) string {
+	if n < uint64(len(capNames)) {
+		return capNames[n]
+	}
+	return fmt.Sprintf("CAP_%d", n)
 }
 
 // MaxLineBytes bounds one line of a recorded stream.

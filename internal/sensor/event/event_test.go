@@ -37,3 +37,11 @@ func TestWorkloadKey(t *testing.T) {
 		t.Errorf("host key %q", got)
 	}
 }
+
+func TestCapabilityName(t *testing.T) {
+	for n, want := range map[uint64]string{0: "CAP_CHOWN", 13: "CAP_NET_RAW", 21: "CAP_SYS_ADMIN", 40: "CAP_CHECKPOINT_RESTORE", 99: "CAP_99"} {
+		if got := CapabilityName(n); got != want {
+			t.Errorf("CapabilityName(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

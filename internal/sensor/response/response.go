@@ -41,7 +41,7 @@ type Policy struct {
 	// Default applies to rules and deviations nothing else names (alert
 	// when empty).
 	Default Action `json:"default,omitempty"`
-	// Deviations applies to baseline deviations (KOR-RT-100..102).
+	// Deviations applies to baseline deviations (KOR-RT-100..103).
 	Deviations Action `json:"deviations,omitempty"`
 	// Rules sets the action per rule ID.
 	Rules map[string]Action `json:"rules,omitempty"`
