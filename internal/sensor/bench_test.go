@@ -58,7 +58,7 @@ func genEvents(n int, seed uint64) []event.Event {
 	return out
 }
 
-func newBenchSensor(b *testing.B, emit func(finding.Event)) (*Sensor, *baseline.Store) {
+func newBenchSensor(b testing.TB, emit func(finding.Event)) (*Sensor, *baseline.Store) {
 	cat, err := rules.BuiltinCatalogue()
 	if err != nil {
 		b.Fatal(err)

@@ -1,8 +1,11 @@
 package sensor
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +22,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/sensor/attribution"
 	"github.com/kordon-dev/kordon/internal/sensor/bpf"
+	"github.com/kordon-dev/kordon/internal/sensor/event"
 )
 
 // threadCPU is the CPU time of the calling thread plus that of waited-for
@@ -41,13 +45,17 @@ func threadCPU() time.Duration {
 //     repeats); open-close-distinct: 1,000 files in turn (every open
 //     reported);
 //   - fork-exec: /bin/true;
+//   - -drain-only: the ring buffer is read and the events dropped, without
+//     the pipeline (attribution, baselines, rules): the kernel side alone;
 //   - -unwatched: --cgroup-prefix set to a cgroup the loop is not in (the
 //     programs run and filter in the kernel);
 //   - -raw: opens from the raw sys_exit tracepoint instead of
 //     syscalls/sys_exit_openat;
 //   - -floor: no sensor, one empty program on syscalls/sys_enter_ptrace
 //     (never called by the loop): the kernel's cost of the traced-syscall
-//     path that any syscall tracepoint switches on for every task.
+//     path that any syscall tracepoint switches on for every task;
+//     -empty-program: an empty program on syscalls/sys_exit_openat (the
+//     cost of running any program there).
 //
 // Run:
 //
@@ -97,38 +105,45 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 	}
 	var counters bpf.Counters
 	var events int64
-	withSensor := func(opts bpf.Options, f func()) sample {
-		opts.RingBytes, opts.SkipPID = 16<<20, ^uint32(0)
-		probe, err := bpf.Load(opts)
-		if err != nil {
+	// withSensor runs the sensor in its own process, as deployed (in this
+	// process, its goroutines would share the Go scheduler with the loop).
+	withSensor := func(opts bpf.Options, drainOnly bool, f func()) sample {
+		cfg, _ := json.Marshal(helperConfig{Options: opts, DrainOnly: drainOnly})
+		cmd := exec.Command(os.Args[0], "-test.run=^TestOverheadSensorHelper$")
+		cmd.Env = append(os.Environ(), overheadHelperEnv+"="+string(cfg))
+		cmd.Stderr = os.Stderr
+		in, _ := cmd.StdinPipe()
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
-		resolver, _ := attribution.NewResolver(attribution.Options{})
-		s, _ := newBenchSensor(b, func(finding.Event) {})
-		s.cfg.Resolver = resolver
-		s.cfg.ProcRoot = "/proc"
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { s.Run(ctx, probe); close(done) }()
+		rd := bufio.NewReader(out)
+		if line, err := rd.ReadString('\n'); err != nil || line != "ready\n" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			b.Fatalf("sensor helper: %q, %v", line, err)
+		}
 		r := measure(f)
 		time.Sleep(200 * time.Millisecond)
-		c, _ := probe.Counters()
-		counters.RingDrops += c.RingDrops
-		counters.OpenRepeats += c.OpenRepeats
-		cancel()
-		probe.Close()
-		<-done
-		events += int64(testutil.ToFloat64(s.cfg.Metrics.Events.WithLabelValues("open")))
+		in.Close()
+		var res helperResult
+		if err := json.NewDecoder(rd).Decode(&res); err != nil {
+			b.Fatalf("sensor helper result: %v", err)
+		}
+		cmd.Wait()
+		counters.RingDrops += res.Counters.RingDrops
+		counters.OpenRepeats += res.Counters.OpenRepeats
+		events += res.Opens
 		return r
 	}
-	withFloor := func(f func()) sample {
+	withFloor := func(tp string, f func()) sample {
 		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.TracePoint, License: "GPL",
 			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer prog.Close()
-		l, err := link.Tracepoint("syscalls", "sys_enter_ptrace", prog, nil)
+		l, err := link.Tracepoint("syscalls", tp, prog, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -148,18 +163,22 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		f     func()
 		n     int
 		opts  bpf.Options
-		floor bool
+		floor string
+		drain bool
 	}{
-		{"open-close", openLoop(false), opens, bpf.Options{}, false},
-		{"open-close-distinct", openLoop(true), opens, bpf.Options{}, false},
-		{"open-close-raw", openLoop(false), opens, bpf.Options{RawSyscalls: true}, false},
-		{"open-close-distinct-raw", openLoop(true), opens, bpf.Options{RawSyscalls: true}, false},
-		{"open-close-unwatched", openLoop(false), opens, bpf.Options{Watch: unwatched}, false},
-		{"open-close-unwatched-raw", openLoop(false), opens, bpf.Options{Watch: unwatched, RawSyscalls: true}, false},
-		{"open-close-floor", openLoop(false), opens, bpf.Options{}, true},
-		{"fork-exec", execLoop, execs, bpf.Options{}, false},
-		{"fork-exec-unwatched", execLoop, execs, bpf.Options{Watch: unwatched}, false},
-		{"fork-exec-floor", execLoop, execs, bpf.Options{}, true},
+		{"open-close", openLoop(false), opens, bpf.Options{}, "", false},
+		{"open-close-distinct", openLoop(true), opens, bpf.Options{}, "", false},
+		{"open-close-raw", openLoop(false), opens, bpf.Options{RawSyscalls: true}, "", false},
+		{"open-close-distinct-raw", openLoop(true), opens, bpf.Options{RawSyscalls: true}, "", false},
+		{"open-close-unwatched", openLoop(false), opens, bpf.Options{Watch: unwatched}, "", false},
+		{"open-close-unwatched-raw", openLoop(false), opens, bpf.Options{Watch: unwatched, RawSyscalls: true}, "", false},
+		{"open-close-floor", openLoop(false), opens, bpf.Options{}, "sys_enter_ptrace", false},
+		{"open-close-empty-program", openLoop(false), opens, bpf.Options{}, "sys_exit_openat", false},
+		{"fork-exec", execLoop, execs, bpf.Options{}, "", false},
+		{"fork-exec-drain-only", execLoop, execs, bpf.Options{}, "", true},
+		{"open-close-distinct-drain-only", openLoop(true), opens, bpf.Options{}, "", true},
+		{"fork-exec-unwatched", execLoop, execs, bpf.Options{Watch: unwatched}, "", false},
+		{"fork-exec-floor", execLoop, execs, bpf.Options{}, "sys_enter_ptrace", false},
 	} {
 		if v.opts.RawSyscalls && runtime.GOARCH != "amd64" {
 			continue
@@ -176,10 +195,10 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 						continue
 					}
 					var s sample
-					if v.floor {
-						s = withFloor(v.f)
+					if v.floor != "" {
+						s = withFloor(v.floor, v.f)
 					} else {
-						s = withSensor(v.opts, v.f)
+						s = withSensor(v.opts, v.drain, v.f)
 					}
 					on.cpu, on.wall = on.cpu+s.cpu, on.wall+s.wall
 				}
@@ -194,4 +213,68 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 			}
 		})
 	}
+}
+
+const overheadHelperEnv = "KORDON_OVERHEAD_SENSOR"
+
+type helperConfig struct {
+	Options   bpf.Options
+	DrainOnly bool
+}
+
+type helperResult struct {
+	Counters bpf.Counters
+	Opens    int64
+}
+
+// TestOverheadSensorHelper is the sensor process of
+// BenchmarkSyscallOverhead (it does nothing in a normal test run): it
+// loads the probe, runs the pipeline (or only drains the ring buffer),
+// prints "ready", and when its standard input closes prints its counters
+// as JSON.
+func TestOverheadSensorHelper(t *testing.T) {
+	raw := os.Getenv(overheadHelperEnv)
+	if raw == "" {
+		t.Skip("the sensor process of BenchmarkSyscallOverhead")
+	}
+	var cfg helperConfig
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Options.RingBytes = 16 << 20
+	probe, err := bpf.Load(cfg.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver, _ := attribution.NewResolver(attribution.Options{})
+	s, _ := newBenchSensor(t, func(finding.Event) {})
+	s.cfg.Resolver = resolver
+	s.cfg.ProcRoot = "/proc"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var drained int64
+	go func() {
+		defer close(done)
+		if !cfg.DrainOnly {
+			s.Run(ctx, probe)
+			return
+		}
+		var e event.Event
+		for probe.Read(&e) == nil {
+			if e.Kind == event.Open {
+				drained++
+			}
+		}
+	}()
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	c, _ := probe.Counters()
+	cancel()
+	probe.Close()
+	<-done
+	res := helperResult{Counters: c, Opens: drained}
+	if !cfg.DrainOnly {
+		res.Opens = int64(testutil.ToFloat64(s.cfg.Metrics.Events.WithLabelValues("open")))
+	}
+	json.NewEncoder(os.Stdout).Encode(res)
 }

@@ -58,6 +58,7 @@ type Probe struct {
 	links    []link.Link
 	reader   *ringbuf.Reader
 	rec      ringbuf.Record
+	deadline time.Time
 	bootTime time.Time
 	// Missing lists optional tracepoints this kernel lacks.
 	Missing   []string
@@ -109,6 +110,9 @@ func Load(opts Options) (*Probe, error) {
 	}
 	if err := spec.Variables["self_pid"].Set(self); err != nil {
 		return nil, fmt.Errorf("set self_pid: %w", err)
+	}
+	if err := spec.Variables["wake_bytes"].Set(uint64(ring / 8)); err != nil {
+		return nil, fmt.Errorf("set wake_bytes: %w", err)
 	}
 	var watchIDs []uint64
 	if len(opts.Watch) > 0 {
@@ -204,20 +208,42 @@ func Load(opts Options) (*Probe, error) {
 // Attached returns how many tracepoints are attached.
 func (p *Probe) Attached() int { return len(p.links) }
 
+// PollInterval is how often Read looks at the ring buffer when the
+// kernel did not wake it: records other than execs are submitted without
+// a wakeup (each costs the producing task an inter-processor interrupt)
+// until an eighth of the ring is used, so they reach user space within
+// this interval.
+const PollInterval = 5 * time.Millisecond
+
 // Read blocks until the next event and decodes it into e. It returns
-// ErrClosed after Close, and an error for a malformed record.
+// ErrClosed after Close, os.ErrDeadlineExceeded when the deadline set by
+// SetDeadline passes first, and an error for a malformed record.
 func (p *Probe) Read(e *event.Event) error {
-	if err := p.reader.ReadInto(&p.rec); err != nil {
-		if errors.Is(err, os.ErrClosed) {
-			return ErrClosed
+	for {
+		wait := time.Now().Add(PollInterval)
+		if !p.deadline.IsZero() && p.deadline.Before(wait) {
+			wait = p.deadline
 		}
-		return fmt.Errorf("read ring buffer: %w", err)
+		p.reader.SetDeadline(wait)
+		err := p.reader.ReadInto(&p.rec)
+		switch {
+		case err == nil:
+			return Decode(p.rec.RawSample, p.bootTime, e)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if !p.deadline.IsZero() && !time.Now().Before(p.deadline) {
+				return err
+			}
+		case errors.Is(err, os.ErrClosed):
+			return ErrClosed
+		default:
+			return fmt.Errorf("read ring buffer: %w", err)
+		}
 	}
-	return Decode(p.rec.RawSample, p.bootTime, e)
 }
 
-// SetDeadline makes a blocked Read return os.ErrDeadlineExceeded at t.
-func (p *Probe) SetDeadline(t time.Time) { p.reader.SetDeadline(t) }
+// SetDeadline makes a blocked Read return os.ErrDeadlineExceeded at t;
+// the zero time means no deadline. Call it from the reading goroutine.
+func (p *Probe) SetDeadline(t time.Time) { p.deadline = t }
 
 // Drops returns how many events the ring buffer had no room for, summed
 // over CPUs, since the probe was loaded.

@@ -63,6 +63,7 @@ const (
 	sensorVarFilterLevel        = "filter_level"
 	sensorVarSelfPid            = "self_pid"
 	sensorVarUnusedEvent        = "unused_event"
+	sensorVarWakeBytes          = "wake_bytes"
 )
 
 // loadSensor returns the embedded CollectionSpec for sensor.
@@ -142,6 +143,7 @@ type sensorVariableSpecs struct {
 	FilterLevel *ebpf.VariableSpec `ebpf:"filter_level"`
 	SelfPid     *ebpf.VariableSpec `ebpf:"self_pid"`
 	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
+	WakeBytes   *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // sensorObjects contains all objects after they have been loaded into the kernel.
@@ -188,6 +190,7 @@ type sensorVariables struct {
 	FilterLevel *ebpf.Variable `ebpf:"filter_level"`
 	SelfPid     *ebpf.Variable `ebpf:"self_pid"`
 	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
+	WakeBytes   *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // sensorPrograms contains all programs after they have been loaded into the kernel.
