@@ -242,7 +242,7 @@ func TestProbeReportsCapability(t *testing.T) {
 	}
 	defer p.Close()
 	if slices.Contains(p.Missing, "capability/cap_capable") {
-		t.Skip("this kernel has no capability/cap_capable tracepoint (Linux 6.16 added it)")
+		t.Skip("this kernel has no capability/cap_capable tracepoint (recent kernels have it)")
 	}
 	chroot, err := exec.LookPath("chroot")
 	if err != nil {

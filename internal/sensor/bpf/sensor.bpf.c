@@ -550,7 +550,7 @@ int handle_memfd(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-// Capability checks (capability/cap_capable, Linux 6.16 and later): the
+// Capability checks (capability/cap_capable, recent kernels): the
 // first check of each capability with each result (granted or denied) by
 // a process is reported; later ones are counted (COUNT_CAP_REPEATS). The
 // key holds the process's start time, so a reused pid is a new process.
@@ -572,9 +572,14 @@ int handle_capable(struct trace_event_raw_cap_capable *ctx)
 {
 	if (skip())
 		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	// Only checks of the task's own credentials are its capability use
+	// (an exec checks the credentials it is preparing; some checks
+	// concern a file opener's or another task's).
+	if (BPF_CORE_READ(ctx, cred) != BPF_CORE_READ(task, cred))
+		return 0;
 	int ret = BPF_CORE_READ(ctx, ret);
 	int cap = BPF_CORE_READ(ctx, cap);
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct cap_key k = {
 		.start_ns = BPF_CORE_READ(task, group_leader, start_time),
 		.pid = bpf_get_current_pid_tgid() >> 32,

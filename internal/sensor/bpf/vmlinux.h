@@ -123,6 +123,7 @@ struct task_struct {
 	u64 start_time;
 	struct task_struct *real_parent;
 	struct task_struct *group_leader;
+	const void *cred;
 	struct mm_struct *mm;
 };
 
