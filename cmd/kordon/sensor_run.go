@@ -60,7 +60,7 @@ func newSensorRunCmd() *cobra.Command {
 (through cgroup ids and the pods of this node, listed from the API server),
 learns a profile per workload for --learn (or --learn-events), then locks it
 and reports deviations (KOR-RT-100..103) and runtime rule matches
-(KOR-RT-001..035) as events, one JSON object per line (the Event contract of
+(KOR-RT-001..042) as events, one JSON object per line (the Event contract of
 docs/findings-and-events.md). A response policy (--policy) chooses alert,
 kill or kill-pod per workload and rule; --dry-run reports without acting.
 Lost events are counted and reported (KOR-RT-190..192, and Prometheus

@@ -77,7 +77,7 @@ func newBenchSensor(b testing.TB, emit func(finding.Event)) (*Sensor, *baseline.
 }
 
 // BenchmarkPipeline measures events processed per second on one core:
-// baselines locked after learning 200,000 events, all 35 rules, the rate
+// baselines locked after learning 200,000 events, all runtime rules (42), the rate
 // limit and the event encoding to finding.Events.
 func BenchmarkPipeline(b *testing.B) {
 	events := genEvents(400_000, 1)
