@@ -64,7 +64,8 @@ and reports deviations (KOR-RT-100..103) and runtime rule matches
 docs/findings-and-events.md). A response policy (--policy) chooses alert,
 kill or kill-pod per workload and rule; --dry-run reports without acting.
 Lost events are counted and reported (KOR-RT-190..192, and Prometheus
-metrics on --metrics-addr). SIGINT or SIGTERM stops it and saves profiles.`,
+metrics on --metrics-addr); identical repeated opens and capability checks
+are folded in the kernel and counted (kordon_sensor_kernel_folded_total). SIGINT or SIGTERM stops it and saves profiles.`,
 		Example: `  kordon sensor run --no-kubernetes --learn 5m
   kordon sensor run --node $NODE_NAME --policy response.yaml --profiles /var/lib/kordon/profiles
   kordon sensor run --dry-run --policy response.yaml`,

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/sys/unix"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -150,7 +152,9 @@ func waitFor(t *testing.T, what string, cond func() bool, probe *bpf.Probe) {
 // TestSensorEndToEnd runs the sensor on the real kernel: real processes in
 // a fresh cgroup and network namespace are seen (exec, open, connect, TCP
 // in both directions), a profile is learned and locked, a new executable
-// raises a deviation alert, a rule fires, and a deviation is killed.
+// raises a deviation alert, a rule fires, a deviation is killed, repeated
+// opens are folded in the kernel and counted, and a capability outside the
+// profile is a deviation.
 func TestSensorEndToEnd(t *testing.T) {
 	requireBPF(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -298,9 +302,12 @@ func TestSensorEndToEnd(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatal("the deviating process was not killed")
 	}
-	ev, ok := col.find(func(e finding.Event) bool {
+	// The kill comes before the event is emitted: wait for it.
+	isSleep := func(e finding.Event) bool {
 		return e.RuleID == IDDeviationExec && e.Attributes["path"] == "/usr/bin/sleep"
-	})
+	}
+	waitFor(t, "the deviation event of sleep", func() bool { _, ok := col.find(isSleep); return ok }, probe)
+	ev, ok := col.find(isSleep)
 	if !ok || ev.Action != finding.ActionKilled || ev.Attributes["responseLatency"] == "" || ev.Resource.Kind != "Cgroup" {
 		t.Fatalf("deviation event: %+v (found %v)", ev, ok)
 	}
@@ -309,6 +316,36 @@ func TestSensorEndToEnd(t *testing.T) {
 		return e.RuleID == IDDeviationExec && e.Attributes["path"] == "/usr/bin/ls"
 	}); ok {
 		t.Error("a learned executable deviated")
+	}
+
+	// Fold: the learned shell opens a learned file 200 times on one CPU;
+	// the kernel folds the repeats and the sensor exports them.
+	var cpu0, saved unix.CPUSet
+	cpu0.Set(0)
+	runtime.LockOSThread()
+	unix.SchedGetaffinity(0, &saved)
+	unix.SchedSetaffinity(0, &cpu0)
+	shell, err := run(false, nil, "/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do read x < /etc/hostname; i=$((i+1)); done; ls / >/dev/null")
+	unix.SchedSetaffinity(0, &saved)
+	runtime.UnlockOSThread()
+	wait(shell, err)
+	waitFor(t, "opens folded in the kernel exported as a metric", func() bool {
+		return testutil.ToFloat64(s.cfg.Metrics.KernelFolded.WithLabelValues("open")) >= 150
+	}, probe)
+
+	// A capability the profile never saw: the learned shell raises its
+	// hard limit of open files, which needs CAP_SYS_RESOURCE (granted or,
+	// where the test runs without it, denied: either is a deviation).
+	if slices.Contains(probe.Missing, "capability/cap_capable") {
+		t.Log("no capability/cap_capable tracepoint on this kernel: capability deviation not checked")
+	} else {
+		wait(run(false, nil, "/bin/sh", "-c", "ulimit -Hn $(( $(ulimit -Hn) + 1 )) 2>/dev/null || :"))
+		waitFor(t, "KOR-RT-103 for CAP_SYS_RESOURCE", func() bool {
+			_, ok := col.find(func(e finding.Event) bool {
+				return e.RuleID == IDDeviationCap && e.Attributes["capability"] == "CAP_SYS_RESOURCE"
+			})
+			return ok
+		}, probe)
 	}
 	if d, err := probe.Drops(); err != nil || d != 0 {
 		t.Logf("ring buffer drops: %d (%v)", d, err)
