@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -38,6 +39,9 @@ type Config struct {
 	// Feeds, when set, is served on FeedAddr with the manager's pod cache.
 	Feeds    FeedServer
 	FeedAddr string
+	// OnFeedListen, when set, is called with the feed server's address
+	// once it listens (FeedAddr may name port 0).
+	OnFeedListen func(net.Addr)
 	// MetricsAddr is where /metrics is served ("0" disables); HealthAddr
 	// serves /healthz and /readyz.
 	MetricsAddr, HealthAddr string
@@ -98,6 +102,7 @@ func Run(ctx context.Context, cfg Config) error {
 		LeaderElectionNamespace: cfg.LeaderElectionNamespace,
 		// Kordon's own reports are written directly, never cached.
 		Client: clientOptions(),
+		Cache:  cacheOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("operator manager: %w", err)
@@ -149,7 +154,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	if cfg.Feeds != nil {
-		if err := mgr.Add(feedRunnable{feeds: cfg.Feeds, cache: mgr.GetCache(), addr: cfg.FeedAddr, log: log}); err != nil {
+		if err := mgr.Add(feedRunnable{feeds: cfg.Feeds, cache: mgr.GetCache(), addr: cfg.FeedAddr, log: log, ready: cfg.OnFeedListen}); err != nil {
 			return err
 		}
 	}
