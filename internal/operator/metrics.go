@@ -32,10 +32,25 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		WatchTriggers: prometheus.NewCounter(prometheus.CounterOpts{Name: "kordon_operator_watch_events_total",
 			Help: "Watch events that asked for a posture scan (debounced into fewer cycles)."}),
 	}
-	for _, c := range []prometheus.Collector{m.Cycles, m.CycleSeconds, m.Findings, m.ReportWrites, m.Objects, m.WatchTriggers} {
+	for i, c := range m.collectors() {
 		if err := reg.Register(c); err != nil {
+			for _, done := range m.collectors()[:i] {
+				reg.Unregister(done)
+			}
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// Unregister removes the metrics from reg (a process-wide registry that
+// outlives one Run).
+func (m *Metrics) Unregister(reg prometheus.Registerer) {
+	for _, c := range m.collectors() {
+		reg.Unregister(c)
+	}
+}
+
+func (m *Metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.Cycles, m.CycleSeconds, m.Findings, m.ReportWrites, m.Objects, m.WatchTriggers}
 }

@@ -15,7 +15,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/k8s"
@@ -104,6 +108,10 @@ func (d *Detector) compareOne(ctx context.Context, o *k8s.Object) (Drift, error)
 	}
 	gvk := gv.WithKind(o.Kind())
 	mapping, err := d.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if r, ok := d.Mapper.(meta.ResettableRESTMapper); ok && meta.IsNoMatchError(err) {
+		r.Reset() // a CRD installed since discovery was read
+		mapping, err = d.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
 	if err != nil {
 		return dr, fmt.Errorf("kind not served: %w", err)
 	}
@@ -338,4 +346,18 @@ func sameJSON(a, b any) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// NewDetector returns a detector with a dynamic client and a discovery
+// REST mapper (refreshed when a kind is not found) for cfg.
+func NewDetector(cfg *rest.Config) (*Detector, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("drift: %w", err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("drift: %w", err)
+	}
+	return &Detector{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
 }
