@@ -189,7 +189,7 @@ func ownedFields(u *unstructured.Unstructured, manager string) (map[string]any, 
 			continue
 		}
 		var fields map[string]any
-		dec := json.NewDecoder(bytes.NewReader(mf.FieldsV1.Raw))
+		dec := json.NewDecoder(bytes.NewReader(mf.FieldsV1.GetRawBytes()))
 		dec.UseNumber()
 		if err := dec.Decode(&fields); err != nil {
 			return nil, fmt.Errorf("managedFields of %s: %w", manager, err)
