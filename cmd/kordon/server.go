@@ -86,6 +86,7 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd, f) },
 	}
+	cmd.AddCommand(newServerInstallCmd())
 	fl := cmd.Flags()
 	fl.StringVar(&f.db, "db", "kordon.db", "SQLite database file (created when missing)")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:7443", "listen address")
