@@ -121,7 +121,9 @@ func Objects(o Options) ([]any, error) {
 	return out, nil
 }
 
-func tm(apiVersion, kind string) metav1.TypeMeta { return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind} }
+func tm(apiVersion, kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
+}
 
 func labels(component string) map[string]string {
 	return map[string]string{"app.kubernetes.io/name": "kordon", "app.kubernetes.io/component": component, "app.kubernetes.io/part-of": "kordon"}
@@ -161,7 +163,7 @@ func server(o Options) []any {
 	c := corev1.Container{Name: "server", Image: o.Image,
 		Args: []string{"server", "--addr", fmt.Sprintf(":%d", ServerPort), "--db", "/data/kordon.db", "--token-file", "/var/run/kordon/token",
 			"--metrics-addr", fmt.Sprintf(":%d", ServerMetricsPort), "--retention-age", o.RetentionAge},
-		Ports: []corev1.ContainerPort{{Name: "api", ContainerPort: ServerPort}, {Name: "metrics", ContainerPort: ServerMetricsPort}},
+		Ports:        []corev1.ContainerPort{{Name: "api", ContainerPort: ServerPort}, {Name: "metrics", ContainerPort: ServerMetricsPort}},
 		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}, tvm, {Name: "tmp", MountPath: "/tmp"}},
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
