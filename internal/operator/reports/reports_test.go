@@ -140,3 +140,18 @@ func TestSyncLargeNamespace(t *testing.T) {
 		t.Errorf("shrinking sync %+v, want 2 updated and %d deleted", st, DefaultMaxReports-1)
 	}
 }
+
+// BenchmarkBuild10k lays out 10,000 findings over 50 namespaces.
+func BenchmarkBuild10k(b *testing.B) {
+	ns := make([]string, 50)
+	for i := range ns {
+		ns[i] = fmt.Sprintf("team-%02d", i)
+	}
+	fs := findings(10000, ns, 120)
+	now := time.Now()
+	var n int
+	for b.Loop() {
+		n = len(Build("posture", fs, now, Layout{}))
+	}
+	b.ReportMetric(float64(n), "reports")
+}
