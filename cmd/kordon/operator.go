@@ -5,16 +5,21 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/yaml"
 
+	imagecluster "github.com/kordon-dev/kordon/internal/image/cluster"
+	"github.com/kordon-dev/kordon/internal/image/inventory"
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/operator"
 	"github.com/kordon-dev/kordon/internal/operator/drift"
+	"github.com/kordon-dev/kordon/internal/operator/imagescan"
 	"github.com/kordon-dev/kordon/internal/operator/ipfeed"
 	"github.com/kordon-dev/kordon/internal/operator/reports"
 	"github.com/kordon-dev/kordon/internal/operator/sink"
@@ -43,6 +48,9 @@ type operatorFlags struct {
 	leaderElect             bool
 	leaderNamespace         string
 	logLevel                string
+	imageDB                 string
+	imageInterval           time.Duration
+	inventoryCache          string
 }
 
 func newOperatorCmd() *cobra.Command {
@@ -71,6 +79,13 @@ only: defaults, webhook mutations and fields other controllers own are not
 drift. Differences are KOR-DRIFT-001 findings, missing objects KOR-DRIFT-002,
 in the kordon-drift reports and the store, with an event when an object
 starts or stops drifting.
+
+Images: with --image-db DIR (the folder kordon db update keeps), every
+--image-check-interval the database files and the running images are
+compared with the last rescan; when either changed, the images are rescanned:
+inventories come from --inventory-cache (per set of layers), so a database
+update re-matches without pulling a layer, and only new images are pulled.
+KOR-IMG-VULN findings go to the store and the kordon-images reports.
 
 Feeds: with --feeds FILE (a YAML list of {name, namespaces, selector}),
 label-selected pods' IPs are served on --feeds-addr as /feeds/NAME (one IP
@@ -112,6 +127,9 @@ server install renders it. SIGTERM stops it cleanly.`,
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "run the loops in one replica only (a Lease named kordon-operator)")
 	fl.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the Lease (default: the pod's)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.imageDB, "image-db", "", "vulnerability database folder (kordon db update); rescans running images when it or the images change")
+	fl.DurationVar(&f.imageInterval, "image-check-interval", 10*time.Minute, "how often to check the database and the running images for a rescan")
+	fl.StringVar(&f.inventoryCache, "inventory-cache", "", "folder of cached image inventories (default $XDG_CACHE_HOME/kordon/inventory)")
 	return cmd
 }
 
@@ -128,7 +146,7 @@ func runOperator(cmd *cobra.Command, f *operatorFlags) error {
 	if f.baselineGit != "" && f.baselineDir != "" {
 		return usageErr(fmt.Errorf("--baseline-git and --baseline-dir both name a baseline: choose one"))
 	}
-	if f.noPosture && f.baselineGit == "" && f.baselineDir == "" && f.feedsFile == "" {
+	if f.noPosture && f.baselineGit == "" && f.baselineDir == "" && f.feedsFile == "" && f.imageDB == "" {
 		return usageErr(fmt.Errorf("nothing to do: --no-posture without a baseline or feeds"))
 	}
 	var feeds *ipfeed.Feeds
@@ -192,6 +210,13 @@ func runOperator(cmd *cobra.Command, f *operatorFlags) error {
 		}
 		cfg.Drift = d
 	}
+	if f.imageDB != "" {
+		il, err := imageLoop(f, cc, cat, sk, layout, log)
+		if err != nil {
+			return err
+		}
+		cfg.Images = il
+	}
 	if feeds != nil {
 		cfg.Feeds, cfg.FeedAddr = operator.Feeds{Feeds: feeds}, f.feedsAddr
 	}
@@ -214,6 +239,31 @@ func driftLoop(f *operatorFlags, cc *k8s.ClientConfig, cat *rules.Catalogue, sk 
 		d.Reports = &reports.Writer{Scope: "drift"}
 	}
 	return d, nil
+}
+
+func imageLoop(f *operatorFlags, cc *k8s.ClientConfig, cat *rules.Catalogue, sk sink.Sink, layout reports.Layout, log *slog.Logger) (*operator.ImageLoop, error) {
+	if _, err := os.Stat(f.imageDB); err != nil {
+		return nil, usageErr(fmt.Errorf("--image-db: %w", err))
+	}
+	client, err := kubernetes.NewForConfig(cc.REST)
+	if err != nil {
+		return nil, err
+	}
+	cache := f.inventoryCache
+	if cache == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return nil, usageErr(fmt.Errorf("--inventory-cache: %w", err))
+		}
+		cache = filepath.Join(d, "kordon", "inventory")
+	}
+	inventory.QuietLibraryLogs()
+	il := &operator.ImageLoop{Interval: f.imageInterval, Sink: sk, Layout: layout, Logger: log,
+		Rescanner: &imagescan.Rescanner{Client: client, DBDir: f.imageDB, Cache: imagecluster.Cache{Dir: cache}, Catalogue: cat, Logger: log}}
+	if !f.noReports {
+		il.Reports = &reports.Writer{Scope: "images"}
+	}
+	return il, nil
 }
 
 // loadFeeds reads the feed groups file strictly (unknown fields are errors).

@@ -36,6 +36,8 @@ type Config struct {
 	Debounce, Interval time.Duration
 	// Drift is the drift loop; nil runs none.
 	Drift *DriftLoop
+	// Images is the image rescan loop; nil runs none.
+	Images *ImageLoop
 	// Feeds, when set, is served on FeedAddr with the manager's pod cache.
 	Feeds    FeedServer
 	FeedAddr string
@@ -145,6 +147,24 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 			err := trigger.New(0, d.Interval).Run(ctx, func(ctx context.Context) error { _, err := d.Cycle(ctx); return err },
 				func(err error) { log.ErrorContext(ctx, "drift cycle failed", "err", err) })
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		})); err != nil {
+			return err
+		}
+	}
+	if il := cfg.Images; il != nil {
+		if il.Reports != nil && il.Reports.Client == nil {
+			il.Reports.Client = mgr.GetClient()
+		}
+		if il.Metrics == nil {
+			il.Metrics = cfg.Metrics
+		}
+		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+			err := trigger.New(0, il.Interval).Run(ctx, func(ctx context.Context) error { _, err := il.Cycle(ctx); return err },
+				func(err error) { log.ErrorContext(ctx, "image rescan failed", "err", err) })
 			if ctx.Err() != nil {
 				return nil
 			}
