@@ -42,6 +42,14 @@ type CycleResult struct {
 	Reports  reports.Stats
 	// Skipped are the load warnings (kinds not served or not allowed).
 	Skipped []string
+	// Phases are how long the cycle's parts took: load (list the
+	// cluster), judge (rules), store (the sink) and reports.
+	Phases Phases
+}
+
+// Phases are the durations of a posture cycle's parts.
+type Phases struct {
+	Load, Judge, Store, Reports time.Duration
 }
 
 // Cycle runs one scan. Kinds that cannot be listed are skipped and
@@ -64,6 +72,8 @@ func (p *Posture) Cycle(ctx context.Context) (CycleResult, error) {
 		log.InfoContext(ctx, "posture cycle", "objects", res.Objects, "findings", len(res.Findings),
 			"reports_created", res.Reports.Created, "reports_updated", res.Reports.Updated,
 			"reports_unchanged", res.Reports.Unchanged, "reports_deleted", res.Reports.Deleted,
+			"load", res.Phases.Load.Round(time.Millisecond), "judge", res.Phases.Judge.Round(time.Millisecond),
+			"store", res.Phases.Store.Round(time.Millisecond), "write_reports", res.Phases.Reports.Round(time.Millisecond),
 			"took", time.Since(start).Round(time.Millisecond))
 	}
 	return res, err
@@ -71,10 +81,13 @@ func (p *Posture) Cycle(ctx context.Context) (CycleResult, error) {
 
 func (p *Posture) cycle(ctx context.Context, log *slog.Logger) (CycleResult, error) {
 	var res CycleResult
+	t := time.Now()
+	lap := func(d *time.Duration) { now := time.Now(); *d = now.Sub(t); t = now }
 	loaded, err := k8s.LoadCluster(ctx, k8s.ClusterOptions{RESTConfig: p.RESTConfig, Logger: log})
 	if err != nil {
 		return res, fmt.Errorf("load cluster: %w", err)
 	}
+	lap(&res.Phases.Load)
 	for _, w := range loaded.Warnings {
 		res.Skipped = append(res.Skipped, w.Error())
 	}
@@ -84,6 +97,7 @@ func (p *Posture) cycle(ctx context.Context, log *slog.Logger) (CycleResult, err
 	}
 	res.Objects = rep.Summary.Resources
 	res.Findings = rep.Findings
+	lap(&res.Phases.Judge)
 	now := time.Now()
 	var errs []error
 	if p.Sink != nil {
@@ -91,6 +105,7 @@ func (p *Posture) cycle(ctx context.Context, log *slog.Logger) (CycleResult, err
 			errs = append(errs, err)
 		}
 	}
+	lap(&res.Phases.Store)
 	if p.Reports != nil {
 		st, err := p.Reports.Sync(ctx, reports.Build(p.Reports.Scope, rep.Findings, now, p.Layout))
 		res.Reports = st
@@ -98,6 +113,7 @@ func (p *Posture) cycle(ctx context.Context, log *slog.Logger) (CycleResult, err
 			errs = append(errs, err)
 		}
 	}
+	lap(&res.Phases.Reports)
 	return res, joinErrors(errs)
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -50,7 +51,13 @@ type Detector struct {
 	FieldManager string
 	// MaxPaths bounds the paths kept per object; 0 means DefaultMaxPaths.
 	MaxPaths int
+	// Workers is how many objects are compared at once (each costs two
+	// API requests); 0 means DefaultWorkers.
+	Workers int
 }
+
+// DefaultWorkers is the default number of concurrent comparisons.
+const DefaultWorkers = 8
 
 // Drift is the verdict on one baseline object.
 type Drift struct {
@@ -81,11 +88,42 @@ type Result struct {
 // others; the error is for a canceled context.
 func (d *Detector) Compare(ctx context.Context, baseline []*k8s.Object) (Result, error) {
 	var res Result
-	for _, o := range baseline {
-		if err := ctx.Err(); err != nil {
-			return res, err
+	type verdict struct {
+		dr  Drift
+		err error
+	}
+	verdicts := make([]verdict, len(baseline))
+	workers := d.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(baseline)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				dr, err := d.compareOne(ctx, baseline[i])
+				verdicts[i] = verdict{dr, err}
+			}
+		}()
+	}
+feed:
+	for i := range baseline {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
 		}
-		dr, err := d.compareOne(ctx, o)
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	for i, o := range baseline {
+		dr, err := verdicts[i].dr, verdicts[i].err
 		if err != nil {
 			res.Errors = append(res.Errors, finding.Problem{File: o.Source.File, Line: o.Source.Line,
 				Message: fmt.Sprintf("%s: %v", o.Ref(), err)})
