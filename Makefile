@@ -111,7 +111,7 @@ bench-store:
 ## 1,000 objects, against the real API server of the test control plane.
 bench-operator:
 	KUBEBUILDER_ASSETS=$$(hack/build-control-plane.sh) KORDON_OPERATOR_BENCH=1 \
-	  $(GO) test -run '^$$' -bench 'PostureCycle10k|Drift1k' -benchtime 3x -benchmem -timeout 30m ./internal/operator
+	  $(GO) test -run '^$$' -bench 'PostureCycle10k|Drift1k' -benchtime 2x -benchmem -timeout 30m ./internal/operator
 	$(GO) test -run '^$$' -bench 'Build10k' -benchmem ./internal/operator/reports
 
 clean:
