@@ -79,6 +79,12 @@ func (d *DriftLoop) Cycle(ctx context.Context) (DriftResult, error) {
 
 func (d *DriftLoop) cycle(ctx context.Context) (DriftResult, error) {
 	var res DriftResult
+	if d.Interval > 0 {
+		// A cycle (a slow clone, a hung server) never outlasts its period.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.Interval)
+		defer cancel()
+	}
 	loaded, rev, err := d.Baseline.Load(ctx)
 	if err != nil {
 		return res, err
