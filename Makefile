@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane browser clean bpf-tools bpf-generate bpf-check crs-regression waf-bench
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane browser clean bpf-tools bpf-generate bpf-check crs-regression waf-bench bench-operator
 
 all: build
 
@@ -106,6 +106,13 @@ bench-store:
 	mkdir -p $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/bench
 	KORDON_BENCH_RECORDS=10000000 KORDON_BENCH_DB=$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/bench/store-10M.db \
 	  $(GO) test -run '^$$' -bench Query -benchtime 5x -timeout 120m ./internal/store/query
+
+## bench-operator: a posture cycle over a 10,000-object cluster and drift over
+## 1,000 objects, against the real API server of the test control plane.
+bench-operator:
+	KUBEBUILDER_ASSETS=$$(hack/build-control-plane.sh) KORDON_OPERATOR_BENCH=1 \
+	  $(GO) test -run '^$$' -bench 'PostureCycle10k|Drift1k' -benchtime 2x -benchmem -timeout 30m ./internal/operator
+	$(GO) test -run '^$$' -bench 'Build10k' -benchmem ./internal/operator/reports
 
 clean:
 	rm -rf bin

@@ -10,6 +10,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/image/findings"
 	"github.com/kordon-dev/kordon/internal/intel"
 	"github.com/kordon-dev/kordon/internal/netpol/lint"
+	"github.com/kordon-dev/kordon/internal/operator/drift"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/sensor"
 
@@ -33,6 +34,7 @@ func TestEveryEngineCheckIsCatalogued(t *testing.T) {
 		rules.EngineWAF:        slices.Concat(waf.IDs(), apischema.IDs(), bot.IDs()),
 		rules.EngineIntel:      intel.IDs(),
 		rules.EngineImage:      findings.IDs(),
+		rules.EngineDrift:      drift.IDs(),
 	}
 	for _, c := range scanNativeChecks() {
 		implemented[rules.EngineScan] = append(implemented[rules.EngineScan], c.ID())

@@ -68,7 +68,7 @@ ValidatingAdmissionPolicies.`,
 	root.AddCommand(newAdmissionCmd())
 	root.AddCommand(newSensorCmd())
 	root.AddCommand(newWAFCmd())
-	root.AddCommand(newServerCmd(), newQueryCmd())
+	root.AddCommand(newServerCmd(), newQueryCmd(), newOperatorCmd())
 	root.AddCommand(newImageCmd(), newDBCmd())
 	root.AddCommand(newConfigCmd())
 	conf.register(root)

@@ -18,6 +18,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/alert"
 	"github.com/kordon-dev/kordon/internal/flowlog"
 	"github.com/kordon-dev/kordon/internal/intel"
+	"github.com/kordon-dev/kordon/internal/servermetrics"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
 	"github.com/kordon-dev/kordon/internal/store/kafkaingest"
@@ -44,6 +45,7 @@ type serverFlags struct {
 	kafkaBrokers      []string
 	kafkaTopics       []string
 	kafkaGroup        string
+	metricsAddr       string
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -84,9 +86,11 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd, f) },
 	}
+	cmd.AddCommand(newServerInstallCmd())
 	fl := cmd.Flags()
 	fl.StringVar(&f.db, "db", "kordon.db", "SQLite database file (created when missing)")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:7443", "listen address")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics (requests, latency, store size) on this address, without a token (default: off)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the API bearer token (default $"+tokenEnv+")")
 	fl.BoolVar(&f.noAuth, "no-auth", false, "serve the API without a token (only on a trusted network)")
 	fl.StringVar(&f.certFile, "tls-cert-file", "", "serving certificate (PEM); with --tls-key-file serves HTTPS")
@@ -223,8 +227,9 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 	}
+	metrics := servermetrics.New(st)
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           metrics.Wrap(api.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      f.queryTimeout + 30*time.Second,
@@ -258,6 +263,15 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		refreshed := make(chan struct{})
 		go func() { defer close(refreshed); feeds.Run(retainCtx) }()
 		defer func() { stopRetain(); <-refreshed }()
+	}
+	if f.metricsAddr != "" {
+		mln, err := net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			return usageErr(fmt.Errorf("--metrics-addr: %w", err))
+		}
+		msrv := &http.Server{Handler: metrics.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

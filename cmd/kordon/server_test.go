@@ -50,6 +50,7 @@ notifiers:
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	metricsAddr := freeAddr(t)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -60,7 +61,7 @@ notifiers:
 		cmd.SetOut(&serverErr)
 		cmd.SetErr(&serverErr)
 		cmd.SetArgs([]string{"server", "--db", db, "--addr", addr, "--token-file", tokFile, "--retention-age", "0",
-			"--pod-history", "../../internal/flowlog/testdata/pods.json", "--intel-feed", "name=blocklist,file=" + feed + ",severity=critical", "--alerts", alerts})
+			"--pod-history", "../../internal/flowlog/testdata/pods.json", "--intel-feed", "name=blocklist,file=" + feed + ",severity=critical", "--alerts", alerts, "--metrics-addr", metricsAddr})
 		done <- cmd.ExecuteContext(ctx)
 	}()
 	base := "http://" + addr
@@ -91,6 +92,15 @@ notifiers:
 	res, err := cl.Send(t.Context(), "/api/v1/findings", []byte(report))
 	if err != nil || res.Accepted != len(rep.Findings) || len(res.Rejected) != 0 {
 		t.Fatalf("sending the scan report: %+v, %v", res, err)
+	}
+	if resp, err := http.Get("http://" + metricsAddr + "/metrics"); err != nil {
+		t.Errorf("metrics: %v", err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := `kordon_server_http_requests_total{code="200",route="/api/v1/findings"} 1`; !strings.Contains(string(body), want) {
+			t.Errorf("server metrics lack %s", want)
+		}
 	}
 	now := time.Now().UTC()
 	var events bytes.Buffer

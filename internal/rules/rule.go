@@ -122,11 +122,14 @@ const (
 	EngineIntel = "intel"
 	// EngineImage is kordon image scan (vulnerabilities of images).
 	EngineImage = "image"
+	// EngineDrift is kordon operator's drift detection against a Git or
+	// folder baseline.
+	EngineDrift = "drift"
 )
 
 // Engines returns every engine name, in documentation order.
 func Engines() []string {
-	return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineImage, EngineWAF, EngineSensor, EngineIntel}
+	return []string{EngineScan, EngineNetpolLint, EngineAdmission, EngineImage, EngineWAF, EngineSensor, EngineIntel, EngineDrift}
 }
 
 // Native describes a check that Go code decides: a verdict CEL cannot
