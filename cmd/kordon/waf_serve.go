@@ -33,6 +33,8 @@ type wafServeFlags struct {
 	paranoia, inbound, outbound int
 	mode                        string
 	testMode, failOpen          bool
+	inspectTimeout              time.Duration
+	maxOverdue                  int
 	reqBody, respBody           int
 	certFile, keyFile           string
 	eventsFile                  string
@@ -87,6 +89,8 @@ logged rules that matched, and CRS's regression-test settings apply (rule
 	fl.StringVar(&f.mode, "mode", string(waf.ModeBlock), "block: refuse what reaches the thresholds; detect: log only")
 	fl.BoolVar(&f.testMode, "test-mode", false, "testing aid for CRS's regression suite: X-Kordon-Waf-Rules header, CRS test settings (never in production)")
 	fl.BoolVar(&f.failOpen, "fail-open", false, "forward a request uninspected when the engine fails (default: fail closed, 503)")
+	fl.DurationVar(&f.inspectTimeout, "inspect-timeout", waf.DefaultInspectTimeout, "engine time bound of one request (and of one response body); past it the request fails like an engine failure (503, or passed with --fail-open) and a KOR-WAF-003 event says it was not fully inspected")
+	fl.IntVar(&f.maxOverdue, "max-overdue", waf.DefaultMaxOverdue, "inspections past --inspect-timeout that may still run in the background; beyond, new requests fail uninspected")
 	fl.IntVar(&f.reqBody, "request-body-limit", waf.DefaultRequestBodyLimit, "largest request body in bytes (larger: 413)")
 	fl.IntVar(&f.respBody, "response-body-limit", waf.DefaultResponseBodyLimit, "bytes of a response body inspected (the rest passes uninspected)")
 	fl.StringVar(&f.certFile, "tls-cert", "", "serve the proxy over TLS with this certificate (PEM)")
@@ -114,7 +118,8 @@ func runWAFServe(cmd *cobra.Command, f *wafServeFlags) error {
 		return usageErr(errors.New("--tls-cert and --tls-key go together"))
 	}
 	cfg := waf.Config{Paranoia: f.paranoia, InboundThreshold: f.inbound, OutboundThreshold: f.outbound,
-		Mode: waf.Mode(f.mode), TestMode: f.testMode, RequestBodyLimit: f.reqBody, ResponseBodyLimit: f.respBody}
+		Mode: waf.Mode(f.mode), TestMode: f.testMode, RequestBodyLimit: f.reqBody, ResponseBodyLimit: f.respBody,
+		InspectTimeout: f.inspectTimeout, MaxOverdue: f.maxOverdue}
 	if f.configFile != "" {
 		fc, err := waf.LoadFile(f.configFile)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -33,6 +34,12 @@ const (
 	// DefaultResponseBodyLimit is how much of a response body is
 	// inspected; the rest is passed on uninspected.
 	DefaultResponseBodyLimit = 512 << 10
+	// DefaultInspectTimeout bounds the engine time of a request's
+	// inspection (a benign request takes about 2 ms of CPU).
+	DefaultInspectTimeout = 5 * time.Second
+	// DefaultMaxOverdue is how many overrunning inspections may still be
+	// running before new requests are refused uninspected.
+	DefaultMaxOverdue = 4
 )
 
 // Config configures an Engine. The zero value of a field means its
@@ -54,6 +61,17 @@ type Config struct {
 	RequestBodyLimit, ResponseBodyLimit int
 	// Exclusions remove CRS rules on chosen routes.
 	Exclusions []Exclusion `json:"exclusions"`
+	// InspectTimeout bounds the time the engine spends on a request's
+	// headers, body and stages together, and again on a response body.
+	// Coraza cannot be interrupted: at the bound the request is treated as
+	// an engine failure (KOR-WAF-003: refused with 503, or passed with
+	// fail-open) and the evaluation finishes in the background.
+	InspectTimeout time.Duration
+	// MaxOverdue is how many such background evaluations may run at
+	// once; beyond it new requests fail the same way without being
+	// inspected, which bounds the CPU an attacker can make the engine
+	// burn with expensive requests.
+	MaxOverdue int
 }
 
 // Exclusion removes CRS rules for requests whose path starts with
@@ -152,6 +170,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RequestBodyLimit < 0 || c.ResponseBodyLimit < 0 {
 		return c, errors.New("body limits: want positive sizes")
+	}
+	if c.InspectTimeout == 0 {
+		c.InspectTimeout = DefaultInspectTimeout
+	}
+	if c.MaxOverdue == 0 {
+		c.MaxOverdue = DefaultMaxOverdue
+	}
+	if c.InspectTimeout < 0 || c.MaxOverdue < 0 {
+		return c, errors.New("inspection bound: want a positive time and number of overdue inspections")
 	}
 	for i, e := range c.Exclusions {
 		if err := e.validate(); err != nil {

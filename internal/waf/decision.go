@@ -25,6 +25,9 @@ const (
 var families = []int{911, 913, 920, 921, 922, 930, 931, 932, 933, 934, 941, 942, 943, 944, 949,
 	950, 951, 952, 953, 954, 955, 956, 959, 980}
 
+// ruleScoreReport is CRS's phase-5 reporting rule (RESPONSE-980-CORRELATION).
+const ruleScoreReport = 980170
+
 // IDs returns the catalogue IDs of every check the WAF reports.
 func IDs() []string {
 	ids := []string{CheckBodyTooLarge, CheckBodyMalformed, CheckEngineFailure}
@@ -41,6 +44,10 @@ func CheckOf(ruleID int) string {
 	switch ruleID {
 	case 200002, 200003:
 		return CheckBodyMalformed
+	case ruleScoreReport:
+		// CRS's phase-5 summary of the anomaly scores: every event already
+		// carries the scores; it is no finding of its own.
+		return ""
 	}
 	if ruleID >= 900000 && ruleID <= 999999 && slices.Contains(families, ruleID/1000) {
 		return "KOR-WAF-" + strconv.Itoa(ruleID/1000)

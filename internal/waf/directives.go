@@ -50,6 +50,11 @@ func directives(c Config) string {
 	// Response rules use "block", which takes the phase's default action.
 	b.WriteString("SecDefaultAction \"phase:3,log,auditlog,pass\"\n")
 	b.WriteString("SecDefaultAction \"phase:4,log,auditlog,pass\"\n")
+	// Phase-5 rules without log/nolog log, as in ModSecurity: Coraza
+	// gives only phase 2 a built-in default, so CRS's reporting rule
+	// 980170 would match unlogged (CRS's tests 980170-1/2 expect it in
+	// the log).
+	b.WriteString("SecDefaultAction \"phase:5,log,auditlog,pass\"\n")
 	// CRS's setup (900000 and 900110 of crs-setup.conf.example, which
 	// ships them commented out).
 	if !c.TestMode {

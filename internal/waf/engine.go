@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
 	"github.com/corazawaf/coraza/v3"
@@ -24,7 +28,20 @@ type Engine struct {
 	cfg     Config
 	stages  []Stage
 	ruleIDs []int
+	// overdue counts inspections abandoned at their time bound whose
+	// Coraza evaluation is still running (it cannot be interrupted).
+	overdue    atomic.Int64
+	maxOverdue int64
 }
+
+// ErrInspectionTimeout means a request (or response body) was not fully
+// inspected within Config.InspectTimeout; the caller refuses or passes it
+// as a failure of the engine (KOR-WAF-003).
+var ErrInspectionTimeout = errors.New("not fully inspected within the inspection time bound")
+
+// ErrOverloaded means too many earlier inspections overran their time
+// bound and are still running: new ones are not started until they end.
+var ErrOverloaded = errors.New("not inspected: too many earlier inspections overran their time bound and are still running")
 
 // New compiles the Core Rule Set with cfg (a few hundred milliseconds).
 // Stages run after CRS's request phases, in order.
@@ -41,7 +58,7 @@ func New(cfg Config, stages ...Stage) (*Engine, error) {
 		return nil, fmt.Errorf("compile the core rule set: %w", err)
 	}
 	slices.Sort(ids)
-	return &Engine{waf: w, cfg: cfg, stages: stages, ruleIDs: slices.Compact(ids)}, nil
+	return &Engine{waf: w, cfg: cfg, stages: stages, ruleIDs: slices.Compact(ids), maxOverdue: int64(cfg.MaxOverdue)}, nil
 }
 
 // Config returns the configuration with defaults filled in.
@@ -90,6 +107,69 @@ type Tx struct {
 	req     *Request
 	blocked *Block
 	stage   []Match
+	// deadline bounds the request phases (set by RequestHeaders).
+	deadline time.Time
+	// mu guards done and abandoned, shared with a phase's goroutine.
+	mu sync.Mutex
+	// abandoned: a phase overran; its goroutine owns tx and closes it.
+	abandoned bool
+}
+
+// run runs one phase's Coraza work f in a goroutine and waits for it
+// until deadline or ctx ends. Coraza cannot be interrupted: an overrunning
+// phase is abandoned (it closes the transaction when it ends) and counted
+// against Config.MaxOverdue. A panic in f is returned as an error.
+func (t *Tx) run(ctx context.Context, phase string, deadline time.Time, f func()) error {
+	if t.abandoned {
+		return fmt.Errorf("%s: %w", phase, ErrInspectionTimeout)
+	}
+	if t.e.overdue.Load() >= t.e.maxOverdue {
+		return fmt.Errorf("%s: %w", phase, ErrOverloaded)
+	}
+	var (
+		done     = make(chan struct{})
+		finished bool
+		panicked any
+	)
+	go func() {
+		defer func() {
+			v := recover()
+			t.mu.Lock()
+			finished, panicked = true, v
+			ab := t.abandoned
+			t.mu.Unlock()
+			close(done)
+			if ab {
+				func() {
+					defer func() { _ = recover() }()
+					_ = t.tx.Close()
+				}()
+				t.e.overdue.Add(-1)
+			}
+		}()
+		f()
+	}()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	var cause error
+	select {
+	case <-done:
+	case <-timer.C:
+		cause = fmt.Errorf("%s: %w (%s)", phase, ErrInspectionTimeout, t.e.cfg.InspectTimeout)
+	case <-ctx.Done():
+		cause = fmt.Errorf("%s: %w", phase, context.Cause(ctx))
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if finished {
+		if panicked != nil {
+			return fmt.Errorf("%s: panic: %v", phase, panicked)
+		}
+		return nil
+	}
+	t.abandoned = true
+	t.e.overdue.Add(1)
+	return cause
 }
 
 // Begin starts the inspection of r.
@@ -118,8 +198,21 @@ func (t *Tx) interrupted(it *types.Interruption) *Block {
 	return t.blocked
 }
 
-// RequestHeaders runs phase 1 on the request line and headers.
-func (t *Tx) RequestHeaders() *Block {
+// RequestHeaders runs phase 1 on the request line and headers. It starts
+// the request's inspection time bound (phases 1 and 2 and the stages
+// share it); an error means the request was not inspected (see
+// ErrInspectionTimeout, ErrOverloaded).
+func (t *Tx) RequestHeaders(ctx context.Context) (*Block, error) {
+	t.deadline = time.Now().Add(t.e.cfg.InspectTimeout)
+	var it *types.Interruption
+	err := t.run(ctx, "request headers (phase 1)", t.deadline, func() { it = t.requestHeaders() })
+	if err != nil {
+		return nil, err
+	}
+	return t.interrupted(it), nil
+}
+
+func (t *Tx) requestHeaders() *types.Interruption {
 	r := t.req
 	t.tx.ProcessConnection(r.ClientAddr, r.ClientPort, r.ServerAddr, r.ServerPort)
 	t.tx.ProcessURI(r.URI, r.Method, r.Proto)
@@ -132,7 +225,7 @@ func (t *Tx) RequestHeaders() *Block {
 			t.tx.AddRequestHeader(k, v)
 		}
 	}
-	return t.interrupted(t.tx.ProcessRequestHeaders())
+	return t.tx.ProcessRequestHeaders()
 }
 
 // RequestBody reads body (nil or http.NoBody when the request has none,
@@ -140,26 +233,27 @@ func (t *Tx) RequestHeaders() *Block {
 // then the stages. It returns the buffered body to forward. A read error
 // is the client's: the caller answers 400.
 func (t *Tx) RequestBody(ctx context.Context, body io.Reader) (*Block, io.Reader, error) {
-	var fwd io.Reader = http.NoBody
-	var rest io.Reader // what Coraza left unread: nothing unless detect mode let an oversized body through
-	if body != nil && body != http.NoBody && t.tx.IsRequestBodyAccessible() {
-		// Coraza reads at most the limit plus one byte (its limit is set
-		// one over ours): reaching it means the body is too large.
-		it, _, err := t.tx.ReadRequestBodyFrom(body)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read request body: %w", err)
-		}
-		if it != nil {
-			return t.interrupted(it), nil, nil
-		}
-		if fwd, err = t.tx.RequestBodyReader(); err != nil {
-			return nil, nil, fmt.Errorf("buffer request body: %w", err)
-		}
-		rest = body
+	var (
+		fwd  io.Reader = http.NoBody
+		rest io.Reader // what Coraza left unread: nothing unless detect mode let an oversized body through
+		it   *types.Interruption
+		err  error
+	)
+	if t.deadline.IsZero() {
+		return nil, nil, errors.New("request body inspected before its headers")
 	}
-	it, err := t.tx.ProcessRequestBody()
+	rerr := t.run(ctx, "request body (phase 2)", t.deadline, func() {
+		it, fwd, rest, err = t.requestBody(body)
+	})
+	if rerr != nil {
+		return nil, nil, rerr
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("inspect request body: %w", err)
+		var re *readError
+		if errors.As(err, &re) {
+			return nil, nil, re.err
+		}
+		return nil, nil, err
 	}
 	if b := t.interrupted(it); b != nil {
 		return b, nil, nil
@@ -171,7 +265,9 @@ func (t *Tx) RequestBody(ctx context.Context, body io.Reader) (*Block, io.Reader
 				return nil, nil, fmt.Errorf("buffer request body: %w", err)
 			}
 		}
-		res, err := s.Inspect(ctx, t.req, sb)
+		sctx, cancel := context.WithDeadline(ctx, t.deadline)
+		res, err := s.Inspect(sctx, t.req, sb)
+		cancel()
 		if err != nil {
 			return nil, nil, fmt.Errorf("stage %s: %w", s.Name(), err)
 		}
@@ -191,6 +287,35 @@ func (t *Tx) RequestBody(ctx context.Context, body io.Reader) (*Block, io.Reader
 	return nil, fwd, nil
 }
 
+// readError is a failure to read the client's body (not the engine's).
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+
+func (t *Tx) requestBody(body io.Reader) (it *types.Interruption, fwd, rest io.Reader, err error) {
+	fwd = http.NoBody
+	if body != nil && body != http.NoBody && t.tx.IsRequestBodyAccessible() {
+		// Coraza reads at most the limit plus one byte (its limit is set
+		// one over ours): reaching it means the body is too large.
+		it, _, err := t.tx.ReadRequestBodyFrom(body)
+		if err != nil {
+			return nil, nil, nil, &readError{fmt.Errorf("read request body: %w", err)}
+		}
+		if it != nil {
+			return it, nil, nil, nil
+		}
+		if fwd, err = t.tx.RequestBodyReader(); err != nil {
+			return nil, nil, nil, fmt.Errorf("buffer request body: %w", err)
+		}
+		rest = body
+	}
+	it, err = t.tx.ProcessRequestBody()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("inspect request body: %w", err)
+	}
+	return it, fwd, rest, nil
+}
+
 // ResponseHeaders runs phase 3.
 func (t *Tx) ResponseHeaders(status int, proto string, h http.Header) *Block {
 	for k, vs := range h {
@@ -208,29 +333,57 @@ func (t *Tx) InspectsResponseBody() bool {
 }
 
 // ResponseBody runs phase 4 on the first bytes of the response body (at
-// most the response body limit; the caller forwards the rest unread).
-func (t *Tx) ResponseBody(body []byte) (*Block, error) {
+// most the response body limit; the caller forwards the rest unread),
+// bounded by its own Config.InspectTimeout.
+func (t *Tx) ResponseBody(ctx context.Context, body []byte) (*Block, error) {
+	var (
+		it  *types.Interruption
+		err error
+	)
+	rerr := t.run(ctx, "response body (phase 4)", time.Now().Add(t.e.cfg.InspectTimeout), func() {
+		it, err = t.responseBody(body)
+	})
+	if rerr != nil {
+		return nil, rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t.interrupted(it), nil
+}
+
+func (t *Tx) responseBody(body []byte) (*types.Interruption, error) {
 	if len(body) > 0 {
 		it, _, err := t.tx.WriteResponseBody(body)
 		if err != nil {
 			return nil, fmt.Errorf("inspect response body: %w", err)
 		}
 		if it != nil {
-			return t.interrupted(it), nil
+			return it, nil
 		}
 	}
 	it, err := t.tx.ProcessResponseBody()
 	if err != nil {
 		return nil, fmt.Errorf("inspect response body: %w", err)
 	}
-	return t.interrupted(it), nil
+	return it, nil
 }
 
 // Finish runs phase 5, closes the transaction and returns the decision.
 // Call it once, last.
+//
+// After a phase overran its time bound the transaction belongs to that
+// phase's goroutine: the decision then holds the stages' matches only.
 func (t *Tx) Finish() *Decision {
-	t.tx.ProcessLogging()
 	d := &Decision{Request: t.req, Mode: t.e.cfg.Mode, Blocked: t.blocked}
+	t.mu.Lock()
+	abandoned := t.abandoned
+	t.mu.Unlock()
+	if abandoned {
+		d.Matches = append(d.Matches, t.stage...)
+		return d
+	}
+	t.tx.ProcessLogging()
 	for _, mr := range t.tx.MatchedRules() {
 		if l, ok := mr.(interface{ Log() bool }); ok && !l.Log() {
 			continue

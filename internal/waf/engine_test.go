@@ -54,7 +54,9 @@ func inspect(t *testing.T, e *Engine, method, uri, body string, h http.Header) *
 	h.Set("User-Agent", "kordon-test")
 	h.Set("Accept", "*/*")
 	tx := e.Begin(&Request{Method: method, URI: uri, Proto: "HTTP/1.1", Host: "shop.example", Header: h, ClientAddr: "10.0.0.1", ClientPort: 4000})
-	if b := tx.RequestHeaders(); b == nil {
+	if b, err := tx.RequestHeaders(context.Background()); err != nil {
+		t.Fatal(err)
+	} else if b == nil {
 		var r *strings.Reader
 		if body != "" {
 			r = strings.NewReader(body)
@@ -159,5 +161,47 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := New(c); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
+	}
+}
+
+// TestScoreReportIsLoggedNotReported checks CRS's phase-5 reporting rule
+// 980170: logged for a request that scored (as CRS's regression tests
+// expect; its phase has a default action with log), never an event.
+func TestScoreReportIsLoggedNotReported(t *testing.T) {
+	e, err := New(Config{TestMode: true, Mode: ModeDetect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := e.Begin(&Request{Method: "GET", URI: "/get", Proto: "HTTP/1.1", Host: "127.0.0.1",
+		Header: http.Header{"User-Agent": {"OWASP CRS test agent"}, "Accept": {"text/html"}}})
+	if _, err := tx.RequestHeaders(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tx.RequestBody(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	tx.ResponseHeaders(200, "HTTP/1.1", http.Header{"Content-Type": {"text/plain"}})
+	if _, err := tx.ResponseBody(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	d := tx.Finish()
+	if ids := d.LoggedIDs(); !slices.Contains(ids, 920350) || !slices.Contains(ids, 980170) {
+		t.Fatalf("logged %v, want 920350 (numeric Host) and 980170", ids)
+	}
+	cat, err := rules.BuiltinCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := d.Events(time.Now(), cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.RuleID == "KOR-WAF-980" || strings.Contains(ev.Attributes["crsRules"], "980170") {
+			t.Errorf("980170 reported: %+v", ev)
+		}
+	}
+	if len(evs) == 0 {
+		t.Error("no event for the numeric Host")
 	}
 }

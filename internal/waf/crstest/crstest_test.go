@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,9 @@ var (
 func startProxy(t *testing.T) string {
 	t.Helper()
 	up := serve(t, Upstream())
-	e, err := waf.New(waf.Config{Mode: waf.ModeDetect, TestMode: true})
+	// No inspection bound in practice: CRS expects every test fully
+	// inspected (920390-1, a 64 KB argument at PL4, takes seconds).
+	e, err := waf.New(waf.Config{Mode: waf.ModeDetect, TestMode: true, InspectTimeout: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,15 +68,30 @@ func TestCRSRegressionSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
+	// The first test of each file whose requests are small: CRS at PL4
+	// spends seconds (over a minute under -race on a loaded machine) on
+	// 920390-1's 64 KB argument, which make crs-regression runs.
+	pick := map[string]int{}
 	var sample []Test
 	for _, tc := range tests {
-		if !seen[tc.File] {
-			seen[tc.File] = true
+		i, seen := pick[tc.File]
+		switch {
+		case !seen:
+			pick[tc.File] = len(sample)
 			sample = append(sample, tc)
+		case requestBytes(sample[i]) > sampleMaxBytes && requestBytes(tc) <= sampleMaxBytes:
+			t.Logf("sample: %s instead of %s (%d request bytes; make crs-regression runs it)", tc.ID, sample[i].ID, requestBytes(sample[i]))
+			sample[i] = tc
 		}
 	}
-	if len(sample) < 300 {
+	sample = slices.DeleteFunc(sample, func(tc Test) bool {
+		if n := requestBytes(tc); n > sampleMaxBytes {
+			t.Logf("sample: %s left out (%d request bytes, no smaller test in %s; make crs-regression runs it)", tc.ID, n, tc.File)
+			return true
+		}
+		return false
+	})
+	if len(sample) < 290 {
 		t.Fatalf("sample of %d tests: the coreruleset module's tests were not found", len(sample))
 	}
 	skips, err := Skips()
@@ -131,4 +149,23 @@ func TestCRSRegressionFull(t *testing.T) {
 	if res.PassRate() < 99 {
 		t.Errorf("pass rate %.2f%%, want at least 99%%", res.PassRate())
 	}
+}
+
+// sampleMaxBytes is the largest request a sample test sends when its file
+// has a smaller test.
+const sampleMaxBytes = 16 << 10
+
+func requestBytes(tc Test) int {
+	n := 0
+	for _, st := range tc.Stages {
+		in := st.Input
+		n += len(in.EncodedRequest)
+		if in.URI != nil {
+			n += len(*in.URI)
+		}
+		if in.Data != nil {
+			n += len(*in.Data)
+		}
+	}
+	return n
 }

@@ -102,20 +102,22 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 			resp, err = s.failure(req, fmt.Errorf("panic: %v", v)), nil
 		}
 	}()
-	b := tx.RequestHeaders()
-	if b == nil {
+	b, err := tx.RequestHeaders(ctx)
+	if err == nil && b == nil {
 		var body io.Reader
 		if raw := h.GetRawBody(); len(raw) > 0 {
 			body = bytes.NewReader(raw)
 		} else if h.GetBody() != "" {
 			body = strings.NewReader(h.GetBody())
 		}
-		var err error
 		b, _, err = tx.RequestBody(ctx, body)
-		if err != nil {
-			s.opts.Logger.Error("waf engine failure", "requestID", req.ID, "err", err)
-			return s.failure(req, err), nil
-		}
+	}
+	if err != nil {
+		// Close the transaction (a no-op for one still being evaluated
+		// past its time bound) and report only the failure.
+		tx.Finish()
+		s.opts.Logger.Error("waf engine failure", "requestID", req.ID, "err", err)
+		return s.failure(req, err), nil
 	}
 	d := tx.Finish()
 	s.emit(d)

@@ -3,6 +3,7 @@ package extauthz_test
 import (
 	"context"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -133,5 +134,30 @@ func BenchmarkCheck(b *testing.B) {
 		if err != nil || resp.GetOkResponse() == nil {
 			b.Fatalf("%v %v", resp, err)
 		}
+	}
+}
+
+// TestCheckInspectionBound checks a request the engine cannot inspect
+// within its bound: denied with 503 and a KOR-WAF-003 event saying it was
+// not fully inspected (fail-closed, the default).
+func TestCheckInspectionBound(t *testing.T) {
+	var mu sync.Mutex
+	var evs []finding.Event
+	c := client(t, waf.Config{Paranoia: 4, InspectTimeout: time.Millisecond, MaxOverdue: 100},
+		func(e finding.Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// An 8 KB argument: tens of ms of CRS at PL4, far over 1 ms.
+	resp, err := c.Check(ctx, check("GET", "/search?q="+strings.Repeat("x", 8<<10), "", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codes.Code(resp.GetStatus().GetCode()) != codes.PermissionDenied || resp.GetDeniedResponse().GetStatus().GetCode() != 503 {
+		t.Errorf("not fully inspected: %v", resp)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(evs) != 1 || evs[0].RuleID != waf.CheckEngineFailure || !strings.Contains(evs[0].Message, "not fully inspected") {
+		t.Errorf("events %+v", evs)
 	}
 }

@@ -21,10 +21,10 @@ func BenchmarkEngineBenignGET(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		tx := e.Begin(&waf.Request{Method: "GET", URI: "/products/42?page=2&sort=price", Proto: "HTTP/1.1", Host: "shop.example", Header: h, ClientAddr: "10.0.0.1", ClientPort: 5555})
-		tx.RequestHeaders()
+		_, _ = tx.RequestHeaders(b.Context())
 		_, _, _ = tx.RequestBody(b.Context(), nil)
 		tx.ResponseHeaders(200, "HTTP/1.1", http.Header{"Content-Type": {"application/json"}})
-		_, _ = tx.ResponseBody(nil)
+		_, _ = tx.ResponseBody(b.Context(), nil)
 		tx.Finish()
 	}
 }

@@ -141,7 +141,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.tx = p.engine.Begin(req)
 	w.Header().Set(HeaderRequestID, st.tx.ID())
-	if b := st.tx.RequestHeaders(); b != nil {
+	b, err := st.tx.RequestHeaders(r.Context())
+	if err != nil {
+		p.opts.Logger.Error("waf engine failure", "requestID", req.ID, "err", err)
+		p.engineFailure(w, r, st, err)
+		return
+	}
+	if b != nil {
 		p.refuse(w, st, b)
 		return
 	}
@@ -197,7 +203,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 			_ = resp.Body.Close()
 			return fmt.Errorf("read upstream response: %w", err)
 		}
-		b, err := st.tx.ResponseBody(buf)
+		b, err := st.tx.ResponseBody(resp.Request.Context(), buf)
 		if err != nil {
 			return err
 		}
@@ -209,7 +215,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body}
-	} else if _, err := st.tx.ResponseBody(nil); err != nil {
+	} else if _, err := st.tx.ResponseBody(resp.Request.Context(), nil); err != nil {
 		return err
 	}
 	d := p.finish(st)

@@ -67,6 +67,11 @@ var (
 
 func engine(t testing.TB, cfg waf.Config) *waf.Engine {
 	t.Helper()
+	if cfg.InspectTimeout == 0 {
+		// Bodies at the 10 MB limit take seconds under -race on a loaded
+		// machine; the bound itself is tested in failopen_test.go.
+		cfg.InspectTimeout = 10 * time.Minute
+	}
 	key := fmt.Sprintf("%+v", cfg)
 	if e, ok := engOnce.Load(key); ok {
 		return e.(*waf.Engine)
