@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane browser clean bpf-tools bpf-generate bpf-check crs-regression waf-bench
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane browser clean bpf-tools bpf-generate bpf-check crs-regression waf-bench bench-scale
 
 all: build
 
@@ -106,6 +106,13 @@ bench-store:
 	mkdir -p $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/bench
 	KORDON_BENCH_RECORDS=10000000 KORDON_BENCH_DB=$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/bench/store-10M.db \
 	  $(GO) test -run '^$$' -bench Query -benchtime 5x -timeout 120m ./internal/store/query
+
+## bench-scale: kordon scan's time per object at 3,000 to 100,000 generated
+## objects (BenchmarkScanSize; about 2.5 GB of memory), then the whole command
+## against kube-score at 10,000, 30,000 and 100,000 objects.
+bench-scale:
+	$(GO) test -run '^$$' -bench 'ScanSize' -benchtime 1x -timeout 60m ./internal/posture -scale100k
+	hack/scan-vs-kube-score.sh
 
 clean:
 	rm -rf bin
