@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane browser clean bpf-tools bpf-generate bpf-check crs-regression waf-bench bench-operator
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane browser clean bpf-tools bpf-generate bpf-check crs-regression waf-bench bench-operator bench-scale
 
 all: build
 
@@ -113,6 +113,13 @@ bench-operator:
 	KUBEBUILDER_ASSETS=$$(hack/build-control-plane.sh) KORDON_OPERATOR_BENCH=1 \
 	  $(GO) test -run '^$$' -bench 'PostureCycle10k|Drift1k' -benchtime 2x -benchmem -timeout 30m ./internal/operator
 	$(GO) test -run '^$$' -bench 'Build10k' -benchmem ./internal/operator/reports
+
+## bench-scale: kordon scan's time per object at 3,000 to 100,000 generated
+## objects (BenchmarkScanSize; about 2.5 GB of memory), then the whole command
+## against kube-score at 10,000, 30,000 and 100,000 objects.
+bench-scale:
+	$(GO) test -run '^$$' -bench 'ScanSize' -benchtime 1x -timeout 60m ./internal/posture -scale100k
+	hack/scan-vs-kube-score.sh
 
 clean:
 	rm -rf bin

@@ -2,6 +2,7 @@ package posture
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"testing"
 
@@ -28,10 +29,19 @@ func builtinRuleSet(b *testing.B) *rules.RuleSet {
 // evaluation, exceptions, sorting and scores (loading excluded).
 func BenchmarkScan10k(b *testing.B) { benchmarkScan(b, 10000, testgen.Realistic) }
 
+// scale100k adds 100,000 objects to BenchmarkScanSize (about 2 GB of heap
+// and minutes per run; make bench-scale sets it).
+var scale100k = flag.Bool("scale100k", false, "BenchmarkScanSize: scan 100,000 objects too")
+
 // BenchmarkScanSize scans generated clusters of growing size; the time per
 // object must stay flat (no part of a scan may grow faster than its input).
+// 100,000 objects only with -scale100k (make bench-scale).
 func BenchmarkScanSize(b *testing.B) {
-	for _, n := range []int{3000, 10000, 30000} {
+	sizes := []int{3000, 10000, 30000}
+	if *scale100k {
+		sizes = append(sizes, 100000)
+	}
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) { benchmarkScan(b, n, testgen.Realistic) })
 	}
 	b.Run("objects=10000/namespaces-of-40", func(b *testing.B) { benchmarkScan(b, 10000, testgen.Small) })

@@ -349,8 +349,9 @@ type program struct {
 // exprReads is what an expression reads of its activation.
 type exprReads struct {
 	object bool // object
-	// cluster is inventory.cluster; otherInventory any other use of
-	// inventory (inventory.namespace depends on the object).
+	// cluster is inventory.cluster or inventory.workloads (the same for
+	// every object); otherInventory any other use of inventory
+	// (inventory.namespace depends on the object).
 	cluster, otherInventory bool
 	// variables are the variables read as variables.<name>;
 	// otherVariables is any other use of variables.
@@ -376,7 +377,7 @@ func readsOf(a *cel.Ast) exprReads {
 			sel := e.AsSelect()
 			if op := sel.Operand(); op.Kind() == celast.IdentKind {
 				switch {
-				case op.AsIdent() == "inventory" && sel.FieldName() == "cluster":
+				case op.AsIdent() == "inventory" && (sel.FieldName() == "cluster" || sel.FieldName() == "workloads"):
 					rd.cluster = true
 					selected["inventory"]++
 				case op.AsIdent() == "variables":

@@ -6,6 +6,10 @@ import "regexp"
 // inventory.namespace.LimitRange, inventory.cluster.Pod.
 var inventoryKind = regexp.MustCompile(`\binventory\s*\.\s*(?:namespace|cluster)\s*\.\s*([A-Za-z][A-Za-z0-9]*)`)
 
+// inventoryWorkloads finds expressions that read inventory.workloads,
+// which reads the kinds of workloadKinds.
+var inventoryWorkloads = regexp.MustCompile(`\binventory\s*\.\s*workloads\b`)
+
 // Judges reports whether a rule of the set applies to objects of this group
 // and kind (before match conditions), or reads objects of this kind from
 // the inventory, so that a scan can say which objects no rule used.
@@ -35,6 +39,11 @@ func (rs *RuleSet) inventoryKinds() map[string]bool {
 			for _, e := range exprs {
 				for _, m := range inventoryKind.FindAllStringSubmatch(e, -1) {
 					rs.invKinds[m[1]] = true
+				}
+				if inventoryWorkloads.MatchString(e) {
+					for _, wk := range workloadKinds {
+						rs.invKinds[wk.kind] = true
+					}
 				}
 			}
 		}
