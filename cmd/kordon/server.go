@@ -16,8 +16,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/kordon-dev/kordon/internal/alert"
+	"github.com/kordon-dev/kordon/internal/console"
+	"github.com/kordon-dev/kordon/internal/console/assets"
+	"github.com/kordon-dev/kordon/internal/console/auth"
+	"github.com/kordon-dev/kordon/internal/console/exceptions"
 	"github.com/kordon-dev/kordon/internal/flowlog"
 	"github.com/kordon-dev/kordon/internal/intel"
+	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
 	"github.com/kordon-dev/kordon/internal/store/kafkaingest"
@@ -44,6 +49,9 @@ type serverFlags struct {
 	kafkaBrokers      []string
 	kafkaTopics       []string
 	kafkaGroup        string
+	noConsole         bool
+	consoleDB         string
+	viewerTokenFile   string
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -65,8 +73,12 @@ serves the HTTP API of docs/server.md:
   GET  /api/v1/query      the same in URL parameters
   GET  /api/v1/stats      records, bytes and time span held
   GET  /healthz           liveness, without a token
+  GET  /                  the web console (docs/console.md)
 
-With --kafka-brokers it also consumes events from Kafka topics.
+The web console at / logs in with the API token (role editor) or the
+--console-viewer-token-file token (role viewer, read-only); exceptions
+created there are kept in --console-db with an audit trail. With
+--kafka-brokers it also consumes events from Kafka topics.
 
 Every /api/ request carries "Authorization: Bearer TOKEN"; the token is read
 from --token-file or $KORDON_TOKEN (at least 16 characters). Records older
@@ -103,6 +115,9 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.StringSliceVar(&f.kafkaBrokers, "kafka-brokers", nil, "Kafka brokers (host:port, comma-separated) to consume events from")
 	fl.StringSliceVar(&f.kafkaTopics, "kafka-topic", []string{"kordon-events"}, "Kafka topics of events (one JSON event a record)")
 	fl.StringVar(&f.kafkaGroup, "kafka-group", "kordon-server", "Kafka consumer group")
+	fl.BoolVar(&f.noConsole, "no-console", false, "do not serve the web console at /")
+	fl.StringVar(&f.consoleDB, "console-db", "", "SQLite database of the console's exceptions and audit trail (default: beside --db, NAME-console.db)")
+	fl.StringVar(&f.viewerTokenFile, "console-viewer-token-file", "", "file holding a token that logs in to the console read-only (at least 16 characters)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	return cmd
 }
@@ -216,6 +231,15 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		opts.Ingested = dispatcher.Observe
 	}
 	api := httpapi.New(opts)
+	handler := api.Handler()
+	if !f.noConsole {
+		h, closeConsole, err := consoleHandler(ctx, f, tok, st, api.Handler(), tlsCfg != nil, log)
+		if err != nil {
+			return err
+		}
+		defer closeConsole()
+		handler = h
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return usageErr(fmt.Errorf("--addr: %w", err))
@@ -224,7 +248,7 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		ln = tls.NewListener(ln, tlsCfg)
 	}
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      f.queryTimeout + 30*time.Second,
@@ -278,4 +302,48 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// consoleHandler serves the store API under /api/ and /healthz and the web
+// console at every other path.
+func consoleHandler(ctx context.Context, f *serverFlags, tok string, st store.Store, api http.Handler, tlsOn bool, log *slog.Logger) (http.Handler, func(), error) {
+	var tokens []auth.Token
+	if tok != "" {
+		tokens = append(tokens, auth.Token{Secret: tok, User: "admin", Role: auth.Editor})
+	}
+	if f.viewerTokenFile != "" {
+		b, err := os.ReadFile(f.viewerTokenFile)
+		if err != nil {
+			return nil, nil, usageErr(fmt.Errorf("--console-viewer-token-file: %w", err))
+		}
+		v := strings.TrimSpace(string(b))
+		if len(v) < 16 || v == tok {
+			return nil, nil, usageErr(errors.New("--console-viewer-token-file: the token must have at least 16 characters and differ from the API token"))
+		}
+		tokens = append(tokens, auth.Token{Secret: v, User: "viewer", Role: auth.Viewer})
+	}
+	if len(tokens) == 0 {
+		log.Warn("web console off: with --no-auth it needs --console-viewer-token-file")
+		return api, func() {}, nil
+	}
+	dbPath := f.consoleDB
+	if dbPath == "" {
+		dbPath = strings.TrimSuffix(f.db, ".db") + "-console.db"
+	}
+	exc, err := exceptions.Open(ctx, dbPath)
+	if err != nil {
+		return nil, nil, usageErr(fmt.Errorf("--console-db: %w", err))
+	}
+	cat, err := rules.BuiltinCatalogue()
+	if err != nil {
+		exc.Close()
+		return nil, nil, err
+	}
+	c := console.New(console.Options{Store: st, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Log: log,
+		Auth: auth.New(auth.Options{Tokens: tokens, Secure: tlsOn}), Timeout: f.queryTimeout})
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.Handle("/healthz", api)
+	mux.Handle("/", c.Handler())
+	return mux, func() { exc.Close() }, nil
 }
