@@ -71,7 +71,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /console/login", s.login)
 	mux.HandleFunc("POST /console/logout", s.logout)
-	mux.Handle("GET /console/api/session", s.read(s.session))
+	mux.HandleFunc("GET /console/api/session", s.session)
 	mux.Handle("GET /console/api/overview", s.read(s.overview))
 	mux.Handle("GET /console/api/findings", s.read(s.findings))
 	mux.Handle("GET /console/api/rules/{id}", s.read(s.rule))
@@ -199,7 +199,15 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) session(_ context.Context, w http.ResponseWriter, _ *http.Request, sess *auth.Session) {
+// session answers the request's session, or {"user": ""} when it has
+// none (so that the app shows its login form without an error).
+func (s *Server) session(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	sess := s.o.Auth.Session(r)
+	if sess == nil {
+		writeJSON(w, http.StatusOK, map[string]string{"user": ""})
+		return
+	}
 	writeJSON(w, http.StatusOK, sess)
 }
 

@@ -25,7 +25,7 @@ export default function App() {
   useEffect(() => {
     const onHash = () => setWhere(route())
     window.addEventListener('hashchange', onHash)
-    api.session().then((s) => { setCSRF(s.csrf); setSession(s) }).catch(() => setSession(null))
+    api.session().then((s) => { if (s && s.user) { setCSRF(s.csrf); setSession(s) } else setSession(null) }).catch(() => setSession(null))
     return () => window.removeEventListener('hashchange', onHash)
   }, [])
 
