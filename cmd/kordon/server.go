@@ -20,8 +20,11 @@ import (
 	"github.com/kordon-dev/kordon/internal/console/assets"
 	"github.com/kordon-dev/kordon/internal/console/auth"
 	"github.com/kordon-dev/kordon/internal/console/exceptions"
+	"github.com/kordon-dev/kordon/internal/console/netmap"
 	"github.com/kordon-dev/kordon/internal/flowlog"
 	"github.com/kordon-dev/kordon/internal/intel"
+	"github.com/kordon-dev/kordon/internal/k8s"
+	"github.com/kordon-dev/kordon/internal/netpol/model"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
@@ -52,6 +55,7 @@ type serverFlags struct {
 	noConsole         bool
 	consoleDB         string
 	viewerTokenFile   string
+	manifests         []string
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -118,6 +122,7 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.BoolVar(&f.noConsole, "no-console", false, "do not serve the web console at /")
 	fl.StringVar(&f.consoleDB, "console-db", "", "SQLite database of the console's exceptions and audit trail (default: beside --db, NAME-console.db)")
 	fl.StringVar(&f.viewerTokenFile, "console-viewer-token-file", "", "file holding a token that logs in to the console read-only (at least 16 characters)")
+	fl.StringArrayVar(&f.manifests, "manifests", nil, "files or folders of the cluster's manifests (Helm charts and kustomizations too) for the console's network map (repeatable)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	return cmd
 }
@@ -339,7 +344,24 @@ func consoleHandler(ctx context.Context, f *serverFlags, tok string, st store.St
 		exc.Close()
 		return nil, nil, err
 	}
-	c := console.New(console.Options{Store: st, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Log: log,
+	var nm *netmap.Map
+	if len(f.manifests) > 0 {
+		loaded, err := k8s.LoadPaths(ctx, f.manifests, k8s.LoadOptions{})
+		if err != nil {
+			exc.Close()
+			return nil, nil, usageErr(fmt.Errorf("--manifests: %w", err))
+		}
+		for _, e := range loaded.Errors {
+			log.Error("--manifests: input error", "err", e)
+		}
+		c, problems := model.FromObjects(loaded.Objects)
+		for _, p := range problems {
+			log.Error("--manifests: left out of the network map", "err", p.Error())
+		}
+		nm = netmap.New(c)
+		log.Info("network map", "workloads", len(c.Workloads), "policies", len(c.Policies))
+	}
+	c := console.New(console.Options{Store: st, Map: nm, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Log: log,
 		Auth: auth.New(auth.Options{Tokens: tokens, Secure: tlsOn}), Timeout: f.queryTimeout})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)

@@ -238,6 +238,36 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("stored exceptions %+v %v", list, err)
 	}
 
+	// The network map: open the busiest namespace, trace a connection
+	// between two of its workloads, see a workload's effective policy.
+	count := map[string]int{}
+	busiest := ""
+	for _, w := range fx.Cluster.Workloads {
+		count[w.Namespace]++
+		if count[w.Namespace] > count[busiest] {
+			busiest = w.Namespace
+		}
+	}
+	b.run("network page", chromedp.Click(chromedp.CSS(`a[href="#/network"]`)), chromedp.WaitVisible(chromedp.ID("ns-table")))
+	b.page("network")
+	b.run("open namespace", chromedp.Click(chromedp.Search(`//table[@id="ns-table"]//button[text()="`+busiest+`"]`)),
+		chromedp.WaitVisible(chromedp.ID("wl-table")))
+	b.run("pick two", chromedp.Click(chromedp.CSS(`#wl-table tbody tr:nth-child(1) button.from`)),
+		chromedp.Click(chromedp.CSS(`#wl-table tbody tr:nth-child(2) button.to`)), chromedp.Click(chromedp.ID("t-run")),
+		chromedp.WaitVisible(chromedp.ID("trace-result")))
+	heading := get(b, "trace heading", chromedp.Text(chromedp.ID("trace-h")))
+	src := get(b, "src", chromedp.Value(chromedp.ID("t-src")))
+	dst := get(b, "dst", chromedp.Value(chromedp.ID("t-dst")))
+	_, allowed, err := fx.Srv.o.Map.Trace(src, dst, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[bool]string{true: "allowed", false: "denied"}[allowed]; !strings.Contains(heading, src) || !strings.HasSuffix(heading, want) {
+		t.Errorf("trace heading %q, want %s → %s: %s", heading, src, dst, want)
+	}
+	b.run("effective policy", chromedp.Click(chromedp.CSS(`#wl-table tbody tr:nth-child(1) button.link`)), chromedp.WaitVisible(chromedp.ID("effective")))
+	b.page("network-trace")
+
 	b.run("exceptions page", chromedp.Click(chromedp.CSS(`a[href="#/exceptions"]`)), chromedp.WaitVisible(chromedp.Search(`//table[@id="audit-table"]//td[contains(., "created")]`)))
 	table := get(b, "exceptions table", chromedp.Text(chromedp.ID("exceptions-table")))
 	if !strings.Contains(table, "accepted until the app is rewritten") || !strings.Contains(table, "alice") {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kordon-dev/kordon/internal/console/auth"
 	"github.com/kordon-dev/kordon/internal/console/exceptions"
+	"github.com/kordon-dev/kordon/internal/console/netmap"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/store"
 )
@@ -37,6 +38,8 @@ type Options struct {
 	Catalogue  *rules.Catalogue
 	Exceptions *exceptions.Store
 	Auth       *auth.Manager
+	// Map is the network map of the cluster inventory (nil: none given).
+	Map *netmap.Map
 	// Assets is the compiled front end (default: the embedded build).
 	Assets fs.FS
 	// Timeout bounds the work of one page-data request (default 10s).
@@ -75,6 +78,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /console/api/overview", s.read(s.overview))
 	mux.Handle("GET /console/api/findings", s.read(s.findings))
 	mux.Handle("GET /console/api/rules/{id}", s.read(s.rule))
+	mux.Handle("GET /console/api/map", s.read(s.networkMap))
+	mux.Handle("GET /console/api/trace", s.read(s.trace))
+	mux.Handle("GET /console/api/effective", s.read(s.effective))
 	mux.Handle("GET /console/api/exceptions", s.read(s.listExceptions))
 	mux.Handle("GET /console/api/exceptions/audit", s.read(s.auditTrail))
 	mux.Handle("GET /console/api/exceptions/export", s.read(s.exportExceptions))

@@ -17,10 +17,13 @@ import (
 	"github.com/kordon-dev/kordon/internal/console/assets"
 	"github.com/kordon-dev/kordon/internal/console/auth"
 	"github.com/kordon-dev/kordon/internal/console/exceptions"
+	"github.com/kordon-dev/kordon/internal/console/netmap"
+	"github.com/kordon-dev/kordon/internal/netpol/model"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/sqlite"
 	"github.com/kordon-dev/kordon/internal/store/storetest"
+	"github.com/kordon-dev/kordon/internal/testgen"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -64,10 +67,11 @@ func fill(tb testing.TB, st store.Store, findings int) {
 }
 
 type fixture struct {
-	URL   string
-	Store store.Store
-	Exc   *exceptions.Store
-	Srv   *Server
+	URL     string
+	Cluster *model.Cluster
+	Store   store.Store
+	Exc     *exceptions.Store
+	Srv     *Server
 }
 
 // newFixture starts the console with a real SQLite store holding the
@@ -91,7 +95,11 @@ func newFixture(tb testing.TB, findings int) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := New(Options{Store: st, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Now: func() time.Time { return testNow },
+	c, problems := model.FromObjects(testgen.Objects(400, 3))
+	if len(problems) > 0 {
+		tb.Fatalf("generated inventory: %v", problems)
+	}
+	srv := New(Options{Store: st, Map: netmap.New(c), Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Now: func() time.Time { return testNow },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Auth: auth.New(auth.Options{Tokens: []auth.Token{
 			{Secret: editorToken, User: "alice", Role: auth.Editor},
@@ -99,7 +107,7 @@ func newFixture(tb testing.TB, findings int) *fixture {
 		}})})
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(hs.Close)
-	return &fixture{URL: hs.URL, Store: st, Exc: exc, Srv: srv}
+	return &fixture{URL: hs.URL, Cluster: c, Store: st, Exc: exc, Srv: srv}
 }
 
 // client is a logged-in HTTP client with its CSRF token.

@@ -4,10 +4,12 @@ import Login from './Login.jsx'
 import Overview from './Overview.jsx'
 import Findings from './Findings.jsx'
 import Exceptions from './Exceptions.jsx'
+import Network from './Network.jsx'
 
 const pages = [
   { id: 'overview', title: 'Overview', component: Overview },
   { id: 'findings', title: 'Findings', component: Findings },
+  { id: 'network', title: 'Network', component: Network },
   { id: 'exceptions', title: 'Exceptions', component: Exceptions },
 ]
 
