@@ -268,6 +268,23 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("effective policy", chromedp.Click(chromedp.CSS(`#wl-table tbody tr:nth-child(1) button.link`)), chromedp.WaitVisible(chromedp.ID("effective")))
 	b.page("network-trace")
 
+	// Events pages: WAF blocks and runtime alerts, linked to the workload.
+	b.run("events page", chromedp.Click(chromedp.CSS(`header a[href="#/events"]`)), chromedp.WaitVisible(chromedp.CSS("#events-table tbody tr")))
+	rules := get(b, "waf rules", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#events-table tbody tr td:nth-child(3)')].map(td => td.textContent)`))
+	for _, r := range rules {
+		if !strings.HasPrefix(r, "KOR-WAF-") {
+			t.Errorf("WAF page lists rule %q", r)
+		}
+	}
+	b.page("events-waf")
+	b.run("runtime alerts", chromedp.Click(chromedp.CSS(`a[href="#/events?engine=sensor"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="events-table"]//td[text()="KOR-RT-001"]`)))
+	b.page("events-runtime")
+	b.run("to the workload", chromedp.Click(chromedp.CSS(`#events-table a.workload`)), chromedp.WaitVisible(chromedp.ID("findings-filter")))
+	if ns := get(b, "namespace filter", chromedp.Value(chromedp.ID("f-namespace"))); !strings.HasPrefix(ns, "ns-") {
+		t.Errorf("the workload link opened findings of namespace %q", ns)
+	}
+
 	b.run("exceptions page", chromedp.Click(chromedp.CSS(`a[href="#/exceptions"]`)), chromedp.WaitVisible(chromedp.Search(`//table[@id="audit-table"]//td[contains(., "created")]`)))
 	table := get(b, "exceptions table", chromedp.Text(chromedp.ID("exceptions-table")))
 	if !strings.Contains(table, "accepted until the app is rewritten") || !strings.Contains(table, "alice") {

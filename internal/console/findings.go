@@ -42,9 +42,14 @@ type FindingRow struct {
 	Controls    []string          `json:"controls"`
 	// Exception names the console exception that covers the finding.
 	Exception string `json:"exception,omitempty"`
+	// Action, Actor and Attributes are an event's.
+	Action     string            `json:"action,omitempty"`
+	Actor      *finding.Actor    `json:"actor,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
-// FindingsPage is the answer of GET /console/api/findings.
+// FindingsPage is the answer of GET /console/api/findings (and, with
+// type=event, of the events pages).
 type FindingsPage struct {
 	// Total is the number of findings the filter matches (without the
 	// search text), -1 when a search narrows it further.
@@ -63,6 +68,13 @@ type FindingsPage struct {
 // duration such as 24h).
 func parseFilter(v url.Values, now time.Time) (store.Filter, error) {
 	f := store.Filter{Types: []store.Type{store.TypeFinding}}
+	switch t := v.Get("type"); t {
+	case "", "finding":
+	case "event":
+		f.Types = []store.Type{store.TypeEvent}
+	default:
+		return f, fmt.Errorf("type %q: want finding or event", t)
+	}
 	for _, s := range v["severity"] {
 		sev, err := finding.ParseSeverity(s)
 		if err != nil {
@@ -73,7 +85,7 @@ func parseFilter(v url.Values, now time.Time) (store.Filter, error) {
 	for _, p := range []struct {
 		name string
 		dst  *[]string
-	}{{"namespace", &f.Namespaces}, {"rule", &f.RuleIDs}, {"kind", &f.Kinds}, {"name", &f.Names}, {"engine", &f.Engines}} {
+	}{{"namespace", &f.Namespaces}, {"rule", &f.RuleIDs}, {"kind", &f.Kinds}, {"name", &f.Names}, {"engine", &f.Engines}, {"action", &f.Actions}} {
 		for _, s := range v[p.name] {
 			if s = strings.TrimSpace(s); s != "" {
 				if len(s) > 253 {
@@ -251,6 +263,18 @@ func matchText(e *finding.Event, q string) bool {
 			return true
 		}
 	}
+	if a := e.Actor; a != nil {
+		for _, s := range []string{a.User, a.Address, a.Process} {
+			if strings.Contains(strings.ToLower(s), q) {
+				return true
+			}
+		}
+	}
+	for _, v := range e.Attributes {
+		if strings.Contains(strings.ToLower(v), q) {
+			return true
+		}
+	}
 	return false
 }
 
@@ -271,6 +295,9 @@ func (s *Server) row(rec *store.Record, exc matcher) FindingRow {
 			}
 		}
 	}
-	row.Exception = exc.match(&e.Finding)
+	if rec.Type == store.TypeFinding {
+		row.Exception = exc.match(&e.Finding)
+	}
+	row.Action, row.Actor, row.Attributes = e.Action, e.Actor, e.Attributes
 	return row
 }

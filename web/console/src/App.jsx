@@ -5,11 +5,13 @@ import Overview from './Overview.jsx'
 import Findings from './Findings.jsx'
 import Exceptions from './Exceptions.jsx'
 import Network from './Network.jsx'
+import Events from './Events.jsx'
 
 const pages = [
   { id: 'overview', title: 'Overview', component: Overview },
   { id: 'findings', title: 'Findings', component: Findings },
   { id: 'network', title: 'Network', component: Network },
+  { id: 'events', title: 'Events', component: Events },
   { id: 'exceptions', title: 'Exceptions', component: Exceptions },
 ]
 
