@@ -363,6 +363,11 @@ func consoleHandler(ctx context.Context, f *serverFlags, tok string, st store.St
 	}
 	c := console.New(console.Options{Store: st, Map: nm, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Log: log,
 		Auth: auth.New(auth.Options{Tokens: tokens, Secure: tlsOn}), Timeout: f.queryTimeout})
+	go func() {
+		if err := c.Warm(ctx); err != nil {
+			log.Warn("console: overview not precomputed", "err", err)
+		}
+	}()
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/healthz", api)

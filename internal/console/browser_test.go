@@ -61,7 +61,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
-		chromedp.WindowSize(1400, 1000), chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1280, 860), chromedp.UserDataDir(t.TempDir()))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
@@ -127,7 +127,7 @@ func get[T any](b *browser, what string, a chromedp.Action[T]) T {
 // critical accessibility violation, and keeps a screenshot.
 func (b *browser) page(name string) {
 	b.t.Helper()
-	png := get(b, name+": screenshot", chromedp.FullScreenshot(100))
+	png := get(b, name+": screenshot", chromedp.CaptureScreenshot())
 	file := filepath.Join(*artifacts, name+".png")
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		b.t.Fatal(err)
@@ -165,6 +165,18 @@ func choose(id, value string) chromedp.Action[chromedp.Void] {
 	js := fmt.Sprintf(`(() => { const el = document.getElementById(%q);
 	  Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set.call(el, %q);
 	  return el.dispatchEvent(new Event('change', {bubbles: true})) })()`, id, value)
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](js)(ctx, t)
+		return err
+	})
+}
+
+// typeText replaces a textarea's text as typing does: through the native
+// setter and an input event, which React sees.
+func typeText(id, text string) chromedp.Action[chromedp.Void] {
+	js := fmt.Sprintf(`(() => { const el = document.getElementById(%q);
+	  Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, %q);
+	  return el.dispatchEvent(new Event('input', {bubbles: true})) })()`, id, text)
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Evaluate[bool](js)(ctx, t)
 		return err
@@ -267,6 +279,25 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.run("effective policy", chromedp.Click(chromedp.CSS(`#wl-table tbody tr:nth-child(1) button.link`)), chromedp.WaitVisible(chromedp.ID("effective")))
 	b.page("network-trace")
+
+	// The policy editor: the example compiles; a broken intent says why;
+	// an intent that zones the busiest namespace shows its diff.
+	b.run("editor", chromedp.Click(chromedp.CSS(`a[href="#/editor"]`)), chromedp.WaitVisible(chromedp.ID("generated")))
+	b.run("broken intent", typeText("intent", "apiVersion: kordon.dev/v1alpha1\nkind: NetworkIntent\nrules:\n  - from: nobody\n    to: nowhere\n"),
+		chromedp.WaitVisible(chromedp.ID("intent-error")))
+	b.mu.Lock()
+	b.errs = nil // the browser logs the 422 answer to the broken intent
+	b.mu.Unlock()
+	lockdown := "apiVersion: kordon.dev/v1alpha1\nkind: NetworkIntent\nmetadata:\n  name: lockdown\ngroups:\n  inside:\n    namespaces: [" + busiest +
+		"]\nzones:\n  - namespaces: [" + busiest + "]\nrules:\n  - from: inside\n    to: inside\n    ports: [tcp/8080]\n"
+	b.run("edit intent", typeText("intent", lockdown), chromedp.WaitVisible(chromedp.ID("diff-table")))
+	if sum := get(b, "diff summary", chromedp.Text(chromedp.ID("diff-summary"))); !strings.Contains(sum, "connections change") {
+		t.Errorf("diff summary %q", sum)
+	}
+	if gen := get(b, "generated", chromedp.Text(chromedp.ID("generated"))); !strings.Contains(gen, "namespace: "+busiest) {
+		t.Errorf("generated policies do not name %s:\n%s", busiest, gen)
+	}
+	b.page("editor")
 
 	// Events pages: WAF blocks and runtime alerts, linked to the workload.
 	b.run("events page", chromedp.Click(chromedp.CSS(`header a[href="#/events"]`)), chromedp.WaitVisible(chromedp.CSS("#events-table tbody tr")))

@@ -51,7 +51,8 @@ type Options struct {
 
 // Server serves the console.
 type Server struct {
-	o Options
+	o     Options
+	cache overviewCache
 }
 
 // New returns a console server.
@@ -81,6 +82,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /console/api/map", s.read(s.networkMap))
 	mux.Handle("GET /console/api/trace", s.read(s.trace))
 	mux.Handle("GET /console/api/effective", s.read(s.effective))
+	mux.Handle("POST /console/api/intent/preview", s.post(s.previewIntent))
 	mux.Handle("GET /console/api/exceptions", s.read(s.listExceptions))
 	mux.Handle("GET /console/api/exceptions/audit", s.read(s.auditTrail))
 	mux.Handle("GET /console/api/exceptions/export", s.read(s.exportExceptions))
@@ -119,6 +121,18 @@ func (s *Server) read(h handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		ctx, cancel := context.WithTimeout(r.Context(), s.o.Timeout)
 		defer cancel()
+		h(ctx, w, r, sess)
+	})
+}
+
+// post serves a POST that changes nothing (a preview) for any logged-in
+// user, with the CSRF token.
+func (s *Server) post(h handler) http.Handler {
+	return s.read(func(ctx context.Context, w http.ResponseWriter, r *http.Request, sess *auth.Session) {
+		if err := auth.CheckCSRF(r, sess); err != nil {
+			writeError(w, http.StatusForbidden, "%v", err)
+			return
+		}
 		h(ctx, w, r, sess)
 	})
 }

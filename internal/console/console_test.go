@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kordon-dev/kordon/internal/console/auth"
 	"github.com/kordon-dev/kordon/internal/store"
@@ -322,4 +324,86 @@ func TestOverviewGolden(t *testing.T) {
 	indented.Reset()
 	_ = json.Indent(&indented, b, "", "  ")
 	golden(t, "findings-page.json", indented.Bytes())
+}
+
+// TestNetworkAPI checks the map, trace, effective policy and intent
+// preview requests, and that a preview needs the CSRF token.
+func TestNetworkAPI(t *testing.T) {
+	fx := newFixture(t, 10)
+	vw := login(t, fx.URL, viewerToken)
+	var top struct{ Nodes, Edges []map[string]any }
+	vw.get(t, "/console/api/map", &top)
+	if len(top.Nodes) < 3 || len(top.Edges) == 0 {
+		t.Fatalf("map %+v", top)
+	}
+	w0, w1 := fx.Cluster.Workloads[0].ID(), fx.Cluster.Workloads[1].ID()
+	var tr struct {
+		Src     string
+		Allowed bool
+	}
+	vw.get(t, "/console/api/trace?src="+url.QueryEscape(w0)+"&dst="+url.QueryEscape(w1)+"&port=tcp/8080", &tr)
+	if !strings.HasPrefix(tr.Src, w0) {
+		t.Errorf("trace %+v", tr)
+	}
+	var eff struct{ Workload string }
+	vw.get(t, "/console/api/effective?workload="+url.QueryEscape(w0), &eff)
+	if eff.Workload != w0 {
+		t.Errorf("effective %+v", eff)
+	}
+	for _, bad := range []string{"/console/api/map?namespace=nope", "/console/api/effective?workload=a/b"} {
+		if code, _ := vw.do(t, "GET", bad, "", nil); code != 404 {
+			t.Errorf("%s: %d", bad, code)
+		}
+	}
+	if code, _ := vw.do(t, "GET", "/console/api/trace?src=nope/x&dst="+url.QueryEscape(w1), "", nil); code != 400 {
+		t.Errorf("trace from nowhere: %d", code)
+	}
+	intent, _ := json.Marshal(map[string]string{"intent": "apiVersion: kordon.dev/v1alpha1\nkind: NetworkIntent\nmetadata: {name: x}\ngroups:\n  all: {namespaces: [" +
+		fx.Cluster.Workloads[0].Namespace + "]}\nzones:\n  - namespaces: [" + fx.Cluster.Workloads[0].Namespace + "]\nrules:\n  - {from: all, to: all, ports: [tcp/80]}\n"})
+	if code, _ := vw.do(t, "POST", "/console/api/intent/preview", string(intent), nil); code != 403 {
+		t.Errorf("preview without CSRF: %d", code)
+	}
+	code, b := vw.do(t, "POST", "/console/api/intent/preview", string(intent), map[string]string{auth.CSRFHeader: vw.csrf})
+	var pv struct {
+		Policies string
+		Total    int
+	}
+	_ = json.Unmarshal(b, &pv)
+	if code != 200 || pv.Total == 0 || !strings.Contains(pv.Policies, "NetworkPolicy") {
+		t.Errorf("preview: %d %s", code, b)
+	}
+	code, b = vw.do(t, "POST", "/console/api/intent/preview", `{"intent":"rules: [{from: a}]"}`, map[string]string{auth.CSRFHeader: vw.csrf})
+	if code != 422 || !bytes.Contains(b, []byte("intent:")) {
+		t.Errorf("bad intent: %d %s", code, b)
+	}
+}
+
+// TestOverviewRefresh: a stale overview is served at once and replaced
+// in the background by one that counts the new records.
+func TestOverviewRefresh(t *testing.T) {
+	fx := newFixture(t, 100)
+	var clock atomic.Int64
+	clock.Store(testNow.UnixNano())
+	srv := New(Options{Store: fx.Store, Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	ctx := context.Background()
+	if err := srv.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, fx.Store, 50) // 50 more findings
+	ov, _ := srv.cachedOverview(ctx)
+	if ov.Findings != 100 {
+		t.Fatalf("fresh overview: %d findings", ov.Findings)
+	}
+	clock.Add(int64(overviewTTL + time.Second))
+	if ov, _ = srv.cachedOverview(ctx); ov.Findings != 100 {
+		t.Fatalf("stale overview: %d findings, want the old 100 at once", ov.Findings)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for ov.Findings != 150 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		ov, _ = srv.cachedOverview(ctx)
+	}
+	if ov.Findings != 150 {
+		t.Errorf("refreshed overview: %d findings, want 150", ov.Findings)
+	}
 }

@@ -40,14 +40,17 @@ var testNow = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
 // fill appends records from the store's generator until it holds
 // findings findings (and the events generated among them).
-func fill(tb testing.TB, st store.Store, findings int) {
+func fill(tb testing.TB, st store.Store, findings int) { fillSome(tb, st, findings, 1) }
+
+// fillSome is fill keeping one generated event in eventEvery.
+func fillSome(tb testing.TB, st store.Store, findings, eventEvery int) {
 	tb.Helper()
 	ctx := context.Background()
 	// About 7% of generated records are findings; spread them over (a
 	// little less than) the last 13 days.
 	span := 13 * 24 * time.Hour
 	g := storetest.New(1, testNow.Add(-span), span/time.Duration(findings*16), 40)
-	n := 0
+	n, ev := 0, 0
 	for n < findings {
 		batch := g.Batch(5000)
 		var keep []store.Record
@@ -57,6 +60,8 @@ func fill(tb testing.TB, st store.Store, findings int) {
 					continue
 				}
 				n++
+			} else if ev++; ev%eventEvery != 0 {
+				continue
 			}
 			keep = append(keep, r)
 		}
@@ -76,7 +81,11 @@ type fixture struct {
 
 // newFixture starts the console with a real SQLite store holding the
 // given number of generated findings, and a real exceptions database.
-func newFixture(tb testing.TB, findings int) *fixture {
+func newFixture(tb testing.TB, findings int) *fixture { return newFixtureSized(tb, findings, 1, 1200) }
+
+// newFixtureSized is newFixture keeping one generated event in eventEvery,
+// with an inventory of about objects generated objects.
+func newFixtureSized(tb testing.TB, findings, eventEvery, objects int) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
@@ -85,7 +94,7 @@ func newFixture(tb testing.TB, findings int) *fixture {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	fill(tb, st, findings)
+	fillSome(tb, st, findings, eventEvery)
 	exc, err := exceptions.Open(ctx, filepath.Join(dir, "kordon-console.db"))
 	if err != nil {
 		tb.Fatal(err)
@@ -95,7 +104,7 @@ func newFixture(tb testing.TB, findings int) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, problems := model.FromObjects(testgen.Objects(400, 3))
+	c, problems := model.FromObjects(testgen.Generate(objects, 3, testgen.Shape{PerNamespace: 150}))
 	if len(problems) > 0 {
 		tb.Fatalf("generated inventory: %v", problems)
 	}

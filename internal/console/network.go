@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -66,4 +67,33 @@ func (s *Server) effective(_ context.Context, w http.ResponseWriter, r *http.Req
 		return
 	}
 	writeJSON(w, http.StatusOK, e)
+}
+
+// maxIntent bounds an intent sent for preview.
+const maxIntent = 256 << 10
+
+type previewRequest struct {
+	Intent string `json:"intent"`
+}
+
+// previewIntent compiles an intent and answers the generated policies and
+// the connectivity diff. It changes nothing, so a viewer may ask, with the
+// CSRF token like every POST.
+func (s *Server) previewIntent(_ context.Context, w http.ResponseWriter, r *http.Request, _ *auth.Session) {
+	if s.noMap(w) {
+		return
+	}
+	var req previewRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxIntent+1024))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "preview: want {\"intent\": \"...\"} of at most %d bytes: %v", maxIntent, err)
+		return
+	}
+	pv, err := s.o.Map.Preview([]byte(req.Intent))
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "intent: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pv)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/console/auth"
@@ -65,13 +66,73 @@ const (
 
 var weight = map[string]int64{"critical": 10, "high": 5, "medium": 2, "low": 1}
 
+// overviewTTL is how long an overview is fresh. It aggregates every
+// record (about a second for 100,000 findings), so it is computed once and
+// then served at once: after overviewTTL the last one is still served
+// while a new one is computed in the background.
+const overviewTTL = 30 * time.Second
+
+// overviewCache keeps the last overview.
+type overviewCache struct {
+	mu         sync.Mutex
+	at         time.Time
+	value      *Overview
+	refreshing bool
+}
+
 func (s *Server) overview(ctx context.Context, w http.ResponseWriter, _ *http.Request, _ *auth.Session) {
-	ov, err := s.Overview(ctx)
+	ov, err := s.cachedOverview(ctx)
 	if err != nil {
 		s.fail(w, "overview", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ov)
+}
+
+// Warm computes the overview so that the first visitor does not wait for
+// it; kordon server calls it at start-up.
+func (s *Server) Warm(ctx context.Context) error {
+	_, err := s.cachedOverview(ctx)
+	return err
+}
+
+func (s *Server) cachedOverview(ctx context.Context) (*Overview, error) {
+	c := &s.cache
+	c.mu.Lock()
+	now := s.o.Now()
+	if c.value != nil {
+		v := c.value
+		if age := now.Sub(c.at); (age >= overviewTTL || age < 0) && !c.refreshing {
+			c.refreshing = true
+			go s.refreshOverview(context.WithoutCancel(ctx))
+		}
+		c.mu.Unlock()
+		return v, nil
+	}
+	defer c.mu.Unlock() // the first computation: the others wait for it
+	ov, err := s.Overview(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.at, c.value = now, ov
+	return ov, nil
+}
+
+// refreshOverview computes a new overview in the background, bounded by
+// the request timeout.
+func (s *Server) refreshOverview(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	ov, err := s.Overview(ctx)
+	c := &s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshing = false
+	if err != nil {
+		s.o.Log.Warn("console: overview refresh failed", "err", err)
+		return
+	}
+	c.at, c.value = s.o.Now(), ov
 }
 
 // Overview computes the overview page's data.
@@ -83,28 +144,28 @@ func (s *Server) Overview(ctx context.Context) (*Overview, error) {
 		return nil, err
 	}
 	findings := store.Filter{Types: []store.Type{store.TypeFinding}}
-	bySev, err := st.Count(ctx, findings, []store.Column{store.ColSeverity})
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range bySev {
-		ov.Severity[g.Key[0]] += g.Count
-		ov.Findings += g.Count
-	}
-	byNS, err := st.Count(ctx, findings, []store.Column{store.ColNamespace, store.ColSeverity})
+	// One aggregation gives the severity totals, the namespaces and the
+	// rules.
+	groups, err := st.Count(ctx, findings, []store.Column{store.ColNamespace, store.ColRuleID, store.ColSeverity})
 	if err != nil {
 		return nil, err
 	}
 	idx := map[string]int{}
-	for _, g := range byNS {
-		i, ok := idx[g.Key[0]]
+	type ruleSev struct{ rule, sev string }
+	bySevRule := map[ruleSev]int64{}
+	for _, g := range groups {
+		ns, rule, sev := g.Key[0], g.Key[1], g.Key[2]
+		ov.Severity[sev] += g.Count
+		ov.Findings += g.Count
+		bySevRule[ruleSev{rule, sev}] += g.Count
+		i, ok := idx[ns]
 		if !ok {
 			i = len(ov.Namespaces)
-			idx[g.Key[0]] = i
-			ov.Namespaces = append(ov.Namespaces, NamespaceRisk{Namespace: g.Key[0], Severity: map[string]int64{}})
+			idx[ns] = i
+			ov.Namespaces = append(ov.Namespaces, NamespaceRisk{Namespace: ns, Severity: map[string]int64{}})
 		}
 		ov.Namespaces[i].Findings += g.Count
-		ov.Namespaces[i].Severity[g.Key[1]] += g.Count
+		ov.Namespaces[i].Severity[sev] += g.Count
 	}
 	risk := func(n *NamespaceRisk) int64 {
 		var r int64
@@ -126,16 +187,12 @@ func (s *Server) Overview(ctx context.Context) (*Overview, error) {
 			ov.Namespaces[i].Score = int(100 - 100*risk(&ov.Namespaces[i])/worst)
 		}
 	}
-	byRule, err := st.Count(ctx, findings, []store.Column{store.ColRuleID, store.ColSeverity})
-	if err != nil {
-		return nil, err
-	}
 	failing := map[string]bool{}
 	ruleIdx := map[string]int{}
 	var rules []RuleCount
-	for _, g := range byRule {
-		id := g.Key[0]
-		sev, _ := finding.ParseSeverity(g.Key[1])
+	for k, n := range bySevRule {
+		id := k.rule
+		sev, _ := finding.ParseSeverity(k.sev)
 		if s.o.Catalogue != nil {
 			if r, ok := s.o.Catalogue.Lookup(id); ok {
 				failing[r.ID] = true
@@ -147,7 +204,7 @@ func (s *Server) Overview(ctx context.Context) (*Overview, error) {
 			ruleIdx[id] = i
 			rules = append(rules, RuleCount{RuleID: id, Severity: sev})
 		}
-		rules[i].Findings += g.Count
+		rules[i].Findings += n
 		rules[i].Severity = max(rules[i].Severity, sev)
 	}
 	slices.SortFunc(rules, func(a, b RuleCount) int {

@@ -2,6 +2,7 @@ package netmap
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/kordon-dev/kordon/internal/netpol/analyzer"
@@ -11,7 +12,7 @@ import (
 
 func cluster(tb testing.TB, n int) *model.Cluster {
 	tb.Helper()
-	c, problems := model.FromObjects(testgen.Objects(n, 7))
+	c, problems := model.FromObjects(testgen.Generate(n, 7, testgen.Shape{PerNamespace: 150}))
 	if len(problems) > 0 {
 		tb.Fatalf("generated objects: %v", problems)
 	}
@@ -115,11 +116,54 @@ func hasDir(e Effective, d string) bool {
 	return false
 }
 
-// BenchmarkBuild2000 builds the map of a 2,000-workload cluster.
-func BenchmarkBuild2000(b *testing.B) {
-	c := cluster(b, 2000)
-	b.ResetTimer()
+// BenchmarkBuild2000Workloads builds the map of a cluster of about 2,000
+// workloads (7,000 generated objects).
+func BenchmarkBuild2000Workloads(b *testing.B) {
+	c := cluster(b, 7000)
+	b.Logf("%d workloads, %d policies", len(c.Workloads), len(c.Policies))
 	for b.Loop() {
 		New(c)
+	}
+}
+
+// TestPreview compiles an intent that zones one namespace and checks
+// that every connectivity change involves that namespace.
+func TestPreview(t *testing.T) {
+	c := cluster(t, 1500)
+	m := New(c)
+	ns := c.Workloads[0].Namespace
+	intent := `apiVersion: kordon.dev/v1alpha1
+kind: NetworkIntent
+metadata:
+  name: lockdown
+groups:
+  inside:
+    namespaces: [` + ns + `]
+zones:
+  - namespaces: [` + ns + `]
+rules:
+  - from: inside
+    to: inside
+    ports: [tcp/8080]
+`
+	pv, err := m.Preview([]byte(intent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Total == 0 || len(pv.Changes) == 0 || !strings.Contains(pv.Policies, "kind: NetworkPolicy") {
+		t.Fatalf("preview: %d changes, policies:\n%s", pv.Total, pv.Policies)
+	}
+	for _, ch := range pv.Changes {
+		if !strings.HasPrefix(ch.Src, ns+"/") && !strings.HasPrefix(ch.Dst, ns+"/") {
+			t.Errorf("change outside %s: %+v", ns, ch)
+		}
+	}
+	// The inventory is unchanged: the same intent gives the same preview.
+	again, err := m.Preview([]byte(intent))
+	if err != nil || again.Total != pv.Total {
+		t.Errorf("second preview: %d changes (%v), first %d", again.Total, err, pv.Total)
+	}
+	if _, err := m.Preview([]byte("apiVersion: kordon.dev/v1alpha1\nkind: NetworkIntent\nrules:\n  - from: nowhere\n    to: inside\n")); err == nil {
+		t.Error("an intent with unknown groups: no error")
 	}
 }

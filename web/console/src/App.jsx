@@ -6,11 +6,13 @@ import Findings from './Findings.jsx'
 import Exceptions from './Exceptions.jsx'
 import Network from './Network.jsx'
 import Events from './Events.jsx'
+import Editor from './Editor.jsx'
 
 const pages = [
   { id: 'overview', title: 'Overview', component: Overview },
   { id: 'findings', title: 'Findings', component: Findings },
   { id: 'network', title: 'Network', component: Network },
+  { id: 'editor', title: 'Policy editor', component: Editor },
   { id: 'events', title: 'Events', component: Events },
   { id: 'exceptions', title: 'Exceptions', component: Exceptions },
 ]

@@ -36,6 +36,7 @@ export const api = {
   map: (ns) => call('GET', '/console/api/map' + (ns ? '?namespace=' + encodeURIComponent(ns) : '')),
   trace: (src, dst, port) => call('GET', '/console/api/trace?' + new URLSearchParams({ src, dst, port }).toString()),
   effective: (id) => call('GET', '/console/api/effective?workload=' + encodeURIComponent(id)),
+  preview: (intent) => call('POST', '/console/api/intent/preview', { intent }),
   exceptions: (all) => call('GET', '/console/api/exceptions' + (all ? '?all=1' : '')),
   audit: () => call('GET', '/console/api/exceptions/audit'),
   createException: (e) => call('POST', '/console/api/exceptions', e),
