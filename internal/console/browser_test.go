@@ -297,6 +297,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	if gen := get(b, "generated", chromedp.Text(chromedp.ID("generated"))); !strings.Contains(gen, "namespace: "+busiest) {
 		t.Errorf("generated policies do not name %s:\n%s", busiest, gen)
 	}
+	// Test the example CEL rule against its fixture: one finding.
+	b.run("rule test", chromedp.Click(chromedp.ID("rt-run")), chromedp.WaitVisible(chromedp.ID("rt-result")))
+	if res := get(b, "rule test result", chromedp.Text(chromedp.ID("rt-result"))); !strings.Contains(res, "ACME-IMG-001") || !strings.Contains(res, "docker.io/library/nginx") {
+		t.Errorf("rule test result %q", res)
+	}
 	b.page("editor")
 
 	// Events pages: WAF blocks and runtime alerts, linked to the workload.

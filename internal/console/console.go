@@ -83,6 +83,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /console/api/trace", s.read(s.trace))
 	mux.Handle("GET /console/api/effective", s.read(s.effective))
 	mux.Handle("POST /console/api/intent/preview", s.post(s.previewIntent))
+	mux.Handle("POST /console/api/rules/test", s.post(s.testRules))
 	mux.Handle("GET /console/api/exceptions", s.read(s.listExceptions))
 	mux.Handle("GET /console/api/exceptions/audit", s.read(s.auditTrail))
 	mux.Handle("GET /console/api/exceptions/export", s.read(s.exportExceptions))

@@ -407,3 +407,26 @@ func TestOverviewRefresh(t *testing.T) {
 		t.Errorf("refreshed overview: %d findings, want 150", ov.Findings)
 	}
 }
+
+// TestRuleTest evaluates a CEL rule against a fixture over HTTP.
+func TestRuleTest(t *testing.T) {
+	fx := newFixture(t, 10)
+	vw := login(t, fx.URL, viewerToken)
+	hdr := map[string]string{auth.CSRFHeader: vw.csrf}
+	rule := "id: ACME-1\ntitle: t\ndescription: d\nseverity: high\nremediation: r\nmatch: {workloads: true}\nvalidations:\n  - expression: \"!object.metadata.name.startsWith('bad')\"\n    message: bad name\n"
+	fixture := "apiVersion: v1\nkind: Pod\nmetadata: {name: bad-pod, namespace: x}\nspec: {containers: [{name: c, image: i}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: good-pod, namespace: x}\nspec: {containers: [{name: c, image: i}]}\n"
+	body, _ := json.Marshal(RuleTestRequest{Rules: rule, Fixture: fixture})
+	if code, _ := vw.do(t, "POST", "/console/api/rules/test", string(body), nil); code != 403 {
+		t.Errorf("without CSRF: %d", code)
+	}
+	code, b := vw.do(t, "POST", "/console/api/rules/test", string(body), hdr)
+	var res RuleTestResult
+	_ = json.Unmarshal(b, &res)
+	if code != 200 || len(res.Findings) != 1 || res.Findings[0].Resource.Name != "bad-pod" || res.Findings[0].RuleID != "ACME-1" {
+		t.Fatalf("%d %s", code, b)
+	}
+	bad, _ := json.Marshal(RuleTestRequest{Rules: "id: ACME-1\nvalidations:\n  - expression: \"object.spec.(\"\n", Fixture: fixture})
+	if code, b := vw.do(t, "POST", "/console/api/rules/test", string(bad), hdr); code != 422 || !bytes.Contains(b, []byte("rules.yaml")) {
+		t.Errorf("bad rule: %d %s", code, b)
+	}
+}

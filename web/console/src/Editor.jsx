@@ -20,6 +20,67 @@ rules:
     ports: [tcp/8080]
 `
 
+const exampleRule = `id: ACME-IMG-001
+title: Image from outside the company registry
+description: Images come from registry.acme.example only.
+severity: high
+remediation: Push the image to registry.acme.example and use it from there.
+match:
+  workloads: true
+variables:
+  - name: registry
+    expression: "'registry.acme.example/'"
+validations:
+  - expression: variables.allContainers.all(c, c.image.startsWith(variables.registry))
+    messageExpression: "'images from elsewhere: ' + variables.allContainers.filter(c, !c.image.startsWith(variables.registry)).map(c, c.image).join(', ')"
+`
+
+const exampleFixture = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: docker.io/library/nginx:1.27
+`
+
+// RuleTest evaluates CEL rules against a fixture on the server.
+function RuleTest() {
+  const [rules, setRules] = useState(exampleRule)
+  const [fixture, setFixture] = useState(exampleFixture)
+  const [result, setResult] = useState(null)
+  const [error, setError] = useState('')
+  const run = async () => {
+    setError('')
+    try { setResult(await api.testRules(rules, fixture)) } catch (e) { setError(e.message); setResult(null) }
+  }
+  return (
+    <section aria-labelledby="rt-h">
+      <h2 id="rt-h">Test CEL rules</h2>
+      <p className="hint">A rule file (docs/rules.md) and Kubernetes objects to test it on; evaluated on the server by the same engine as kordon scan.</p>
+      <div className="netgrid">
+        <div><label htmlFor="rule-text">Rules (YAML)</label>
+          <textarea id="rule-text" className="code" spellCheck="false" rows={16} value={rules} onChange={(e) => setRules(e.target.value)} /></div>
+        <div><label htmlFor="fixture-text">Fixture (YAML)</label>
+          <textarea id="fixture-text" className="code" spellCheck="false" rows={16} value={fixture} onChange={(e) => setFixture(e.target.value)} /></div>
+      </div>
+      <button type="button" id="rt-run" onClick={run}>Test rules</button>
+      {error && <p role="alert" className="error" id="rt-error">{error}</p>}
+      {result && (
+        <div id="rt-result">
+          <p>{result.findings.length === 0 ? 'No finding: every object passes.' : `${result.findings.length} finding(s):`}</p>
+          <ul>{result.findings.map((f, i) => <li key={i}><strong>{f.ruleID}</strong> {f.resource.kind} {f.resource.namespace ? f.resource.namespace + '/' : ''}{f.resource.name}: {f.message}</li>)}</ul>
+          {result.errors.length > 0 && <ul>{result.errors.map((e) => <li key={e} className="error">{e}</li>)}</ul>}
+        </div>
+      )}
+    </section>
+  )
+}
+
 // Editor edits a network intent (the kordon netpol compile format): the
 // server validates and compiles it as you type, and shows the generated
 // NetworkPolicies and what they would change in the inventory.
@@ -74,6 +135,7 @@ export default function Editor() {
           )}
         </section>
       )}
+      <RuleTest />
     </>
   )
 }

@@ -37,6 +37,7 @@ export const api = {
   trace: (src, dst, port) => call('GET', '/console/api/trace?' + new URLSearchParams({ src, dst, port }).toString()),
   effective: (id) => call('GET', '/console/api/effective?workload=' + encodeURIComponent(id)),
   preview: (intent) => call('POST', '/console/api/intent/preview', { intent }),
+  testRules: (rules, fixture) => call('POST', '/console/api/rules/test', { rules, fixture }),
   exceptions: (all) => call('GET', '/console/api/exceptions' + (all ? '?all=1' : '')),
   audit: () => call('GET', '/console/api/exceptions/audit'),
   createException: (e) => call('POST', '/console/api/exceptions', e),
