@@ -56,6 +56,11 @@ type serverFlags struct {
 	consoleDB         string
 	viewerTokenFile   string
 	manifests         []string
+	oidcIssuer        string
+	oidcClientID      string
+	oidcSecretFile    string
+	oidcRedirect      string
+	oidcEditors       []string
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -123,6 +128,11 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.StringVar(&f.consoleDB, "console-db", "", "SQLite database of the console's exceptions and audit trail (default: beside --db, NAME-console.db)")
 	fl.StringVar(&f.viewerTokenFile, "console-viewer-token-file", "", "file holding a token that logs in to the console read-only (at least 16 characters)")
 	fl.StringArrayVar(&f.manifests, "manifests", nil, "files or folders of the cluster's manifests (Helm charts and kustomizations too) for the console's network map (repeatable)")
+	fl.StringVar(&f.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL: the console offers single sign-on (code flow with PKCE)")
+	fl.StringVar(&f.oidcClientID, "oidc-client-id", "", "the console's OIDC client ID")
+	fl.StringVar(&f.oidcSecretFile, "oidc-client-secret-file", "", "file holding the console's OIDC client secret")
+	fl.StringVar(&f.oidcRedirect, "oidc-redirect-url", "", "the console's OIDC callback as the browser sees it: https://HOST/console/oidc/callback")
+	fl.StringSliceVar(&f.oidcEditors, "oidc-editors", nil, "users (email or subject) and groups (groups claim) given the editor role; other OIDC users are viewers")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	return cmd
 }
@@ -327,9 +337,27 @@ func consoleHandler(ctx context.Context, f *serverFlags, tok string, st store.St
 		}
 		tokens = append(tokens, auth.Token{Secret: v, User: "viewer", Role: auth.Viewer})
 	}
-	if len(tokens) == 0 {
-		log.Warn("web console off: with --no-auth it needs --console-viewer-token-file")
+	if len(tokens) == 0 && f.oidcIssuer == "" {
+		log.Warn("web console off: with --no-auth it needs --console-viewer-token-file or --oidc-issuer")
 		return api, func() {}, nil
+	}
+	mgr := auth.New(auth.Options{Tokens: tokens, Secure: tlsOn})
+	var oi *auth.OIDC
+	if f.oidcIssuer != "" {
+		var secret string
+		if f.oidcSecretFile != "" {
+			b, err := os.ReadFile(f.oidcSecretFile)
+			if err != nil {
+				return nil, nil, usageErr(fmt.Errorf("--oidc-client-secret-file: %w", err))
+			}
+			secret = strings.TrimSpace(string(b))
+		}
+		var err error
+		oi, err = auth.NewOIDC(ctx, auth.OIDCOptions{Issuer: f.oidcIssuer, ClientID: f.oidcClientID, ClientSecret: secret,
+			RedirectURL: f.oidcRedirect, Editors: f.oidcEditors}, mgr)
+		if err != nil {
+			return nil, nil, usageErr(fmt.Errorf("--oidc-issuer: %w", err))
+		}
 	}
 	dbPath := f.consoleDB
 	if dbPath == "" {
@@ -362,7 +390,7 @@ func consoleHandler(ctx context.Context, f *serverFlags, tok string, st store.St
 		log.Info("network map", "workloads", len(c.Workloads), "policies", len(c.Policies))
 	}
 	c := console.New(console.Options{Store: st, Map: nm, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Log: log,
-		Auth: auth.New(auth.Options{Tokens: tokens, Secure: tlsOn}), Timeout: f.queryTimeout})
+		Auth: mgr, OIDC: oi, Timeout: f.queryTimeout})
 	go func() {
 		if err := c.Warm(ctx); err != nil {
 			log.Warn("console: overview not precomputed", "err", err)

@@ -38,6 +38,8 @@ type Options struct {
 	Catalogue  *rules.Catalogue
 	Exceptions *exceptions.Store
 	Auth       *auth.Manager
+	// OIDC, when set, offers login with an OpenID Connect provider.
+	OIDC *auth.OIDC
 	// Map is the network map of the cluster inventory (nil: none given).
 	Map *netmap.Map
 	// Assets is the compiled front end (default: the embedded build).
@@ -75,6 +77,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /console/login", s.login)
 	mux.HandleFunc("POST /console/logout", s.logout)
+	if s.o.OIDC != nil {
+		mux.HandleFunc("GET /console/oidc/login", s.o.OIDC.Login)
+		mux.HandleFunc("GET /console/oidc/callback", s.o.OIDC.Callback)
+	}
 	mux.HandleFunc("GET /console/api/session", s.session)
 	mux.Handle("GET /console/api/overview", s.read(s.overview))
 	mux.Handle("GET /console/api/findings", s.read(s.findings))
@@ -220,13 +226,14 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// session answers the request's session, or {"user": ""} when it has
-// none (so that the app shows its login form without an error).
+// session answers the request's session, or {"user": "", "oidc": BOOL}
+// when it has none (so that the app shows its login form, with single
+// sign-on when OIDC is set up, without an error).
 func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	sess := s.o.Auth.Session(r)
 	if sess == nil {
-		writeJSON(w, http.StatusOK, map[string]string{"user": ""})
+		writeJSON(w, http.StatusOK, map[string]any{"user": "", "oidc": s.o.OIDC != nil})
 		return
 	}
 	writeJSON(w, http.StatusOK, sess)

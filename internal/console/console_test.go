@@ -135,7 +135,7 @@ func TestHeadersAndLogin(t *testing.T) {
 	if code, _ := c.do(t, "POST", "/console/logout", "", map[string]string{auth.CSRFHeader: c.csrf}); code != 204 {
 		t.Errorf("logout: %d", code)
 	}
-	if code, b := c.do(t, "GET", "/console/api/session", "", nil); code != 200 || string(b) != `{"user":""}`+"\n" {
+	if code, b := c.do(t, "GET", "/console/api/session", "", nil); code != 200 || string(b) != `{"oidc":false,"user":""}`+"\n" {
 		t.Errorf("after logout: %d %s", code, b)
 	}
 	if code, _ := c.do(t, "GET", "/console/api/overview", "", nil); code != 401 {

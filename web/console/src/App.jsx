@@ -27,17 +27,18 @@ function route() {
 export default function App() {
   const [session, setSession] = useState(undefined)
   const [where, setWhere] = useState(route())
+  const [sso, setSSO] = useState(false)
 
   useEffect(() => {
     const onHash = () => setWhere(route())
     window.addEventListener('hashchange', onHash)
-    api.session().then((s) => { if (s && s.user) { setCSRF(s.csrf); setSession(s) } else setSession(null) }).catch(() => setSession(null))
+    api.session().then((s) => { if (s && s.user) { setCSRF(s.csrf); setSession(s) } else { setSSO(!!(s && s.oidc)); setSession(null) } }).catch(() => setSession(null))
     return () => window.removeEventListener('hashchange', onHash)
   }, [])
 
   if (session === undefined) return <main className="loading"><p>Loading…</p></main>
   if (session === null) {
-    return <Login onLogin={(s) => { setCSRF(s.csrf); setSession(s) }} />
+    return <Login sso={sso} onLogin={(s) => { setCSRF(s.csrf); setSession(s) }} />
   }
   const Page = pages.find((p) => p.id === where.page).component
   const logout = async () => {
