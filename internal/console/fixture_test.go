@@ -81,7 +81,7 @@ type fixture struct {
 
 // newFixture starts the console with a real SQLite store holding the
 // given number of generated findings, and a real exceptions database.
-func newFixture(tb testing.TB, findings int) *fixture { return newFixtureSized(tb, findings, 1, 1200) }
+func newFixture(tb testing.TB, findings int) *fixture { return newFixtureSized(tb, findings, 4, 1200) }
 
 // newFixtureSized is newFixture keeping one generated event in eventEvery,
 // with an inventory of about objects generated objects.
@@ -108,7 +108,9 @@ func newFixtureSized(tb testing.TB, findings, eventEvery, objects int) *fixture 
 	if len(problems) > 0 {
 		tb.Fatalf("generated inventory: %v", problems)
 	}
-	srv := New(Options{Store: st, Map: netmap.New(c), Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Now: func() time.Time { return testNow },
+	// The timeout is generous: under the race detector on a busy machine
+	// the pure-Go SQLite is many times slower.
+	srv := New(Options{Store: st, Map: netmap.New(c), Timeout: 2 * time.Minute, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Now: func() time.Time { return testNow },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Auth: auth.New(auth.Options{Tokens: []auth.Token{
 			{Secret: editorToken, User: "alice", Role: auth.Editor},
