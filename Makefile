@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane browser clean bpf-tools bpf-generate bpf-check crs-regression waf-bench bench-operator bench-scale
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store control-plane browser clean bpf-tools bpf-generate bpf-check crs-regression waf-bench bench-operator bench-scale console console-deps console-check
 
 all: build
 
@@ -37,7 +37,7 @@ demo: build
 
 ## test: lint, then every test, including those against a real kube-apiserver
 ## and those in a real browser (Debian's chromium, installed when missing).
-test: lint bpf-check control-plane browser
+test: lint bpf-check console-check control-plane browser
 	KUBEBUILDER_ASSETS="$(ASSETS)" $(GO) test $(TEST_FLAGS) ./...
 
 ## unit: the tests without the control plane (they skip), quick to run often.
@@ -56,6 +56,28 @@ browser:
 	    echo "installing chromium (browser tests)"; \
 	    (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }); \
 	  else echo "chromium missing and apt unusable: browser tests will be skipped"; fi; }
+
+## console: rebuild the web console's front end (web/console, Vite + React)
+## into internal/console/assets/dist, which is committed so that go build
+## needs no Node. npm ci installs exactly package-lock.json; npm's cache is
+## kept under $HOME/.cache.
+CONSOLE_DIR   := web/console
+CONSOLE_DIST  := internal/console/assets/dist
+NPM_CACHE     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/npm
+console-deps:
+	@command -v npm >/dev/null || { echo "installing nodejs and npm (apt)"; apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund --cache $(NPM_CACHE) --prefer-offline >/dev/null
+
+console: console-deps
+	cd $(CONSOLE_DIR) && npm run build
+
+## console-check: fail when the committed build differs from what the
+## sources build to (run make console and commit the result).
+console-check: console-deps
+	@rm -rf /tmp/kordon-console-check.$$$$ && tmp=/tmp/kordon-console-check.$$$$ && \
+	  (cd $(CONSOLE_DIR) && npx vite build --logLevel warn --outDir $$tmp --emptyOutDir) && \
+	  if diff -r $$tmp $(CONSOLE_DIST) >/dev/null; then rm -rf $$tmp; echo "console build up to date"; \
+	  else diff -rq $$tmp $(CONSOLE_DIST); rm -rf $$tmp; echo "the committed console build differs from web/console: run make console and commit $(CONSOLE_DIST)"; exit 1; fi
 
 lint: vet fmt-check staticcheck
 

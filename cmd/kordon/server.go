@@ -16,8 +16,16 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/kordon-dev/kordon/internal/alert"
+	"github.com/kordon-dev/kordon/internal/console"
+	"github.com/kordon-dev/kordon/internal/console/assets"
+	"github.com/kordon-dev/kordon/internal/console/auth"
+	"github.com/kordon-dev/kordon/internal/console/exceptions"
+	"github.com/kordon-dev/kordon/internal/console/netmap"
 	"github.com/kordon-dev/kordon/internal/flowlog"
 	"github.com/kordon-dev/kordon/internal/intel"
+	"github.com/kordon-dev/kordon/internal/k8s"
+	"github.com/kordon-dev/kordon/internal/netpol/model"
+	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/servermetrics"
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
@@ -46,6 +54,15 @@ type serverFlags struct {
 	kafkaTopics       []string
 	kafkaGroup        string
 	metricsAddr       string
+	noConsole         bool
+	consoleDB         string
+	viewerTokenFile   string
+	manifests         []string
+	oidcIssuer        string
+	oidcClientID      string
+	oidcSecretFile    string
+	oidcRedirect      string
+	oidcEditors       []string
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -67,8 +84,12 @@ serves the HTTP API of docs/server.md:
   GET  /api/v1/query      the same in URL parameters
   GET  /api/v1/stats      records, bytes and time span held
   GET  /healthz           liveness, without a token
+  GET  /                  the web console (docs/console.md)
 
-With --kafka-brokers it also consumes events from Kafka topics.
+The web console at / logs in with the API token (role editor) or the
+--console-viewer-token-file token (role viewer, read-only); exceptions
+created there are kept in --console-db with an audit trail. With
+--kafka-brokers it also consumes events from Kafka topics.
 
 Every /api/ request carries "Authorization: Bearer TOKEN"; the token is read
 from --token-file or $KORDON_TOKEN (at least 16 characters). Records older
@@ -107,6 +128,15 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.StringSliceVar(&f.kafkaBrokers, "kafka-brokers", nil, "Kafka brokers (host:port, comma-separated) to consume events from")
 	fl.StringSliceVar(&f.kafkaTopics, "kafka-topic", []string{"kordon-events"}, "Kafka topics of events (one JSON event a record)")
 	fl.StringVar(&f.kafkaGroup, "kafka-group", "kordon-server", "Kafka consumer group")
+	fl.BoolVar(&f.noConsole, "no-console", false, "do not serve the web console at /")
+	fl.StringVar(&f.consoleDB, "console-db", "", "SQLite database of the console's exceptions and audit trail (default: beside --db, NAME-console.db)")
+	fl.StringVar(&f.viewerTokenFile, "console-viewer-token-file", "", "file holding a token that logs in to the console read-only (at least 16 characters)")
+	fl.StringArrayVar(&f.manifests, "manifests", nil, "files or folders of the cluster's manifests (Helm charts and kustomizations too) for the console's network map (repeatable)")
+	fl.StringVar(&f.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL: the console offers single sign-on (code flow with PKCE)")
+	fl.StringVar(&f.oidcClientID, "oidc-client-id", "", "the console's OIDC client ID")
+	fl.StringVar(&f.oidcSecretFile, "oidc-client-secret-file", "", "file holding the console's OIDC client secret")
+	fl.StringVar(&f.oidcRedirect, "oidc-redirect-url", "", "the console's OIDC callback as the browser sees it: https://HOST/console/oidc/callback")
+	fl.StringSliceVar(&f.oidcEditors, "oidc-editors", nil, "users (email or subject) and groups (groups claim) given the editor role; other OIDC users are viewers")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	return cmd
 }
@@ -220,6 +250,15 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		opts.Ingested = dispatcher.Observe
 	}
 	api := httpapi.New(opts)
+	handler := api.Handler()
+	if !f.noConsole {
+		h, closeConsole, err := consoleHandler(ctx, f, tok, st, api.Handler(), tlsCfg != nil, log)
+		if err != nil {
+			return err
+		}
+		defer closeConsole()
+		handler = h
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return usageErr(fmt.Errorf("--addr: %w", err))
@@ -229,7 +268,7 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	}
 	metrics := servermetrics.New(st)
 	srv := &http.Server{
-		Handler:           metrics.Wrap(api.Handler()),
+		Handler:           metrics.Wrap(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      f.queryTimeout + 30*time.Second,
@@ -292,4 +331,88 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// consoleHandler serves the store API under /api/ and /healthz and the web
+// console at every other path.
+func consoleHandler(ctx context.Context, f *serverFlags, tok string, st store.Store, api http.Handler, tlsOn bool, log *slog.Logger) (http.Handler, func(), error) {
+	var tokens []auth.Token
+	if tok != "" {
+		tokens = append(tokens, auth.Token{Secret: tok, User: "admin", Role: auth.Editor})
+	}
+	if f.viewerTokenFile != "" {
+		b, err := os.ReadFile(f.viewerTokenFile)
+		if err != nil {
+			return nil, nil, usageErr(fmt.Errorf("--console-viewer-token-file: %w", err))
+		}
+		v := strings.TrimSpace(string(b))
+		if len(v) < 16 || v == tok {
+			return nil, nil, usageErr(errors.New("--console-viewer-token-file: the token must have at least 16 characters and differ from the API token"))
+		}
+		tokens = append(tokens, auth.Token{Secret: v, User: "viewer", Role: auth.Viewer})
+	}
+	if len(tokens) == 0 && f.oidcIssuer == "" {
+		log.Warn("web console off: with --no-auth it needs --console-viewer-token-file or --oidc-issuer")
+		return api, func() {}, nil
+	}
+	mgr := auth.New(auth.Options{Tokens: tokens, Secure: tlsOn})
+	var oi *auth.OIDC
+	if f.oidcIssuer != "" {
+		var secret string
+		if f.oidcSecretFile != "" {
+			b, err := os.ReadFile(f.oidcSecretFile)
+			if err != nil {
+				return nil, nil, usageErr(fmt.Errorf("--oidc-client-secret-file: %w", err))
+			}
+			secret = strings.TrimSpace(string(b))
+		}
+		var err error
+		oi, err = auth.NewOIDC(ctx, auth.OIDCOptions{Issuer: f.oidcIssuer, ClientID: f.oidcClientID, ClientSecret: secret,
+			RedirectURL: f.oidcRedirect, Editors: f.oidcEditors}, mgr)
+		if err != nil {
+			return nil, nil, usageErr(fmt.Errorf("--oidc-issuer: %w", err))
+		}
+	}
+	dbPath := f.consoleDB
+	if dbPath == "" {
+		dbPath = strings.TrimSuffix(f.db, ".db") + "-console.db"
+	}
+	exc, err := exceptions.Open(ctx, dbPath)
+	if err != nil {
+		return nil, nil, usageErr(fmt.Errorf("--console-db: %w", err))
+	}
+	cat, err := rules.BuiltinCatalogue()
+	if err != nil {
+		exc.Close()
+		return nil, nil, err
+	}
+	var nm *netmap.Map
+	if len(f.manifests) > 0 {
+		loaded, err := k8s.LoadPaths(ctx, f.manifests, k8s.LoadOptions{})
+		if err != nil {
+			exc.Close()
+			return nil, nil, usageErr(fmt.Errorf("--manifests: %w", err))
+		}
+		for _, e := range loaded.Errors {
+			log.Error("--manifests: input error", "err", e)
+		}
+		c, problems := model.FromObjects(loaded.Objects)
+		for _, p := range problems {
+			log.Error("--manifests: left out of the network map", "err", p.Error())
+		}
+		nm = netmap.New(c)
+		log.Info("network map", "workloads", len(c.Workloads), "policies", len(c.Policies))
+	}
+	c := console.New(console.Options{Store: st, Map: nm, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Log: log,
+		Auth: mgr, OIDC: oi, Timeout: f.queryTimeout})
+	go func() {
+		if err := c.Warm(ctx); err != nil {
+			log.Warn("console: overview not precomputed", "err", err)
+		}
+	}()
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.Handle("/healthz", api)
+	mux.Handle("/", c.Handler())
+	return mux, func() { exc.Close() }, nil
 }
