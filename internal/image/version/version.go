@@ -28,9 +28,10 @@ import (
 var apkVersion = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*)*(~[0-9a-f]+)?(-r[0-9]+)?$`)
 
 // plausible is what every ecosystem's versions look like: they start
-// with a letter or digit and hold only these punctuation marks.
+// with a letter or digit and hold only these punctuation marks (RPM's
+// "^" included).
 // Anything else is rejected before the ecosystem's parser sees it.
-var plausible = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_~!:-]*$`)
+var plausible = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_~!:^-]*$`)
 
 // ErrUnsupported is returned for an ecosystem without an ordering.
 var ErrUnsupported = errors.New("no version ordering for ecosystem")
@@ -49,7 +50,7 @@ func Parse(ecosystem, s string) (Version, error) {
 		s = strings.TrimPrefix(strings.TrimPrefix(s, "go"), "v")
 	}
 	if !plausible.MatchString(s) {
-		return Version{}, fmt.Errorf("%s version %q: not a version (want a digit, letters and . + - _ ~ ! : only)", base, s)
+		return Version{}, fmt.Errorf("%s version %q: not a version (want letters, digits and . + - _ ~ ! : ^ only)", base, s)
 	}
 	if base == "Alpine" && !apkVersion.MatchString(s) {
 		return Version{}, fmt.Errorf("alpine version %q: not of the form 1.2.3[a][_suffixN][~hash][-rN]", s)

@@ -107,3 +107,19 @@ func TestUnsupported(t *testing.T) {
 		t.Error("an unknown ecosystem parsed")
 	}
 }
+
+// TestRefused checks that strings no ecosystem would call a version are
+// errors, not compared (the fuzzer found intransitive orders on them),
+// while RPM's caret still parses.
+func TestRefused(t *testing.T) {
+	for _, c := range []struct{ eco, v string }{{"Packagist", "#"}, {"Debian:12", ""}, {"Alpine:v3.20", "A0"}, {"Alpine:v3.20", "1.0-r"}, {"Go", "1.0 "}} {
+		if _, err := version.Parse(c.eco, c.v); err == nil {
+			t.Errorf("%s %q parsed", c.eco, c.v)
+		}
+	}
+	for _, c := range []struct{ eco, v string }{{"Red Hat", "1.0^20200101-1.el9"}, {"Alpine:v3.20", "1.2.3_rc1_p2~abc123-r10"}, {"Debian:12", "1:2.3~rc1+dfsg-4"}} {
+		if _, err := version.Parse(c.eco, c.v); err != nil {
+			t.Errorf("%s %q: %v", c.eco, c.v, err)
+		}
+	}
+}
