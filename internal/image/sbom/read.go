@@ -126,6 +126,9 @@ func complete(p *inventory.Package) error {
 		if p.Ecosystem == "" {
 			return errors.New("no purl and no ecosystem: cannot be matched")
 		}
+		if p.Name == "" {
+			return errors.New("no name: cannot be matched")
+		}
 		return nil
 	}
 	u, err := packageurl.FromString(p.PURL)
@@ -141,6 +144,12 @@ func complete(p *inventory.Package) error {
 		}
 	}
 	if p.Ecosystem != "" {
+		if p.Name == "" {
+			p.Name = u.Name
+		}
+		if p.Name == "" {
+			return errors.New("no name: cannot be matched")
+		}
 		return nil
 	}
 	full := u.Name
@@ -177,6 +186,12 @@ func complete(p *inventory.Package) error {
 	}
 	if p.Version == "" {
 		p.Version = u.Version
+	}
+	if p.Name == "" {
+		p.Name = u.Name
+	}
+	if p.Name == "" {
+		return errors.New("no name: cannot be matched")
 	}
 	return nil
 }

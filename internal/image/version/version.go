@@ -15,10 +15,23 @@ package version
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/google/osv-scalibr/semantic"
 )
+
+// apkVersion is apk-tools' version grammar (apk_version_validate):
+// numbers separated by dots, an optional letter, suffixes, an optional
+// ~commit hash and an optional -rN release. The osv-scalibr parser
+// accepts anything and its order is not transitive outside this grammar.
+var apkVersion = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*)*(~[0-9a-f]+)?(-r[0-9]+)?$`)
+
+// plausible is what every ecosystem's versions look like: they start
+// with a letter or digit and hold only these punctuation marks (RPM's
+// "^" included).
+// Anything else is rejected before the ecosystem's parser sees it.
+var plausible = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_~!:^-]*$`)
 
 // ErrUnsupported is returned for an ecosystem without an ordering.
 var ErrUnsupported = errors.New("no version ordering for ecosystem")
@@ -35,6 +48,12 @@ func Parse(ecosystem, s string) (Version, error) {
 	base, _, _ := strings.Cut(ecosystem, ":")
 	if base == "Go" {
 		s = strings.TrimPrefix(strings.TrimPrefix(s, "go"), "v")
+	}
+	if !plausible.MatchString(s) {
+		return Version{}, fmt.Errorf("%s version %q: not a version (want letters, digits and . + - _ ~ ! : ^ only)", base, s)
+	}
+	if base == "Alpine" && !apkVersion.MatchString(s) {
+		return Version{}, fmt.Errorf("alpine version %q: not of the form 1.2.3[a][_suffixN][~hash][-rN]", s)
 	}
 	v, err := semantic.Parse(s, base)
 	if err != nil {
