@@ -10,14 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kordon-dev/kordon/internal/finding"
+	"github.com/kordon-dev/kordon/internal/store/sqlite"
 )
 
 // schemaVersion is kept in PRAGMA user_version.
@@ -69,15 +68,10 @@ type Store struct {
 
 // Open opens or creates the database at path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"} {
-		q.Add("_pragma", p)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlite.OpenDB(path, 2, "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)")
 	if err != nil {
 		return nil, fmt.Errorf("open exceptions %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(2)
 	s := &Store{db: db}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()

@@ -60,21 +60,33 @@ var _ store.Store = (*Store)(nil)
 // Open opens or creates the database at path and brings its schema up to
 // date. An error names the path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "auto_vacuum(INCREMENTAL)", "cache_size(-65536)", "temp_store(MEMORY)"} {
-		q.Add("_pragma", p)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := OpenDB(path, 4, "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "auto_vacuum(INCREMENTAL)", "cache_size(-65536)", "temp_store(MEMORY)")
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(4)
 	s := &Store{db: db}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// OpenDB opens the SQLite database at path with modernc.org/sqlite, each
+// pragma (such as "journal_mode(WAL)") applied to every connection, and at
+// most maxConns connections. Other packages that keep their own SQLite file
+// beside the store open it here.
+func OpenDB(path string, maxConns int, pragmas ...string) (*sql.DB, error) {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(maxConns)
+	return db, nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {
