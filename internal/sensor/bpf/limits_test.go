@@ -1,0 +1,250 @@
+package bpf
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kordon-dev/kordon/internal/sensor/event"
+)
+
+// testCgroup makes a fresh cgroup v2 below the root and returns its
+// directory and an open descriptor for SysProcAttr.CgroupFD.
+func testCgroup(t *testing.T, name string) (string, *os.File) {
+	t.Helper()
+	root := "/sys/fs/cgroup"
+	var fs unix.Statfs_t
+	if unix.Statfs(root, &fs) != nil || fs.Type != unix.CGROUP2_SUPER_MAGIC {
+		root = "/sys/fs/cgroup/unified"
+	}
+	dir := filepath.Join(root, fmt.Sprintf("kordon-%s-%d", name, os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skip("cannot create a cgroup v2: ", err)
+	}
+	t.Cleanup(func() { os.Remove(dir) })
+	fd, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fd.Close() })
+	return dir, fd
+}
+
+// TestKernelLimits runs a shell in a fresh cgroup that opens two files
+// in turn 300 times each (the per-CPU fold cannot fold them: the dedup
+// does), then 1,000 distinct missing files (nothing to fold or dedup: the
+// rate limit, 1 per second with a burst of 50, keeps most), then execs a
+// marker. It checks that the distinct opens reported plus those counted
+// as limited account for all 1,000, that the duplicates were counted as
+// deduplicated, that the exec after the burst was still reported (execs
+// are exempt) and that no record was lost.
+func TestKernelLimits(t *testing.T) {
+	requireBPF(t)
+	dir, cg := testCgroup(t, "limits")
+	p, err := Load(Options{RingBytes: 1 << 20, Watch: []string{dir},
+		Limits: Limits{OpenRate: 1, OpenBurst: 50, DedupWindow: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	files := t.TempDir()
+	a, b := filepath.Join(files, "a"), filepath.Join(files, "b")
+	for _, f := range []string{a, b} {
+		if err := os.WriteFile(f, []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missing := filepath.Join(files, "missing")
+	script := fmt.Sprintf(`i=0; while [ $i -lt 300 ]; do read x < %s; read x < %s; i=$((i+1)); done
+i=0; while [ $i -lt 1000 ]; do true 2>/dev/null < %s/$i; i=$((i+1)); done
+exec /bin/echo kordon-limits-done`, a, b, missing)
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var cgroupID uint64
+	var opensA, recordsA, distinct uint64
+	readUntil(t, p, func(e *event.Event) bool {
+		switch {
+		case e.Kind == event.Open && e.Path == a:
+			recordsA++
+			opensA += 1 + e.Repeats
+			cgroupID = e.CgroupID
+		case e.Kind == event.Open && strings.HasPrefix(e.Path, missing+"/"):
+			distinct++
+		case e.Kind == event.Exec && slices.Contains(e.Args, "kordon-limits-done"):
+			return true
+		}
+		return false
+	})
+	got, err := p.TakeSuppressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := got[cgroupID]
+	t.Logf("file a: %d records for %d opens; distinct: %d reported; suppressed %+v", recordsA, opensA, distinct, s)
+	if recordsA != 1 {
+		t.Errorf("file a reported %d times in the dedup window, want once", recordsA)
+	}
+	if s.OpenDeduped < 2*300-2 {
+		t.Errorf("deduplicated opens: %d, want at least %d", s.OpenDeduped, 2*300-2)
+	}
+	if distinct == 0 || distinct > 60 {
+		t.Errorf("%d distinct opens reported, want 1 to 60 (burst 50, 1 per second)", distinct)
+	}
+	// The shell's own start-up opens (ld.so.cache, libc) share the bucket.
+	if s.OpenLimited < 1000-distinct || s.OpenLimited > 1000-distinct+30 {
+		t.Errorf("limited opens: %d, want %d (1,000 less the %d reported) plus at most the shell's own", s.OpenLimited, 1000-distinct, distinct)
+	}
+	c, err := p.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RingDrops != 0 {
+		t.Errorf("ring-buffer drops: %d, want 0", c.RingDrops)
+	}
+	if c.OpenLimited < s.OpenLimited || c.OpenDeduped < s.OpenDeduped {
+		t.Errorf("per-CPU counters %+v below the cgroup's %+v", c, s)
+	}
+	// Counts are taken once: the next call returns only what is new.
+	again, err := p.TakeSuppressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := again[cgroupID]; !n.IsZero() {
+		t.Errorf("second TakeSuppressed returned %+v again", n)
+	}
+}
+
+// TestLimitsRejected checks that bad limits are refused with the field
+// named.
+func TestLimitsRejected(t *testing.T) {
+	for _, tc := range []struct {
+		l    Limits
+		want string
+	}{
+		{Limits{OpenRate: -1, OpenBurst: 1}, "open rate -1"},
+		{Limits{OpenRate: 10}, "open burst 0"},
+		{Limits{NetRate: 10}, "connection burst 0"},
+		{Limits{DedupWindow: -time.Second}, "dedup window"},
+	} {
+		spec, err := loadSensor()
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = tc.l.set(spec)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one naming %q", tc.l, err, tc.want)
+		}
+	}
+}
+
+// TestCapabilityFallback forces the fallback mode (capability use derived
+// from system calls, as on kernels without capability/cap_capable) and
+// checks, with real processes in a fresh cgroup: chroot as root (granted
+// CAP_SYS_CHROOT), chroot as nobody (denied), a new UTS namespace and
+// sethostname in it (granted CAP_SYS_ADMIN, twice: reported once per
+// process), and a plain open (no capability event).
+func TestCapabilityFallback(t *testing.T) {
+	requireBPF(t)
+	dir, cg := testCgroup(t, "capfallback")
+	p, err := Load(Options{RingBytes: 1 << 20, Watch: []string{dir}, CapabilityFallback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if p.CapabilitySource != "syscalls" {
+		t.Fatalf("capability source %q, want syscalls", p.CapabilitySource)
+	}
+	chroot, err := exec.LookPath("chroot")
+	if err != nil {
+		t.Skip("no chroot binary: ", err)
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("no unshare binary: ", err)
+	}
+	run := func(cred *syscall.Credential, name string, args ...string) uint32 {
+		cmd := exec.Command(name, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd()), Credential: cred}
+		cmd.Run() // the refused chroot fails, as it should
+		return uint32(cmd.Process.Pid)
+	}
+	granted := run(nil, chroot, "/", "/bin/true")
+	denied := run(&syscall.Credential{Uid: 65534, Gid: 65534}, chroot, "/", "/bin/true")
+	uts := run(nil, unshare, "--uts", "/bin/sh", "-c", "hostname kordon-fallback-1; hostname kordon-fallback-2; cat /etc/hostname >/dev/null")
+	done := run(nil, "/bin/echo", "kordon-fallback-done")
+	type key struct {
+		pid     uint32
+		cap     string
+		ret     int32
+		syscall string
+	}
+	seen := map[key]int{}
+	readUntil(t, p, func(e *event.Event) bool {
+		if e.Kind == event.Capability {
+			seen[key{e.PID, e.Capability, e.Ret, e.Syscall}]++
+		}
+		return e.Kind == event.Exec && e.PID == done
+	})
+	t.Logf("capability events: %v", seen)
+	for _, want := range []key{
+		{granted, "CAP_SYS_CHROOT", 0, "chroot"},
+		{denied, "CAP_SYS_CHROOT", -1, "chroot"},
+		{uts, "CAP_SYS_ADMIN", 0, "unshare"},
+	} {
+		if seen[want] != 1 {
+			t.Errorf("%+v reported %d times, want once", want, seen[want])
+		}
+	}
+	// sethostname (CAP_SYS_ADMIN) runs in the hostname child processes.
+	var hostnames int
+	for k := range seen {
+		if k.syscall == "sethostname" && k.cap == "CAP_SYS_ADMIN" && k.ret == 0 {
+			hostnames++
+		}
+	}
+	if hostnames != 2 {
+		t.Errorf("sethostname reported for %d processes, want 2 (one per hostname command)", hostnames)
+	}
+	for k := range seen {
+		if k.syscall == "" {
+			t.Errorf("capability event without its system call in fallback mode: %+v", k)
+		}
+	}
+}
+
+// TestCapabilitySourceTracepoint checks the default mode on a kernel with
+// capability/cap_capable: the fallback programs are not attached and
+// capability events name no system call.
+func TestCapabilitySourceTracepoint(t *testing.T) {
+	requireBPF(t)
+	p, err := Load(Options{RingBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if slices.Contains(p.Missing, "capability/cap_capable") {
+		if p.CapabilitySource != "syscalls" {
+			t.Errorf("without cap_capable the source is %q, want syscalls", p.CapabilitySource)
+		}
+		t.Skip("this kernel has no capability/cap_capable tracepoint")
+	}
+	if p.CapabilitySource != "tracepoint" {
+		t.Errorf("capability source %q, want tracepoint", p.CapabilitySource)
+	}
+	for name := range p.coll.Programs {
+		if strings.HasPrefix(name, "cap_") {
+			t.Errorf("fallback program %s loaded in tracepoint mode", name)
+		}
+	}
+}
