@@ -95,18 +95,26 @@ func gcra(what string, rate float64, burst uint32) (interval, tolerance uint64, 
 	return interval, interval * uint64(burst-1), nil
 }
 
-func (l Limits) set(spec *ebpf.CollectionSpec) error {
-	oi, ot, err := gcra("open", l.OpenRate, l.OpenBurst)
-	if err != nil {
+// Validate checks the limits, naming the field at fault.
+func (l Limits) Validate() error {
+	if _, _, err := gcra("open", l.OpenRate, l.OpenBurst); err != nil {
 		return err
 	}
-	ni, nt, err := gcra("connection", l.NetRate, l.NetBurst)
-	if err != nil {
+	if _, _, err := gcra("connection", l.NetRate, l.NetBurst); err != nil {
 		return err
 	}
 	if l.DedupWindow < 0 {
 		return fmt.Errorf("dedup window %s: want 0 (off) or more", l.DedupWindow)
 	}
+	return nil
+}
+
+func (l Limits) set(spec *ebpf.CollectionSpec) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	oi, ot, _ := gcra("open", l.OpenRate, l.OpenBurst)
+	ni, nt, _ := gcra("connection", l.NetRate, l.NetBurst)
 	var seed [8]byte
 	if _, err := rand.Read(seed[:]); err != nil {
 		return fmt.Errorf("hash seed: %w", err)
