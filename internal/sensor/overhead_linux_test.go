@@ -42,8 +42,11 @@ func threadCPU() time.Duration {
 // ratio; wall time on a shared machine is reported but noisy. Variants:
 //
 //   - open-close: one file opened and closed (the kernel folds the
-//     repeats); open-close-distinct: 1,000 files in turn (every open
-//     reported);
+//     repeats); open-close-distinct: 1,000 files in turn (deduplicated
+//     in the kernel within a second); open-unique: 200,000 paths never
+//     seen before (missing files: only the rate limit applies). The
+//     sensor runs with bpf.DefaultLimits (as kordon sensor run does);
+//     -nolimits: without the kernel's per-cgroup limits;
 //   - fork-exec: /bin/true;
 //   - -drain-only: the ring buffer is read and the events dropped, without
 //     the pipeline (attribution, baselines, rules): the kernel side alone;
@@ -84,6 +87,19 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				syscall.Close(fd)
+			}
+		}
+	}
+	// uniqueLoop opens paths never seen before (missing files, as a
+	// scanner or a per-request temporary name would): nothing to fold or
+	// deduplicate, only the rate limit applies.
+	var uniqueRound int
+	uniqueLoop := func() {
+		uniqueRound++
+		for i := range opens {
+			fd, err := syscall.Open(fmt.Sprintf("%s/u%d-%07d", dir, uniqueRound, i), syscall.O_RDONLY, 0)
+			if err == nil {
 				syscall.Close(fd)
 			}
 		}
@@ -133,6 +149,8 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		cmd.Wait()
 		counters.RingDrops += res.Counters.RingDrops
 		counters.OpenRepeats += res.Counters.OpenRepeats
+		counters.OpenDeduped += res.Counters.OpenDeduped
+		counters.OpenLimited += res.Counters.OpenLimited
 		events += res.Opens
 		return r
 	}
@@ -158,6 +176,7 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 	os.Mkdir(other, 0o755)
 	defer os.Remove(other)
 	unwatched := []string{other}
+	lim := bpf.DefaultLimits()
 	for _, v := range []struct {
 		name  string
 		f     func()
@@ -166,18 +185,21 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		floor string
 		drain bool
 	}{
-		{"open-close", openLoop(false), opens, bpf.Options{}, "", false},
-		{"open-close-distinct", openLoop(true), opens, bpf.Options{}, "", false},
-		{"open-close-raw", openLoop(false), opens, bpf.Options{RawSyscalls: true}, "", false},
-		{"open-close-distinct-raw", openLoop(true), opens, bpf.Options{RawSyscalls: true}, "", false},
-		{"open-close-unwatched", openLoop(false), opens, bpf.Options{Watch: unwatched}, "", false},
-		{"open-close-unwatched-raw", openLoop(false), opens, bpf.Options{Watch: unwatched, RawSyscalls: true}, "", false},
+		{"open-close", openLoop(false), opens, bpf.Options{Limits: lim}, "", false},
+		{"open-close-distinct", openLoop(true), opens, bpf.Options{Limits: lim}, "", false},
+		{"open-close-distinct-nolimits", openLoop(true), opens, bpf.Options{}, "", false},
+		{"open-unique", uniqueLoop, opens, bpf.Options{Limits: lim}, "", false},
+		{"open-unique-nolimits", uniqueLoop, opens, bpf.Options{}, "", false},
+		{"open-close-raw", openLoop(false), opens, bpf.Options{RawSyscalls: true, Limits: lim}, "", false},
+		{"open-close-distinct-raw", openLoop(true), opens, bpf.Options{RawSyscalls: true, Limits: lim}, "", false},
+		{"open-close-unwatched", openLoop(false), opens, bpf.Options{Watch: unwatched, Limits: lim}, "", false},
+		{"open-close-unwatched-raw", openLoop(false), opens, bpf.Options{Watch: unwatched, RawSyscalls: true, Limits: lim}, "", false},
 		{"open-close-floor", openLoop(false), opens, bpf.Options{}, "sys_enter_ptrace", false},
 		{"open-close-empty-program", openLoop(false), opens, bpf.Options{}, "sys_exit_openat", false},
-		{"fork-exec", execLoop, execs, bpf.Options{}, "", false},
-		{"fork-exec-drain-only", execLoop, execs, bpf.Options{}, "", true},
+		{"fork-exec", execLoop, execs, bpf.Options{Limits: lim}, "", false},
+		{"fork-exec-drain-only", execLoop, execs, bpf.Options{Limits: lim}, "", true},
 		{"open-close-distinct-drain-only", openLoop(true), opens, bpf.Options{}, "", true},
-		{"fork-exec-unwatched", execLoop, execs, bpf.Options{Watch: unwatched}, "", false},
+		{"fork-exec-unwatched", execLoop, execs, bpf.Options{Watch: unwatched, Limits: lim}, "", false},
 		{"fork-exec-floor", execLoop, execs, bpf.Options{}, "sys_enter_ptrace", false},
 	} {
 		if v.opts.RawSyscalls && runtime.GOARCH != "amd64" {
@@ -209,6 +231,8 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 				b.ReportMetric(float64(on.wall)/float64(off.wall), "wall-ratio")
 				b.ReportMetric(float64(counters.RingDrops), "ringbuf-drops")
 				b.ReportMetric(float64(counters.OpenRepeats), "opens-folded")
+				b.ReportMetric(float64(counters.OpenDeduped), "opens-deduped")
+				b.ReportMetric(float64(counters.OpenLimited), "opens-limited")
 				b.ReportMetric(float64(events), "open-records-read")
 			}
 		})

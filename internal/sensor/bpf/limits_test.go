@@ -248,3 +248,44 @@ func TestCapabilitySourceTracepoint(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupNewProgram checks that an exec starts the fold and the dedup
+// afresh: a shell reads a file three times, then execs cat in the same
+// process, which reads it again within the window. The shell's reads are
+// folded (the records account for all three) and cat's read is reported
+// as its own record (a rule that asks which program read a token must
+// see it).
+func TestDedupNewProgram(t *testing.T) {
+	requireBPF(t)
+	dir, cg := testCgroup(t, "dedupexec")
+	p, err := Load(Options{RingBytes: 1 << 20, Watch: []string{dir}, Limits: Limits{DedupWindow: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sh", "-c", fmt.Sprintf(`read x < %[1]s; read x < %[1]s; read x < %[1]s; exec /bin/cat %[1]s`, file))
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+	cmd.Stdout = nil
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(cmd.Process.Pid)
+	var shellOpens uint64
+	readUntil(t, p, func(e *event.Event) bool {
+		if e.Kind != event.Open || e.Path != file || e.PID != pid {
+			return false
+		}
+		if e.Comm == "cat" {
+			return true
+		}
+		shellOpens += 1 + e.Repeats
+		return false
+	})
+	if shellOpens != 3 {
+		t.Errorf("the shell's records account for %d opens, want 3", shellOpens)
+	}
+}

@@ -224,7 +224,8 @@ volatile const u64 net_interval_ns = 0;
 volatile const u64 net_tolerance_ns = 0;
 
 // Opens identical to one reported within this window (same cgroup,
-// process, flags, success and path hash) are counted, not reported; 0
+// process and program — an exec starts afresh —, flags, success and path
+// hash) are counted, not reported; 0
 // turns the dedup off. The path hash is seeded at load time (hash_seed)
 // so that a workload cannot choose paths that collide with another.
 volatile const u64 dedup_window_ns = 0;
@@ -298,6 +299,7 @@ struct dedup_key {
 	u64 cgroup_id;
 	u64 hash;
 	u64 flags;
+	u64 exec_id; // after an exec the same pid is another program
 	u32 pid;
 	u32 ok;
 };
@@ -330,6 +332,7 @@ struct {
 
 struct open_cache {
 	u64 cgroup_id;
+	u64 exec_id; // the task's self_exec_id: an exec in the same process is a new opener
 	u64 flags;
 	u64 since;
 	u64 count;
@@ -428,8 +431,9 @@ static __always_inline int exit_open(u64 filename, u64 flags, long ret)
 	u64 id = bpf_get_current_pid_tgid();
 	u64 cg = bpf_get_current_cgroup_id();
 	u64 now = bpf_ktime_get_ns();
+	u64 exec_id = bpf_get_current_task_btf()->self_exec_id;
 	int ok = ret >= 0, was_ok = c->ret >= 0;
-	if (c->len == (u32)n && c->cgroup_id == cg && c->pid == (u32)(id >> 32) && c->flags == flags &&
+	if (c->len == (u32)n && c->cgroup_id == cg && c->pid == (u32)(id >> 32) && c->exec_id == exec_id && c->flags == flags &&
 	    ok == was_ok && now - c->since < REPEAT_WINDOW_NS && same_path(c, cur, next, n)) {
 		c->count++;
 		count(COUNT_OPEN_REPEATS);
@@ -442,6 +446,7 @@ static __always_inline int exit_open(u64 filename, u64 flags, long ret)
 		dk.cgroup_id = cg;
 		dk.hash = path_hash(c, next, n);
 		dk.flags = flags;
+		dk.exec_id = exec_id;
 		dk.pid = id >> 32;
 		dk.ok = ok;
 		dv = bpf_map_lookup_elem(&open_dedup, &dk);
@@ -475,7 +480,7 @@ static __always_inline int exit_open(u64 filename, u64 flags, long ret)
 		}
 	}
 	if (c->count > 0) {
-		if (c->len == (u32)n && c->cgroup_id == cg && c->pid == (u32)(id >> 32) && c->flags == flags &&
+		if (c->len == (u32)n && c->cgroup_id == cg && c->pid == (u32)(id >> 32) && c->exec_id == exec_id && c->flags == flags &&
 		    ok == was_ok && same_path(c, cur, next, n))
 			repeats += c->count; // the window ended: this report carries them
 		else
@@ -485,6 +490,7 @@ static __always_inline int exit_open(u64 filename, u64 flags, long ret)
 	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	c->cgroup_id = cg;
+	c->exec_id = exec_id;
 	c->flags = flags;
 	c->since = now;
 	c->count = 0;
@@ -527,11 +533,28 @@ static __always_inline int syscall_args(struct pt_regs *regs, u64 *a0, u64 *a1, 
 	return -1;
 }
 
-static __always_inline int open_from_regs(struct pt_regs *regs, long ret, int openat2)
+// syscall_args_btf is syscall_args for registers the verifier knows the
+// type of (bpf_task_pt_regs): plain loads instead of a helper call each.
+static __always_inline int syscall_args_btf(struct pt_regs *regs, u64 *a0, u64 *a1, u64 *a2)
 {
-	u64 dfd, filename, flags;
-	if (syscall_args(regs, &dfd, &filename, &flags) != 0)
+	if (bpf_core_field_exists(regs->si)) {
+		*a0 = regs->di;
+		*a1 = regs->si;
+		*a2 = regs->dx;
 		return 0;
+	}
+	struct pt_regs___arm64 *r = (void *)regs;
+	if (bpf_core_field_exists(r->regs)) {
+		*a0 = r->orig_x0;
+		*a1 = r->regs[1];
+		*a2 = r->regs[2];
+		return 0;
+	}
+	return -1;
+}
+
+static __always_inline int open_from_args(u64 filename, u64 flags, long ret, int openat2)
+{
 	if (openat2) {
 		struct open_how how = {};
 		bpf_probe_read_user(&how, sizeof(how), (void *)flags);
@@ -540,23 +563,30 @@ static __always_inline int open_from_regs(struct pt_regs *regs, long ret, int op
 	return exit_open(filename, flags, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int handle_exit_openat(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int open_from_regs(struct pt_regs *regs, long ret, int openat2)
 {
-	if (skip())
+	u64 dfd, filename, flags;
+	if (syscall_args(regs, &dfd, &filename, &flags) != 0)
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	return open_from_regs(regs, BPF_CORE_READ(ctx, ret), 0);
+	return open_from_args(filename, flags, ret, openat2);
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int handle_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int exit_openat(struct trace_event_raw_sys_exit *ctx, int openat2)
 {
 	if (skip())
 		return 0;
+	u64 dfd, filename, flags;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	return open_from_regs(regs, BPF_CORE_READ(ctx, ret), 1);
+	if (syscall_args_btf(regs, &dfd, &filename, &flags) != 0)
+		return 0;
+	return open_from_args(filename, flags, ctx->ret, openat2);
 }
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int handle_exit_openat(struct trace_event_raw_sys_exit *ctx) { return exit_openat(ctx, 0); }
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int handle_exit_openat2(struct trace_event_raw_sys_exit *ctx) { return exit_openat(ctx, 1); }
 
 // The same opens from the raw sys_exit tracepoint: one program runs at
 // the exit of every system call and picks openat and openat2 by number
@@ -912,12 +942,12 @@ static __always_inline int cap_from_syscall(struct trace_event_raw_sys_exit *ctx
 {
 	if (skip())
 		return 0;
-	long ret = BPF_CORE_READ(ctx, ret);
+	long ret = ctx->ret;
 	if (ret < 0 && ret != -EPERM)
 		return 0;
 	u64 a0 = 0, a1 = 0, a2 = 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	if (syscall_args(regs, &a0, &a1, &a2) != 0)
+	if (syscall_args_btf(regs, &a0, &a1, &a2) != 0)
 		return 0;
 	int cap = syscall_cap(tag, a0, a1, a2);
 	if (cap < 0)
