@@ -58,7 +58,9 @@ func threadCPU() time.Duration {
 //     (never called by the loop): the kernel's cost of the traced-syscall
 //     path that any syscall tracepoint switches on for every task;
 //     -empty-program: an empty program on syscalls/sys_exit_openat (the
-//     cost of running any program there).
+//     cost of running any program there); -path-only: the sensor with the
+//     open programs replaced by one that only filters, reads the registers
+//     and copies the path (what any path-reporting sensor must do).
 //
 // Run:
 //
@@ -196,6 +198,7 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		{"open-close-unwatched-raw", openLoop(false), opens, bpf.Options{Watch: unwatched, RawSyscalls: true, Limits: lim}, "", false},
 		{"open-close-floor", openLoop(false), opens, bpf.Options{}, "sys_enter_ptrace", false},
 		{"open-close-empty-program", openLoop(false), opens, bpf.Options{}, "sys_exit_openat", false},
+		{"open-close-path-only", openLoop(false), opens, bpf.Options{PathOnly: true}, "", true},
 		{"fork-exec", execLoop, execs, bpf.Options{Limits: lim}, "", false},
 		{"fork-exec-drain-only", execLoop, execs, bpf.Options{Limits: lim}, "", true},
 		{"open-close-distinct-drain-only", openLoop(true), opens, bpf.Options{}, "", true},

@@ -289,3 +289,26 @@ func TestDedupNewProgram(t *testing.T) {
 		t.Errorf("the shell's records account for %d opens, want 3", shellOpens)
 	}
 }
+
+// TestPathOnly checks the overhead benchmark's measuring aid: with
+// PathOnly the open programs report nothing, the others still do.
+func TestPathOnly(t *testing.T) {
+	requireBPF(t)
+	dir, cg := testCgroup(t, "pathonly")
+	p, err := Load(Options{RingBytes: 1 << 20, Watch: []string{dir}, PathOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cmd := exec.Command("/bin/sh", "-c", "cat /etc/hostname >/dev/null; exec /bin/echo kordon-path-only")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, p, func(e *event.Event) bool {
+		if e.Kind == event.Open {
+			t.Fatalf("an open was reported with PathOnly: %+v", e)
+		}
+		return e.Kind == event.Exec && slices.Contains(e.Args, "kordon-path-only")
+	})
+}

@@ -48,6 +48,10 @@ type Options struct {
 	// syscalls/sys_exit_openat(2). Measured more expensive; kept to repeat
 	// the comparison (docs/benchmarks.md).
 	RawSyscalls bool
+	// PathOnly replaces the open programs with one that filters, reads the
+	// saved registers and copies the path, and reports nothing: a
+	// measuring aid for the overhead benchmark (docs/benchmarks.md).
+	PathOnly bool
 	// Limits are the in-kernel per-cgroup rate limits and open dedup; the
 	// zero value turns them off (DefaultLimits are the CLI's defaults).
 	Limits Limits
@@ -225,11 +229,18 @@ func Load(opts Options) (*Probe, error) {
 		return nil, fmt.Errorf("limits: %w", err)
 	}
 	p := &Probe{bootTime: bootTime(), last: map[uint64]Suppressed{}}
-	if opts.RawSyscalls {
+	switch {
+	case opts.PathOnly:
 		delete(spec.Programs, "handle_exit_openat")
 		delete(spec.Programs, "handle_exit_openat2")
-	} else {
 		delete(spec.Programs, "handle_raw_sys_exit")
+	case opts.RawSyscalls:
+		delete(spec.Programs, "handle_exit_openat")
+		delete(spec.Programs, "handle_exit_openat2")
+		delete(spec.Programs, "path_only_openat")
+	default:
+		delete(spec.Programs, "handle_raw_sys_exit")
+		delete(spec.Programs, "path_only_openat")
 	}
 	kernel, err := btf.LoadKernelSpec()
 	if err != nil {

@@ -588,6 +588,29 @@ int handle_exit_openat(struct trace_event_raw_sys_exit *ctx) { return exit_opena
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int handle_exit_openat2(struct trace_event_raw_sys_exit *ctx) { return exit_openat(ctx, 1); }
 
+// A measuring aid, not attached by default (Options.PathOnly): the work
+// any sensor that reports open paths must do at sys_exit_openat — the
+// early filter, the saved registers and the copy of the path into per-CPU
+// scratch — and nothing else (no fold, dedup, limit or record). The
+// overhead benchmark compares it with the empty program and the real one
+// to split the cost (docs/benchmarks.md).
+SEC("tracepoint/syscalls/sys_exit_openat")
+int path_only_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	if (skip())
+		return 0;
+	u64 dfd, filename, flags;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (syscall_args_btf(regs, &dfd, &filename, &flags) != 0)
+		return 0;
+	u32 zero = 0;
+	struct open_cache *c = bpf_map_lookup_elem(&open_cache, &zero);
+	if (!c)
+		return 0;
+	bpf_probe_read_user_str(c->path[0], PATH_LEN, (void *)filename);
+	return 0;
+}
+
 // The same opens from the raw sys_exit tracepoint: one program runs at
 // the exit of every system call and picks openat and openat2 by number
 // (x86-64 only). Not attached by default: measured more expensive than

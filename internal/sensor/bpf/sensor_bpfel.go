@@ -95,6 +95,7 @@ const (
 	sensorProgHandleSetuid      = "handle_setuid"
 	sensorProgHandleSockState   = "handle_sock_state"
 	sensorProgHandleUnshare     = "handle_unshare"
+	sensorProgPathOnlyOpenat    = "path_only_openat"
 	sensorVarDedupWindowNs      = "dedup_window_ns"
 	sensorVarFilterLevel        = "filter_level"
 	sensorVarHashSeed           = "hash_seed"
@@ -197,6 +198,7 @@ type sensorProgramSpecs struct {
 	HandleSetuid      *ebpf.ProgramSpec `ebpf:"handle_setuid"`
 	HandleSockState   *ebpf.ProgramSpec `ebpf:"handle_sock_state"`
 	HandleUnshare     *ebpf.ProgramSpec `ebpf:"handle_unshare"`
+	PathOnlyOpenat    *ebpf.ProgramSpec `ebpf:"path_only_openat"`
 }
 
 // sensorMapSpecs contains maps before they are loaded into the kernel.
@@ -337,6 +339,7 @@ type sensorPrograms struct {
 	HandleSetuid      *ebpf.Program `ebpf:"handle_setuid"`
 	HandleSockState   *ebpf.Program `ebpf:"handle_sock_state"`
 	HandleUnshare     *ebpf.Program `ebpf:"handle_unshare"`
+	PathOnlyOpenat    *ebpf.Program `ebpf:"path_only_openat"`
 }
 
 func (p *sensorPrograms) Close() error {
@@ -389,6 +392,7 @@ func (p *sensorPrograms) Close() error {
 		p.HandleSetuid,
 		p.HandleSockState,
 		p.HandleUnshare,
+		p.PathOnlyOpenat,
 	)
 }
 
