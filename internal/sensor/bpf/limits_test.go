@@ -368,3 +368,76 @@ exec /bin/echo kordon-dedup-all-done`, files)
 		t.Errorf("counters %+v: want no drops and nothing rate limited", c)
 	}
 }
+
+const connectHelperEnv = "KORDON_BPF_CONNECT_HELPER"
+
+// TestMain runs the connect helper of TestNetLimit when asked to: 50
+// TCP connects to a closed port of 127.0.0.1.
+func TestMain(m *testing.M) {
+	if os.Getenv(connectHelperEnv) != "" {
+		for range 50 {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+			if err != nil {
+				os.Exit(1)
+			}
+			unix.Connect(fd, &unix.SockaddrInet4{Port: 1, Addr: [4]byte{127, 0, 0, 1}}) // refused: the attempt is the event
+			unix.Close(fd)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestNetLimit checks the connection limit (1 per second, burst 5): of 50
+// connects from a fresh cgroup, a handful are reported and the rest are
+// counted as limited for that cgroup, while the exec that starts them is
+// reported (execs are exempt).
+func TestNetLimit(t *testing.T) {
+	requireBPF(t)
+	dir, cg := testCgroup(t, "netlimit")
+	p, err := Load(Options{RingBytes: 1 << 20, Watch: []string{dir}, Limits: Limits{NetRate: 1, NetBurst: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "kordon-net-helper")
+	cmd.Env = append(os.Environ(), connectHelperEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(cmd.Process.Pid)
+	var execSeen bool
+	var connects int
+	var cgroupID uint64
+	p.SetDeadline(time.Now().Add(3 * time.Second))
+	var e event.Event
+	for p.Read(&e) == nil {
+		if e.PID != pid {
+			continue
+		}
+		switch e.Kind {
+		case event.Exec:
+			execSeen = true
+			cgroupID = e.CgroupID
+		case event.Connect:
+			if e.Port == 1 && e.Addr == "127.0.0.1" {
+				connects++
+			}
+		}
+	}
+	s, err := p.TakeSuppressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d connects reported, suppressed %+v", connects, s[cgroupID])
+	if !execSeen {
+		t.Error("the helper's exec was not reported")
+	}
+	if connects < 1 || connects > 8 {
+		t.Errorf("%d connects reported, want 1 to 8 (burst 5, 1 per second)", connects)
+	}
+	if got := s[cgroupID].NetLimited; int(got)+connects != 50 {
+		t.Errorf("%d connects limited and %d reported, want 50 in all", got, connects)
+	}
+}
