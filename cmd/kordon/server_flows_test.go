@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	flowpb "github.com/kordon-dev/kordon/internal/hubble/api/flow"
+	"github.com/kordon-dev/kordon/internal/hubble/hubbletest"
+	"github.com/kordon-dev/kordon/internal/store/query"
+)
+
+// TestServerFollowsHubble runs kordon server --hubble against a real gRPC
+// Observer server, then queries the flows it stored (attributed from
+// --pod-history, enriched from --intel-feed).
+func TestServerFollowsHubble(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kordon.db")
+	feed := writeFile(t, dir, "blocklist.txt", "203.0.113.7\n")
+	hs := hubbletest.New(time.Now().Add(-time.Hour))
+	_, hubbleAddr := hubbletest.Serve(t, "127.0.0.1:0", hs)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	var out lockedBuffer
+	go func() {
+		cmd := newRootCmd()
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs([]string{"server", "--db", db, "--addr", freeAddr(t), "--no-auth", "--no-console", "--retention-age", "0",
+			"--pod-history", "../../internal/flowlog/testdata/pods.json", "--intel-feed", "name=blocklist,file=" + feed,
+			"--hubble", hubbleAddr, "--hubble-plaintext"})
+		done <- cmd.ExecuteContext(ctx)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(hs.Requests()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not call GetFlows:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// 10.0.1.5 is web-old's from 10:00 to 11:00 and ledger-0's from 11:05
+	// (pods.json); Hubble's flows name no pods here.
+	at := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+	hs.Add(hubbletest.TCPFlow("1", at("2026-03-01T10:30:00Z"), "10.0.1.5", "203.0.113.7", 443),
+		hubbletest.TCPFlow("2", at("2026-03-01T11:30:00Z"), "10.0.1.5", "198.51.100.1", 443))
+	dropped := hubbletest.TCPFlow("3", at("2026-03-01T11:31:00Z"), "10.0.1.5", "198.51.100.1", 22)
+	dropped.Verdict = flowpb.Verdict_DROPPED
+	hs.Add(dropped)
+	for hs.Sent.Load() < 3 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // one flush interval
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("server: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), `"msg":"hubble: stopped"`) || !strings.Contains(out.String(), `"flows":3`) {
+		t.Errorf("log lacks the follower's stats:\n%s", out.String())
+	}
+	stdout, errOut, code := run(t, "", "query", "--db", db, "-o", "json", "--group-by", "engine,resource.name,action", `engine in ["flow", "intel"]`)
+	if code != 0 {
+		t.Fatalf("query: exit %d: %s", code, errOut)
+	}
+	var res query.Result
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	got := map[string]int64{}
+	for _, g := range res.Groups {
+		got[g.Key["engine"]+" "+g.Key["resource.name"]+" "+g.Key["action"]] = g.Count
+	}
+	want := map[string]int64{"flow web-old observed": 1, "flow ledger-0 observed": 1, "flow ledger-0 denied": 1, "intel web-old alerted": 1}
+	if len(got) != len(want) {
+		t.Errorf("groups %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("group %q: %d, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+}
+
+func TestServerHubbleUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--hubble-plaintext"}, "--hubble-* options without --hubble ADDR"},
+		{[]string{"--hubble", "relay:443", "--hubble-plaintext", "--hubble-ca-file", "ca.pem"}, "plaintext with TLS options"},
+		{[]string{"--hubble", "relay:443", "--hubble-ca-file", filepath.Join(dir, "missing.pem")}, "--hubble: CA: open"},
+		{[]string{"--hubble", "relay:443", "--hubble-cert-file", "c.pem"}, "client certificate and key go together"},
+	} {
+		args := append([]string{"server", "--no-auth", "--no-console", "--db", filepath.Join(dir, "a.db"), "--addr", "127.0.0.1:0"}, c.args...)
+		_, errOut, code := run(t, "", args...)
+		if code != exitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("kordon %s: exit %d, %q; want %d and %q", strings.Join(args, " "), code, errOut, exitUsage, c.want)
+		}
+	}
+}
