@@ -101,7 +101,9 @@ intel.* attributes to the event and stores a KOR-INTEL-001 event. Stored
 records are checked against the --alerts rules, whose alerts go to webhook
 and syslog (CEF, LEEF) notifiers. With --hubble it follows Hubble's flows
 over its gRPC observer API (resuming after a reconnect; lost flows are
-stored as gap events). Serves HTTPS
+stored as gap events). With --kubeconfig or --in-cluster it watches the
+cluster's pods, so that a flow is attributed to the pod that held an
+address at the flow's time. Serves HTTPS
 with --tls-cert-file and --tls-key-file, plain HTTP otherwise (put it behind
 TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 		Example: `  KORDON_TOKEN=$(openssl rand -hex 16) kordon server --db /var/lib/kordon/kordon.db
@@ -305,7 +307,7 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	}
 	// Started after the dispatcher, so stopped before it: the last flows
 	// stored at shutdown still reach the alert rules.
-	waitFlows, err := startFlowSources(retainCtx, &f.flowSources, norm, api.Ingest, log)
+	waitFlows, err := startFlowSources(retainCtx, &f.flowSources, norm, api.Ingest, f.retentionAge, log)
 	if err != nil {
 		return err
 	}
