@@ -453,6 +453,9 @@ func (f *Follower) checkRestart(ctx context.Context, client observer.ObserverCli
 
 // gapEvent is the event that records flows Kordon could not get.
 func (f *Follower) gapEvent(t time.Time, kind, msg string, attrs map[string]string) store.Record {
+	if now := f.o.Now().UTC(); checkTime(t, now) != nil {
+		t = now // a time the store would refuse, from a broken server
+	}
 	a := map[string]string{"source": Source, "gap": kind, "server": f.o.Addr}
 	for k, v := range attrs {
 		if v != "" {
