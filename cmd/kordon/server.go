@@ -307,7 +307,7 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	}
 	// Started after the dispatcher, so stopped before it: the last flows
 	// stored at shutdown still reach the alert rules.
-	waitFlows, err := startFlowSources(retainCtx, &f.flowSources, norm, api.Ingest, f.retentionAge, log)
+	waitFlows, err := startFlowSources(retainCtx, &f.flowSources, norm, api.Ingest, f.retentionAge, metrics.Register, log)
 	if err != nil {
 		return err
 	}

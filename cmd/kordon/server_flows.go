@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -47,12 +48,13 @@ func addFlowSourceFlags(fl *pflag.FlagSet, f *flowSourceFlags) {
 // startFlowSources starts the live flow sources that were asked for;
 // they store through ingest (enrichment and alerts included) until ctx
 // ends. The returned function waits for them to finish.
-func startFlowSources(ctx context.Context, f *flowSourceFlags, norm *flowlog.Normalizer, ingest func(context.Context, []store.Record) error, keep time.Duration, log *slog.Logger) (wait func(), err error) {
+func startFlowSources(ctx context.Context, f *flowSourceFlags, norm *flowlog.Normalizer, ingest func(context.Context, []store.Record) error,
+	keep time.Duration, register func(...prometheus.Collector) error, log *slog.Logger) (wait func(), err error) {
 	waitPods, err := startPodWatch(ctx, f, norm.History, keep, log)
 	if err != nil {
 		return nil, err
 	}
-	waitHubble, err := startHubble(ctx, f, norm, ingest, log)
+	waitHubble, err := startHubble(ctx, f, norm, ingest, register, log)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +99,8 @@ func startPodWatch(ctx context.Context, f *flowSourceFlags, h *flowlog.History, 
 }
 
 // startHubble follows Hubble's flows when --hubble is given.
-func startHubble(ctx context.Context, f *flowSourceFlags, norm *flowlog.Normalizer, ingest func(context.Context, []store.Record) error, log *slog.Logger) (wait func(), err error) {
+func startHubble(ctx context.Context, f *flowSourceFlags, norm *flowlog.Normalizer, ingest func(context.Context, []store.Record) error,
+	register func(...prometheus.Collector) error, log *slog.Logger) (wait func(), err error) {
 	if f.hubble == "" {
 		if f.hubbleCA != "" || f.hubbleCert != "" || f.hubbleKey != "" || f.hubbleServerName != "" || f.hubblePlaintext {
 			return nil, usageErr(errors.New("--hubble-* options without --hubble ADDR"))
@@ -112,6 +115,9 @@ func startHubble(ctx context.Context, f *flowSourceFlags, norm *flowlog.Normaliz
 	fol, err := hubble.New(hubble.Options{Addr: f.hubble, Credentials: creds, Normalizer: norm, Append: ingest, Log: log})
 	if err != nil {
 		return nil, usageErr(fmt.Errorf("--hubble: %w", err))
+	}
+	if err := register(fol.Collector()); err != nil {
+		return nil, fmt.Errorf("hubble metrics: %w", err)
 	}
 	done := make(chan struct{})
 	go func() {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ func TestServerFollowsHubble(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "kordon.db")
 	feed := writeFile(t, dir, "blocklist.txt", "203.0.113.7\n")
+	metricsAddr := freeAddr(t)
 	hs := hubbletest.New(time.Now().Add(-time.Hour))
 	_, hubbleAddr := hubbletest.Serve(t, "127.0.0.1:0", hs)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -37,7 +39,7 @@ func TestServerFollowsHubble(t *testing.T) {
 		cmd.SetErr(&out)
 		cmd.SetArgs([]string{"server", "--db", db, "--addr", freeAddr(t), "--no-auth", "--no-console", "--retention-age", "0",
 			"--pod-history", "../../internal/flowlog/testdata/pods.json", "--intel-feed", "name=blocklist,file=" + feed,
-			"--hubble", hubbleAddr, "--hubble-plaintext"})
+			"--hubble", hubbleAddr, "--hubble-plaintext", "--metrics-addr", metricsAddr})
 		done <- cmd.ExecuteContext(ctx)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
@@ -58,7 +60,22 @@ func TestServerFollowsHubble(t *testing.T) {
 	for hs.Sent.Load() < 3 {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(1500 * time.Millisecond) // one flush interval
+	// The follower's counts are metrics: wait for the three flows there.
+	wantMetric := `kordon_server_hubble_flows_total{server="` + hubbleAddr + `"} 3`
+	for {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), wantMetric) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics never showed %s", wantMetric)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("server: %v\n%s", err, out.String())

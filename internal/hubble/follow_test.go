@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -404,5 +406,33 @@ func TestOptionsRefused(t *testing.T) {
 	}
 	if _, err := New(Options{Addr: "x:1"}); err == nil || !strings.Contains(err.Error(), "no transport credentials") {
 		t.Errorf("New without credentials: %v", err)
+	}
+}
+
+func TestCollectorReportsStats(t *testing.T) {
+	hs := hubbletest.New(time.Now().Add(-time.Hour))
+	hs.Notices = []*observer.GetFlowsResponse{{ResponseTypes: &observer.GetFlowsResponse_LostEvents{LostEvents: &flowpb.LostEvent{
+		Source: flowpb.LostEventSource_PERF_EVENT_RING_BUFFER, NumEventsLost: 7}}}}
+	_, addr := hubbletest.Serve(t, "127.0.0.1:0", hs)
+	ts := newTestStore(t)
+	f, stop := follow(t, Options{Addr: addr, Append: ts.api.Ingest, FlushInterval: 10 * time.Millisecond})
+	waitFor(t, "the stream", func() bool { return len(hs.Requests()) == 1 })
+	hs.Add(hubbletest.TCPFlow("a", time.Now().UTC(), "10.0.1.5", "10.0.2.7", 80))
+	waitFor(t, "the flow", func() bool { return f.Stats().Flows == 1 })
+	stop()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(f.Collector())
+	want := `# HELP kordon_server_hubble_lost_total Flows Hubble reported lost (LostEvents).
+# TYPE kordon_server_hubble_lost_total counter
+kordon_server_hubble_lost_total{server="` + addr + `"} 7
+# HELP kordon_server_hubble_flows_total Hubble flows stored as Flow events.
+# TYPE kordon_server_hubble_flows_total counter
+kordon_server_hubble_flows_total{server="` + addr + `"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "kordon_server_hubble_lost_total", "kordon_server_hubble_flows_total"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 9 {
+		t.Errorf("%d metrics (%v), want 9", n, err)
 	}
 }
