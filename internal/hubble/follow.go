@@ -157,7 +157,10 @@ func (f *Follower) Stats() Stats {
 // resume is where a new stream starts: the time of the last stored flow,
 // and the fingerprints of the stored flows of the overlap before it.
 type resume struct {
-	last     time.Time
+	last time.Time
+	// pending is the time of the earliest flow received and not yet
+	// stored: before any flow is stored, a stream resumes from it.
+	pending  time.Time
 	seen     map[uint64]struct{}
 	order    []seenFlow // in commit order, for pruning
 	streams  int        // streams opened
@@ -171,7 +174,20 @@ type seenFlow struct {
 	t  time.Time
 }
 
+// since is where the next stream starts (zero: new flows only).
+func (r *resume) since() time.Time {
+	t := r.last
+	if !r.pending.IsZero() && (t.IsZero() || r.pending.Before(t)) {
+		t = r.pending
+	}
+	if t.IsZero() {
+		return t
+	}
+	return t.Add(-r.overlap)
+}
+
 func (r *resume) commit(fs []seenFlow) {
+	r.pending = time.Time{}
 	for _, s := range fs {
 		if s.t.After(r.last) {
 			r.last = s.t
@@ -219,8 +235,8 @@ func (f *Follower) Run(ctx context.Context) error {
 			backoff = f.o.MinBackoff
 		}
 		var from any = "new flows"
-		if !r.last.IsZero() {
-			from = r.last.Add(-f.o.Overlap)
+		if t := r.since(); !t.IsZero() {
+			from = t
 		}
 		f.o.Log.Warn("hubble: stream ended, reconnecting", "server", f.o.Addr, "err", err, "in", backoff.String(), "resumeFrom", from)
 		t := time.NewTimer(backoff)
@@ -253,8 +269,8 @@ func (f *Follower) follow(ctx context.Context, client observer.ObserverClient, r
 	}
 	r.streams++
 	req := &observer.GetFlowsRequest{Follow: true}
-	if !r.last.IsZero() {
-		req.Since = timestamppb.New(r.last.Add(-f.o.Overlap))
+	if t := r.since(); !t.IsZero() {
+		req.Since = timestamppb.New(t)
 	}
 	stream, err := client.GetFlows(sctx, req)
 	if err != nil {
@@ -381,6 +397,9 @@ func (f *Follower) handle(m *observer.GetFlowsResponse, b *batch, r *resume) {
 		}
 		b.recs = append(b.recs, store.Record{Type: store.TypeEvent, Event: ev})
 		b.flows = append(b.flows, seenFlow{fp: fp, t: ff.Time})
+		if r.pending.IsZero() || ff.Time.Before(r.pending) {
+			r.pending = ff.Time
+		}
 	case m.GetLostEvents() != nil:
 		le := m.GetLostEvents()
 		f.lost.Add(le.GetNumEventsLost())

@@ -2,6 +2,8 @@ package hubble
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -434,5 +436,36 @@ kordon_server_hubble_flows_total{server="` + addr + `"} 1
 	}
 	if n, err := testutil.GatherAndCount(reg); err != nil || n != 9 {
 		t.Errorf("%d metrics (%v), want 9", n, err)
+	}
+}
+
+// TestStoreErrorReadsTheBatchAgain: a batch the store refuses ends the
+// stream, and the reconnect asks for its flows again, even before any
+// flow was ever stored; none is lost or stored twice.
+func TestStoreErrorReadsTheBatchAgain(t *testing.T) {
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	hs := hubbletest.New(base.Add(-time.Hour))
+	_, addr := hubbletest.Serve(t, "127.0.0.1:0", hs)
+	ts := newTestStore(t)
+	var calls atomic.Int32
+	flaky := func(ctx context.Context, recs []store.Record) error {
+		if calls.Add(1) == 1 {
+			return errors.New("database is locked")
+		}
+		return ts.api.Ingest(ctx, recs)
+	}
+	f, stop := follow(t, Options{Addr: addr, Append: flaky, FlushInterval: time.Hour, BatchSize: 3})
+	waitFor(t, "the stream", func() bool { return len(hs.Requests()) == 1 })
+	for i := range 6 {
+		hs.Add(hubbletest.TCPFlow(fmt.Sprint("f", i), base.Add(time.Duration(i)*time.Second), "10.0.1.5", "10.0.2.7", 80))
+	}
+	waitFor(t, "6 flows stored", func() bool { return f.Stats().Flows == 6 })
+	stop()
+	reqs := hs.Requests()
+	if st := f.Stats(); st.StoreErrors != 1 || st.Reconnects != 1 || len(reqs) != 2 || !reqs[1].GetSince().AsTime().Equal(base.Add(-DefaultOverlap)) {
+		t.Errorf("stats %+v, requests %v: want one store error, one reconnect from the first flow minus the overlap", st, reqs)
+	}
+	if n := len(ts.all(t)); n != 6 {
+		t.Errorf("%d records stored, want the 6 flows once each", n)
 	}
 }
