@@ -52,12 +52,26 @@ func benchStore(b *testing.B) (*sqlite.Store, int) {
 	}
 	start := time.Now()
 	g := storetest.New(42, t0, benchSpan/time.Duration(n), 200)
+	// The ingest rate is logged for each tenth of the build: the last
+	// tenth is the rate of ingest into a database already holding 90% of
+	// the records (generating them is not timed).
+	seg, segStart, segN := n/10, time.Now(), 0
+	var segGen time.Duration
 	for done := 0; done < n; {
 		k := min(20000, n-done)
-		if err := st.Append(ctx, g.Batch(k)); err != nil {
+		gs := time.Now()
+		batch := g.Batch(k)
+		segGen += time.Since(gs)
+		if err := st.Append(ctx, batch); err != nil {
 			b.Fatal(err)
 		}
 		done += k
+		segN += k
+		if segN >= seg || done == n {
+			el := time.Since(segStart) - segGen
+			b.Logf("ingest at %d..%d records: %.0f records/s", done-segN, done, float64(segN)/el.Seconds())
+			segStart, segN, segGen = time.Now(), 0, 0
+		}
 	}
 	b.Logf("built %d records in %s (%.0f records/s)", n, time.Since(start).Round(time.Second), float64(n)/time.Since(start).Seconds())
 	return st, n

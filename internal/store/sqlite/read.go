@@ -1,0 +1,347 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kordon-dev/kordon/internal/finding"
+	"github.com/kordon-dev/kordon/internal/store"
+)
+
+// cond is a filter rendered as SQL over an ev_ table's columns.
+type cond struct {
+	sql  string
+	args []any
+	// from and to bound the days to read.
+	from, to       int64
+	hasFrom, hasTo bool
+}
+
+// where renders a filter as an SQL condition; col qualifies the columns
+// ("e." or ""). An attribute key the store does not keep in a column is
+// an error.
+func where(f store.Filter, col string) (cond, error) {
+	c := cond{hasFrom: !f.From.IsZero(), hasTo: !f.To.IsZero()}
+	if f.None {
+		c.sql = "0"
+		return c, nil
+	}
+	var conds []string
+	if c.hasFrom {
+		c.from = f.From.UnixNano()
+		conds = append(conds, col+"time >= ?")
+		c.args = append(c.args, c.from)
+	}
+	if c.hasTo {
+		c.to = f.To.UnixNano()
+		conds = append(conds, col+"time < ?")
+		c.args = append(c.args, c.to)
+	}
+	in := func(name string, n int, arg func(i int) any) {
+		if n == 0 {
+			return
+		}
+		if n == 1 {
+			conds = append(conds, col+name+" = ?")
+			c.args = append(c.args, arg(0))
+			return
+		}
+		conds = append(conds, col+name+" IN ("+strings.Repeat("?,", n-1)+"?)")
+		for i := range n {
+			c.args = append(c.args, arg(i))
+		}
+	}
+	in("type", len(f.Types), func(i int) any { return int(f.Types[i]) })
+	strs := func(name string, vs []string) { in(name, len(vs), func(i int) any { return vs[i] }) }
+	strs("engine", f.Engines)
+	strs("action", f.Actions)
+	strs("rule_id", f.RuleIDs)
+	strs("namespace", f.Namespaces)
+	strs("kind", f.Kinds)
+	strs("name", f.Names)
+	in("severity", len(f.Severities), func(i int) any { return int(f.Severities[i]) })
+	if f.MinSeverity != nil {
+		conds = append(conds, col+"severity >= ?")
+		c.args = append(c.args, int(*f.MinSeverity))
+	}
+	if f.MaxSeverity != nil {
+		conds = append(conds, col+"severity <= ?")
+		c.args = append(c.args, int(*f.MaxSeverity))
+	}
+	keys := make([]string, 0, len(f.Attributes))
+	for k := range f.Attributes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.Contains(attributeKeys, k) {
+			return cond{}, fmt.Errorf("filter: attribute %q is not kept in a column (want one of %s)", k, strings.Join(attributeKeys, ", "))
+		}
+		vs := f.Attributes[k]
+		if len(vs) == 0 {
+			conds = append(conds, "0")
+			continue
+		}
+		// A missing attribute is NULL, which equals nothing.
+		strs(attrColumn(k), vs)
+	}
+	if len(conds) == 0 {
+		c.sql = "1"
+	} else {
+		c.sql = strings.Join(conds, " AND ")
+	}
+	return c, nil
+}
+
+// readDays starts a read transaction (one snapshot for every day's
+// tables) and returns the days of the filter's time range, oldest first.
+func (s *Store) readDays(ctx context.Context, c cond) (*sql.Tx, []int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	days, err := listDays(ctx, tx)
+	if err != nil {
+		tx.Rollback()
+		return nil, nil, err
+	}
+	if c.sql == "0" {
+		days = nil
+	}
+	return tx, daysIn(days, c.from, c.to, c.hasFrom, c.hasTo), nil
+}
+
+// Scan calls fn for every matching record, oldest first (by time, then
+// ID): day by day, as days hold disjoint time ranges.
+func (s *Store) Scan(ctx context.Context, f store.Filter, limit int, fn func(*store.Record) error) error {
+	c, err := where(f, "e.")
+	if err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	tx, days, err := s.readDays(ctx, c)
+	if err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	defer tx.Rollback()
+	var rec store.Record
+	left := limit
+	for _, d := range days {
+		q := fmt.Sprintf("SELECT e.id, e.type, d.doc FROM %s e JOIN %s d ON d.id = e.id WHERE %s ORDER BY e.time, e.id",
+			evTable(d), docTable(d), c.sql)
+		if limit > 0 {
+			q += fmt.Sprintf(" LIMIT %d", left)
+		}
+		n, err := scanDay(ctx, tx, q, c.args, &rec, fn)
+		if errors.Is(err, store.ErrStop) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if limit > 0 {
+			if left -= n; left <= 0 {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// scanDay runs one day's query and calls fn for each row; it returns
+// how many rows it read.
+func scanDay(ctx context.Context, tx *sql.Tx, q string, args []any, rec *store.Record, fn func(*store.Record) error) (int, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("scan: %w", err)
+	}
+	defer rows.Close()
+	var doc []byte
+	n := 0
+	for rows.Next() {
+		var typ int
+		if err := rows.Scan(&rec.ID, &typ, &doc); err != nil {
+			return n, fmt.Errorf("scan: %w", err)
+		}
+		n++
+		rec.Type = store.Type(typ)
+		rec.Event = finding.Event{}
+		if err := json.Unmarshal(doc, &rec.Event); err != nil {
+			return n, fmt.Errorf("scan: record %d: %w", rec.ID, err)
+		}
+		if err := fn(rec); err != nil {
+			return n, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("scan: %w", err)
+	}
+	return n, nil
+}
+
+var columnSQL = map[store.Column]string{
+	store.ColType:      "type",
+	store.ColEngine:    "engine",
+	store.ColAction:    "action",
+	store.ColRuleID:    "rule_id",
+	store.ColSeverity:  "severity",
+	store.ColNamespace: "namespace",
+	store.ColKind:      "kind",
+	store.ColName:      "name",
+}
+
+// groupSQL returns the SQL expression a column groups by.
+func groupSQL(c store.Column) (string, error) {
+	if s, ok := columnSQL[c]; ok {
+		return s, nil
+	}
+	if k, ok := c.Attribute(); ok && slices.Contains(attributeKeys, k) {
+		return "COALESCE(" + attrColumn(k) + ", '')", nil
+	}
+	return "", fmt.Errorf("cannot group by %q", c)
+}
+
+// Count counts the matching records, grouped by the columns: day by day,
+// adding up the days' groups.
+func (s *Store) Count(ctx context.Context, f store.Filter, by []store.Column) ([]store.Group, error) {
+	c, err := where(f, "")
+	if err != nil {
+		return nil, fmt.Errorf("count: %w", err)
+	}
+	cols := make([]string, len(by))
+	for i, col := range by {
+		if cols[i], err = groupSQL(col); err != nil {
+			return nil, fmt.Errorf("count: %w", err)
+		}
+	}
+	tx, days, err := s.readDays(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("count: %w", err)
+	}
+	defer tx.Rollback()
+	type group struct {
+		vals []any // int64 or string, as SQL orders them
+		n    int64
+	}
+	groups := map[string]*group{}
+	var order []*group
+	dest := make([]any, len(cols)+1)
+	vals := make([]any, len(cols))
+	for _, d := range days {
+		q := "SELECT "
+		if len(cols) > 0 {
+			q += strings.Join(cols, ", ") + ", "
+		}
+		q += "COUNT(*) FROM " + evTable(d) + " WHERE " + c.sql
+		if len(cols) > 0 {
+			q += " GROUP BY " + strings.Join(cols, ", ")
+		}
+		rows, err := tx.QueryContext(ctx, q, c.args...)
+		if err != nil {
+			return nil, fmt.Errorf("count: %w", err)
+		}
+		for rows.Next() {
+			for i := range vals {
+				dest[i] = &vals[i]
+			}
+			var n int64
+			dest[len(cols)] = &n
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("count: %w", err)
+			}
+			key := make([]any, len(cols))
+			var kb strings.Builder
+			for i, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				key[i] = v
+				fmt.Fprintf(&kb, "%T:%v\x00", v, v)
+			}
+			g := groups[kb.String()]
+			if g == nil {
+				g = &group{vals: key}
+				groups[kb.String()] = g
+				order = append(order, g)
+			}
+			g.n += n
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("count: %w", err)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b *group) int {
+		if a.n != b.n {
+			return cmp.Compare(b.n, a.n)
+		}
+		for i := range a.vals {
+			if c := compareSQL(a.vals[i], b.vals[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	var out []store.Group
+	for _, g := range order {
+		if len(cols) == 0 && g.n == 0 {
+			continue
+		}
+		sg := store.Group{Count: g.n, Key: make([]string, len(cols))}
+		for i, col := range by {
+			sg.Key[i] = columnString(col, g.vals[i])
+		}
+		out = append(out, sg)
+	}
+	if len(out) == 0 && len(by) == 0 {
+		var total int64
+		for _, g := range order {
+			total += g.n
+		}
+		out = append(out, store.Group{Key: []string{}, Count: total})
+	}
+	return out, nil
+}
+
+// compareSQL orders two grouped values as SQLite does: numbers before
+// text.
+func compareSQL(a, b any) int {
+	ai, aInt := a.(int64)
+	bi, bInt := b.(int64)
+	switch {
+	case aInt && bInt:
+		return cmp.Compare(ai, bi)
+	case aInt:
+		return -1
+	case bInt:
+		return 1
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}
+
+// columnString renders a grouped column's SQL value as the store.Column's
+// string form.
+func columnString(c store.Column, v any) string {
+	switch c {
+	case store.ColType:
+		n, _ := v.(int64)
+		return store.Type(n).String()
+	case store.ColSeverity:
+		n, _ := v.(int64)
+		return finding.Severity(n).String()
+	}
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return fmt.Sprint(v)
+}
