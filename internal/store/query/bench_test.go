@@ -47,6 +47,11 @@ func benchStore(b *testing.B) (*sqlite.Store, int) {
 	if stats.Records == int64(n) {
 		return st, n
 	}
+	if stats.Records > int64(n) && stats.Records < int64(n)+int64(n)/10 {
+		// BenchmarkIngestAtScale adds records to the last day.
+		b.Logf("%s holds %d records: %d and some added by BenchmarkIngestAtScale", path, stats.Records, n)
+		return st, n
+	}
 	if stats.Records != 0 {
 		b.Fatalf("%s holds %d records, not %d: remove it", path, stats.Records, n)
 	}

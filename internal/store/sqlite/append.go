@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/store"
 )
 
@@ -41,6 +44,9 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) error {
 	for i := range recs {
 		e := &recs[i].Event
 		e.Time = e.Time.UTC()
+		if !time.Unix(0, e.Time.UnixNano()).Equal(e.Time) {
+			return fmt.Errorf("append record %d: time %s is outside the years 1678 to 2262", i, e.Time.Format(time.RFC3339))
+		}
 		recs[i].ID = first + int64(i)
 		d := dayOf(e.Time.UnixNano())
 		if _, ok := byDay[d]; !ok {
@@ -79,12 +85,12 @@ func appendDay(ctx context.Context, tx *sql.Tx, d int64, recs []store.Record, id
 		for _, i := range chunk {
 			r := &recs[i]
 			e := &r.Event
-			doc, err := json.Marshal(e)
+			doc, err := json.Marshal(slim(e))
 			if err != nil {
 				return fmt.Errorf("append record %d: %w", i, err)
 			}
-			evArgs = append(evArgs, r.ID, int(r.Type), e.Time.UnixNano(), e.Engine, e.Action, e.RuleID, int(e.Severity),
-				e.Resource.Namespace, e.Resource.Kind, e.Resource.Name)
+			evArgs = append(evArgs, r.ID, int(r.Type), e.Time.UnixNano(), asStored(e.Engine), asStored(e.Action), asStored(e.RuleID), int(e.Severity),
+				asStored(e.Resource.Namespace), asStored(e.Resource.Kind), asStored(e.Resource.Name))
 			for _, k := range attributeKeys {
 				if v, ok := e.Attributes[k]; ok {
 					evArgs = append(evArgs, asStored(v))
@@ -117,6 +123,35 @@ func appendDay(ctx context.Context, tx *sql.Tx, d int64, recs []store.Record, id
 		}
 	}
 	return nil
+}
+
+// slim returns the event without the fields its columns hold (time,
+// engine, action, rule ID, severity, namespace, kind, name and the
+// attributes in columns), which are put back when it is read: the
+// document is the rest, so that it is shorter to encode and store.
+func slim(e *finding.Event) *finding.Event {
+	d := *e
+	d.Time = time.Time{}
+	d.Engine, d.Action, d.RuleID, d.Severity = "", "", "", 0
+	d.Resource.Namespace, d.Resource.Kind, d.Resource.Name = "", "", ""
+	n := 0
+	for _, k := range attributeKeys {
+		if _, ok := e.Attributes[k]; ok {
+			n++
+		}
+	}
+	if n > 0 {
+		d.Attributes = nil
+		if len(e.Attributes) > n {
+			d.Attributes = make(map[string]string, len(e.Attributes)-n)
+			for k, v := range e.Attributes {
+				if !slices.Contains(attributeKeys, k) {
+					d.Attributes[k] = v
+				}
+			}
+		}
+	}
+	return &d
 }
 
 // asStored returns an attribute's value as the stored document holds it:

@@ -214,3 +214,44 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Errorf("opening a version 99 database: %v, want a refusal naming %s", err, path)
 	}
 }
+
+// TestDocumentRoundTrip: a record reads back as it was appended (as JSON,
+// which is how every reader sees it), although its document leaves out
+// the fields kept in columns; invalid UTF-8 reads back as JSON writes it.
+func TestDocumentRoundTrip(t *testing.T) {
+	s := open(t)
+	recs := storetest.New(12, t0, 7*time.Second, 9).Batch(3000)
+	recs[0].Event.Attributes = map[string]string{"verdict": "X"}                 // only a column attribute
+	recs[1].Event.Attributes = map[string]string{"bytes": "1"}                   // none
+	recs[2].Event.Attributes = map[string]string{"dst": "\xff", "path": "/\xfe"} // invalid UTF-8
+	recs[3].Event.Engine, recs[3].Event.Resource.Name = "fl\xffow", "p\xc3"
+	recs[4].Event.Time = time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", 3600))
+	if err := s.Append(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64][]byte{}
+	for _, r := range recs {
+		// Encoded, decoded and encoded again: JSON writes invalid UTF-8
+		// as "\ufffd" and U+FFFD itself as is.
+		b, _ := json.Marshal(r)
+		var back store.Record
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		byID[r.ID], _ = json.Marshal(back)
+	}
+	got := scanAll(t, s, store.Filter{}, 0)
+	if len(got) != len(recs) {
+		t.Fatalf("scanned %d records, want %d", len(got), len(recs))
+	}
+	for _, r := range got {
+		b, _ := json.Marshal(r)
+		if string(b) != string(byID[r.ID]) {
+			t.Errorf("record %d reads back as\n%s\nwant\n%s", r.ID, b, byID[r.ID])
+		}
+	}
+	bad := []store.Record{{Event: finding.Event{Time: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), Engine: "e"}}}
+	if err := s.Append(t.Context(), bad); err == nil || !strings.Contains(err.Error(), "record 0") {
+		t.Errorf("appending a record of 2300: %v, want an error naming it", err)
+	}
+}

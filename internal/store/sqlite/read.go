@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/store"
@@ -132,8 +133,8 @@ func (s *Store) Scan(ctx context.Context, f store.Filter, limit int, fn func(*st
 	var rec store.Record
 	left := limit
 	for _, d := range days {
-		q := fmt.Sprintf("SELECT e.id, e.type, d.doc FROM %s e JOIN %s d ON d.id = e.id WHERE %s ORDER BY e.time, e.id",
-			evTable(d), docTable(d), c.sql)
+		q := fmt.Sprintf("SELECT e.id, e.%s, d.doc FROM %s e JOIN %s d ON d.id = e.id WHERE %s ORDER BY e.time, e.id",
+			strings.Join(evColumns, ", e."), evTable(d), docTable(d), c.sql)
 		if limit > 0 {
 			q += fmt.Sprintf(" LIMIT %d", left)
 		}
@@ -161,19 +162,47 @@ func scanDay(ctx context.Context, tx *sql.Tx, q string, args []any, rec *store.R
 		return 0, fmt.Errorf("scan: %w", err)
 	}
 	defer rows.Close()
-	var doc []byte
-	n := 0
+	var (
+		doc      []byte
+		typ, sev int
+		ns       int64
+		attrs    = make([]sql.NullString, len(attributeKeys))
+		e        = &rec.Event
+		res      = &e.Resource
+		dest     = []any{&rec.ID, &typ, &ns, &e.Engine, &e.Action, &e.RuleID, &sev, &res.Namespace, &res.Kind, &res.Name}
+		n        int
+	)
+	for i := range attrs {
+		dest = append(dest, &attrs[i])
+	}
+	dest = append(dest, &doc)
 	for rows.Next() {
-		var typ int
-		if err := rows.Scan(&rec.ID, &typ, &doc); err != nil {
+		rec.Event = finding.Event{}
+		if err := rows.Scan(dest...); err != nil {
 			return n, fmt.Errorf("scan: %w", err)
 		}
 		n++
-		rec.Type = store.Type(typ)
-		rec.Event = finding.Event{}
-		if err := json.Unmarshal(doc, &rec.Event); err != nil {
+		// The document holds the fields without columns; the columns
+		// overwrite what it holds of theirs (a version 1 document holds
+		// them all).
+		var d finding.Event
+		if err := json.Unmarshal(doc, &d); err != nil {
 			return n, fmt.Errorf("scan: record %d: %w", rec.ID, err)
 		}
+		d.Time = time.Unix(0, ns).UTC()
+		d.Engine, d.Action, d.RuleID, d.Severity = e.Engine, e.Action, e.RuleID, finding.Severity(sev)
+		d.Resource.Namespace, d.Resource.Kind, d.Resource.Name = res.Namespace, res.Kind, res.Name
+		for i, a := range attrs {
+			if !a.Valid {
+				continue
+			}
+			if d.Attributes == nil {
+				d.Attributes = make(map[string]string, len(attrs))
+			}
+			d.Attributes[attributeKeys[i]] = a.String
+		}
+		rec.Type = store.Type(typ)
+		rec.Event = d
 		if err := fn(rec); err != nil {
 			return n, err
 		}

@@ -45,7 +45,7 @@ var (
 // ingesting its records again. An error names the path.
 func Open(ctx context.Context, path string) (*Store, error) {
 	db, err := OpenDB(path, 4, "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)",
-		"auto_vacuum(INCREMENTAL)", "cache_size(-65536)", "temp_store(MEMORY)")
+		"auto_vacuum(INCREMENTAL)", "cache_size(-65536)", "temp_store(MEMORY)", "mmap_size(268435456)", "wal_autocheckpoint(8192)")
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
