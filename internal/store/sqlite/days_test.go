@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -253,5 +254,70 @@ func TestDocumentRoundTrip(t *testing.T) {
 	bad := []store.Record{{Event: finding.Event{Time: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), Engine: "e"}}}
 	if err := s.Append(t.Context(), bad); err == nil || !strings.Contains(err.Error(), "record 0") {
 		t.Errorf("appending a record of 2300: %v, want an error naming it", err)
+	}
+}
+
+// TestConcurrentRetention counts and scans while retention drops days
+// and ingest adds new ones: every read sees one snapshot and none fails.
+func TestConcurrentRetention(t *testing.T) {
+	ctx := t.Context()
+	s := open(t)
+	g := storetest.New(13, t0, 5*time.Minute, 4)
+	if err := s.Append(ctx, g.Batch(288*6)); err != nil { // six days
+		t.Fatal(err)
+	}
+	errs := make(chan error, 3)
+	done := make(chan struct{})
+	go func() {
+		defer func() { errs <- nil }()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := s.Append(ctx, g.Batch(288)); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	go func() {
+		defer func() { errs <- nil }()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			n := 0
+			if err := s.Scan(ctx, store.Filter{}, 0, func(*store.Record) error { n++; return nil }); err != nil {
+				errs <- err
+				return
+			}
+			c, err := s.Count(ctx, store.Filter{}, []store.Column{store.ColEngine})
+			if err != nil {
+				errs <- err
+				return
+			}
+			if len(c) == 0 || n == 0 {
+				errs <- fmt.Errorf("read %d records, %d groups", n, len(c))
+				return
+			}
+		}
+	}()
+	for day := 1; day <= 3; day++ { // the cut stays within the first six days
+		if _, err := s.Retain(ctx, store.Retention{MaxAge: 72 * time.Hour}, t0.Add(time.Duration(72+24*day)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Stats(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

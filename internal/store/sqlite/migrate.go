@@ -28,15 +28,19 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	// Re-read inside the write transaction: another process may have
-	// migrated the file meanwhile.
+	// Write first (a transaction that reads, then writes, fails when
+	// another connection wrote meanwhile), then re-read the version inside
+	// the write transaction: another process may have migrated the file.
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS seq (next INTEGER NOT NULL)"); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return err
 	}
 	if v == schemaVersion {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, "CREATE TABLE seq (next INTEGER NOT NULL); INSERT INTO seq VALUES (1)"); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO seq VALUES (1)"); err != nil {
 		return fmt.Errorf("create schema: %w", err)
 	}
 	if v == 1 {

@@ -135,6 +135,11 @@ func (s *Store) dropDay(ctx context.Context, d int64) (int64, error) {
 		return 0, err
 	}
 	defer tx.Rollback()
+	// Write first: a transaction that reads first and then writes fails
+	// with SQLITE_BUSY, without waiting, when readers are active.
+	if _, err := tx.ExecContext(ctx, "UPDATE seq SET next = next"); err != nil {
+		return 0, fmt.Errorf("drop %s: %w", dayName(d), err)
+	}
 	var n int64
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+evTable(d)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("drop %s: %w", dayName(d), err)
