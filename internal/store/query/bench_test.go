@@ -112,15 +112,20 @@ func BenchmarkQuery(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("%s/records=%d", c.name, n), func(b *testing.B) {
 			var res *Result
+			cpu0, runs := cpuTime(b), 0
 			for b.Loop() {
 				if res, err = q.Run(context.Background(), st); err != nil {
 					b.Fatal(err)
 				}
+				runs++
 			}
 			if res.Count == 0 {
 				b.Fatal("matched nothing")
 			}
 			b.ReportMetric(float64(res.Count), "matched")
+			// CPU time (user + system) a query, steadier than wall time on
+			// a loaded machine.
+			b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/1000/float64(runs), "cpu-ms/op")
 		})
 	}
 }

@@ -79,6 +79,14 @@ func appendDay(ctx context.Context, tx *sql.Tx, d int64, recs []store.Record, id
 	evArgs := make([]any, 0, min(len(idx), insertRows)*ncol)
 	docArgs := make([]any, 0, min(len(idx), insertRows)*2)
 	var evFull, docFull *sql.Stmt
+	sums := map[sumKey]int64{}
+	for _, i := range idx {
+		e := &recs[i].Event
+		sums[sumKey{int(recs[i].Type), asStored(e.Engine), asStored(e.Action), asStored(e.RuleID), int(e.Severity)}]++
+	}
+	if err := addSums(ctx, tx, d, sums); err != nil {
+		return err
+	}
 	for start := 0; start < len(idx); start += insertRows {
 		chunk := idx[start:min(start+insertRows, len(idx))]
 		evArgs, docArgs = evArgs[:0], docArgs[:0]
@@ -123,6 +131,39 @@ func appendDay(ctx context.Context, tx *sql.Tx, d int64, recs []store.Record, id
 		}
 	}
 	return nil
+}
+
+// sumKey is one row of a day's sums table.
+type sumKey struct {
+	typ                    int
+	engine, action, ruleID string
+	severity               int
+}
+
+// addSums adds counts to a day's sums.
+func addSums(ctx context.Context, tx *sql.Tx, d int64, sums map[sumKey]int64) error {
+	args := make([]any, 0, 6*len(sums))
+	rows := 0
+	flush := func() error {
+		if rows == 0 {
+			return nil
+		}
+		q := insertSQL(sumTable(d), sumColumns+", n", 6, rows) + " ON CONFLICT DO UPDATE SET n = n + excluded.n"
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("append: sums of %s: %w", dayName(d), err)
+		}
+		args, rows = args[:0], 0
+		return nil
+	}
+	for k, n := range sums {
+		args = append(args, k.typ, k.engine, k.action, k.ruleID, k.severity, n)
+		if rows++; rows == insertRows {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }
 
 // slim returns the event without the fields its columns hold (time,

@@ -88,6 +88,10 @@ func migrateV1(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO "+docTable(d)+"(id, doc) SELECT id, doc FROM records WHERE time >= ? AND time <= ? ORDER BY id", lo, last); err != nil {
 			return fmt.Errorf("copy %s: %w", dayName(d), err)
 		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+sumTable(d)+"("+sumColumns+", n) SELECT "+sumColumns+", COUNT(*) FROM "+evTable(d)+
+			" WHERE true GROUP BY "+sumColumns); err != nil {
+			return fmt.Errorf("sum %s: %w", dayName(d), err)
+		}
 		if last == math.MaxInt64 {
 			break
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -19,9 +20,23 @@ import (
 type cond struct {
 	sql  string
 	args []any
+	// rest and restArgs are the conditions other than time; summable is
+	// set when they only concern the columns of the sums tables.
+	rest     string
+	restArgs []any
+	summable bool
 	// from and to bound the days to read.
 	from, to       int64
 	hasFrom, hasTo bool
+}
+
+// covers reports whether the filter's time range holds all of day d.
+func (c cond) covers(d int64) bool {
+	start := d * dayNanos
+	if start > math.MaxInt64-dayNanos {
+		return false
+	}
+	return (!c.hasFrom || c.from <= start) && (!c.hasTo || c.to >= start+dayNanos)
 }
 
 // where renders a filter as an SQL condition; col qualifies the columns
@@ -30,32 +45,34 @@ type cond struct {
 func where(f store.Filter, col string) (cond, error) {
 	c := cond{hasFrom: !f.From.IsZero(), hasTo: !f.To.IsZero()}
 	if f.None {
-		c.sql = "0"
+		c.sql, c.rest, c.summable = "0", "0", true
 		return c, nil
 	}
-	var conds []string
+	var timeConds []string
 	if c.hasFrom {
 		c.from = f.From.UnixNano()
-		conds = append(conds, col+"time >= ?")
+		timeConds = append(timeConds, col+"time >= ?")
 		c.args = append(c.args, c.from)
 	}
 	if c.hasTo {
 		c.to = f.To.UnixNano()
-		conds = append(conds, col+"time < ?")
+		timeConds = append(timeConds, col+"time < ?")
 		c.args = append(c.args, c.to)
 	}
+	c.summable = len(f.Namespaces) == 0 && len(f.Kinds) == 0 && len(f.Names) == 0 && len(f.Attributes) == 0
+	var conds []string
 	in := func(name string, n int, arg func(i int) any) {
 		if n == 0 {
 			return
 		}
 		if n == 1 {
 			conds = append(conds, col+name+" = ?")
-			c.args = append(c.args, arg(0))
+			c.restArgs = append(c.restArgs, arg(0))
 			return
 		}
 		conds = append(conds, col+name+" IN ("+strings.Repeat("?,", n-1)+"?)")
 		for i := range n {
-			c.args = append(c.args, arg(i))
+			c.restArgs = append(c.restArgs, arg(i))
 		}
 	}
 	in("type", len(f.Types), func(i int) any { return int(f.Types[i]) })
@@ -69,11 +86,11 @@ func where(f store.Filter, col string) (cond, error) {
 	in("severity", len(f.Severities), func(i int) any { return int(f.Severities[i]) })
 	if f.MinSeverity != nil {
 		conds = append(conds, col+"severity >= ?")
-		c.args = append(c.args, int(*f.MinSeverity))
+		c.restArgs = append(c.restArgs, int(*f.MinSeverity))
 	}
 	if f.MaxSeverity != nil {
 		conds = append(conds, col+"severity <= ?")
-		c.args = append(c.args, int(*f.MaxSeverity))
+		c.restArgs = append(c.restArgs, int(*f.MaxSeverity))
 	}
 	keys := make([]string, 0, len(f.Attributes))
 	for k := range f.Attributes {
@@ -92,11 +109,15 @@ func where(f store.Filter, col string) (cond, error) {
 		// A missing attribute is NULL, which equals nothing.
 		strs(attrColumn(k), vs)
 	}
-	if len(conds) == 0 {
-		c.sql = "1"
-	} else {
-		c.sql = strings.Join(conds, " AND ")
+	c.rest = "1"
+	if len(conds) > 0 {
+		c.rest = strings.Join(conds, " AND ")
 	}
+	c.sql = strings.Join(append(timeConds, conds...), " AND ")
+	if c.sql == "" {
+		c.sql = "1"
+	}
+	c.args = append(c.args, c.restArgs...)
 	return c, nil
 }
 
@@ -247,6 +268,9 @@ func (s *Store) Count(ctx context.Context, f store.Filter, by []store.Column) ([
 		if cols[i], err = groupSQL(col); err != nil {
 			return nil, fmt.Errorf("count: %w", err)
 		}
+		if !slices.Contains(strings.Split(sumColumns, ", "), cols[i]) {
+			c.summable = false
+		}
 	}
 	tx, days, err := s.readDays(ctx, c)
 	if err != nil {
@@ -262,15 +286,22 @@ func (s *Store) Count(ctx context.Context, f store.Filter, by []store.Column) ([
 	dest := make([]any, len(cols)+1)
 	vals := make([]any, len(cols))
 	for _, d := range days {
-		q := "SELECT "
+		// A day the time range covers whole is counted from its sums when
+		// the filter and groups only concern their columns.
+		q, args := "SELECT ", c.args
 		if len(cols) > 0 {
 			q += strings.Join(cols, ", ") + ", "
 		}
-		q += "COUNT(*) FROM " + evTable(d) + " WHERE " + c.sql
+		if c.summable && c.covers(d) {
+			q += "SUM(n) FROM " + sumTable(d) + " WHERE " + c.rest
+			args = c.restArgs
+		} else {
+			q += "COUNT(*) FROM " + evTable(d) + " WHERE " + c.sql
+		}
 		if len(cols) > 0 {
 			q += " GROUP BY " + strings.Join(cols, ", ")
 		}
-		rows, err := tx.QueryContext(ctx, q, c.args...)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("count: %w", err)
 		}
@@ -278,7 +309,7 @@ func (s *Store) Count(ctx context.Context, f store.Filter, by []store.Column) ([
 			for i := range vals {
 				dest[i] = &vals[i]
 			}
-			var n int64
+			var n sql.NullInt64 // SUM of no rows is NULL
 			dest[len(cols)] = &n
 			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
@@ -299,7 +330,7 @@ func (s *Store) Count(ctx context.Context, f store.Filter, by []store.Column) ([
 				groups[kb.String()] = g
 				order = append(order, g)
 			}
-			g.n += n
+			g.n += n.Int64
 		}
 		err = rows.Err()
 		rows.Close()
@@ -320,7 +351,7 @@ func (s *Store) Count(ctx context.Context, f store.Filter, by []store.Column) ([
 	})
 	var out []store.Group
 	for _, g := range order {
-		if len(cols) == 0 && g.n == 0 {
+		if g.n == 0 {
 			continue
 		}
 		sg := store.Group{Count: g.n, Key: make([]string, len(cols))}

@@ -144,7 +144,7 @@ func (s *Store) dropDay(ctx context.Context, d int64) (int64, error) {
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+evTable(d)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("drop %s: %w", dayName(d), err)
 	}
-	if _, err := tx.ExecContext(ctx, "DROP TABLE "+evTable(d)+"; DROP TABLE "+docTable(d)); err != nil {
+	if _, err := tx.ExecContext(ctx, "DROP TABLE "+evTable(d)+"; DROP TABLE "+docTable(d)+"; DROP TABLE "+sumTable(d)); err != nil {
 		return 0, fmt.Errorf("drop %s: %w", dayName(d), err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -167,6 +167,15 @@ func (s *Store) deleteOldest(ctx context.Context, d int64, sel string, arg int64
 	ids := "SELECT id FROM " + evTable(d) + " " + sel
 	if sel[0] == 'W' {
 		ids += fmt.Sprintf(" ORDER BY id LIMIT %d", retainBatch)
+	}
+	// The same records (the selection is ordered) leave the sums, the
+	// documents and the columns.
+	if _, err := tx.ExecContext(ctx, "INSERT INTO "+sumTable(d)+"("+sumColumns+", n) SELECT "+sumColumns+", -COUNT(*) FROM "+evTable(d)+
+		" WHERE id IN ("+ids+") GROUP BY "+sumColumns+" ON CONFLICT DO UPDATE SET n = n + excluded.n", arg); err != nil {
+		return 0, fmt.Errorf("delete from %s: %w", dayName(d), err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+sumTable(d)+" WHERE n = 0"); err != nil {
+		return 0, fmt.Errorf("delete from %s: %w", dayName(d), err)
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM "+docTable(d)+" WHERE id IN ("+ids+")", arg); err != nil {
 		return 0, fmt.Errorf("delete from %s: %w", dayName(d), err)
