@@ -123,7 +123,7 @@ waf-bench:
 	$(GO) test -run '^$$' -bench 'Check' -benchtime 3s ./internal/waf/extauthz
 
 ## bench-store: the store's query benchmarks over 10 million records (30 days),
-## built once (about 3.4 GB, 10 to 20 minutes on a busy 2-core machine) and kept in
+## built once (about 4.7 GB, 10 to 20 minutes on a busy 2-core machine) and kept in
 ## BENCH_STORE_DIR (default: under the cache dir), then ingest into the full store.
 BENCH_STORE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kordon/bench
 bench-store:

@@ -99,6 +99,8 @@ func BenchmarkQuery(b *testing.B) {
 		{"day/denied-high-by-rule", Spec{Filter: `engine == "admission" && action == "denied" && severityRank >= 3`, From: day, To: day.Add(24 * time.Hour), GroupBy: []string{"ruleID"}}},
 		{"day/rule-by-namespace", Spec{Filter: `ruleID == "KOR-INTEL-001"`, From: day, To: day.Add(24 * time.Hour), GroupBy: []string{"resource.namespace"}}},
 		{"day/by-engine-action", Spec{From: day, To: day.Add(24 * time.Hour), GroupBy: []string{"engine", "action"}}},
+		{"half-day/by-engine-action", Spec{From: day, To: day.Add(12 * time.Hour), GroupBy: []string{"engine", "action"}}},
+		{"day/by-namespace", Spec{From: day, To: day.Add(24 * time.Hour), GroupBy: []string{"resource.namespace"}}},
 		{"day/latest-100-waf", Spec{Filter: `engine == "waf" && resource.namespace == "ns-0"`, From: day, To: day.Add(24 * time.Hour), Limit: 100}},
 		{"hour/residual-dropped-by-port", Spec{Filter: `engine == "flow" && attributes.verdict == "DROPPED"`, From: day, To: day.Add(time.Hour), GroupBy: []string{"attributes.dstPort"}}},
 		{"day/residual-dropped-by-port", Spec{Filter: `engine == "flow" && attributes.verdict == "DROPPED"`, From: day, To: day.Add(24 * time.Hour), GroupBy: []string{"attributes.dstPort"}}},
