@@ -155,14 +155,21 @@ func TestMigrateV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := storetest.New(8, t0.Add(-time.Hour), 17*time.Second, 6).Batch(1000)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range recs {
 		recs[i].ID = int64(10 + 3*i) // gaps, as deletions leave them
 		e := &recs[i].Event
 		doc, _ := json.Marshal(e)
-		if _, err := db.Exec("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?)", recs[i].ID, int(recs[i].Type), e.Time.UnixNano(),
+		if _, err := tx.Exec("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?)", recs[i].ID, int(recs[i].Type), e.Time.UnixNano(),
 			e.Engine, e.Action, e.RuleID, int(e.Severity), e.Resource.Namespace, e.Resource.Kind, e.Resource.Name, doc); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
 	}
 	db.Close()
 	s, err := sqlite.Open(ctx, path)
@@ -270,13 +277,8 @@ func TestConcurrentRetention(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer func() { errs <- nil }()
-		for i := 0; ; i++ {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if err := s.Append(ctx, g.Batch(288)); err != nil {
+		for range 12 { // two more days, then wait
+			if err := s.Append(ctx, g.Batch(48)); err != nil {
 				errs <- err
 				return
 			}
