@@ -14,7 +14,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/store"
 )
 
-// insertRows is the number of rows of one INSERT statement (at most 22
+// insertRows is the number of rows of one INSERT statement (at most 17
 // values a row, under SQLite's limit of 32,766 variables).
 const insertRows = 500
 
