@@ -25,6 +25,8 @@ type cond struct {
 	rest     string
 	restArgs []any
 	summable bool
+	// restCols are the columns the conditions other than time concern.
+	restCols []string
 	// from and to bound the days to read.
 	from, to       int64
 	hasFrom, hasTo bool
@@ -65,6 +67,7 @@ func where(f store.Filter, col string) (cond, error) {
 		if n == 0 {
 			return
 		}
+		c.restCols = append(c.restCols, name)
 		if n == 1 {
 			conds = append(conds, col+name+" = ?")
 			c.restArgs = append(c.restArgs, arg(0))
@@ -84,6 +87,9 @@ func where(f store.Filter, col string) (cond, error) {
 	strs("kind", f.Kinds)
 	strs("name", f.Names)
 	in("severity", len(f.Severities), func(i int) any { return int(f.Severities[i]) })
+	if f.MinSeverity != nil || f.MaxSeverity != nil {
+		c.restCols = append(c.restCols, "severity")
+	}
 	if f.MinSeverity != nil {
 		conds = append(conds, col+"severity >= ?")
 		c.restArgs = append(c.restArgs, int(*f.MinSeverity))
@@ -103,6 +109,7 @@ func where(f store.Filter, col string) (cond, error) {
 		}
 		vs := f.Attributes[k]
 		if len(vs) == 0 {
+			c.restCols = append(c.restCols, attrColumn(k))
 			conds = append(conds, "0")
 			continue
 		}
@@ -296,7 +303,7 @@ func (s *Store) Count(ctx context.Context, f store.Filter, by []store.Column) ([
 			q += "SUM(n) FROM " + sumTable(d) + " WHERE " + c.rest
 			args = c.restArgs
 		} else {
-			q += "COUNT(*) FROM " + evTable(d) + " WHERE " + c.sql
+			q += "COUNT(*) FROM " + evTable(d) + indexFor(c, cols, d) + " WHERE " + c.sql
 		}
 		if len(cols) > 0 {
 			q += " GROUP BY " + strings.Join(cols, ", ")
@@ -368,6 +375,32 @@ func (s *Store) Count(ctx context.Context, f store.Filter, by []store.Column) ([
 		out = append(out, store.Group{Key: []string{}, Count: total})
 	}
 	return out, nil
+}
+
+// indexFor returns an INDEXED BY clause when a whole day is grouped by
+// one indexed column (namespace, rule) and filtered on nothing else: the
+// index holds all the query needs, in group order, so reading it beats
+// the time-ordered rows and a sort (about five times). SQLite, without
+// statistics, would take the rows.
+func indexFor(c cond, cols []string, d int64) string {
+	if len(cols) != 1 || !c.covers(d) {
+		return ""
+	}
+	var index string
+	switch cols[0] {
+	case "namespace":
+		index = evTable(d) + "_namespace"
+	case "rule_id":
+		index = evTable(d) + "_rule"
+	default:
+		return ""
+	}
+	for _, rc := range c.restCols {
+		if rc != cols[0] {
+			return ""
+		}
+	}
+	return " INDEXED BY " + index
 }
 
 // compareSQL orders two grouped values as SQLite does: numbers before
