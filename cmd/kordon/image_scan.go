@@ -77,9 +77,12 @@ image.
 
 --cluster scans the images of the running pods of the kubeconfig context
 (all namespaces, or -n): each distinct image digest (from the pods' status)
-is pulled and inventoried once, inventories are cached by layers (--cache-dir)
-so that a database update re-matches without downloading, and findings name
-the workloads that run each vulnerable image.
+is pulled and inventoried once, inventories are cached by layers
+(--inventory-cache) so that a database update re-matches without
+downloading, and findings name the workloads that run each vulnerable image.
+With a database, what each image's scan found is also recorded under its
+digests in --inventory-cache/images, where the admission webhook's
+governance.vulnerableImages policy reads it (docs/image.md).
 
 Exit codes: 0 no finding at or above --fail-on; 1 otherwise; 2 usage errors
 or parts of the image that could not be read (each named with its layer and
