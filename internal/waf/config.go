@@ -72,6 +72,10 @@ type Config struct {
 	// inspected, which bounds the CPU an attacker can make the engine
 	// burn with expensive requests.
 	MaxOverdue int
+
+	// baseline leaves out the engine's speed settings (directives): the
+	// reference the equivalence test and the benchmarks compare with.
+	baseline bool
 }
 
 // Exclusion removes CRS rules for requests whose path starts with

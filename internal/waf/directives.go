@@ -26,6 +26,19 @@ const testSettings = `SecAction "id:900005,\
   setvar:tx.combined_file_sizes=65535"
 `
 
+// speedSettings make Coraza do less work per request without changing
+// a verdict (TestEquivalence compares every decision with and without
+// them; docs/benchmarks.md has the figures):
+//   - SecRxPreFilter: before running a regular expression, check the
+//     input's length and the literals any match must contain
+//     (Coraza's conservative pre-filter: it only ever skips expressions
+//     that cannot match);
+//   - SecAuditEngine Off: Coraza's audit log is not used (decisions are
+//     reported as events), so refused requests need not build it.
+const speedSettings = `SecRxPreFilter On
+SecAuditEngine Off
+`
+
 // exclusionBaseID is the first rule ID of the generated per-route
 // exclusion rules (CRS reserves 900000-999999; 1-99999 are for local
 // rules).
@@ -37,6 +50,9 @@ const exclusionBaseID = 10000
 func directives(c Config) string {
 	var b strings.Builder
 	b.WriteString("Include @coraza.conf-recommended\n")
+	if !c.baseline {
+		b.WriteString(speedSettings)
+	}
 	if c.Mode == ModeDetect {
 		b.WriteString("SecRuleEngine DetectionOnly\n")
 	} else {
