@@ -76,6 +76,8 @@ type Config struct {
 	// baseline leaves out the engine's speed settings (directives): the
 	// reference the equivalence test and the benchmarks compare with.
 	baseline bool
+	// extra are directives added after the speed settings (tests).
+	extra string
 }
 
 // Exclusion removes CRS rules for requests whose path starts with

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,17 @@ type outcome struct {
 	Matches                     []Match
 	InboundScore, OutboundScore int
 	Mode                        Mode
+}
+
+// verdict is the outcome without the matched rules' messages and data:
+// the blocks, the anomaly scores and the matched rules, in order.
+func (o outcome) verdict() outcome {
+	v := o
+	v.Matches = nil
+	for _, m := range o.Matches {
+		v.Matches = append(v.Matches, Match{RuleID: m.RuleID, Check: m.Check, Phase: m.Phase})
+	}
+	return v
 }
 
 // pass runs item through every phase the way the proxy does, with the
@@ -123,11 +135,22 @@ func TestEquivalence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			matched, blocked := 0, 0
+			matched, blocked, unstable := 0, 0, 0
 			for _, it := range corpus {
 				want := pass(ctx, base, it)
 				got := pass(ctx, opt, it)
-				if !reflect.DeepEqual(got, want) {
+				if reflect.DeepEqual(got, want) {
+					// Identical.
+				} else if again := pass(ctx, base, it); !reflect.DeepEqual(again, want) {
+					// Coraza itself reports this request differently from
+					// run to run (it walks some collections, such as
+					// multipart part headers, in Go's random map order):
+					// the verdict must still be the same.
+					unstable++
+					if !reflect.DeepEqual(got.verdict(), want.verdict()) {
+						t.Errorf("%s: verdict with the speed settings\n%+v\nwithout\n%+v", it.name, got.verdict(), want.verdict())
+					}
+				} else {
 					t.Errorf("%s: with the speed settings\n%+v\nwithout\n%+v", it.name, got, want)
 				}
 				if len(want.Matches) > 0 {
@@ -137,7 +160,7 @@ func TestEquivalence(t *testing.T) {
 					blocked++
 				}
 			}
-			t.Logf("%d requests, %d with matched rules, %d blocked", len(corpus), matched, blocked)
+			t.Logf("%d requests, %d with matched rules, %d blocked; %d reported differently by Coraza from run to run (same verdict required)", len(corpus), matched, blocked, unstable)
 			if matched == 0 {
 				t.Error("no rule matched anywhere: the corpus does not exercise the rules")
 			}
@@ -232,6 +255,10 @@ func benignCorpus(t *testing.T) []corpusItem {
 	return out
 }
 
+// sensitiveTests are in the sample whatever their size: tests whose
+// matches Coraza's regex pre-filter loses (TestRegexPreFilterLosesMatches).
+var sensitiveTests = []string{"942220-2", "932311-7"}
+
 // crsCorpus is the requests of CRS's regression tests (with sample, the
 // first test of each rule's file whose requests are under 16 KB), each
 // answered by CRS's test backend. It also returns how many requests are
@@ -244,7 +271,7 @@ func crsCorpus(t *testing.T, sample bool) (out []corpusItem, unparsed int) {
 	seen := map[string]bool{}
 	up := crstest.Upstream()
 	for _, tc := range tests {
-		if sample {
+		if sample && !slices.Contains(sensitiveTests, tc.ID) {
 			raws := 0
 			for _, s := range tc.Stages {
 				raw, _ := s.Input.Raw()
@@ -286,4 +313,43 @@ func crsCorpus(t *testing.T, sample bool) (out []corpusItem, unparsed int) {
 		}
 	}
 	return out, unparsed
+}
+
+// TestRegexPreFilterLosesMatches shows that the equivalence test catches
+// a setting that changes verdicts: Coraza's experimental regex
+// pre-filter (SecRxPreFilter On, Coraza v3.8.1) misses CRS rule 942220 on
+// CRS test 942220-2 and rule 932311 on 932311-7, so Kordon leaves it
+// off. When this test fails, Coraza has fixed it: run make crs-regression
+// with it on before turning it on.
+func TestRegexPreFilterLosesMatches(t *testing.T) {
+	crs, _ := crsCorpus(t, true)
+	ctx := context.Background()
+	cfg := Config{Mode: ModeDetect, TestMode: true}
+	base, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.extra = "SecRxPreFilter On\n"
+	pre, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		name string
+		rule int
+	}{{"CRS test 942220-2 stage 1", 942220}, {"CRS test 932311-7 stage 1", 932311}} {
+		i := slices.IndexFunc(crs, func(it corpusItem) bool { return it.name == want.name })
+		if i < 0 {
+			t.Fatalf("%s is not in the corpus", want.name)
+		}
+		has := func(o outcome) bool {
+			return slices.ContainsFunc(o.Matches, func(m Match) bool { return m.RuleID == want.rule })
+		}
+		if !has(pass(ctx, base, crs[i])) {
+			t.Errorf("%s: rule %d does not match without the pre-filter", want.name, want.rule)
+		}
+		if has(pass(ctx, pre, crs[i])) {
+			t.Errorf("%s: rule %d matches with Coraza's regex pre-filter: it may have been fixed", want.name, want.rule)
+		}
+	}
 }
