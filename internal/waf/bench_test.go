@@ -23,7 +23,9 @@ func BenchmarkEngine(b *testing.B) {
 			gcPercent int
 		}{{"baseline", true, 100}, {"optimised", false, 100}, {"optimised-gogc400", false, DefaultGCPercent}} {
 			b.Run(shape.name+"/"+variant.name, func(b *testing.B) {
-				cfg := Config{}
+				// A loaded machine may stall a request for seconds: no
+				// inspection bound in practice.
+				cfg := Config{InspectTimeout: 10 * time.Minute}
 				cfg.baseline = variant.baseline
 				e, err := New(cfg)
 				if err != nil {
