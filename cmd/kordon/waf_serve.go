@@ -46,7 +46,6 @@ type wafServeFlags struct {
 	gcPercent                   int
 }
 
-
 func newWAFServeCmd() *cobra.Command {
 	f := &wafServeFlags{limits: proxy.DefaultLimits}
 	cmd := &cobra.Command{
