@@ -134,13 +134,17 @@ hubble-proto-check: hubble-proto
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## crs-regression: every OWASP CRS regression test through the WAF proxy (a few
-## minutes; the normal tests run a fixed sample). Writes crs-regression.txt to /tmp.
+## crs-regression: every OWASP CRS regression test through the WAF proxy, then
+## every test's requests through the engine with and without its speed settings
+## (TestEquivalence; the normal tests run fixed samples). Writes
+## crs-regression.txt to /tmp.
 crs-regression:
 	$(GO) test -count=1 -timeout 40m -run '^TestCRSRegressionFull$$' ./internal/waf/crstest -crs-full -crs-report /tmp/crs-regression.txt -v
+	$(GO) test -count=1 -timeout 60m -run '^TestEquivalence$$' ./internal/waf -equiv-full -v
 
 ## waf-bench: the WAF proxy's overhead at 200, 1,000 and 5,000 req/s and the ext_authz round trip.
 waf-bench:
+	$(GO) test -run '^$$' -bench 'Engine/' -benchtime 400x ./internal/waf
 	$(GO) test -run '^$$' -bench 'ProxyOverhead|EngineBenignGET' -benchtime 1x ./internal/waf/proxy
 	$(GO) test -run '^$$' -bench 'Check' -benchtime 3s ./internal/waf/extauthz
 
