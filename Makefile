@@ -142,9 +142,10 @@ bench-store:
 
 ## bench-postgres: ingest and the store query table on PostgreSQL and SQLite
 ## at 1 million records (KORDON_BENCH_RECORDS to change; a few minutes each),
-## on a private PostgreSQL with fsync on.
+## on a private PostgreSQL with fsync on; both databases under KORDON_BENCH_DIR
+## (default /dev/shm: about 2 GB at 1 million records).
 bench-postgres: postgres
-	KORDON_BENCH_RECORDS=$${KORDON_BENCH_RECORDS:-1000000} KORDON_BENCH_DURABLE=1 \
+	KORDON_BENCH_RECORDS=$${KORDON_BENCH_RECORDS:-1000000} KORDON_BENCH_DURABLE=1 KORDON_BENCH_DIR=$${KORDON_BENCH_DIR:-/dev/shm} \
 	  $(GO) test -run '^$$' -bench 'StoreQuery|StoreIngest' -benchtime 5x -timeout 120m ./internal/store/postgres
 
 ## bench-operator: a posture cycle over a 10,000-object cluster and drift over

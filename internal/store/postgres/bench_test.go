@@ -18,7 +18,9 @@ import (
 
 // backends opens a fresh store of each back end, so that every benchmark
 // compares PostgreSQL with SQLite in the same run (the machine is shared:
-// compare the ratio, not the absolute figures).
+// compare the ratio, not the absolute figures). $KORDON_BENCH_DIR puts
+// both databases in one folder (make bench-postgres: /dev/shm, as the
+// shared machine's disk is nearly full; both are then in memory).
 func backends(b *testing.B) []struct {
 	name string
 	open func(b *testing.B) store.Store
@@ -28,7 +30,12 @@ func backends(b *testing.B) []struct {
 		open func(b *testing.B) store.Store
 	}{
 		{"sqlite", func(b *testing.B) store.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+			dir, err := os.MkdirTemp(os.Getenv("KORDON_BENCH_DIR"), "kordon-bench-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { os.RemoveAll(dir) })
+			s, err := sqlite.Open(context.Background(), filepath.Join(dir, "bench.db"))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -47,6 +47,11 @@ var sessionDefaults = map[string]string{
 	"plan_cache_mode":  "force_custom_plan",
 }
 
+// DefaultMaxConns is the size of the connection pool when the URL sets no
+// pool_max_conns: enough for ingest, queries, the console, alerts and
+// retention at once.
+const DefaultMaxConns = 10
+
 // DefaultConnectTimeout bounds connecting to the server when the URL sets
 // no connect_timeout.
 const DefaultConnectTimeout = 10 * time.Second
@@ -64,7 +69,7 @@ var _ store.Store = (*Store)(nil)
 
 // Open connects to the server at url (postgres://user@host:port/db?...;
 // libpq's parameters such as sslmode, connect_timeout and search_path, and
-// pgxpool's pool_max_conns, are honoured), checks that the database is
+// pgxpool's pool_max_conns (default DefaultMaxConns), are honoured), checks that the database is
 // UTF-8, and creates or upgrades Kordon's tables. Errors name the server
 // and database, never the password.
 func Open(ctx context.Context, url string) (*Store, error) {
@@ -77,6 +82,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	where := fmt.Sprintf("postgres %s/%s", hostPort(cc.Host, cc.Port), cc.Database)
 	if cc.ConnectTimeout == 0 {
 		cc.ConnectTimeout = DefaultConnectTimeout
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	for k, v := range sessionDefaults {
 		if _, ok := cc.RuntimeParams[k]; !ok {
@@ -184,7 +192,15 @@ func Text(s string) string {
 	if len(s) <= maxColumn && utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
 		return s
 	}
-	out := strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	// As encoding/json does: each invalid byte becomes one U+FFFD.
+	var b strings.Builder
+	for _, r := range s {
+		if r == 0 {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
 	if len(out) > maxColumn {
 		sum := sha256.Sum256([]byte(s))
 		cut := maxColumn - 100

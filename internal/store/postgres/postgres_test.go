@@ -22,7 +22,7 @@ var server *pgtest.Server
 
 func TestMain(m *testing.M) {
 	var err error
-	server, err = pgtest.Start(pgtest.Options{Durable: os.Getenv("KORDON_BENCH_DURABLE") != ""})
+	server, err = pgtest.Start(pgtest.Options{Durable: os.Getenv("KORDON_BENCH_DURABLE") != "", Dir: os.Getenv("KORDON_BENCH_DIR")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
@@ -137,8 +138,8 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) error {
 			if err != nil {
 				return fmt.Errorf("append record %d: %w", start+i, err)
 			}
-			args = append(args, int(chunk[i].Type), e.Time.UnixNano(), e.Engine, e.Action, e.RuleID, int(e.Severity),
-				e.Resource.Namespace, e.Resource.Kind, e.Resource.Name, doc)
+			args = append(args, int(chunk[i].Type), e.Time.UnixNano(), asJSON(e.Engine), asJSON(e.Action), asJSON(e.RuleID), int(e.Severity),
+				asJSON(e.Resource.Namespace), asJSON(e.Resource.Kind), asJSON(e.Resource.Name), doc)
 		}
 		stmt := full
 		if len(chunk) < insertRows {
@@ -165,6 +166,19 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) error {
 		return fmt.Errorf("append: %w", err)
 	}
 	return nil
+}
+
+// asJSON returns s as the JSON document keeps it, each invalid UTF-8 byte
+// replaced by U+FFFD, so that the columns hold what a query shows.
+func asJSON(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r) // utf8.RuneError for each invalid byte
+	}
+	return b.String()
 }
 
 // insertRows is the number of rows of one INSERT statement (10 values a

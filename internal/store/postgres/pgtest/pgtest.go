@@ -54,6 +54,9 @@ type Server struct {
 type Options struct {
 	// Durable keeps fsync on (benchmarks); tests run faster without it.
 	Durable bool
+	// Dir is where the instance's temporary folder goes (default
+	// os.TempDir()).
+	Dir string
 }
 
 // Start returns the external server of $KORDON_POSTGRES_URL, or starts a
@@ -126,7 +129,7 @@ func credential(dir string) (*syscall.Credential, error) {
 }
 
 func startPrivate(bin string, opts Options) (*Server, error) {
-	dir, err := os.MkdirTemp("", "kordon-pg-")
+	dir, err := os.MkdirTemp(opts.Dir, "kordon-pg-")
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +162,8 @@ func startPrivate(bin string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	args := []string{"-D", data, "-k", dir, "-c", "listen_addresses=", "-c", "max_connections=60",
-		"-c", "shared_buffers=64MB", "-c", "synchronous_commit=off", "-c", "log_min_messages=warning"}
+		"-c", "shared_buffers=64MB", "-c", "synchronous_commit=off", "-c", "log_min_messages=warning",
+		"-c", "max_wal_size=256MB"}
 	if !opts.Durable {
 		args = append(args, "-c", "fsync=off", "-c", "full_page_writes=off")
 	}
