@@ -286,14 +286,28 @@ func where(f store.Filter) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-// Scan calls fn for every matching record, oldest first. It reads through
-// a cursor in growing chunks, so that a scan ended early (ErrStop, a
-// limit reached by the caller) reads little more than it used.
+// directLimit is the largest limit a scan reads with one plain query; an
+// unlimited or larger scan reads through a cursor.
+const directLimit = 1000
+
+// Scan calls fn for every matching record, oldest first. A scan of at
+// most directLimit records is one query (one round trip); a larger one
+// reads through a cursor in growing chunks, so that a scan ended early
+// (ErrStop, a limit reached by the caller) reads little more than it used.
 func (s *Store) Scan(ctx context.Context, f store.Filter, limit int, fn func(*store.Record) error) error {
 	cond, args := where(f)
 	q := "SELECT id, type, doc FROM kordon_records WHERE " + cond + " ORDER BY time_ns, id"
 	if limit > 0 {
 		q += " LIMIT " + strconv.Itoa(limit)
+	}
+	if limit > 0 && limit <= directLimit {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return s.err("scan", err)
+		}
+		defer rows.Close()
+		_, _, err = s.scanRows(rows, fn)
+		return err
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -303,43 +317,48 @@ func (s *Store) Scan(ctx context.Context, f store.Filter, limit int, fn func(*st
 	if _, err := tx.Exec(ctx, "DECLARE kordon_scan NO SCROLL CURSOR FOR "+q, args...); err != nil {
 		return s.err("scan", err)
 	}
-	var rec store.Record
-	var doc []byte
-	var typ int16
 	for chunk := 256; ; chunk = min(chunk*2, 8192) {
 		rows, err := tx.Query(ctx, "FETCH "+strconv.Itoa(chunk)+" FROM kordon_scan")
 		if err != nil {
 			return s.err("scan", err)
 		}
-		n := 0
-		for rows.Next() {
-			n++
-			if err := rows.Scan(&rec.ID, &typ, &doc); err != nil {
-				rows.Close()
-				return s.err("scan", err)
-			}
-			rec.Type = store.Type(typ)
-			rec.Event = finding.Event{}
-			if err := json.Unmarshal(doc, &rec.Event); err != nil {
-				rows.Close()
-				return s.err("scan", fmt.Errorf("record %d: %w", rec.ID, err))
-			}
-			if err := fn(&rec); err != nil {
-				rows.Close()
-				if errors.Is(err, store.ErrStop) {
-					return nil
-				}
-				return err
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return s.err("scan", err)
-		}
-		if n < chunk {
-			return nil
+		n, stopped, err := s.scanRows(rows, fn)
+		if err != nil || stopped || n < chunk {
+			return err
 		}
 	}
+}
+
+// scanRows calls fn for each row of (id, type, doc) and returns how many
+// rows it read and whether fn stopped it with ErrStop (not an error). It
+// closes rows.
+func (s *Store) scanRows(rows pgx.Rows, fn func(*store.Record) error) (n int, stopped bool, err error) {
+	defer rows.Close()
+	var rec store.Record
+	var doc []byte
+	var typ int16
+	for rows.Next() {
+		n++
+		if err := rows.Scan(&rec.ID, &typ, &doc); err != nil {
+			return n, false, s.err("scan", err)
+		}
+		rec.Type = store.Type(typ)
+		rec.Event = finding.Event{}
+		if err := json.Unmarshal(doc, &rec.Event); err != nil {
+			return n, false, s.err("scan", fmt.Errorf("record %d: %w", rec.ID, err))
+		}
+		if err := fn(&rec); err != nil {
+			if errors.Is(err, store.ErrStop) {
+				return n, true, nil
+			}
+			return n, false, err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return n, false, s.err("scan", err)
+	}
+	return n, false, nil
 }
 
 var columnSQL = map[store.Column]string{

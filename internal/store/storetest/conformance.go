@@ -243,7 +243,9 @@ func testStop(t *testing.T, s store.Store) {
 	recs := New(4, t0, time.Millisecond, 5).Batch(20000)
 	mustAppend(t, s, recs)
 	want := sorted(recs)
-	for _, stopAt := range []int{1, 7, 5000} {
+	// Stops at 256 and 3,840 end a chunk of a back end reading 256, 512,
+	// 1,024 and 2,048 rows at a time.
+	for _, stopAt := range []int{1, 7, 256, 3840, 5000} {
 		var got []store.Record
 		err := s.Scan(ctx, store.Filter{}, 0, func(r *store.Record) error {
 			got = append(got, *r)
@@ -256,6 +258,20 @@ func testStop(t *testing.T, s store.Store) {
 			t.Errorf("scan stopped with ErrStop returned %v, want nil", err)
 		}
 		checkIDs(t, fmt.Sprintf("stop after %d", stopAt), got, want[:stopAt])
+		// With a limit above the stop (a back end may read limited scans
+		// otherwise).
+		got = got[:0]
+		err = s.Scan(ctx, store.Filter{}, stopAt+10, func(r *store.Record) error {
+			got = append(got, *r)
+			if len(got) == stopAt {
+				return store.ErrStop
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("limited scan stopped with ErrStop returned %v, want nil", err)
+		}
+		checkIDs(t, fmt.Sprintf("stop after %d of a limit of %d", stopAt, stopAt+10), got, want[:stopAt])
 	}
 	// A wrapped ErrStop stops too; another error is returned as it is.
 	n := 0
