@@ -146,7 +146,7 @@ bench-store:
 ## (default /dev/shm: about 2 GB at 1 million records).
 bench-postgres: postgres
 	KORDON_BENCH_RECORDS=$${KORDON_BENCH_RECORDS:-1000000} KORDON_BENCH_DURABLE=1 KORDON_BENCH_DIR=$${KORDON_BENCH_DIR:-/dev/shm} \
-	  $(GO) test -run '^$$' -bench 'StoreQuery|StoreIngest' -benchtime 5x -timeout 120m ./internal/store/postgres
+	  $(GO) test -run '^$$' -bench 'StoreQuery|StoreIngest' -benchtime 2s -timeout 120m ./internal/store/postgres
 
 ## bench-operator: a posture cycle over a 10,000-object cluster and drift over
 ## 1,000 objects, against the real API server of the test control plane.

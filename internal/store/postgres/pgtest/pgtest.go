@@ -192,6 +192,44 @@ func startPrivate(bin string, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// CPU returns the CPU time (user and system) the private instance's
+// processes have used so far: the postmaster and its live children
+// (backends, checkpointer, WAL writer). It is zero for an external server.
+func (s *Server) CPU() time.Duration {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	root := s.cmd.Process.Pid
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var ticks int64
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime(14) stime(15): comm may hold
+		// spaces, so split after its closing parenthesis.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.Fields(string(b))[0])
+		ppid, _ := strconv.Atoi(f[1])
+		if pid != root && ppid != root {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	// Linux reports in clock ticks of 1/100 s (USER_HZ).
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
 // Stop stops a private instance (fast shutdown, then a kill after 20 s)
 // and removes its folder. It does nothing for an external server.
 func (s *Server) Stop() {
