@@ -287,12 +287,13 @@ func where(f store.Filter) (string, []any) {
 }
 
 // directLimit is the largest limit a scan reads with one plain query; an
-// unlimited or larger scan reads through a cursor.
+// unlimited or larger scan reads through a cursor, 1,000 rows at first.
 const directLimit = 1000
 
 // Scan calls fn for every matching record, oldest first. A scan of at
 // most directLimit records is one query (one round trip); a larger one
-// reads through a cursor in growing chunks, so that a scan ended early
+// reads through a cursor in a read-only transaction (one snapshot), in
+// chunks growing from 1,000 to 16,000 rows, so that a scan ended early
 // (ErrStop, a limit reached by the caller) reads little more than it used.
 func (s *Store) Scan(ctx context.Context, f store.Filter, limit int, fn func(*store.Record) error) error {
 	cond, args := where(f)
@@ -309,24 +310,52 @@ func (s *Store) Scan(ctx context.Context, f store.Filter, limit int, fn func(*st
 		_, _, err = s.scanRows(rows, fn)
 		return err
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return s.err("scan", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, "DECLARE kordon_scan NO SCROLL CURSOR FOR "+q, args...); err != nil {
-		return s.err("scan", err)
+	// Released while still in the transaction (the ROLLBACK failed), a
+	// connection is closed by the pool rather than reused.
+	defer conn.Release()
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(rctx, "ROLLBACK")
+	}()
+	// The transaction, the cursor and the first chunk in one round trip.
+	chunk := 1000
+	b := &pgx.Batch{}
+	b.Queue("BEGIN READ ONLY")
+	b.Queue("DECLARE kordon_scan NO SCROLL CURSOR FOR "+q, args...)
+	b.Queue("FETCH " + strconv.Itoa(chunk) + " FROM kordon_scan")
+	br := conn.SendBatch(ctx, b)
+	n, stopped, err := s.firstChunk(br, fn)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = s.err("scan", cerr)
 	}
-	for chunk := 256; ; chunk = min(chunk*2, 8192) {
-		rows, err := tx.Query(ctx, "FETCH "+strconv.Itoa(chunk)+" FROM kordon_scan")
-		if err != nil {
-			return s.err("scan", err)
+	for err == nil && !stopped && n == chunk {
+		chunk = min(chunk*4, 16000)
+		rows, qerr := conn.Query(ctx, "FETCH "+strconv.Itoa(chunk)+" FROM kordon_scan")
+		if qerr != nil {
+			return s.err("scan", qerr)
 		}
-		n, stopped, err := s.scanRows(rows, fn)
-		if err != nil || stopped || n < chunk {
-			return err
+		n, stopped, err = s.scanRows(rows, fn)
+	}
+	return err
+}
+
+// firstChunk reads the results of the BEGIN, DECLARE, FETCH batch.
+func (s *Store) firstChunk(br pgx.BatchResults, fn func(*store.Record) error) (int, bool, error) {
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return 0, false, s.err("scan", err)
 		}
 	}
+	rows, err := br.Query()
+	if err != nil {
+		return 0, false, s.err("scan", err)
+	}
+	return s.scanRows(rows, fn)
 }
 
 // scanRows calls fn for each row of (id, type, doc) and returns how many

@@ -243,9 +243,9 @@ func testStop(t *testing.T, s store.Store) {
 	recs := New(4, t0, time.Millisecond, 5).Batch(20000)
 	mustAppend(t, s, recs)
 	want := sorted(recs)
-	// Stops at 256 and 3,840 end a chunk of a back end reading 256, 512,
-	// 1,024 and 2,048 rows at a time.
-	for _, stopAt := range []int{1, 7, 256, 3840, 5000} {
+	// Stops at 1,000 and 5,000 end a chunk of a back end reading 1,000,
+	// then 4,000 rows at a time.
+	for _, stopAt := range []int{1, 7, 1000, 5000, 5001} {
 		var got []store.Record
 		err := s.Scan(ctx, store.Filter{}, 0, func(r *store.Record) error {
 			got = append(got, *r)
