@@ -240,7 +240,7 @@ func testLimit(t *testing.T, s store.Store) {
 func testStop(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	// More records than a back end reads at once.
-	recs := New(4, t0, time.Millisecond, 5).Batch(20000)
+	recs := New(4, t0, time.Millisecond, 5).Batch(max(20000/scale, 6000))
 	mustAppend(t, s, recs)
 	want := sorted(recs)
 	// Stops at 1,000 and 5,000 end a chunk of a back end reading 1,000,
@@ -322,7 +322,7 @@ func matches(f store.Filter, r *store.Record) bool {
 func sev(s finding.Severity) *finding.Severity { return &s }
 
 // filters exercises every field of store.Filter, alone and together, on
-// records from New(…, t0, time.Second, 8).
+// records from New(…, t0, time.Second, 8) over 3,000 s.
 func filters() []struct {
 	name string
 	f    store.Filter
@@ -373,7 +373,8 @@ func filters() []struct {
 }
 
 func testFilter(t *testing.T, s store.Store) {
-	recs := New(5, t0, time.Second, 8).Batch(3000)
+	// 3,000 records over 3,000 s (fewer, further apart, under the race detector).
+	recs := New(5, t0, scale*time.Second, 8).Batch(3000 / scale)
 	mustAppend(t, s, recs)
 	all := sorted(recs)
 	for _, c := range filters() {
@@ -457,7 +458,7 @@ func refGroups(recs []store.Record, f store.Filter, by []store.Column) []store.G
 }
 
 func testCount(t *testing.T, s store.Store) {
-	recs := New(6, t0, time.Second, 8).Batch(3000)
+	recs := New(6, t0, scale*time.Second, 8).Batch(3000 / scale)
 	mustAppend(t, s, recs)
 	var bys [][]store.Column
 	for _, c := range store.Columns() {
@@ -507,46 +508,48 @@ func testRetainAge(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	g := New(7, t0, time.Minute, 20)
 	var all []store.Record
+	const batch = 3000 / scale
 	for range 10 {
-		recs := g.Batch(3000)
+		recs := g.Batch(batch)
 		mustAppend(t, s, recs)
 		all = append(all, recs...)
 	}
+	const total, keep = 10 * batch, 10 * batch / 3
 	st := stats(t, s)
-	if st.Records != 30000 || !st.Oldest.Equal(t0) || !st.Newest.Equal(t0.Add(29999*time.Minute)) {
-		t.Fatalf("stats = %+v, want 30000 records from %s to %s", st, t0, t0.Add(29999*time.Minute))
+	if st.Records != total || !st.Oldest.Equal(t0) || !st.Newest.Equal(t0.Add((total-1)*time.Minute)) {
+		t.Fatalf("stats = %+v, want %d records from %s to %s", st, total, t0, t0.Add((total-1)*time.Minute))
 	}
 	if st.Bytes <= 0 {
-		t.Errorf("stats: %d bytes for 30000 records", st.Bytes)
+		t.Errorf("stats: %d bytes for %d records", st.Bytes, total)
 	}
-	now := t0.Add(30000 * time.Minute)
+	now := t0.Add(total * time.Minute)
 	// Zero bounds keep everything.
 	if n, err := s.Retain(ctx, store.Retention{}, now); err != nil || n != 0 {
 		t.Fatalf("retention without bounds removed %d, %v", n, err)
 	}
-	// By age: keep the last 10,000 minutes; a record exactly at the cut stays.
-	removed, err := s.Retain(ctx, store.Retention{MaxAge: 10000 * time.Minute}, now)
+	// By age: keep the last third; a record exactly at the cut stays.
+	removed, err := s.Retain(ctx, store.Retention{MaxAge: keep * time.Minute}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st2 := stats(t, s)
-	if removed != 20000 || st2.Records != 10000 {
-		t.Fatalf("retention by age removed %d and kept %d, want 20000 and 10000", removed, st2.Records)
+	if removed != total-keep || st2.Records != keep {
+		t.Fatalf("retention by age removed %d and kept %d, want %d and %d", removed, st2.Records, total-keep, keep)
 	}
-	if cut := now.Add(-10000 * time.Minute); !st2.Oldest.Equal(cut) {
+	if cut := now.Add(-keep * time.Minute); !st2.Oldest.Equal(cut) {
 		t.Errorf("oldest record after retention is %s, want the one at the cut %s", st2.Oldest, cut)
 	}
 	if st2.Bytes >= st.Bytes {
 		t.Errorf("retention by age left %d bytes of %d", st2.Bytes, st.Bytes)
 	}
-	checkIDs(t, "records kept by age", scanAll(t, s, store.Filter{}, 0), all[20000:])
+	checkIDs(t, "records kept by age", scanAll(t, s, store.Filter{}, 0), all[total-keep:])
 	// Again: nothing more to remove.
-	if n, err := s.Retain(ctx, store.Retention{MaxAge: 10000 * time.Minute}, now); err != nil || n != 0 {
+	if n, err := s.Retain(ctx, store.Retention{MaxAge: keep * time.Minute}, now); err != nil || n != 0 {
 		t.Errorf("second retention by age removed %d, %v", n, err)
 	}
 	// Everything older than now.
-	if n, err := s.Retain(ctx, store.Retention{MaxAge: time.Nanosecond}, now); err != nil || n != 10000 {
-		t.Errorf("retention of everything removed %d, %v; want 10000", n, err)
+	if n, err := s.Retain(ctx, store.Retention{MaxAge: time.Nanosecond}, now); err != nil || n != keep {
+		t.Errorf("retention of everything removed %d, %v; want %d", n, err, keep)
 	}
 	if st := stats(t, s); st.Records != 0 || !st.Oldest.IsZero() {
 		t.Errorf("stats after removing everything: %+v", st)
@@ -558,7 +561,7 @@ func testRetainSize(t *testing.T, s store.Store) {
 	g := New(8, t0, time.Minute, 20)
 	var all []store.Record
 	for range 10 {
-		recs := g.Batch(2000)
+		recs := g.Batch(2000 / scale)
 		mustAppend(t, s, recs)
 		all = append(all, recs...)
 	}
@@ -600,7 +603,7 @@ func testRetainSize(t *testing.T, s store.Store) {
 
 func testConcurrent(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	const writers, batches, batch = 4, 15, 200
+	const writers, batches, batch = 4, 15 / scale, 200
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*batches+100)
 	appended := make([][]store.Record, writers)
@@ -718,7 +721,7 @@ func testCancel(t *testing.T, s store.Store) {
 }
 
 func testLargeBatch(t *testing.T, s store.Store) {
-	recs := New(10, t0, time.Millisecond, 50).Batch(70001)
+	recs := New(10, t0, time.Millisecond, 50).Batch(70001 / scale)
 	mustAppend(t, s, recs)
 	for i := 1; i < len(recs); i++ {
 		if recs[i].ID <= recs[i-1].ID {
