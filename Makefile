@@ -13,7 +13,7 @@ STATICCHECK   := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 ASSETS         = $(shell hack/build-control-plane.sh)
 TEST_FLAGS    ?= -race -timeout 30m
 
-.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store bench-postgres control-plane browser postgres clean bpf-tools bpf-generate bpf-check crs-regression waf-bench bench-operator bench-scale console console-deps console-check
+.PHONY: all build demo test unit lint vet fmt-check staticcheck bench bench-store bench-postgres control-plane browser postgres clean bpf-tools bpf-generate bpf-check hubble-proto-tools hubble-proto hubble-proto-check crs-regression waf-bench bench-operator bench-scale console console-deps console-check
 
 all: build
 
@@ -38,7 +38,7 @@ demo: build
 ## test: lint, then every test, including those against a real kube-apiserver,
 ## in a real browser (Debian's chromium) and on a real PostgreSQL server
 ## (Debian's postgresql; both installed when missing).
-test: lint bpf-check console-check control-plane browser postgres
+test: lint bpf-check hubble-proto-check console-check control-plane browser postgres
 	KUBEBUILDER_ASSETS="$(ASSETS)" KORDON_REQUIRE_POSTGRES=1 $(GO) test $(TEST_FLAGS) ./...
 
 ## unit: the tests without the control plane (they skip), quick to run often.
@@ -118,6 +118,28 @@ bpf-generate: bpf-tools
 ## bpf-check: fail when the committed objects differ from a fresh build.
 bpf-check: bpf-generate
 	@git diff --exit-code --stat -- $(BPF_DIR) || { echo "internal/sensor/bpf: committed eBPF objects differ from clang-14's build; run make bpf-generate and commit"; exit 1; }
+
+## hubble-proto: regenerate the Go code of the Hubble API subset
+## (internal/hubble/api/*/*.proto) with Debian's protoc and the Go plugins at
+## the versions of our google.golang.org/protobuf and grpc; the generated code
+## is committed so go build needs no protoc.
+HUBBLE_API           := internal/hubble/api
+PROTOC_GEN_GO        := $(TOOLS)/protoc-gen-go-v1.36.12
+PROTOC_GEN_GO_GRPC   := $(TOOLS)/protoc-gen-go-grpc-v1.6.2
+hubble-proto-tools:
+	@command -v protoc >/dev/null || { echo "installing protobuf-compiler (apt)"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null; }
+	@test -x $(PROTOC_GEN_GO) || { mkdir -p $(TOOLS)/gobin.$$$$ && GOFLAGS= GOBIN=$(TOOLS)/gobin.$$$$ $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12 && \
+	  mv $(TOOLS)/gobin.$$$$/protoc-gen-go $(PROTOC_GEN_GO) && rmdir $(TOOLS)/gobin.$$$$; }
+	@test -x $(PROTOC_GEN_GO_GRPC) || { mkdir -p $(TOOLS)/gobin.$$$$ && GOFLAGS= GOBIN=$(TOOLS)/gobin.$$$$ $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2 && \
+	  mv $(TOOLS)/gobin.$$$$/protoc-gen-go-grpc $(PROTOC_GEN_GO_GRPC) && rmdir $(TOOLS)/gobin.$$$$; }
+
+hubble-proto: hubble-proto-tools
+	PROTOC_GEN_GO=$(PROTOC_GEN_GO) PROTOC_GEN_GO_GRPC=$(PROTOC_GEN_GO_GRPC) $(HUBBLE_API)/generate.sh
+
+## hubble-proto-check: fail when the committed Go code differs from a fresh build.
+hubble-proto-check: hubble-proto
+	@git diff --exit-code --stat -- $(HUBBLE_API) || { echo "$(HUBBLE_API): committed code differs from protoc's; run make hubble-proto and commit"; exit 1; }
 
 ## bench: every engine's benchmarks (figures go to docs/benchmarks.md).
 bench:

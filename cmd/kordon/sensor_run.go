@@ -49,6 +49,8 @@ type sensorRunFlags struct {
 	output       string
 	cgroupPrefix string
 	cgroupRoot   string
+	limits       bpf.Limits
+	capFallback  bool
 }
 
 func newSensorRunCmd() *cobra.Command {
@@ -65,7 +67,20 @@ docs/findings-and-events.md). A response policy (--policy) chooses alert,
 kill or kill-pod per workload and rule; --dry-run reports without acting.
 Lost events are counted and reported (KOR-RT-190..192, and Prometheus
 metrics on --metrics-addr); identical repeated opens and capability checks
-are folded in the kernel and counted (kordon_sensor_kernel_folded_total). SIGINT or SIGTERM stops it and saves profiles.`,
+are folded in the kernel and counted (kordon_sensor_kernel_folded_total).
+
+A burst in one workload cannot flood the ring buffer: in the kernel, each
+cgroup may report --kernel-open-rate opens and --kernel-net-rate connections
+per second (with bursts), and an open identical to one it reported within
+--kernel-dedup-window is counted instead of reported. Execs, exits and
+capability use are never limited. What the limits suppress is counted per
+workload, reported as KOR-RT-191 (layer kernel) and exported as
+kordon_sensor_kernel_suppressed_total; a rate of 0 turns a limit off.
+Capability use comes from the capability/cap_capable tracepoint, or, on
+kernels without it (or with --capability-fallback), from the system calls
+that need a capability (docs/sensor.md lists what each mode sees).
+
+SIGINT or SIGTERM stops it and saves profiles.`,
 		Example: `  kordon sensor run --no-kubernetes --learn 5m
   kordon sensor run --node $NODE_NAME --policy response.yaml --profiles /var/lib/kordon/profiles
   kordon sensor run --dry-run --policy response.yaml`,
@@ -88,10 +103,20 @@ are folded in the kernel and counted (kordon_sensor_kernel_folded_total). SIGINT
 	fl.StringVarP(&f.output, "output", "o", "-", "file to append events to (- for standard output)")
 	fl.StringVar(&f.cgroupRoot, "cgroup-root", "", "where the host's cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo)")
 	fl.StringVar(&f.cgroupPrefix, "cgroup-prefix", "", "watch only cgroups below this path of the cgroup2 hierarchy (e.g. /kubepods.slice), filtered in the kernel")
+	def := bpf.DefaultLimits()
+	fl.Float64Var(&f.limits.OpenRate, "kernel-open-rate", def.OpenRate, "opens per second each cgroup may report, limited in the kernel (0: no limit); the rest are counted")
+	fl.Uint32Var(&f.limits.OpenBurst, "kernel-open-burst", def.OpenBurst, "opens a cgroup may report at once above --kernel-open-rate")
+	fl.Float64Var(&f.limits.NetRate, "kernel-net-rate", def.NetRate, "connection records (connect, accept, TCP established) per second per cgroup (0: no limit)")
+	fl.Uint32Var(&f.limits.NetBurst, "kernel-net-burst", def.NetBurst, "connection records a cgroup may report at once above --kernel-net-rate")
+	fl.DurationVar(&f.limits.DedupWindow, "kernel-dedup-window", def.DedupWindow, "an open identical to one reported this recently (same process, path, flags, result) is counted, not reported (0: off)")
+	fl.BoolVar(&f.capFallback, "capability-fallback", false, "derive capability use from system calls even where the capability/cap_capable tracepoint exists")
 	return cmd
 }
 
 func runSensor(cmd *cobra.Command, f *sensorRunFlags) error {
+	if err := f.limits.Validate(); err != nil {
+		return usageErr(fmt.Errorf("kernel limits (--kernel-open-rate, --kernel-open-burst, --kernel-net-rate, --kernel-net-burst, --kernel-dedup-window): %w", err))
+	}
 	var policy *response.Policy
 	if f.policyFile != "" {
 		p, err := response.LoadPolicy(f.policyFile)
@@ -174,7 +199,7 @@ func runSensor(cmd *cobra.Command, f *sensorRunFlags) error {
 	if err != nil {
 		return err
 	}
-	popts := bpf.Options{RingBytes: f.ringBytes}
+	popts := bpf.Options{RingBytes: f.ringBytes, Limits: f.limits, CapabilityFallback: f.capFallback}
 	if f.cgroupPrefix != "" {
 		root := f.cgroupRoot
 		if root == "" {
@@ -190,7 +215,8 @@ func runSensor(cmd *cobra.Command, f *sensorRunFlags) error {
 		return fmt.Errorf("load eBPF programs (root or CAP_BPF+CAP_PERFMON and a kernel with BTF are needed): %w", err)
 	}
 	defer probe.Close()
-	slog.Info("sensor running", "tracepoints", probe.Attached(), "missing", probe.Missing, "kubernetes", !f.noKubernetes, "dryRun", policy.DryRun)
+	slog.Info("sensor running", "tracepoints", probe.Attached(), "missing", probe.Missing, "capabilities", probe.CapabilitySource,
+		"kubernetes", !f.noKubernetes, "dryRun", policy.DryRun)
 	go func() {
 		<-ctx.Done()
 		probe.Close()

@@ -109,3 +109,18 @@ func TestSensorInstall(t *testing.T) {
 		t.Errorf("a bad policy: exit %d, %s", code, stderr)
 	}
 }
+
+// TestSensorRunRejectsBadLimits checks that impossible kernel limits are
+// a usage error naming the flags, before anything is loaded.
+func TestSensorRunRejectsBadLimits(t *testing.T) {
+	for _, args := range [][]string{
+		{"--kernel-open-burst", "0"},
+		{"--kernel-net-rate", "-5"},
+		{"--kernel-dedup-window", "-1s"},
+	} {
+		_, stderr, code := run(t, "", append([]string{"sensor", "run", "--no-kubernetes"}, args...)...)
+		if code != exitUsage || !strings.Contains(stderr, "--kernel-open-rate") {
+			t.Errorf("%v: exit %d, %s", args, code, stderr)
+		}
+	}
+}

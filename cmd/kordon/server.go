@@ -63,6 +63,7 @@ type serverFlags struct {
 	oidcSecretFile    string
 	oidcRedirect      string
 	oidcEditors       []string
+	flowSources       flowSourceFlags
 }
 
 // tokenEnv names the environment variable holding the API token, for the
@@ -99,7 +100,11 @@ holds more than --retention-size, every --retention-interval. Events are
 checked at ingest against the --intel-feed indicators: a match adds
 intel.* attributes to the event and stores a KOR-INTEL-001 event. Stored
 records are checked against the --alerts rules, whose alerts go to webhook
-and syslog (CEF, LEEF) notifiers. Serves HTTPS
+and syslog (CEF, LEEF) notifiers. With --hubble it follows Hubble's flows
+over its gRPC observer API (resuming after a reconnect; lost flows are
+stored as gap events). With --kubeconfig or --in-cluster it watches the
+cluster's pods, so that a flow is attributed to the pod that held an
+address at the flow's time. Serves HTTPS
 with --tls-cert-file and --tls-key-file, plain HTTP otherwise (put it behind
 TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 		Example: `  KORDON_TOKEN=$(openssl rand -hex 16) kordon server --db /var/lib/kordon/kordon.db
@@ -139,6 +144,7 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.StringVar(&f.oidcSecretFile, "oidc-client-secret-file", "", "file holding the console's OIDC client secret")
 	fl.StringVar(&f.oidcRedirect, "oidc-redirect-url", "", "the console's OIDC callback as the browser sees it: https://HOST/console/oidc/callback")
 	fl.StringSliceVar(&f.oidcEditors, "oidc-editors", nil, "users (email or subject) and groups (groups claim) given the editor role; other OIDC users are viewers")
+	addFlowSourceFlags(fl, &f.flowSources)
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on shutdown, how long requests in flight may take to finish")
 	return cmd
 }
@@ -246,8 +252,9 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		return usageErr(fmt.Errorf("--db: %w", err))
 	}
 	defer st.Close()
+	norm := &flowlog.Normalizer{History: history}
 	opts := httpapi.Options{Store: st, Env: env, Token: tok, MaxBody: maxBody, MaxBatch: f.maxBatch, QueryTimeout: f.queryTimeout,
-		Flows: &flowlog.Normalizer{History: history}, Enrich: enricher.Enrich}
+		Flows: norm, Enrich: enricher.Enrich}
 	if dispatcher != nil {
 		opts.Ingested = dispatcher.Observe
 	}
@@ -300,6 +307,13 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		go func() { defer close(sent); dispatcher.Run(retainCtx) }()
 		defer func() { stopRetain(); <-sent }()
 	}
+	// Started after the dispatcher, so stopped before it: the last flows
+	// stored at shutdown still reach the alert rules.
+	waitFlows, err := startFlowSources(retainCtx, &f.flowSources, norm, api.Ingest, f.retentionAge, metrics.Register, log)
+	if err != nil {
+		return err
+	}
+	defer func() { stopRetain(); waitFlows() }()
 	if len(feeds.Feeds) > 0 {
 		refreshed := make(chan struct{})
 		go func() { defer close(refreshed); feeds.Run(retainCtx) }()

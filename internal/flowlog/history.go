@@ -84,6 +84,32 @@ func (h *History) Lookup(ip netip.Addr, t time.Time) (Pod, bool) {
 	return Pod{}, false
 }
 
+// Prune forgets the spans that ended before t, and returns how many it
+// forgot; a long-running server calls it so that the history does not grow
+// without bound as pods come and go.
+func (h *History) Prune(t time.Time) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for ip, spans := range h.byIP {
+		kept := spans[:0]
+		for _, s := range spans {
+			if !s.to.IsZero() && s.to.Before(t) {
+				n++
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if len(kept) == 0 {
+			delete(h.byIP, ip)
+		} else {
+			clear(spans[len(kept):])
+			h.byIP[ip] = kept
+		}
+	}
+	return n
+}
+
 // Len returns the number of addresses in the history.
 func (h *History) Len() int {
 	h.mu.RLock()

@@ -7,16 +7,20 @@ import (
 // Metrics are the sensor's Prometheus metrics, registered on a registry
 // of the caller's (no global state).
 type Metrics struct {
-	Events         *prometheus.CounterVec
-	RingDrops      prometheus.Counter
-	KernelFolded   *prometheus.CounterVec
-	RateLimitDrops *prometheus.CounterVec
-	ProfileFull    prometheus.Counter
-	Untracked      prometheus.Gauge
-	Alerts         *prometheus.CounterVec
-	Profiles       *prometheus.GaugeVec
-	ResponseErrors prometheus.Counter
-	RuleErrors     prometheus.Counter
+	Events       *prometheus.CounterVec
+	RingDrops    prometheus.Counter
+	KernelFolded *prometheus.CounterVec
+	// KernelSuppressed are records the kernel's per-cgroup limits kept
+	// out of the ring buffer, by kind (open, network) and reason
+	// (rate-limit, dedup).
+	KernelSuppressed *prometheus.CounterVec
+	RateLimitDrops   *prometheus.CounterVec
+	ProfileFull      prometheus.Counter
+	Untracked        prometheus.Gauge
+	Alerts           *prometheus.CounterVec
+	Profiles         *prometheus.GaugeVec
+	ResponseErrors   prometheus.Counter
+	RuleErrors       prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them on reg (nil: not
@@ -29,6 +33,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Events lost because the ring buffer was full (counted in the kernel)."}),
 		KernelFolded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kordon_sensor_kernel_folded_total",
 			Help: "Repeated events folded in the kernel instead of reported each (open: identical opens, carried in a record's repeats; capability: checks already reported for the process), by kind."}, []string{"kind"}),
+		KernelSuppressed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kordon_sensor_kernel_suppressed_total",
+			Help: "Records the kernel's per-workload limits did not report, by kind (open, network) and reason (rate-limit: over the cgroup's token bucket, lost; dedup: an identical open reported within the window, carried by its next report)."}, []string{"kind", "reason"}),
 		RateLimitDrops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kordon_sensor_ratelimit_drops_total",
 			Help: "Alerts not reported because their rule and workload exceeded the rate limit."}, []string{"rule"}),
 		ProfileFull: prometheus.NewCounter(prometheus.CounterOpts{Name: "kordon_sensor_profile_overflow_total",
@@ -45,7 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Rule evaluations that failed."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.RingDrops, m.KernelFolded, m.RateLimitDrops, m.ProfileFull, m.Untracked, m.Alerts, m.Profiles, m.ResponseErrors, m.RuleErrors)
+		reg.MustRegister(m.Events, m.RingDrops, m.KernelFolded, m.KernelSuppressed, m.RateLimitDrops, m.ProfileFull, m.Untracked, m.Alerts, m.Profiles, m.ResponseErrors, m.RuleErrors)
 	}
 	return m
 }

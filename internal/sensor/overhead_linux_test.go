@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -42,8 +44,11 @@ func threadCPU() time.Duration {
 // ratio; wall time on a shared machine is reported but noisy. Variants:
 //
 //   - open-close: one file opened and closed (the kernel folds the
-//     repeats); open-close-distinct: 1,000 files in turn (every open
-//     reported);
+//     repeats); open-close-distinct: 1,000 files in turn (deduplicated
+//     in the kernel within a second); open-unique: 200,000 paths never
+//     seen before (missing files: only the rate limit applies). The
+//     sensor runs with bpf.DefaultLimits (as kordon sensor run does);
+//     -nolimits: without the kernel's per-cgroup limits;
 //   - fork-exec: /bin/true;
 //   - -drain-only: the ring buffer is read and the events dropped, without
 //     the pipeline (attribution, baselines, rules): the kernel side alone;
@@ -55,9 +60,11 @@ func threadCPU() time.Duration {
 //     (never called by the loop): the kernel's cost of the traced-syscall
 //     path that any syscall tracepoint switches on for every task;
 //     -empty-program: an empty program on syscalls/sys_exit_openat (the
-//     cost of running any program there).
+//     cost of running any program there); -path-only: the sensor with the
+//     open programs replaced by one that only filters, reads the registers
+//     and copies the path (what any path-reporting sensor must do).
 //
-// Run:
+// Run (KORDON_OVERHEAD_ROUNDS=9 for steadier figures on a loaded machine):
 //
 //	go test -run '^$' -bench SyscallOverhead -benchtime 1x ./internal/sensor
 func BenchmarkSyscallOverhead(b *testing.B) {
@@ -84,6 +91,19 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				syscall.Close(fd)
+			}
+		}
+	}
+	// uniqueLoop opens paths never seen before (missing files, as a
+	// scanner or a per-request temporary name would): nothing to fold or
+	// deduplicate, only the rate limit applies.
+	var uniqueRound int
+	uniqueLoop := func() {
+		uniqueRound++
+		for i := range opens {
+			fd, err := syscall.Open(fmt.Sprintf("%s/u%d-%07d", dir, uniqueRound, i), syscall.O_RDONLY, 0)
+			if err == nil {
 				syscall.Close(fd)
 			}
 		}
@@ -133,6 +153,8 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		cmd.Wait()
 		counters.RingDrops += res.Counters.RingDrops
 		counters.OpenRepeats += res.Counters.OpenRepeats
+		counters.OpenDeduped += res.Counters.OpenDeduped
+		counters.OpenLimited += res.Counters.OpenLimited
 		events += res.Opens
 		return r
 	}
@@ -158,6 +180,14 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 	os.Mkdir(other, 0o755)
 	defer os.Remove(other)
 	unwatched := []string{other}
+	lim := bpf.DefaultLimits()
+	// Rounds of off and on per variant; more steady the figures on a
+	// loaded machine (the median of the adjacent off/on pairs is
+	// reported besides the ratio of the sums).
+	rounds := 3
+	if r, err := strconv.Atoi(os.Getenv("KORDON_OVERHEAD_ROUNDS")); err == nil && r > 0 {
+		rounds = r
+	}
 	for _, v := range []struct {
 		name  string
 		f     func()
@@ -166,18 +196,22 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		floor string
 		drain bool
 	}{
-		{"open-close", openLoop(false), opens, bpf.Options{}, "", false},
-		{"open-close-distinct", openLoop(true), opens, bpf.Options{}, "", false},
-		{"open-close-raw", openLoop(false), opens, bpf.Options{RawSyscalls: true}, "", false},
-		{"open-close-distinct-raw", openLoop(true), opens, bpf.Options{RawSyscalls: true}, "", false},
-		{"open-close-unwatched", openLoop(false), opens, bpf.Options{Watch: unwatched}, "", false},
-		{"open-close-unwatched-raw", openLoop(false), opens, bpf.Options{Watch: unwatched, RawSyscalls: true}, "", false},
+		{"open-close", openLoop(false), opens, bpf.Options{Limits: lim}, "", false},
+		{"open-close-distinct", openLoop(true), opens, bpf.Options{Limits: lim}, "", false},
+		{"open-close-distinct-nolimits", openLoop(true), opens, bpf.Options{}, "", false},
+		{"open-unique", uniqueLoop, opens, bpf.Options{Limits: lim}, "", false},
+		{"open-unique-nolimits", uniqueLoop, opens, bpf.Options{}, "", false},
+		{"open-close-raw", openLoop(false), opens, bpf.Options{RawSyscalls: true, Limits: lim}, "", false},
+		{"open-close-distinct-raw", openLoop(true), opens, bpf.Options{RawSyscalls: true, Limits: lim}, "", false},
+		{"open-close-unwatched", openLoop(false), opens, bpf.Options{Watch: unwatched, Limits: lim}, "", false},
+		{"open-close-unwatched-raw", openLoop(false), opens, bpf.Options{Watch: unwatched, RawSyscalls: true, Limits: lim}, "", false},
 		{"open-close-floor", openLoop(false), opens, bpf.Options{}, "sys_enter_ptrace", false},
 		{"open-close-empty-program", openLoop(false), opens, bpf.Options{}, "sys_exit_openat", false},
-		{"fork-exec", execLoop, execs, bpf.Options{}, "", false},
-		{"fork-exec-drain-only", execLoop, execs, bpf.Options{}, "", true},
+		{"open-close-path-only", openLoop(false), opens, bpf.Options{PathOnly: true}, "", true},
+		{"fork-exec", execLoop, execs, bpf.Options{Limits: lim}, "", false},
+		{"fork-exec-drain-only", execLoop, execs, bpf.Options{Limits: lim}, "", true},
 		{"open-close-distinct-drain-only", openLoop(true), opens, bpf.Options{}, "", true},
-		{"fork-exec-unwatched", execLoop, execs, bpf.Options{Watch: unwatched}, "", false},
+		{"fork-exec-unwatched", execLoop, execs, bpf.Options{Watch: unwatched, Limits: lim}, "", false},
 		{"fork-exec-floor", execLoop, execs, bpf.Options{}, "sys_enter_ptrace", false},
 	} {
 		if v.opts.RawSyscalls && runtime.GOARCH != "amd64" {
@@ -187,11 +221,13 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			for b.Loop() {
 				var off, on sample
-				const rounds = 3
+				var pairs []float64
+				var last time.Duration
 				for round := range 2 * rounds {
 					if round%2 == 0 {
 						s := measure(v.f)
 						off.cpu, off.wall = off.cpu+s.cpu, off.wall+s.wall
+						last = s.cpu
 						continue
 					}
 					var s sample
@@ -201,7 +237,10 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 						s = withSensor(v.opts, v.drain, v.f)
 					}
 					on.cpu, on.wall = on.cpu+s.cpu, on.wall+s.wall
+					pairs = append(pairs, float64(s.cpu)/float64(last))
 				}
+				slices.Sort(pairs)
+				b.ReportMetric(pairs[len(pairs)/2], "cpu-ratio-median")
 				n := float64(rounds * v.n)
 				b.ReportMetric(float64(off.cpu.Nanoseconds())/n, "off-cpu-ns/op")
 				b.ReportMetric(float64(on.cpu.Nanoseconds())/n, "on-cpu-ns/op")
@@ -209,6 +248,8 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 				b.ReportMetric(float64(on.wall)/float64(off.wall), "wall-ratio")
 				b.ReportMetric(float64(counters.RingDrops), "ringbuf-drops")
 				b.ReportMetric(float64(counters.OpenRepeats), "opens-folded")
+				b.ReportMetric(float64(counters.OpenDeduped), "opens-deduped")
+				b.ReportMetric(float64(counters.OpenLimited), "opens-limited")
 				b.ReportMetric(float64(events), "open-records-read")
 			}
 		})

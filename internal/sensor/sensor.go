@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/sensor/baseline"
+	"github.com/kordon-dev/kordon/internal/sensor/bpf"
 	"github.com/kordon-dev/kordon/internal/sensor/detect"
 	"github.com/kordon-dev/kordon/internal/sensor/event"
 	"github.com/kordon-dev/kordon/internal/sensor/response"
@@ -48,6 +50,13 @@ type Source interface {
 // probe): Folded returns how many so far, by kind.
 type folder interface {
 	Folded() (map[string]uint64, error)
+}
+
+// suppressor is a source whose kernel side limits what each cgroup
+// reports (the probe): TakeSuppressed returns, per cgroup id, the records
+// suppressed since the previous call.
+type suppressor interface {
+	TakeSuppressed() (map[uint64]bpf.Suppressed, error)
 }
 
 // Resolver attributes events to workloads.
@@ -251,6 +260,11 @@ func (s *Sensor) tick(ctx context.Context, src Source) {
 			}
 		}
 	}
+	if sp, ok := src.(suppressor); ok {
+		if m, err := sp.TakeSuppressed(); err == nil {
+			s.reportSuppressed(ctx, m)
+		}
+	}
 	for id, n := range s.limited {
 		s.emitHealth(IDRateLimited, fmt.Sprintf("%d alerts of %s not reported: over the rate limit of %g per second per workload", n, id, s.cfg.RateLimit),
 			map[string]string{"rule": id, "dropped": strconv.FormatInt(n, 10)})
@@ -270,7 +284,63 @@ func (s *Sensor) tick(ctx context.Context, src Source) {
 		s.cfg.Metrics.Profiles.WithLabelValues(baseline.Locked).Set(locked)
 		s.cfg.Metrics.Untracked.Set(float64(s.cfg.Baselines.Untracked()))
 	}
-	_ = ctx
+}
+
+// reportSuppressed counts what the kernel's per-cgroup limits kept out of
+// the ring buffer and reports each workload whose records were rate
+// limited (KOR-RT-191, layer kernel). Deduplicated opens are repeats of
+// an open already reported within the window: they are counted (metric,
+// and the event's openDeduped) but alone do not make an event.
+func (s *Sensor) reportSuppressed(ctx context.Context, m map[uint64]bpf.Suppressed) {
+	ids := make([]uint64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		d := m[id]
+		s.cfg.Metrics.KernelSuppressed.WithLabelValues("open", "dedup").Add(float64(d.OpenDeduped))
+		s.cfg.Metrics.KernelSuppressed.WithLabelValues("open", "rate-limit").Add(float64(d.OpenLimited))
+		s.cfg.Metrics.KernelSuppressed.WithLabelValues("network", "rate-limit").Add(float64(d.NetLimited))
+		if d.OpenLimited+d.NetLimited == 0 {
+			continue
+		}
+		var w *event.Workload
+		who := "cgroups beyond the kernel's table"
+		if id != 0 {
+			if s.cfg.Resolver != nil {
+				w = s.cfg.Resolver.Resolve(ctx, id, 0)
+			}
+			who = fmt.Sprintf("cgroup %d", id)
+			if w != nil {
+				who = w.Key()
+			}
+		}
+		learning := ""
+		if s.cfg.Baselines != nil && w != nil {
+			for _, p := range s.cfg.Baselines.Profiles() {
+				if p.Key == w.Key() && p.State == baseline.Learning {
+					learning = "; its profile is learning and does not see the suppressed opens"
+				}
+			}
+		}
+		msg := fmt.Sprintf("%d opens and %d connections of %s not reported: over the kernel's per-workload rate limit%s", d.OpenLimited, d.NetLimited, who, learning)
+		f, err := s.cfg.Catalogue.Finding(IDRateLimited, rules.Outcome{Resource: resource(w), Failed: true, Message: msg})
+		if err != nil {
+			continue
+		}
+		attrs := map[string]string{"layer": "kernel", "cgroupID": strconv.FormatUint(id, 10),
+			"openLimited": strconv.FormatUint(d.OpenLimited, 10), "netLimited": strconv.FormatUint(d.NetLimited, 10),
+			"openDeduped": strconv.FormatUint(d.OpenDeduped, 10), "dropped": strconv.FormatUint(d.OpenLimited+d.NetLimited, 10)}
+		if w != nil {
+			for k, v := range map[string]string{"namespace": w.Namespace, "pod": w.Pod, "container": w.Container, "cgroup": w.Cgroup} {
+				if v != "" {
+					attrs[k] = v
+				}
+			}
+		}
+		s.cfg.Emit(finding.Event{Time: s.cfg.Now().UTC(), Engine: rules.EngineSensor, Action: finding.ActionObserved, Finding: f, Attributes: attrs})
+	}
 }
 
 func (s *Sensor) emitHealth(id, msg string, attrs map[string]string) {
@@ -320,6 +390,7 @@ func attributes(e *event.Event) map[string]string {
 	set("comm", e.Comm)
 	set("path", e.Path)
 	set("capability", e.Capability)
+	set("syscall", e.Syscall)
 	if e.Repeats > 0 {
 		a["repeats"] = strconv.FormatUint(e.Repeats, 10)
 	}

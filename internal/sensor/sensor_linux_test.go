@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -349,5 +350,102 @@ func TestSensorEndToEnd(t *testing.T) {
 	}
 	if d, err := probe.Drops(); err != nil || d != 0 {
 		t.Logf("ring buffer drops: %d (%v)", d, err)
+	}
+}
+
+// TestSensorKernelRateLimit runs the sensor with tight kernel limits (1
+// open per second per cgroup, burst 20) while a shell in a fresh cgroup
+// opens 500 distinct missing files: the sensor reports KOR-RT-191 for the
+// cgroup (layer kernel) with the suppressed opens counted, exports them as
+// kordon_sensor_kernel_suppressed_total, mentions that the learning
+// profile misses them, and loses nothing in the ring buffer.
+func TestSensorKernelRateLimit(t *testing.T) {
+	requireBPF(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root, err := attribution.Cgroup2Mount("/proc")
+	if err != nil {
+		t.Skip("no cgroup v2 hierarchy: ", err)
+	}
+	name := fmt.Sprintf("kordon-sensor-limit-%d", os.Getpid())
+	dir := filepath.Join(root, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(dir)
+	cg, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cg.Close()
+	probe, err := bpf.Load(bpf.Options{RingBytes: 1 << 20, Watch: []string{dir},
+		Limits: bpf.Limits{OpenRate: 1, OpenBurst: 20, DedupWindow: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	resolver, err := attribution.NewResolver(attribution.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := rules.BuiltinCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, _ := detect.Builtin()
+	det, err := detect.New(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := baseline.NewStore(baseline.Config{Window: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var col collector
+	s, err := New(Config{Catalogue: cat, Detector: det, Baselines: store, Responder: response.NewResponder(&response.Policy{}, nil),
+		Resolver: resolver, Emit: col.emit, CgroupPrefix: "/" + name, TickInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, probe) }()
+	defer func() {
+		probe.Close()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	missing := t.TempDir()
+	cmd := exec.Command("/bin/sh", "-c", fmt.Sprintf(`i=0; while [ $i -lt 500 ]; do true 2>/dev/null < %s/$i; i=$((i+1)); done`, missing))
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	limited := func() float64 {
+		return testutil.ToFloat64(s.cfg.Metrics.KernelSuppressed.WithLabelValues("open", "rate-limit"))
+	}
+	waitFor(t, "the suppressed opens in the metric", func() bool { return limited() >= 450 }, probe)
+	var total int
+	col.mu.Lock()
+	for _, e := range col.events {
+		if e.RuleID != IDRateLimited || e.Attributes["layer"] != "kernel" {
+			continue
+		}
+		if e.Attributes["cgroup"] != "/"+name || e.Resource.Kind != "Cgroup" {
+			t.Errorf("kernel rate-limit event for %+v (attributes %v), want the test's cgroup", e.Resource, e.Attributes)
+		}
+		var n int
+		fmt.Sscan(e.Attributes["openLimited"], &n)
+		total += n
+		if !strings.Contains(e.Message, "profile is learning") {
+			t.Errorf("message %q does not say the learning profile misses the opens", e.Message)
+		}
+	}
+	col.mu.Unlock()
+	if float64(total) != limited() {
+		t.Errorf("KOR-RT-191 events count %d limited opens, the metric %g", total, limited())
+	}
+	if d, err := probe.Drops(); err != nil || d != 0 {
+		t.Errorf("ring buffer drops: %d (%v), want 0", d, err)
 	}
 }

@@ -42,6 +42,17 @@ func New(st store.Store) *Metrics {
 	return m
 }
 
+// Register adds collectors of other parts of the server (such as the
+// Hubble follower's counts) to the metrics served.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Handler serves the metrics in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

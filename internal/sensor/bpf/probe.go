@@ -7,6 +7,7 @@ package bpf
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -47,6 +48,88 @@ type Options struct {
 	// syscalls/sys_exit_openat(2). Measured more expensive; kept to repeat
 	// the comparison (docs/benchmarks.md).
 	RawSyscalls bool
+	// PathOnly replaces the open programs with one that filters, reads the
+	// saved registers and copies the path, and reports nothing: a
+	// measuring aid for the overhead benchmark (docs/benchmarks.md).
+	PathOnly bool
+	// Limits are the in-kernel per-cgroup rate limits and open dedup; the
+	// zero value turns them off (DefaultLimits are the CLI's defaults).
+	Limits Limits
+	// CapabilityFallback derives capability use from the system calls
+	// that need one instead of capability/cap_capable, as happens on its
+	// own when the kernel lacks that tracepoint (docs/sensor.md).
+	CapabilityFallback bool
+}
+
+// Limits bound what one cgroup (one container) can put in the ring
+// buffer, in the kernel: a token bucket per cgroup for opens and one for
+// connections (connect, accept, TCP established), and a window in which
+// an open identical to one already reported (same cgroup, process, flags,
+// success and path) is counted instead of reported. Execs, exits,
+// capability checks and the other security system calls are never
+// limited. Every suppressed record is counted per cgroup (TakeSuppressed).
+type Limits struct {
+	// OpenRate is the opens per second a cgroup may report (0: no limit)
+	// with bursts of up to OpenBurst.
+	OpenRate  float64
+	OpenBurst uint32
+	// NetRate and NetBurst are the same for connection records.
+	NetRate  float64
+	NetBurst uint32
+	// DedupWindow is how long an open is not reported again (0: off).
+	DedupWindow time.Duration
+}
+
+// DefaultLimits are the limits kordon sensor run starts with.
+func DefaultLimits() Limits {
+	return Limits{OpenRate: 5000, OpenBurst: 20000, NetRate: 2000, NetBurst: 10000, DedupWindow: time.Second}
+}
+
+// gcra turns a rate and burst into the kernel's interval and tolerance.
+func gcra(what string, rate float64, burst uint32) (interval, tolerance uint64, err error) {
+	switch {
+	case rate == 0:
+		return 0, 0, nil
+	case rate < 0 || rate > 1e9:
+		return 0, 0, fmt.Errorf("%s rate %g: want 0 (no limit) up to 1e9 per second", what, rate)
+	case burst == 0:
+		return 0, 0, fmt.Errorf("%s burst 0: want at least 1 with a rate", what)
+	}
+	interval = uint64(1e9 / rate)
+	return interval, interval * uint64(burst-1), nil
+}
+
+// Validate checks the limits, naming the field at fault.
+func (l Limits) Validate() error {
+	if _, _, err := gcra("open", l.OpenRate, l.OpenBurst); err != nil {
+		return err
+	}
+	if _, _, err := gcra("connection", l.NetRate, l.NetBurst); err != nil {
+		return err
+	}
+	if l.DedupWindow < 0 {
+		return fmt.Errorf("dedup window %s: want 0 (off) or more", l.DedupWindow)
+	}
+	return nil
+}
+
+func (l Limits) set(spec *ebpf.CollectionSpec) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	oi, ot, _ := gcra("open", l.OpenRate, l.OpenBurst)
+	ni, nt, _ := gcra("connection", l.NetRate, l.NetBurst)
+	var seed [8]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return fmt.Errorf("hash seed: %w", err)
+	}
+	for name, v := range map[string]uint64{"open_interval_ns": oi, "open_tolerance_ns": ot, "net_interval_ns": ni, "net_tolerance_ns": nt,
+		"dedup_window_ns": uint64(l.DedupWindow), "hash_seed": binary.LittleEndian.Uint64(seed[:])} {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Probe is the loaded and attached programs. Read from one goroutine;
@@ -61,11 +144,17 @@ type Probe struct {
 	deadline time.Time
 	bootTime time.Time
 	// Missing lists optional tracepoints this kernel lacks.
-	Missing   []string
-	closeOnce sync.Once
-	// mu guards the maps against Close while Drops reads them.
+	Missing []string
+	// CapabilitySource is where capability events come from: "tracepoint"
+	// (capability/cap_capable) or "syscalls" (the fallback).
+	CapabilitySource string
+	stats            *ebpf.Map
+	closeOnce        sync.Once
+	// mu guards the maps against Close while Drops reads them, and last.
 	mu     sync.RWMutex
 	closed bool
+	// last are the per-cgroup counts TakeSuppressed returned so far.
+	last map[uint64]Suppressed
 }
 
 // required tracepoints: without them the sensor is blind.
@@ -136,12 +225,22 @@ func Load(opts Options) (*Probe, error) {
 			return nil, fmt.Errorf("set filter_level: %w", err)
 		}
 	}
-	p := &Probe{bootTime: bootTime()}
-	if opts.RawSyscalls {
+	if err := opts.Limits.set(spec); err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	p := &Probe{bootTime: bootTime(), last: map[uint64]Suppressed{}}
+	switch {
+	case opts.PathOnly:
 		delete(spec.Programs, "handle_exit_openat")
 		delete(spec.Programs, "handle_exit_openat2")
-	} else {
 		delete(spec.Programs, "handle_raw_sys_exit")
+	case opts.RawSyscalls:
+		delete(spec.Programs, "handle_exit_openat")
+		delete(spec.Programs, "handle_exit_openat2")
+		delete(spec.Programs, "path_only_openat")
+	default:
+		delete(spec.Programs, "handle_raw_sys_exit")
+		delete(spec.Programs, "path_only_openat")
 	}
 	kernel, err := btf.LoadKernelSpec()
 	if err != nil {
@@ -154,6 +253,18 @@ func Load(opts Options) (*Probe, error) {
 			delete(spec.Programs, prog)
 		}
 	}
+	// Capability use: the tracepoint where it exists, else (or when
+	// asked) the system calls that need a capability.
+	p.CapabilitySource = "tracepoint"
+	if _, ok := spec.Programs["handle_capable"]; !ok || opts.CapabilityFallback {
+		p.CapabilitySource = "syscalls"
+		delete(spec.Programs, "handle_capable")
+	}
+	for name := range spec.Programs {
+		if strings.HasPrefix(name, "cap_") && p.CapabilitySource != "syscalls" {
+			delete(spec.Programs, name)
+		}
+	}
 	p.coll, err = ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}})
 	if err != nil {
 		var ve *ebpf.VerifierError
@@ -162,7 +273,11 @@ func Load(opts Options) (*Probe, error) {
 		}
 		return nil, fmt.Errorf("load programs: %w", err)
 	}
-	p.events, p.counters = p.coll.Maps["events"], p.coll.Maps["counters"]
+	p.events, p.counters, p.stats = p.coll.Maps["events"], p.coll.Maps["counters"], p.coll.Maps["cgroup_stats"]
+	if err := p.stats.Put(uint64(0), cgroupStats{}); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("cgroup stats: %w", err)
+	}
 	for _, id := range watchIDs {
 		if err := p.coll.Maps["watched"].Put(id, uint8(1)); err != nil {
 			p.Close()
@@ -262,6 +377,13 @@ type Counters struct {
 	// CapRepeats are capability checks a process had already been
 	// reported for (the same capability with the same result).
 	CapRepeats uint64
+	// OpenDeduped are opens identical to one reported within the dedup
+	// window (counted, carried by the next report of that open).
+	OpenDeduped uint64
+	// OpenLimited and NetLimited are open and connection records over
+	// their cgroup's rate limit (counted, not reported).
+	OpenLimited uint64
+	NetLimited  uint64
 }
 
 // Folded returns the events folded in the kernel so far, by kind (open,
@@ -282,7 +404,7 @@ func (p *Probe) Counters() (Counters, error) {
 		return Counters{}, ErrClosed
 	}
 	var c Counters
-	for i, dst := range []*uint64{&c.RingDrops, &c.OpenRepeats, &c.CapRepeats} {
+	for i, dst := range []*uint64{&c.RingDrops, &c.OpenRepeats, &c.CapRepeats, &c.OpenDeduped, &c.OpenLimited, &c.NetLimited} {
 		var perCPU []uint64
 		if err := p.counters.Lookup(uint32(i), &perCPU); err != nil {
 			return Counters{}, fmt.Errorf("read counter %d: %w", i, err)
@@ -292,6 +414,77 @@ func (p *Probe) Counters() (Counters, error) {
 		}
 	}
 	return c, nil
+}
+
+// Suppressed counts the records the kernel's limits kept from one cgroup.
+type Suppressed struct {
+	OpenDeduped uint64
+	OpenLimited uint64
+	NetLimited  uint64
+}
+
+// IsZero reports whether nothing was suppressed.
+func (s Suppressed) IsZero() bool { return s == Suppressed{} }
+
+// cgroupStats mirrors struct cgroup_stats.
+type cgroupStats struct {
+	OpenTat, NetTat                      uint64
+	OpenLimited, NetLimited, OpenDeduped uint64
+	Pad                                  uint64
+}
+
+// maxStats is cgroup_stats' size; above half of it, TakeSuppressed
+// removes the entries of idle cgroups.
+const (
+	maxStats  = 8192
+	idleAfter = 10 * time.Second
+)
+
+// TakeSuppressed returns, per cgroup id, what the kernel's limits
+// suppressed since the previous call (cgroup 0: cgroups beyond the
+// kernel's table of 8,192). When the table is over half full it removes
+// idle cgroups (no limited record for ten seconds) after counting them;
+// a removed cgroup that comes back starts with a full bucket.
+func (p *Probe) TakeSuppressed() (map[uint64]Suppressed, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ErrClosed
+	}
+	var (
+		id   uint64
+		st   cgroupStats
+		seen = map[uint64]cgroupStats{}
+	)
+	it := p.stats.Iterate()
+	for it.Next(&id, &st) {
+		seen[id] = st
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("read cgroup stats: %w", err)
+	}
+	now := uint64(monotonic())
+	prune := len(seen) > maxStats/2
+	out := map[uint64]Suppressed{}
+	last := make(map[uint64]Suppressed, len(seen))
+	for id, st := range seen {
+		gone := false
+		if prune && id != 0 && max(st.OpenTat, st.NetTat)+uint64(idleAfter) < now {
+			// Read the final counts as the entry goes.
+			gone = p.stats.LookupAndDelete(id, &st) == nil
+		}
+		cur := Suppressed{OpenDeduped: st.OpenDeduped, OpenLimited: st.OpenLimited, NetLimited: st.NetLimited}
+		prev := p.last[id]
+		d := Suppressed{OpenDeduped: cur.OpenDeduped - prev.OpenDeduped, OpenLimited: cur.OpenLimited - prev.OpenLimited, NetLimited: cur.NetLimited - prev.NetLimited}
+		if !gone {
+			last[id] = cur
+		}
+		if !d.IsZero() {
+			out[id] = d
+		}
+	}
+	p.last = last
+	return out, nil
 }
 
 // Close detaches the programs and frees the maps; a blocked Read returns
@@ -388,6 +581,9 @@ func Decode(b []byte, boot time.Time, e *event.Event) error {
 	case event.Capability:
 		e.Flags = raw.Arg0
 		e.Capability = event.CapabilityName(raw.Arg0)
+		if raw.Arg1 != 0 {
+			e.Syscall = syscallName(raw.Arg1)
+		}
 	case event.Mount:
 		e.Path = path
 		e.Flags = raw.Arg0
@@ -439,6 +635,15 @@ func cstring(b []byte) string {
 		b = b[:i]
 	}
 	return string(b)
+}
+
+// monotonic is the kernel's monotonic clock (bpf_ktime_get_ns).
+func monotonic() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // bootTime is the wall-clock time the monotonic clock (bpf_ktime_get_ns)

@@ -41,10 +41,45 @@ type sensorEvent struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	sensorMapCapsSeen           = "caps_seen"
+	sensorMapCgroupStats        = "cgroup_stats"
 	sensorMapCounters           = "counters"
 	sensorMapEvents             = "events"
 	sensorMapOpenCache          = "open_cache"
+	sensorMapOpenDedup          = "open_dedup"
 	sensorMapWatched            = "watched"
+	sensorProgCapAcct           = "cap_acct"
+	sensorProgCapBpf            = "cap_bpf"
+	sensorProgCapChroot         = "cap_chroot"
+	sensorProgCapClockSettime   = "cap_clock_settime"
+	sensorProgCapDeleteModule   = "cap_delete_module"
+	sensorProgCapFinitModule    = "cap_finit_module"
+	sensorProgCapInitModule     = "cap_init_module"
+	sensorProgCapIoperm         = "cap_ioperm"
+	sensorProgCapIopl           = "cap_iopl"
+	sensorProgCapKexecFileLoad  = "cap_kexec_file_load"
+	sensorProgCapKexecLoad      = "cap_kexec_load"
+	sensorProgCapMknod          = "cap_mknod"
+	sensorProgCapMknodat        = "cap_mknodat"
+	sensorProgCapMount          = "cap_mount"
+	sensorProgCapPivotRoot      = "cap_pivot_root"
+	sensorProgCapPtrace         = "cap_ptrace"
+	sensorProgCapReboot         = "cap_reboot"
+	sensorProgCapSetdomainname  = "cap_setdomainname"
+	sensorProgCapSetgid         = "cap_setgid"
+	sensorProgCapSetgroups      = "cap_setgroups"
+	sensorProgCapSethostname    = "cap_sethostname"
+	sensorProgCapSetns          = "cap_setns"
+	sensorProgCapSetregid       = "cap_setregid"
+	sensorProgCapSetresgid      = "cap_setresgid"
+	sensorProgCapSetresuid      = "cap_setresuid"
+	sensorProgCapSetreuid       = "cap_setreuid"
+	sensorProgCapSettimeofday   = "cap_settimeofday"
+	sensorProgCapSetuid         = "cap_setuid"
+	sensorProgCapSocket         = "cap_socket"
+	sensorProgCapSwapoff        = "cap_swapoff"
+	sensorProgCapSwapon         = "cap_swapon"
+	sensorProgCapUmount         = "cap_umount"
+	sensorProgCapUnshare        = "cap_unshare"
 	sensorProgHandleAccept4     = "handle_accept4"
 	sensorProgHandleCapable     = "handle_capable"
 	sensorProgHandleConnect     = "handle_connect"
@@ -60,7 +95,14 @@ const (
 	sensorProgHandleSetuid      = "handle_setuid"
 	sensorProgHandleSockState   = "handle_sock_state"
 	sensorProgHandleUnshare     = "handle_unshare"
+	sensorProgPathOnlyOpenat    = "path_only_openat"
+	sensorVarDedupWindowNs      = "dedup_window_ns"
 	sensorVarFilterLevel        = "filter_level"
+	sensorVarHashSeed           = "hash_seed"
+	sensorVarNetIntervalNs      = "net_interval_ns"
+	sensorVarNetToleranceNs     = "net_tolerance_ns"
+	sensorVarOpenIntervalNs     = "open_interval_ns"
+	sensorVarOpenToleranceNs    = "open_tolerance_ns"
 	sensorVarSelfPid            = "self_pid"
 	sensorVarUnusedEvent        = "unused_event"
 	sensorVarWakeBytes          = "wake_bytes"
@@ -108,6 +150,39 @@ type sensorSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorProgramSpecs struct {
+	CapAcct           *ebpf.ProgramSpec `ebpf:"cap_acct"`
+	CapBpf            *ebpf.ProgramSpec `ebpf:"cap_bpf"`
+	CapChroot         *ebpf.ProgramSpec `ebpf:"cap_chroot"`
+	CapClockSettime   *ebpf.ProgramSpec `ebpf:"cap_clock_settime"`
+	CapDeleteModule   *ebpf.ProgramSpec `ebpf:"cap_delete_module"`
+	CapFinitModule    *ebpf.ProgramSpec `ebpf:"cap_finit_module"`
+	CapInitModule     *ebpf.ProgramSpec `ebpf:"cap_init_module"`
+	CapIoperm         *ebpf.ProgramSpec `ebpf:"cap_ioperm"`
+	CapIopl           *ebpf.ProgramSpec `ebpf:"cap_iopl"`
+	CapKexecFileLoad  *ebpf.ProgramSpec `ebpf:"cap_kexec_file_load"`
+	CapKexecLoad      *ebpf.ProgramSpec `ebpf:"cap_kexec_load"`
+	CapMknod          *ebpf.ProgramSpec `ebpf:"cap_mknod"`
+	CapMknodat        *ebpf.ProgramSpec `ebpf:"cap_mknodat"`
+	CapMount          *ebpf.ProgramSpec `ebpf:"cap_mount"`
+	CapPivotRoot      *ebpf.ProgramSpec `ebpf:"cap_pivot_root"`
+	CapPtrace         *ebpf.ProgramSpec `ebpf:"cap_ptrace"`
+	CapReboot         *ebpf.ProgramSpec `ebpf:"cap_reboot"`
+	CapSetdomainname  *ebpf.ProgramSpec `ebpf:"cap_setdomainname"`
+	CapSetgid         *ebpf.ProgramSpec `ebpf:"cap_setgid"`
+	CapSetgroups      *ebpf.ProgramSpec `ebpf:"cap_setgroups"`
+	CapSethostname    *ebpf.ProgramSpec `ebpf:"cap_sethostname"`
+	CapSetns          *ebpf.ProgramSpec `ebpf:"cap_setns"`
+	CapSetregid       *ebpf.ProgramSpec `ebpf:"cap_setregid"`
+	CapSetresgid      *ebpf.ProgramSpec `ebpf:"cap_setresgid"`
+	CapSetresuid      *ebpf.ProgramSpec `ebpf:"cap_setresuid"`
+	CapSetreuid       *ebpf.ProgramSpec `ebpf:"cap_setreuid"`
+	CapSettimeofday   *ebpf.ProgramSpec `ebpf:"cap_settimeofday"`
+	CapSetuid         *ebpf.ProgramSpec `ebpf:"cap_setuid"`
+	CapSocket         *ebpf.ProgramSpec `ebpf:"cap_socket"`
+	CapSwapoff        *ebpf.ProgramSpec `ebpf:"cap_swapoff"`
+	CapSwapon         *ebpf.ProgramSpec `ebpf:"cap_swapon"`
+	CapUmount         *ebpf.ProgramSpec `ebpf:"cap_umount"`
+	CapUnshare        *ebpf.ProgramSpec `ebpf:"cap_unshare"`
 	HandleAccept4     *ebpf.ProgramSpec `ebpf:"handle_accept4"`
 	HandleCapable     *ebpf.ProgramSpec `ebpf:"handle_capable"`
 	HandleConnect     *ebpf.ProgramSpec `ebpf:"handle_connect"`
@@ -123,27 +198,36 @@ type sensorProgramSpecs struct {
 	HandleSetuid      *ebpf.ProgramSpec `ebpf:"handle_setuid"`
 	HandleSockState   *ebpf.ProgramSpec `ebpf:"handle_sock_state"`
 	HandleUnshare     *ebpf.ProgramSpec `ebpf:"handle_unshare"`
+	PathOnlyOpenat    *ebpf.ProgramSpec `ebpf:"path_only_openat"`
 }
 
 // sensorMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorMapSpecs struct {
-	CapsSeen  *ebpf.MapSpec `ebpf:"caps_seen"`
-	Counters  *ebpf.MapSpec `ebpf:"counters"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	OpenCache *ebpf.MapSpec `ebpf:"open_cache"`
-	Watched   *ebpf.MapSpec `ebpf:"watched"`
+	CapsSeen    *ebpf.MapSpec `ebpf:"caps_seen"`
+	CgroupStats *ebpf.MapSpec `ebpf:"cgroup_stats"`
+	Counters    *ebpf.MapSpec `ebpf:"counters"`
+	Events      *ebpf.MapSpec `ebpf:"events"`
+	OpenCache   *ebpf.MapSpec `ebpf:"open_cache"`
+	OpenDedup   *ebpf.MapSpec `ebpf:"open_dedup"`
+	Watched     *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // sensorVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorVariableSpecs struct {
-	FilterLevel *ebpf.VariableSpec `ebpf:"filter_level"`
-	SelfPid     *ebpf.VariableSpec `ebpf:"self_pid"`
-	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
-	WakeBytes   *ebpf.VariableSpec `ebpf:"wake_bytes"`
+	DedupWindowNs   *ebpf.VariableSpec `ebpf:"dedup_window_ns"`
+	FilterLevel     *ebpf.VariableSpec `ebpf:"filter_level"`
+	HashSeed        *ebpf.VariableSpec `ebpf:"hash_seed"`
+	NetIntervalNs   *ebpf.VariableSpec `ebpf:"net_interval_ns"`
+	NetToleranceNs  *ebpf.VariableSpec `ebpf:"net_tolerance_ns"`
+	OpenIntervalNs  *ebpf.VariableSpec `ebpf:"open_interval_ns"`
+	OpenToleranceNs *ebpf.VariableSpec `ebpf:"open_tolerance_ns"`
+	SelfPid         *ebpf.VariableSpec `ebpf:"self_pid"`
+	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
+	WakeBytes       *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // sensorObjects contains all objects after they have been loaded into the kernel.
@@ -166,19 +250,23 @@ func (o *sensorObjects) Close() error {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorMaps struct {
-	CapsSeen  *ebpf.Map `ebpf:"caps_seen"`
-	Counters  *ebpf.Map `ebpf:"counters"`
-	Events    *ebpf.Map `ebpf:"events"`
-	OpenCache *ebpf.Map `ebpf:"open_cache"`
-	Watched   *ebpf.Map `ebpf:"watched"`
+	CapsSeen    *ebpf.Map `ebpf:"caps_seen"`
+	CgroupStats *ebpf.Map `ebpf:"cgroup_stats"`
+	Counters    *ebpf.Map `ebpf:"counters"`
+	Events      *ebpf.Map `ebpf:"events"`
+	OpenCache   *ebpf.Map `ebpf:"open_cache"`
+	OpenDedup   *ebpf.Map `ebpf:"open_dedup"`
+	Watched     *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *sensorMaps) Close() error {
 	return _SensorClose(
 		m.CapsSeen,
+		m.CgroupStats,
 		m.Counters,
 		m.Events,
 		m.OpenCache,
+		m.OpenDedup,
 		m.Watched,
 	)
 }
@@ -187,16 +275,55 @@ func (m *sensorMaps) Close() error {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorVariables struct {
-	FilterLevel *ebpf.Variable `ebpf:"filter_level"`
-	SelfPid     *ebpf.Variable `ebpf:"self_pid"`
-	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
-	WakeBytes   *ebpf.Variable `ebpf:"wake_bytes"`
+	DedupWindowNs   *ebpf.Variable `ebpf:"dedup_window_ns"`
+	FilterLevel     *ebpf.Variable `ebpf:"filter_level"`
+	HashSeed        *ebpf.Variable `ebpf:"hash_seed"`
+	NetIntervalNs   *ebpf.Variable `ebpf:"net_interval_ns"`
+	NetToleranceNs  *ebpf.Variable `ebpf:"net_tolerance_ns"`
+	OpenIntervalNs  *ebpf.Variable `ebpf:"open_interval_ns"`
+	OpenToleranceNs *ebpf.Variable `ebpf:"open_tolerance_ns"`
+	SelfPid         *ebpf.Variable `ebpf:"self_pid"`
+	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
+	WakeBytes       *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // sensorPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorPrograms struct {
+	CapAcct           *ebpf.Program `ebpf:"cap_acct"`
+	CapBpf            *ebpf.Program `ebpf:"cap_bpf"`
+	CapChroot         *ebpf.Program `ebpf:"cap_chroot"`
+	CapClockSettime   *ebpf.Program `ebpf:"cap_clock_settime"`
+	CapDeleteModule   *ebpf.Program `ebpf:"cap_delete_module"`
+	CapFinitModule    *ebpf.Program `ebpf:"cap_finit_module"`
+	CapInitModule     *ebpf.Program `ebpf:"cap_init_module"`
+	CapIoperm         *ebpf.Program `ebpf:"cap_ioperm"`
+	CapIopl           *ebpf.Program `ebpf:"cap_iopl"`
+	CapKexecFileLoad  *ebpf.Program `ebpf:"cap_kexec_file_load"`
+	CapKexecLoad      *ebpf.Program `ebpf:"cap_kexec_load"`
+	CapMknod          *ebpf.Program `ebpf:"cap_mknod"`
+	CapMknodat        *ebpf.Program `ebpf:"cap_mknodat"`
+	CapMount          *ebpf.Program `ebpf:"cap_mount"`
+	CapPivotRoot      *ebpf.Program `ebpf:"cap_pivot_root"`
+	CapPtrace         *ebpf.Program `ebpf:"cap_ptrace"`
+	CapReboot         *ebpf.Program `ebpf:"cap_reboot"`
+	CapSetdomainname  *ebpf.Program `ebpf:"cap_setdomainname"`
+	CapSetgid         *ebpf.Program `ebpf:"cap_setgid"`
+	CapSetgroups      *ebpf.Program `ebpf:"cap_setgroups"`
+	CapSethostname    *ebpf.Program `ebpf:"cap_sethostname"`
+	CapSetns          *ebpf.Program `ebpf:"cap_setns"`
+	CapSetregid       *ebpf.Program `ebpf:"cap_setregid"`
+	CapSetresgid      *ebpf.Program `ebpf:"cap_setresgid"`
+	CapSetresuid      *ebpf.Program `ebpf:"cap_setresuid"`
+	CapSetreuid       *ebpf.Program `ebpf:"cap_setreuid"`
+	CapSettimeofday   *ebpf.Program `ebpf:"cap_settimeofday"`
+	CapSetuid         *ebpf.Program `ebpf:"cap_setuid"`
+	CapSocket         *ebpf.Program `ebpf:"cap_socket"`
+	CapSwapoff        *ebpf.Program `ebpf:"cap_swapoff"`
+	CapSwapon         *ebpf.Program `ebpf:"cap_swapon"`
+	CapUmount         *ebpf.Program `ebpf:"cap_umount"`
+	CapUnshare        *ebpf.Program `ebpf:"cap_unshare"`
 	HandleAccept4     *ebpf.Program `ebpf:"handle_accept4"`
 	HandleCapable     *ebpf.Program `ebpf:"handle_capable"`
 	HandleConnect     *ebpf.Program `ebpf:"handle_connect"`
@@ -212,10 +339,44 @@ type sensorPrograms struct {
 	HandleSetuid      *ebpf.Program `ebpf:"handle_setuid"`
 	HandleSockState   *ebpf.Program `ebpf:"handle_sock_state"`
 	HandleUnshare     *ebpf.Program `ebpf:"handle_unshare"`
+	PathOnlyOpenat    *ebpf.Program `ebpf:"path_only_openat"`
 }
 
 func (p *sensorPrograms) Close() error {
 	return _SensorClose(
+		p.CapAcct,
+		p.CapBpf,
+		p.CapChroot,
+		p.CapClockSettime,
+		p.CapDeleteModule,
+		p.CapFinitModule,
+		p.CapInitModule,
+		p.CapIoperm,
+		p.CapIopl,
+		p.CapKexecFileLoad,
+		p.CapKexecLoad,
+		p.CapMknod,
+		p.CapMknodat,
+		p.CapMount,
+		p.CapPivotRoot,
+		p.CapPtrace,
+		p.CapReboot,
+		p.CapSetdomainname,
+		p.CapSetgid,
+		p.CapSetgroups,
+		p.CapSethostname,
+		p.CapSetns,
+		p.CapSetregid,
+		p.CapSetresgid,
+		p.CapSetresuid,
+		p.CapSetreuid,
+		p.CapSettimeofday,
+		p.CapSetuid,
+		p.CapSocket,
+		p.CapSwapoff,
+		p.CapSwapon,
+		p.CapUmount,
+		p.CapUnshare,
 		p.HandleAccept4,
 		p.HandleCapable,
 		p.HandleConnect,
@@ -231,6 +392,7 @@ func (p *sensorPrograms) Close() error {
 		p.HandleSetuid,
 		p.HandleSockState,
 		p.HandleUnshare,
+		p.PathOnlyOpenat,
 	)
 }
 

@@ -125,6 +125,7 @@ struct task_struct {
 	struct task_struct *group_leader;
 	const void *cred;
 	struct mm_struct *mm;
+	u64 self_exec_id;
 };
 
 /* x86-64 names; arm64 is read through struct pt_regs___arm64 (sensor.bpf.c). */

@@ -34,7 +34,8 @@ const (
 	Memfd   Kind = "memfd"   // memfd_create(2) (Path: name)
 	// Capability is a capability check (Capability, Flags: its number,
 	// Ret: 0 granted or -EPERM denied), from the capability/cap_capable
-	// tracepoint: the first check of each capability and result per process.
+	// tracepoint or, without it, from the system calls that need one
+	// (Syscall): the first of each capability and result per process.
 	Capability Kind = "capability"
 )
 
@@ -71,6 +72,10 @@ type Event struct {
 	// Capability is the capability checked (CAP_SYS_ADMIN), for capability
 	// events.
 	Capability string `json:"capability,omitempty"`
+	// Syscall, on a capability event, is the system call it was derived
+	// from when the sensor runs without capability/cap_capable (the
+	// fallback mode of docs/sensor.md); empty from the tracepoint.
+	Syscall string `json:"syscall,omitempty"`
 	// Repeats, on an open, counts identical opens (same process, path,
 	// flags and success, within a second) the kernel folded into this
 	// record instead of reporting each.
