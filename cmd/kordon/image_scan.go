@@ -16,6 +16,7 @@ import (
 
 	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/image"
+	"github.com/kordon-dev/kordon/internal/image/cluster"
 	"github.com/kordon-dev/kordon/internal/image/dbcache"
 	"github.com/kordon-dev/kordon/internal/image/findings"
 	"github.com/kordon-dev/kordon/internal/image/inventory"
@@ -25,6 +26,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/image/sbom"
 	"github.com/kordon-dev/kordon/internal/image/secrets"
 	"github.com/kordon-dev/kordon/internal/image/source"
+	"github.com/kordon-dev/kordon/internal/image/vulnindex"
 	"github.com/kordon-dev/kordon/internal/pipeline"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/version"
@@ -40,6 +42,7 @@ type imageScanFlags struct {
 	maxFileSize   int64
 	sbomIn        string
 	noSecrets     bool
+	record        string
 	cluster       clusterFlags
 	cache         dbFlags
 }
@@ -75,11 +78,19 @@ package (their exit code is 0, or 2 when parts of the image could not be
 read). --sbom FILE matches the packages of an existing SBOM instead of an
 image.
 
+--record DIR records what the scan found under the image's digests in
+DIR/images, for the admission webhook's governance.vulnerableImages policy
+(docs/image.md): run it in CI before deploying, with a registry reference, so
+that new images are judged at admission rather than reported as not scanned.
+
 --cluster scans the images of the running pods of the kubeconfig context
 (all namespaces, or -n): each distinct image digest (from the pods' status)
-is pulled and inventoried once, inventories are cached by layers (--cache-dir)
-so that a database update re-matches without downloading, and findings name
-the workloads that run each vulnerable image.
+is pulled and inventoried once, inventories are cached by layers
+(--inventory-cache) so that a database update re-matches without
+downloading, and findings name the workloads that run each vulnerable image.
+With a database, what each image's scan found is also recorded under its
+digests in --inventory-cache/images, where the admission webhook's
+governance.vulnerableImages policy reads it (docs/image.md).
 
 Exit codes: 0 no finding at or above --fail-on; 1 otherwise; 2 usage errors
 or parts of the image that could not be read (each named with its layer and
@@ -90,7 +101,8 @@ path in the report; the rest of the image is still scanned).`,
   kordon image scan oci:./layout --packages -o json
   kordon image scan docker-archive:app.tar -o cyclonedx --output-file app.cdx.json
   kordon image scan --sbom app.cdx.json --db ~/osv --fail-on critical
-  kordon image scan --cluster --context prod -n payments --fail-on high`,
+  kordon image scan --cluster --context prod -n payments --fail-on high
+  kordon image scan ghcr.io/org/app:1.2 --db ~/osv --record /var/cache/kordon/inventory`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runImageScan(cmd, f, args) },
 	}
@@ -106,6 +118,7 @@ path in the report; the rest of the image is still scanned).`,
 	fl.BoolVar(&f.noSecrets, "no-secrets", false, "do not look for hard-coded secrets (KOR-IMG-SECRET)")
 	fl.StringVar(&f.sbomIn, "sbom", "", "scan the packages of an existing SBOM (CycloneDX or SPDX 2 JSON) instead of an image")
 	fl.Int64Var(&f.maxFileSize, "max-file-size", 512<<20, "largest file read from a layer, in bytes (larger ones are reported and skipped)")
+	fl.StringVar(&f.record, "record", "", "record what the scan found, by image digest, in DIR/images for the admission webhook (governance.vulnerableImages); --cluster records in --inventory-cache")
 	_ = cmd.MarkFlagFilename("db", "zip", "json")
 	return cmd
 }
@@ -138,6 +151,9 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 	if f.listPackages && f.report.output != "json" {
 		return usageErr(fmt.Errorf("--packages needs -o json"))
 	}
+	if f.record != "" && (f.sbomIn != "" || f.cluster.cluster || sbomOut != "") {
+		return usageErr(fmt.Errorf("--record records the scan of one image SOURCE (--cluster records in --inventory-cache)"))
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cat, err := rules.BuiltinCatalogue()
@@ -154,6 +170,9 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 		return err
 	}
 	in.Errors = append(in.Errors, problems...)
+	if f.record != "" && db == nil {
+		return usageErr(fmt.Errorf("--record needs vulnerability data: --db, or the cache of kordon db update"))
+	}
 	if f.cluster.cluster {
 		return f.runCluster(ctx, cmd, cat, db, in)
 	}
@@ -176,6 +195,11 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 				return fmt.Errorf("scan %s: %w", spec, context.Cause(ctx))
 			}
 			return fmt.Errorf("scan %s: %w", spec, err)
+		}
+		if f.record != "" {
+			if err := recordScan(f.record, spec, src, res, f.db); err != nil {
+				in.Errors = append(in.Errors, finding.Problem{File: spec, Message: err.Error()})
+			}
 		}
 	}
 	if sbomOut != "" {
@@ -209,6 +233,24 @@ func runImageScan(cmd *cobra.Command, f *imageScanFlags, args []string) error {
 		target += " (" + res.Digest + ")"
 	}
 	return f.report.finish(cmd, cat, in, target)
+}
+
+// recordScan writes what the scan of src found to dir for the admission
+// webhook, under the digest the registry gives for the reference (an
+// index's for a multi-platform image) and the scanned manifest's.
+func recordScan(dir, spec string, src *source.Image, res *image.Result, db []string) error {
+	im := cluster.Image{Ref: spec, Digest: res.Digest}
+	if src.RefDigest.Hex != "" {
+		im.Digest = src.RefDigest.String()
+	}
+	names := strings.Join(db, ", ")
+	if names == "" {
+		names = "kordon db update cache"
+	}
+	if err := vulnindex.Put(dir, cluster.Record(im, res, names, time.Now())); err != nil {
+		return fmt.Errorf("--record: %w", err)
+	}
+	return nil
 }
 
 // loadDB reads --db, or the cache of kordon db update when there is one

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -22,6 +24,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/image/osv"
 	"github.com/kordon-dev/kordon/internal/image/secrets"
 	"github.com/kordon-dev/kordon/internal/image/source"
+	"github.com/kordon-dev/kordon/internal/image/vulnindex"
 	"github.com/kordon-dev/kordon/internal/k8s"
 	"github.com/kordon-dev/kordon/internal/pipeline"
 	"github.com/kordon-dev/kordon/internal/rules"
@@ -93,6 +96,10 @@ func (f *imageScanFlags) runCluster(ctx context.Context, cmd *cobra.Command, cat
 	sr, _ := cat.Lookup(findings.SecretRuleID)
 	inventory.QuietLibraryLogs()
 	results := make([]*image.Result, len(images))
+	dbNames := strings.Join(f.db, ", ")
+	if dbNames == "" {
+		dbNames = "kordon db update cache"
+	}
 	var out []clusterImage
 	for i, im := range images {
 		ci := clusterImage{Image: im}
@@ -117,6 +124,12 @@ func (f *imageScanFlags) runCluster(ctx context.Context, cmd *cobra.Command, cat
 		out = append(out, ci)
 		for _, e := range res.Errors {
 			in.Errors = append(in.Errors, finding.Problem{File: im.Ref, Message: e.Error()})
+		}
+		if db != nil && cache.Dir != "" {
+			// The admission webhook's governance.vulnerableImages reads it.
+			if err := vulnindex.Put(cache.Dir, cluster.Record(im, res, dbNames, time.Now())); err != nil {
+				in.Errors = append(in.Errors, finding.Problem{File: im.Ref, Message: err.Error()})
+			}
 		}
 		// One finding per workload: exceptions and reports name workloads.
 		vf := findings.ToFindings(res.Vulns, vr.Title, vr.Controls, findings.Options{IgnoreUnfixed: f.ignoreUnfixed})

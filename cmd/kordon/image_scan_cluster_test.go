@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kordon-dev/kordon/internal/image/imagetest"
+	"github.com/kordon-dev/kordon/internal/image/vulnindex"
 	"github.com/kordon-dev/kordon/internal/testenv"
 )
 
@@ -108,6 +109,15 @@ func TestImageScanCluster(t *testing.T) {
 		if !slices.ContainsFunc(doc.Warnings, func(w string) bool { return strings.Contains(w, "pending") }) {
 			t.Errorf("run %d: no warning for the pending pod: %v", run1, doc.Warnings)
 		}
+	}
+	// The scan is recorded for the admission webhook under the digest,
+	// every vulnerability included (exceptions are the webhook's).
+	rec, err := vulnindex.NewReader(cache, 0).Get(digest.String())
+	if err != nil {
+		t.Fatalf("scan record for the admission webhook: %v", err)
+	}
+	if rec.Ref != repo+"@"+digest.String() || len(rec.Findings) != 1 || rec.Findings[0].ID != "DSA-T-1" || !rec.Complete() {
+		t.Errorf("scan record: got %+v", rec)
 	}
 	// An exception for one workload leaves the other.
 	exc := writeFile(t, t.TempDir(), "exc.yaml", "exceptions:\n  - rule: KOR-IMG-VULN\n    kind: Pod\n    name: debug\n    reason: debug pod, deleted daily\n")

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kordon-dev/kordon/internal/version"
+	"github.com/kordon-dev/kordon/internal/waf"
 	"github.com/kordon-dev/kordon/internal/waf/install"
 )
 
@@ -41,5 +42,9 @@ too, and its Service. Apply the output with kubectl apply -f -.`,
 	fl.Int32Var(&o.ProxyPort, "proxy-port", 8080, "reverse proxy port (with --upstream)")
 	fl.IntVar(&o.Paranoia, "paranoia", 1, "CRS paranoia level, 1 to 4")
 	fl.StringVar(&o.Mode, "mode", "block", "block or detect")
+	fl.DurationVar(&o.InspectTimeout, "inspect-timeout", waf.DefaultInspectTimeout, "engine time bound of one request (waf serve --inspect-timeout)")
+	fl.IntVar(&o.MaxOverdue, "max-overdue", waf.DefaultMaxOverdue, "inspections past the bound that may still run (waf serve --max-overdue)")
+	fl.BoolVar(&o.FailOpen, "fail-open", false, "allow requests the engine failed to inspect (default: refuse with 503)")
+	fl.IntVar(&o.GCPercent, "gc-percent", waf.DefaultGCPercent, "Go garbage collector target (waf serve --gc-percent)")
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -42,6 +43,7 @@ type wafServeFlags struct {
 	shutdownTimeout             time.Duration
 	openapi, unknownRoute       string
 	botsFile                    string
+	gcPercent                   int
 }
 
 func newWAFServeCmd() *cobra.Command {
@@ -103,6 +105,7 @@ logged rules that matched, and CRS's regression-test settings apply (rule
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "on SIGTERM, time to finish requests in flight")
 	fl.StringVar(&f.openapi, "openapi", "", "OpenAPI 3.0/3.1 specification of the upstream API: requests that break it are blocked (KOR-WAF-101..105; docs/waf-api.md)")
 	fl.StringVar(&f.unknownRoute, "unknown-route", "block", "with --openapi, what a request for an undeclared route does: block or log")
+	fl.IntVar(&f.gcPercent, "gc-percent", waf.DefaultGCPercent, "Go garbage collector target (GOGC): higher spends less CPU per request and more memory; 0 keeps Go's default or the GOGC variable (which also wins when this flag is not given)")
 	fl.StringVar(&f.botsFile, "bots", "", "bot protection configuration (rate limits, user agents, JavaScript challenge; YAML, docs/waf-bots.md); the proxy only")
 	return cmd
 }
@@ -116,6 +119,9 @@ func runWAFServe(cmd *cobra.Command, f *wafServeFlags) error {
 	}
 	if (f.certFile == "") != (f.keyFile == "") {
 		return usageErr(errors.New("--tls-cert and --tls-key go together"))
+	}
+	if f.gcPercent < 0 {
+		return usageErr(fmt.Errorf("--gc-percent %d: want 0 (Go's default) or a positive percentage", f.gcPercent))
 	}
 	cfg := waf.Config{Paranoia: f.paranoia, InboundThreshold: f.inbound, OutboundThreshold: f.outbound,
 		Mode: waf.Mode(f.mode), TestMode: f.testMode, RequestBodyLimit: f.reqBody, ResponseBodyLimit: f.respBody,
@@ -167,6 +173,9 @@ func runWAFServe(cmd *cobra.Command, f *wafServeFlags) error {
 	engine, err := waf.New(cfg, stages...)
 	if err != nil {
 		return usageErr(err)
+	}
+	if _, env := os.LookupEnv("GOGC"); f.gcPercent > 0 && (cmd.Flags().Changed("gc-percent") || !env) {
+		debug.SetGCPercent(f.gcPercent)
 	}
 	cat, err := rules.BuiltinCatalogue()
 	if err != nil {

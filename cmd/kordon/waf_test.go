@@ -18,6 +18,7 @@ func TestWAFServeUsage(t *testing.T) {
 		{[]string{"waf", "serve", "--ext-authz", "127.0.0.1:0", "--paranoia", "5"}, "paranoia 5"},
 		{[]string{"waf", "serve", "--ext-authz", "127.0.0.1:0", "--mode", "log"}, `mode "log"`},
 		{[]string{"waf", "serve", "--ext-authz", "127.0.0.1:0", "--config", "/nonexistent/waf.yaml"}, "waf.yaml"},
+		{[]string{"waf", "serve", "--ext-authz", "127.0.0.1:0", "--gc-percent", "-1"}, "--gc-percent -1"},
 	} {
 		_, stderr, code := run(t, "", tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {

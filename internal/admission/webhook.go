@@ -213,6 +213,9 @@ func New(opts Options) (*Webhook, []string, error) {
 			add(vi, p.PolicyBindings, false)
 		}
 	}
+	if p := g.VulnerableImages; p != nil {
+		add(governance.NewVulnerableImages(p, opts.Now), p.PolicyBindings, false)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
 	}
@@ -318,7 +321,11 @@ func (w *Webhook) Decide(ctx context.Context, req *governance.Request) *Decision
 				fail(action, err)
 				continue
 			}
-			d.Violations = append(d.Violations, Judged{Finding: f, Action: action, Source: "governance"})
+			a := action
+			if v.AtMost != "" && a.Stricter(v.AtMost) {
+				a = v.AtMost
+			}
+			d.Violations = append(d.Violations, Judged{Finding: f, Action: a, Source: "governance"})
 		}
 	}
 	for _, v := range d.Violations {

@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/finding"
@@ -62,9 +63,37 @@ type Filter struct {
 	Severities  []finding.Severity
 	MinSeverity *finding.Severity
 	MaxSeverity *finding.Severity
+	// Attributes restricts attributes: for each key, the record's
+	// attribute must be present and one of the listed values (an empty
+	// list matches nothing). Only a back end implementing NativeAttributes
+	// is given Attributes, and only for the keys it lists.
+	Attributes map[string][]string
 	// None is set when the filter can match nothing (a contradiction found
 	// while planning, such as severity == "nonsense").
 	None bool
+}
+
+// NativeAttributes is implemented by a back end that also filters
+// (Filter.Attributes) and groups (AttributeColumn) by some attributes
+// natively, such as ones it keeps in columns of their own. The query
+// language pushes conditions and groupings on those keys down to it; other
+// back ends never see them. An attribute column groups a record without
+// the attribute under "".
+type NativeAttributes interface {
+	// NativeAttributes returns the attribute keys handled natively.
+	NativeAttributes() []string
+}
+
+// AttributeColumn is the column of an attribute: "attributes.KEY". Only
+// back ends implementing NativeAttributes group by it, for their keys.
+func AttributeColumn(key string) Column { return Column(attributePrefix + key) }
+
+const attributePrefix = "attributes."
+
+// Attribute returns the attribute key of an attribute column.
+func (c Column) Attribute() (string, bool) {
+	k, ok := strings.CutPrefix(string(c), attributePrefix)
+	return k, ok && k != ""
 }
 
 // Column is a record field a back end can group by natively.
@@ -87,8 +116,8 @@ func Columns() []Column {
 	return []Column{ColType, ColEngine, ColAction, ColRuleID, ColSeverity, ColNamespace, ColKind, ColName}
 }
 
-// Value returns the record's value of a native column as a string, as the
-// back ends group by it.
+// Value returns the record's value of a native or attribute column as a
+// string, as the back ends group by it.
 func (c Column) Value(r *Record) string {
 	e := &r.Event
 	switch c {
@@ -108,6 +137,9 @@ func (c Column) Value(r *Record) string {
 		return e.Resource.Kind
 	case ColName:
 		return e.Resource.Name
+	}
+	if k, ok := c.Attribute(); ok {
+		return e.Attributes[k]
 	}
 	return ""
 }

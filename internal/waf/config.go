@@ -40,6 +40,13 @@ const (
 	// DefaultMaxOverdue is how many overrunning inspections may still be
 	// running before new requests are refused uninspected.
 	DefaultMaxOverdue = 4
+	// DefaultGCPercent is the Go garbage collector's GOGC for a process
+	// serving the engine (kordon waf serve --gc-percent): CRS allocates
+	// about 230 KB per request over a live heap of about 26 MB, so Go's
+	// default (100) collects every hundred requests or so; 400 spends
+	// less CPU per request for about 100 MB more heap (docs/benchmarks.md,
+	// WAF).
+	DefaultGCPercent = 400
 )
 
 // Config configures an Engine. The zero value of a field means its
@@ -72,6 +79,12 @@ type Config struct {
 	// inspected, which bounds the CPU an attacker can make the engine
 	// burn with expensive requests.
 	MaxOverdue int
+
+	// baseline leaves out the engine's speed settings (directives): the
+	// reference the equivalence test and the benchmarks compare with.
+	baseline bool
+	// extra are directives added after the speed settings (tests).
+	extra string
 }
 
 // Exclusion removes CRS rules for requests whose path starts with

@@ -1,6 +1,7 @@
 package waf
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -69,16 +70,28 @@ type Match struct {
 func matchOf(mr types.MatchedRule) Match {
 	m := Match{RuleID: mr.Rule().ID(), Phase: int(mr.Rule().Phase()), Message: mr.Message()}
 	m.Check = CheckOf(m.RuleID)
+	mds := mr.MatchedDatas()
+	// Coraza walks a collection (headers, arguments) in Go's random map
+	// order: order each run of one variable's entries by key and value,
+	// so that the same request always reports the same data.
 	var parts []string
-	for _, md := range mr.MatchedDatas() {
-		name := md.Variable().Name()
-		if md.Key() != "" {
-			name += ":" + md.Key()
+	for i := 0; i < len(mds) && len(parts) < 3; {
+		j := i + 1
+		for j < len(mds) && mds[j].Variable() == mds[i].Variable() {
+			j++
 		}
-		parts = append(parts, name+"="+Redact(md.Key(), md.Value()))
-		if len(parts) == 3 {
-			break
+		run := slices.Clone(mds[i:j])
+		slices.SortStableFunc(run, func(a, b types.MatchData) int {
+			return cmp.Or(strings.Compare(a.Key(), b.Key()), strings.Compare(a.Value(), b.Value()))
+		})
+		for _, md := range run[:min(len(run), 3-len(parts))] {
+			name := md.Variable().Name()
+			if md.Key() != "" {
+				name += ":" + md.Key()
+			}
+			parts = append(parts, name+"="+Redact(md.Key(), md.Value()))
 		}
+		i = j
 	}
 	m.Data = strings.Join(parts, "; ")
 	return m

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -220,8 +221,10 @@ func (t *Tx) requestHeaders() *types.Interruption {
 		t.tx.AddRequestHeader("Host", r.Host)
 		t.tx.SetServerName(hostName(r.Host))
 	}
-	for k, vs := range r.Header {
-		for _, v := range vs {
+	// In name order: Go's map order is random, and the order reaches
+	// the matched data of rules over several headers.
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+		for _, v := range r.Header[k] {
 			t.tx.AddRequestHeader(k, v)
 		}
 	}
@@ -318,8 +321,8 @@ func (t *Tx) requestBody(body io.Reader) (it *types.Interruption, fwd, rest io.R
 
 // ResponseHeaders runs phase 3.
 func (t *Tx) ResponseHeaders(status int, proto string, h http.Header) *Block {
-	for k, vs := range h {
-		for _, v := range vs {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
 			t.tx.AddResponseHeader(k, v)
 		}
 	}

@@ -180,6 +180,7 @@ type Governance struct {
 	TrustedImages        *TrustedImages        `json:"trustedImages,omitempty"`
 	CreationRate         *CreationRate         `json:"creationRate,omitempty"`
 	VerifiedImages       *VerifiedImages       `json:"verifiedImages,omitempty"`
+	VulnerableImages     *VulnerableImages     `json:"vulnerableImages,omitempty"`
 }
 
 // RequireNetworkPolicy denies pods and workloads that no NetworkPolicy of
@@ -411,6 +412,9 @@ func (c *Config) validate(v *validator) {
 	}
 	if p := g.VerifiedImages; p != nil {
 		p.validate(v) // signatures.go
+	}
+	if p := g.VulnerableImages; p != nil {
+		p.validate(v) // vulnerabilities.go
 	}
 }
 

@@ -3,6 +3,8 @@ package governance
 import (
 	"context"
 
+	"github.com/kordon-dev/kordon/internal/admission/config"
+
 	"github.com/kordon-dev/kordon/internal/k8s"
 )
 
@@ -16,6 +18,10 @@ const (
 	TrustedImagesID        = "KOR-GOV-004"
 	CreationRateID         = "KOR-GOV-005"
 	VerifiedImagesID       = "KOR-GOV-006"
+	VulnerableImagesID     = "KOR-GOV-007"
+	// UnscannedImageID is reported by VulnerableImages for an image it
+	// could not judge.
+	UnscannedImageID = "KOR-GOV-008"
 )
 
 // Operations as in admission.k8s.io/v1.
@@ -54,6 +60,9 @@ type Violation struct {
 	// Remediation, when set, is a fix specific to this request; otherwise
 	// the catalogue's remediation applies.
 	Remediation string
+	// AtMost, when set, caps the violation's action below the policy's
+	// (an image that could not be judged warns where the policy enforces).
+	AtMost config.Action
 }
 
 // Policy is one governance check. Implementations are safe for concurrent use.
@@ -71,7 +80,8 @@ type Policy interface {
 // IDs returns the IDs of every governance policy, as the webhook reports
 // them.
 func IDs() []string {
-	return []string{RequireNetworkPolicyID, ProtectedLabelsID, NamespaceScopingID, TrustedImagesID, CreationRateID, VerifiedImagesID}
+	return []string{RequireNetworkPolicyID, ProtectedLabelsID, NamespaceScopingID, TrustedImagesID, CreationRateID, VerifiedImagesID,
+		VulnerableImagesID, UnscannedImageID}
 }
 
 // Recorder is implemented by policies that keep state about admitted

@@ -1,7 +1,9 @@
-// Package cvss computes the base score of a CVSS v3.0 or v3.1 vector
-// ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" → 9.8) with the
-// formulas of the FIRST specification (section 7.1 and Appendix A's
-// Roundup), and names its qualitative rating.
+// Package cvss computes CVSS scores from vectors as the FIRST
+// specifications define them, and names their qualitative ratings:
+// v4.0 (ScoreV4: MacroVector equivalence classes, the expert-ranked
+// lookup table and severity-distance interpolation), v3.0 and v3.1
+// (BaseScore: section 7.1 and Appendix A's Roundup) and v2 (BaseScoreV2:
+// the v2 guide's base equations).
 package cvss
 
 import (

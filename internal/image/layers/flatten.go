@@ -296,6 +296,11 @@ func (f *flattener) layer(ctx context.Context, l Layer) {
 			return
 		}
 		last = h.Name
+		if h.Typeflag == tar.TypeGNUSparse {
+			// An old-GNU sparse file is a regular file: archive/tar gives
+			// its logical size and content (holes as zeros).
+			h.Typeflag = tar.TypeReg
+		}
 		p, ok := cleanName(h.Name)
 		if !ok {
 			f.fail(l.Digest, h.Name, ErrEscapes)

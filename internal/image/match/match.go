@@ -31,8 +31,9 @@ type Vuln struct {
 	// FixedVersion is the lowest version that fixes it past the installed
 	// one; empty when no fix is known.
 	FixedVersion string
-	// Severity is critical, high, medium, low or unknown; Score and Vector
-	// are set when it comes from a CVSS v3 vector.
+	// Severity is critical, high, medium, low, none or unknown; Score and
+	// Vector are set when it comes from a CVSS vector (v4.0, v3.x or v2:
+	// the newest version the record has a valid vector of).
 	Severity string
 	Score    float64
 	Vector   string
@@ -63,7 +64,9 @@ func Match(db *osv.DB, pkgs []inventory.Package) ([]Vuln, []error) {
 			}
 			seen[e.Record.ID] = true
 			v := Vuln{ID: e.Record.ID, Aliases: e.Record.Aliases, Summary: e.Record.Summary, Package: *p, FixedVersion: goStyle(p, fixed)}
-			v.Severity, v.Score, v.Vector = severity(e.Record, e.Affected)
+			var serrs []error
+			v.Severity, v.Score, v.Vector, serrs = severity(e.Record, e.Affected)
+			errs = append(errs, serrs...)
 			out = append(out, v)
 		}
 	}
@@ -217,22 +220,51 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// severity takes the worst CVSS v3 score of the record or the affected
-// entry; without one, a textual severity of database_specific (GitHub's
-// "MODERATE", Debian's urgency are not used); else "unknown".
-func severity(r *osv.Record, a *osv.Affected) (string, float64, string) {
-	best, vec := -1.0, ""
+// severity takes the score of the newest CVSS version of which the record
+// or the affected entry has a valid vector — v4.0 (CVSS_V4), then v3.x
+// (CVSS_V3), then v2 (CVSS_V2) — the highest score within that version.
+// Without a valid vector, a textual severity of database_specific
+// (GitHub's "MODERATE"; Debian's urgency is not used); else "unknown".
+// Invalid vectors are returned as errors naming the record; they never
+// hide a valid vector of another version nor the record's label.
+func severity(r *osv.Record, a *osv.Affected) (string, float64, string, []error) {
+	type scored struct {
+		rank  int
+		score float64
+		vec   string
+	}
+	var best *scored
+	var errs []error
 	for _, s := range slices.Concat(r.Severity, a.Severity) {
-		if !strings.HasPrefix(s.Type, "CVSS_V3") {
+		var sc float64
+		var err error
+		var rank int
+		switch s.Type {
+		case "CVSS_V4":
+			rank = 4
+			sc, err = cvss.ScoreV4(s.Score)
+		case "CVSS_V3":
+			rank = 3
+			sc, err = cvss.BaseScore(s.Score)
+		case "CVSS_V2":
+			rank = 2
+			sc, err = cvss.BaseScoreV2(s.Score)
+		default:
 			continue
 		}
-		sc, err := cvss.BaseScore(s.Score)
-		if err == nil && sc > best {
-			best, vec = sc, s.Score
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: severity %s: %w", r.ID, s.Type, err))
+			continue
+		}
+		if best == nil || rank > best.rank || (rank == best.rank && sc > best.score) {
+			best = &scored{rank, sc, s.Score}
 		}
 	}
-	if best >= 0 {
-		return cvss.Rating(best), best, vec
+	if best != nil {
+		if best.rank == 2 {
+			return cvss.RatingV2(best.score), best.score, best.vec, errs
+		}
+		return cvss.Rating(best.score), best.score, best.vec, errs
 	}
 	var ds struct {
 		Severity string `json:"severity"`
@@ -240,16 +272,16 @@ func severity(r *osv.Record, a *osv.Affected) (string, float64, string) {
 	if len(r.DatabaseSpecific) > 0 && json.Unmarshal(r.DatabaseSpecific, &ds) == nil {
 		switch strings.ToLower(ds.Severity) {
 		case "critical":
-			return "critical", 0, ""
+			return "critical", 0, "", errs
 		case "high":
-			return "high", 0, ""
+			return "high", 0, "", errs
 		case "moderate", "medium":
-			return "medium", 0, ""
+			return "medium", 0, "", errs
 		case "low":
-			return "low", 0, ""
+			return "low", 0, "", errs
 		}
 	}
-	return "unknown", 0, ""
+	return "unknown", 0, "", errs
 }
 
 // goStyle writes a Go fix as the build info writes versions: "v0.7.1"

@@ -185,6 +185,53 @@ func TestSPDX(t *testing.T) {
 	roundTrip(t, buf.Bytes(), pkgs)
 }
 
+// TestSPDXSchema validates the document against the official SPDX 2.3
+// JSON schema (testdata/spdx-2.3.schema.json; its .SOURCE file says where
+// it comes from), and checks that the schema refuses a document without
+// the fields SPDX requires, so that the validation can fail.
+func TestSPDXSchema(t *testing.T) {
+	pkgs := scanned(t)
+	var buf bytes.Buffer
+	if err := sbom.SPDX(&buf, subject, pkgs); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join("testdata", "spdx-2.3.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("http://spdx.org/rdf/terms/2.3", doc); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile("http://spdx.org/rdf/terms/2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(v); err != nil {
+		t.Fatalf("invalid SPDX 2.3: %v\n%s", err, buf.String())
+	}
+	// The same document without creationInfo, and with a package lacking
+	// downloadLocation, is refused.
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "creationInfo")
+	delete(m["packages"].([]any)[0].(map[string]any), "downloadLocation")
+	if err := schema.Validate(any(m)); err == nil || !strings.Contains(err.Error(), "creationInfo") || !strings.Contains(err.Error(), "downloadLocation") {
+		t.Errorf("schema accepted a document without creationInfo and downloadLocation: %v", err)
+	}
+}
+
 func roundTrip(t *testing.T, doc []byte, want []inventory.Package) {
 	t.Helper()
 	got, errs, err := sbom.Read(bytes.NewReader(doc))

@@ -63,6 +63,10 @@ type Image struct {
 	Name string
 	// Digest is the image manifest's digest.
 	Digest v1.Hash
+	// RefDigest is the digest the registry gives for the reference: the
+	// manifest's, or a multi-platform index's. Zero for archives and
+	// layouts.
+	RefDigest v1.Hash
 
 	cleanup func()
 }
@@ -328,5 +332,5 @@ func openRemote(ctx context.Context, ref string, opts Options) (*Image, error) {
 			return nil, fmt.Errorf("pull %s: %w", ref, err)
 		}
 	}
-	return &Image{Image: img, Kind: KindRegistry, Name: ref}, nil
+	return &Image{Image: img, Kind: KindRegistry, Name: ref, RefDigest: desc.Digest}, nil
 }

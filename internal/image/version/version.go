@@ -1,11 +1,12 @@
 // Package version orders package versions the way each ecosystem does:
 // Debian (dpkg's algorithm: epochs, upstream and revision, "~" sorting
-// before everything), Alpine (apk's rules: letters, _alpha/_beta/_pre/_rc
-// and _p suffixes, -rN), semantic versioning for Go modules (with
+// before everything), Alpine (apk-tools' own comparison, implemented
+// here: letters, _alpha/_beta/_pre/_rc and _p suffixes, ~hash, -rN,
+// dotted numbers with leading zeros compared as strings), semantic versioning for Go modules (with
 // pseudo-versions and +incompatible) and crates.io and npm, PEP 440 for
 // PyPI, Maven's ComparableVersion, RPM, RubyGems, NuGet and more.
 //
-// The comparisons are those of osv-scalibr's semantic package, the
+// The other comparisons are those of osv-scalibr's semantic package, the
 // implementation osv-scanner matches with; this package pins the
 // ecosystem names Kordon uses (OSV ecosystems, release suffixes allowed:
 // "Debian:12"), fixes Go's "v" and "go" prefixes, and is covered by
@@ -21,12 +22,6 @@ import (
 	"github.com/google/osv-scalibr/semantic"
 )
 
-// apkVersion is apk-tools' version grammar (apk_version_validate):
-// numbers separated by dots, an optional letter, suffixes, an optional
-// ~commit hash and an optional -rN release. The osv-scalibr parser
-// accepts anything and its order is not transitive outside this grammar.
-var apkVersion = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*)*(~[0-9a-f]+)?(-r[0-9]+)?$`)
-
 // plausible is what every ecosystem's versions look like: they start
 // with a letter or digit and hold only these punctuation marks (RPM's
 // "^" included).
@@ -40,6 +35,7 @@ var ErrUnsupported = errors.New("no version ordering for ecosystem")
 type Version struct {
 	eco string
 	v   semantic.Version
+	apk []apkToken // Alpine: apk-tools' own comparison (apk.go)
 }
 
 // Parse parses s as a version of ecosystem (an OSV ecosystem name,
@@ -52,8 +48,12 @@ func Parse(ecosystem, s string) (Version, error) {
 	if !plausible.MatchString(s) {
 		return Version{}, fmt.Errorf("%s version %q: not a version (want letters, digits and . + - _ ~ ! : ^ only)", base, s)
 	}
-	if base == "Alpine" && !apkVersion.MatchString(s) {
-		return Version{}, fmt.Errorf("alpine version %q: not of the form 1.2.3[a][_suffixN][~hash][-rN]", s)
+	if base == "Alpine" {
+		toks, err := parseAPK(s)
+		if err != nil {
+			return Version{}, err
+		}
+		return Version{eco: base, apk: toks}, nil
 	}
 	v, err := semantic.Parse(s, base)
 	if err != nil {
@@ -68,11 +68,14 @@ func Parse(ecosystem, s string) (Version, error) {
 // Compare returns -1, 0 or +1 as v sorts before, equal to or after w.
 // Both must be of the same ecosystem.
 func (v Version) Compare(w Version) (int, error) {
-	if v.v == nil || w.v == nil {
+	if (v.v == nil && v.apk == nil) || (w.v == nil && w.apk == nil) {
 		return 0, errors.New("compare an unparsed version")
 	}
 	if v.eco != w.eco {
 		return 0, fmt.Errorf("compare a %s version with a %s version", v.eco, w.eco)
+	}
+	if v.apk != nil {
+		return compareAPK(v.apk, w.apk), nil
 	}
 	return v.v.Compare(w.v)
 }

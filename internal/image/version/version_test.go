@@ -32,6 +32,33 @@ var ordered = []struct{ eco, a, b, why string }{
 	{"Alpine:v3.20", "1.2.3", "1.2.3a", "a letter after the number"},
 	{"Alpine:v3.20", "3.1.4-r5", "3.3.0-r0", "openssl-like"},
 	{"Alpine:v3.20", "1.2", "1.10", "numbers, not strings"},
+	// apk-tools' apk_version_compare, token by token: a dotted number with a
+	// leading zero on either side compares as a string, others as numbers.
+	{"Alpine:v3.20", "1", "1.0", "a further number is greater"},
+	{"Alpine:v3.20", "1.0", "1.00", `"0" < "00" as strings`},
+	{"Alpine:v3.20", "1.01", "1.1", `"01" < "1" as strings`},
+	{"Alpine:v3.20", "1.001", "1.01", `"001" < "01" as strings`},
+	{"Alpine:v3.20", "1.09", "1.9", "leading zero: string order"},
+	{"Alpine:v3.20", "1.09", "1.10", "leading zero: string order"},
+	{"Alpine:v3.20", "1.01", "1.010", "a string prefix sorts first"},
+	{"Alpine:v3.20", "1.9", "1.10", "no leading zero: numbers"},
+	{"Alpine:v3.20", "2.0.09-r0", "2.0.9-r0", "leading zero in a middle component"},
+	{"Alpine:v3.20", "1.18446744073709551616", "1.18446744073709551617", "numbers beyond 64 bits"},
+	{"Alpine:v3.20", "1.2.3_rc", "1.2.3_rc0", "a suffix without number before one with"},
+	{"Alpine:v3.20", "1.2.3_rc9", "1.2.3_rc10", "suffix numbers as numbers"},
+	{"Alpine:v3.20", "1.2.3_alpha_beta", "1.2.3_alpha", "a second pre-release suffix is less"},
+	{"Alpine:v3.20", "1.2.3_p1", "1.2.3_p1_p2", "a second post-release suffix is greater"},
+	{"Alpine:v3.20", "1.2.3_rc1", "1.2.3_cvs", "pre-releases before post-releases"},
+	{"Alpine:v3.20", "1.2.3_cvs", "1.2.3_svn", "cvs < svn"},
+	{"Alpine:v3.20", "1.2.3_git", "1.2.3_hg", "git < hg"},
+	{"Alpine:v3.20", "1.2.3_hg", "1.2.3_p", "hg < p"},
+	{"Alpine:v3.20", "1.2a", "1.2.1", "a letter before a further number"},
+	{"Alpine:v3.20", "1.2_p1", "1.2.1", "a suffix before a further number"},
+	{"Alpine:v3.20", "1.2.3a", "1.2.3b", "letters"},
+	{"Alpine:v3.20", "1.2.3", "1.2.3~abc", "a hash after the version"},
+	{"Alpine:v3.20", "1.2.3~abc", "1.2.3~abd", "hashes as text"},
+	{"Alpine:v3.20", "1.2.3-r5", "1.2.3~abc", "a hash outranks a release: the earlier token kind is the greater"},
+	{"Alpine:v3.20", "1.2.3_rc1~abc", "1.2.3~abc", "a pre-release before the hash"},
 	// Semantic Versioning 2.0.0 section 11, and Go module versions.
 	{"Go", "v1.0.0-alpha", "v1.0.0-alpha.1", "semver 11.4.4"},
 	{"Go", "1.0.0-alpha.1", "1.0.0-alpha.beta", "numeric before alphanumeric identifiers"},
@@ -76,10 +103,35 @@ var equal = []struct{ eco, a, b string }{
 	{"Maven", "1.0-ga", "1.0"},        // "ga", "final" and "release" are the release
 	{"Go", "v1.2.3+incompatible", "1.2.3"},
 	{"Alpine:v3.20", "1.2.3-r0", "1.2.3-r0"},
+	{"Maven", "1-rc", "1-cr"},
+	{"Maven", "1", "1-ga"},
+	{"Maven", "1", "1-final"},
+	{"Maven", "1", "1-release"},
+	{"Maven", "1-FOO", "1-foo"},
+	{"Alpine:v3.20", "01.2", "1.2"}, // the first number is a number
+	{"Alpine:v3.20", "1.2.3-r01", "1.2.3-r1"},
+	{"Alpine:v3.20", "1.2_rc01", "1.2_rc1"},
+}
+
+// mavenQuirks are Maven orderings docs/image.md documents.
+var mavenQuirks = []struct{ eco, a, b, why string }{
+	{"Maven", "1-1", "1.1", "- and . differ"},
+	{"Maven", "1-alpha", "1-beta", "qualifiers"},
+	{"Maven", "1-beta", "1-milestone", "qualifiers"},
+	{"Maven", "1-milestone", "1-rc", "qualifiers"},
+	{"Maven", "1-rc", "1-SNAPSHOT", "qualifiers"},
+	{"Maven", "1-SNAPSHOT", "1", "a snapshot before the release"},
+	{"Maven", "1", "1-sp", "sp after the release"},
+	{"Maven", "1-sp", "1-bar", "unknown qualifiers after sp"},
+	{"Maven", "1-bar", "1-foo", "unknown qualifiers alphabetically"},
+	// Not transitive, in Maven itself: 1A0 < 1 < 1.A < 1A0.
+	{"Maven", "1A0", "1", "cycle"},
+	{"Maven", "1", "1.A", "cycle"},
+	{"Maven", "1.A", "1A0", "cycle"},
 }
 
 func TestOrder(t *testing.T) {
-	for _, c := range ordered {
+	for _, c := range append(ordered[:len(ordered):len(ordered)], mavenQuirks...) {
 		t.Run(c.eco+"/"+c.a+"<"+c.b, func(t *testing.T) {
 			for _, x := range []struct {
 				a, b string
@@ -112,7 +164,9 @@ func TestUnsupported(t *testing.T) {
 // errors, not compared (the fuzzer found intransitive orders on them),
 // while RPM's caret still parses.
 func TestRefused(t *testing.T) {
-	for _, c := range []struct{ eco, v string }{{"Packagist", "#"}, {"Debian:12", ""}, {"Alpine:v3.20", "A0"}, {"Alpine:v3.20", "1.0-r"}, {"Go", "1.0 "}} {
+	for _, c := range []struct{ eco, v string }{{"Packagist", "#"}, {"Debian:12", ""}, {"Alpine:v3.20", "A0"}, {"Alpine:v3.20", "1.0-r"},
+		{"Alpine:v3.20", "1..2"}, {"Alpine:v3.20", "1.2ab"}, {"Alpine:v3.20", "1.2_foo"}, {"Alpine:v3.20", "1.2-r1_rc1"},
+		{"Alpine:v3.20", "1.2~"}, {"Alpine:v3.20", "1.2~a~b"}, {"Alpine:v3.20", "1.2-r1-r2"}, {"Alpine:v3.20", "1.2a1"}, {"Alpine:v3.20", "_rc1"}, {"Go", "1.0 "}} {
 		if _, err := version.Parse(c.eco, c.v); err == nil {
 			t.Errorf("%s %q parsed", c.eco, c.v)
 		}

@@ -189,5 +189,10 @@ func matchesFilter(f *store.Filter, r *store.Record) bool {
 		f.MaxSeverity != nil && e.Severity > *f.MaxSeverity:
 		return false
 	}
+	for k, vs := range f.Attributes {
+		if v, ok := e.Attributes[k]; !ok || !slices.Contains(vs, v) {
+			return false
+		}
+	}
 	return true
 }

@@ -20,13 +20,103 @@ import (
 // a record the store leaves out fails that conjunct, so the whole
 // conjunction is false for it; the records the store returns are still
 // checked by the whole expression whenever anything was not moved.
+//
+// Conditions on an attribute (attributes.KEY == "v", attributes["KEY"] ==
+// "v", attributes.KEY in ["v", ...]) are kept aside in q.attrs: only a
+// store that keeps that attribute natively (store.NativeAttributes) is
+// given them, at Run. For such a store the condition means the same: a
+// record without the attribute fails it in CEL with an error ("no such
+// key"), which leaves the record unmatched whatever the other conjuncts
+// say — it is either false or an error, never true.
 func (q *Query) pushDown(e ast.Expr) (residual bool) {
+	q.attrOnly = true
 	for _, c := range conjuncts(e, nil) {
-		if !q.push(c) {
-			residual = true
+		if q.push(c) {
+			continue
+		}
+		residual = true
+		if !q.pushAttr(c) {
+			q.attrOnly = false
 		}
 	}
 	return residual
+}
+
+// pushAttr records an attribute condition in q.attrs, intersected with
+// the ones before it on the same key.
+func (q *Query) pushAttr(e ast.Expr) bool {
+	if e.Kind() != ast.CallKind {
+		return false
+	}
+	call := e.AsCall()
+	args := call.Args()
+	if len(args) != 2 || call.IsMemberFunction() {
+		return false
+	}
+	var key string
+	var vals []string
+	switch l, r := args[0], args[1]; call.FunctionName() {
+	case operators.Equals:
+		k, ok := attrKey(l)
+		if !ok {
+			if k, ok = attrKey(r); !ok {
+				return false
+			}
+			l, r = r, l
+		}
+		s, ok := stringLit(r)
+		if !ok {
+			return false
+		}
+		key, vals = k, []string{s}
+	case operators.In:
+		k, ok := attrKey(l)
+		if !ok || r.Kind() != ast.ListKind {
+			return false
+		}
+		for _, el := range r.AsList().Elements() {
+			s, ok := stringLit(el)
+			if !ok {
+				return false
+			}
+			vals = append(vals, s)
+		}
+		key = k
+	default:
+		return false
+	}
+	if q.attrs == nil {
+		q.attrs = map[string][]string{}
+	}
+	cur, seen := q.attrs[key]
+	if !seen {
+		cur = nil
+	}
+	var none bool
+	q.attrs[key] = intersect(cur, vals, &none)
+	return true
+}
+
+// attrKey returns KEY of attributes.KEY or attributes["KEY"].
+func attrKey(e ast.Expr) (string, bool) {
+	switch e.Kind() {
+	case ast.SelectKind:
+		sel := e.AsSelect()
+		if sel.IsTestOnly() || sel.Operand().Kind() != ast.IdentKind || sel.Operand().AsIdent() != "attributes" {
+			return "", false
+		}
+		return sel.FieldName(), true
+	case ast.CallKind:
+		c := e.AsCall()
+		if c.FunctionName() != operators.Index || len(c.Args()) != 2 || c.IsMemberFunction() {
+			return "", false
+		}
+		if m := c.Args()[0]; m.Kind() != ast.IdentKind || m.AsIdent() != "attributes" {
+			return "", false
+		}
+		return stringLit(c.Args()[1])
+	}
+	return "", false
 }
 
 func conjuncts(e ast.Expr, out []ast.Expr) []ast.Expr {

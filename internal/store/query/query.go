@@ -11,6 +11,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +58,11 @@ type Query struct {
 	program cel.Program // nil when the filter is entirely pushed down
 	groupBy []groupField
 	pushed  []string // the pushed-down conditions, for Explain
+	// attrs are the top-level attribute conditions (key → allowed
+	// values), given to a store that keeps those attributes natively;
+	// attrOnly is set when they are all the program would check.
+	attrs    map[string][]string
+	attrOnly bool
 }
 
 type groupField struct {
@@ -161,17 +167,60 @@ func parseGroupField(s string) (groupField, error) {
 	return groupField{}, fmt.Errorf("group by %q: want one of %s or attributes.KEY", s, strings.Join(names, ", "))
 }
 
-// Explain describes how the query runs: the conditions the back end
-// evaluates and whether CEL runs on what it returns.
-func (q *Query) Explain() Plan {
-	p := Plan{PushedDown: slices.Clone(q.pushed), Residual: q.program != nil, NativeGroups: q.nativeGroups()}
-	if p.PushedDown == nil {
-		p.PushedDown = []string{}
+// Explain describes how the query runs on a back end without native
+// attributes: the conditions the back end evaluates and whether CEL runs
+// on what it returns. ExplainFor describes it for a given store.
+func (q *Query) Explain() Plan { return q.planFor(nil).plan }
+
+// ExplainFor describes how the query runs on st.
+func (q *Query) ExplainFor(st store.Store) Plan { return q.planFor(st).plan }
+
+// runPlan is how a query runs on one store.
+type runPlan struct {
+	filter store.Filter
+	// residual is set when CEL runs on the records the store returns.
+	residual bool
+	// native marks the group-by fields the store groups by itself.
+	native []bool
+	plan   Plan
+}
+
+// planFor plans the query for st (nil: a store without native
+// attributes): attribute conditions and groupings go to a store that
+// keeps those attributes natively.
+func (q *Query) planFor(st store.Store) runPlan {
+	rp := runPlan{filter: q.filter, residual: q.program != nil, native: make([]bool, len(q.groupBy))}
+	pushed := slices.Clone(q.pushed)
+	var keys []string
+	if na, ok := st.(store.NativeAttributes); ok {
+		keys = na.NativeAttributes()
+	}
+	allAttrs := true
+	for _, k := range slices.Sorted(maps.Keys(q.attrs)) {
+		if !slices.Contains(keys, k) {
+			allAttrs = false
+			continue
+		}
+		if rp.filter.Attributes == nil {
+			rp.filter.Attributes = map[string][]string{}
+		}
+		rp.filter.Attributes[k] = q.attrs[k]
+		pushed = append(pushed, describe("attributes."+k, q.attrs[k]))
+	}
+	if rp.residual && q.attrOnly && allAttrs {
+		rp.residual = false
+	}
+	for i, g := range q.groupBy {
+		rp.native[i] = g.column != "" || slices.Contains(keys, g.attribute)
+	}
+	rp.plan = Plan{PushedDown: pushed, Residual: rp.residual, NativeGroups: q.spec.Count && !rp.residual && !slices.Contains(rp.native, false)}
+	if rp.plan.PushedDown == nil {
+		rp.plan.PushedDown = []string{}
 	}
 	if q.filter.None {
-		p.PushedDown = append(p.PushedDown, "false")
+		rp.plan.PushedDown = append(rp.plan.PushedDown, "false")
 	}
-	return p
+	return rp
 }
 
 // Plan is how a query runs (part of the result's JSON).
@@ -183,18 +232,6 @@ type Plan struct {
 	Residual bool `json:"residual"`
 	// NativeGroups is true when the store counts and groups by itself.
 	NativeGroups bool `json:"nativeGroups"`
-}
-
-func (q *Query) nativeGroups() bool {
-	if !q.spec.Count || q.program != nil {
-		return false
-	}
-	for _, g := range q.groupBy {
-		if g.column == "" {
-			return false
-		}
-	}
-	return true
 }
 
 // Result is what a query returns; its JSON is the documented contract of
@@ -226,13 +263,17 @@ type GroupCount struct {
 
 // Run runs the query against a store. It stops when ctx is done.
 func (q *Query) Run(ctx context.Context, st store.Store) (*Result, error) {
-	res := &Result{Plan: q.Explain()}
+	rp := q.planFor(st)
+	res := &Result{Plan: rp.plan}
 	if q.spec.Count && res.Plan.NativeGroups {
 		cols := make([]store.Column, len(q.groupBy))
 		for i, g := range q.groupBy {
 			cols[i] = g.column
+			if g.column == "" {
+				cols[i] = store.AttributeColumn(g.attribute)
+			}
 		}
-		groups, err := st.Count(ctx, q.filter, cols)
+		groups, err := st.Count(ctx, rp.filter, cols)
 		if err != nil {
 			return nil, err
 		}
@@ -249,8 +290,8 @@ func (q *Query) Run(ctx context.Context, st store.Store) (*Result, error) {
 	var order []*GroupCount
 	// No limit is passed to the store: the residual may reject records, so
 	// the scan stops itself after Limit matches.
-	err := st.Scan(ctx, q.filter, 0, func(r *store.Record) error {
-		if q.program != nil {
+	err := st.Scan(ctx, rp.filter, 0, func(r *store.Record) error {
+		if rp.residual {
 			ok, err := q.match(ctx, r)
 			if err != nil {
 				if ctx.Err() != nil {

@@ -107,7 +107,7 @@ func unsupported(t Test) string {
 
 func runTest(ctx context.Context, addr string, t Test) string {
 	for i, s := range t.Stages {
-		raw, err := s.Input.raw()
+		raw, err := s.Input.Raw()
 		if err != nil {
 			return fmt.Sprintf("stage %d: %v", i+1, err)
 		}
@@ -160,10 +160,10 @@ func (o Output) check(r *response) string {
 	return ""
 }
 
-// raw renders the request as go-ftw would write it: the request line and
+// Raw renders the request as go-ftw would write it: the request line and
 // headers as given, plus Content-Length and Connection: close unless
 // autocomplete_headers is false.
-func (in Input) raw() ([]byte, error) {
+func (in Input) Raw() ([]byte, error) {
 	if in.EncodedRequest != "" {
 		return base64.StdEncoding.DecodeString(strings.ReplaceAll(in.EncodedRequest, "\n", ""))
 	}

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -102,9 +103,11 @@ func TestChartMatchesInstall(t *testing.T) {
 		{"ext_authz only", Options{Image: "ghcr.io/kordon-dev/kordon:v1"},
 			[]string{"waf.enabled=true", "image.tag=v1"}},
 		{"proxy, detect, PL2, own name and ports", Options{Image: "registry.example.com/kordon:v9", Name: "shop-waf", Namespace: "shop", Replicas: 4,
-			Paranoia: 2, Mode: "detect", Upstream: "http://web.shop.svc:3000", ExtAuthzPort: 9100, ProxyPort: 8088},
+			Paranoia: 2, Mode: "detect", Upstream: "http://web.shop.svc:3000", ExtAuthzPort: 9100, ProxyPort: 8088,
+			InspectTimeout: 750 * time.Millisecond, MaxOverdue: 9, FailOpen: true, GCPercent: 200},
 			[]string{"waf.enabled=true", "image.repository=registry.example.com/kordon", "image.tag=v9", "waf.name=shop-waf", "waf.replicas=4",
-				"waf.paranoia=2", "waf.mode=detect", "waf.upstream=http://web.shop.svc:3000", "waf.extAuthzPort=9100", "waf.proxyPort=8088"}},
+				"waf.paranoia=2", "waf.mode=detect", "waf.upstream=http://web.shop.svc:3000", "waf.extAuthzPort=9100", "waf.proxyPort=8088",
+				"waf.inspectTimeout=750ms", "waf.maxOverdue=9", "waf.failOpen=true", "waf.gcPercent=200"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := tc.opts.Namespace
@@ -159,7 +162,8 @@ func TestChartGolden(t *testing.T) {
 // TestChartValuesErrors checks that bad waf values fail the render with a
 // message naming the value.
 func TestChartValuesErrors(t *testing.T) {
-	for _, set := range []string{"waf.paranoia=5", "waf.mode=log", "waf.upstream=web:3000"} {
+	for _, set := range []string{"waf.paranoia=5", "waf.mode=log", "waf.upstream=web:3000", "waf.inspectTimeout=5", "waf.inspectTimeout=-1s",
+		"waf.maxOverdue=0", "waf.gcPercent=-5"} {
 		_, errs, err := k8s.RenderChart(context.Background(), chartDir, k8s.HelmOptions{ReleaseName: "kordon", Namespace: "x", Set: []string{"waf.enabled=true", set}})
 		field, _, _ := strings.Cut(set, "=")
 		if err == nil && len(errs) == 0 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kordon-dev/kordon/internal/waf"
 )
 
 // Options say what to render. Zero values are defaults.
@@ -34,6 +37,14 @@ type Options struct {
 	ProxyPort int32
 	Paranoia  int    // default 1
 	Mode      string // block (default) or detect
+	// InspectTimeout and MaxOverdue bound the engine's time per request
+	// (waf serve --inspect-timeout, --max-overdue; defaults 5s and 4).
+	InspectTimeout time.Duration
+	MaxOverdue     int
+	// FailOpen forwards (allows) requests the engine failed to inspect.
+	FailOpen bool
+	// GCPercent is waf serve --gc-percent (default 400).
+	GCPercent int
 }
 
 func (o *Options) defaults() error {
@@ -72,6 +83,18 @@ func (o *Options) defaults() error {
 	if o.Mode != "block" && o.Mode != "detect" {
 		return fmt.Errorf("mode %q: want block or detect", o.Mode)
 	}
+	if o.InspectTimeout == 0 {
+		o.InspectTimeout = waf.DefaultInspectTimeout
+	}
+	if o.MaxOverdue == 0 {
+		o.MaxOverdue = waf.DefaultMaxOverdue
+	}
+	if o.GCPercent == 0 {
+		o.GCPercent = waf.DefaultGCPercent
+	}
+	if o.InspectTimeout < 0 || o.MaxOverdue < 0 || o.GCPercent < 0 {
+		return fmt.Errorf("inspect timeout %s, max overdue %d, gc percent %d: want positive values", o.InspectTimeout, o.MaxOverdue, o.GCPercent)
+	}
 	if o.Upstream != "" {
 		u, err := url.Parse(o.Upstream)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -89,7 +112,12 @@ func Render(o Options) ([]byte, error) {
 	}
 	labels := map[string]string{"app.kubernetes.io/name": o.Name, "app.kubernetes.io/part-of": "kordon"}
 	args := []string{"waf", "serve", "--ext-authz", ":" + strconv.Itoa(int(o.ExtAuthzPort)),
-		"--paranoia", strconv.Itoa(o.Paranoia), "--mode", o.Mode}
+		"--paranoia", strconv.Itoa(o.Paranoia), "--mode", o.Mode,
+		"--inspect-timeout", o.InspectTimeout.String(), "--max-overdue", strconv.Itoa(o.MaxOverdue),
+		"--gc-percent", strconv.Itoa(o.GCPercent)}
+	if o.FailOpen {
+		args = append(args, "--fail-open")
+	}
 	ports := []corev1.ContainerPort{{Name: "grpc", ContainerPort: o.ExtAuthzPort}}
 	svcPorts := []corev1.ServicePort{{Name: "grpc", Port: o.ExtAuthzPort, TargetPort: intstr.FromString("grpc"), AppProtocol: ptr("grpc")}}
 	if o.Upstream != "" {
@@ -111,6 +139,11 @@ func Render(o Options) ([]byte, error) {
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 					Containers: []corev1.Container{{
 						Name: "waf", Image: o.Image, Args: args, Ports: ports,
+						// With --gc-percent above Go's default the heap may grow
+						// past the live data several times over: the soft limit
+						// makes the collector work harder before the memory
+						// limit is reached.
+						Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", Value: "400MiB"}},
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
 							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"testing"
@@ -14,8 +15,10 @@ import (
 )
 
 // BenchmarkEngineBenignGET is the engine alone (all five phases, no
-// network) on a benign browser-like GET at paranoia level 1.
+// network) on a benign browser-like GET at paranoia level 1, with kordon
+// waf serve's garbage collector setting.
 func BenchmarkEngineBenignGET(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(waf.DefaultGCPercent))
 	e := engine(b, waf.Config{})
 	h := browserHeaders()
 	b.ReportAllocs()
@@ -44,6 +47,8 @@ func browserHeaders() http.Header {
 // (the proxy's overhead). Run with -benchtime=1x: each sub-benchmark is
 // one paced run of a few seconds, whatever b.N is.
 func BenchmarkProxyOverhead(b *testing.B) {
+	// As kordon waf serve runs.
+	defer debug.SetGCPercent(debug.SetGCPercent(waf.DefaultGCPercent))
 	for _, rate := range []int{200, 1000, 5000} {
 		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
 			up := listen(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
