@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +66,21 @@ type Store struct {
 	where string
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store            = (*Store)(nil)
+	_ store.NativeAttributes = (*Store)(nil)
+)
+
+// attributeKeys are the attributes kept in columns of their own (those of
+// flows, as the SQLite back end keeps them), in column order.
+var attributeKeys = []string{"verdict", "protocol", "src", "dst", "srcPort", "dstPort"}
+
+// attrColumn is the quoted column of an attribute key.
+func attrColumn(key string) string { return `"attr_` + strings.ToLower(key) + `"` }
+
+// NativeAttributes returns the attribute keys the store filters and groups
+// by in SQL (store.NativeAttributes).
+func (s *Store) NativeAttributes() []string { return slices.Clone(attributeKeys) }
 
 // Open connects to the server at url (postgres://user@host:port/db?...;
 // libpq's parameters such as sslmode, connect_timeout and search_path, and
@@ -143,8 +158,16 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) error {
 			return s.err("append", fmt.Errorf("record %d: %w", i, err))
 		}
 		bytes += int64(len(doc)) + rowOverhead
-		rows[i] = []any{nil, int16(recs[i].Type), e.Time.UnixNano(), Text(e.Engine), Text(e.Action), Text(e.RuleID),
+		row := []any{nil, int16(recs[i].Type), e.Time.UnixNano(), Text(e.Engine), Text(e.Action), Text(e.RuleID),
 			int16(e.Severity), Text(e.Resource.Namespace), Text(e.Resource.Kind), Text(e.Resource.Name), doc}
+		for _, k := range attributeKeys {
+			if v, ok := e.Attributes[k]; ok {
+				row = append(row, Text(v))
+			} else {
+				row = append(row, nil)
+			}
+		}
+		rows[i] = row
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -179,7 +202,13 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) error {
 	return nil
 }
 
-var recordColumns = []string{"id", "type", "time_ns", "engine", "action", "rule_id", "severity", "namespace", "kind", "name", "doc"}
+var recordColumns = func() []string {
+	cols := []string{"id", "type", "time_ns", "engine", "action", "rule_id", "severity", "namespace", "kind", "name", "doc"}
+	for _, k := range attributeKeys {
+		cols = append(cols, "attr_"+strings.ToLower(k))
+	}
+	return cols
+}()
 
 // Text returns s as the native columns keep it. PostgreSQL's text holds
 // neither NUL bytes nor invalid UTF-8, so both become U+FFFD (as invalid
@@ -279,6 +308,20 @@ func where(f store.Filter) (string, []any) {
 	}
 	if f.MaxSeverity != nil {
 		conds = append(conds, "severity <= "+arg(int16(*f.MaxSeverity)))
+	}
+	// Attribute conditions, in a stable order: present and one of the
+	// values (an empty list matches nothing).
+	keys := make([]string, 0, len(f.Attributes))
+	for k := range f.Attributes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		vs := f.Attributes[k]
+		if !slices.Contains(attributeKeys, k) || len(vs) == 0 {
+			return "false", nil
+		}
+		conds = append(conds, attrColumn(k)+" = ANY("+arg(texts(vs))+")")
 	}
 	if len(conds) == 0 {
 		return "true", nil
@@ -408,6 +451,11 @@ func (s *Store) Count(ctx context.Context, f store.Filter, by []store.Column) ([
 	cond, args := where(f)
 	cols := make([]string, len(by))
 	for i, c := range by {
+		if k, ok := c.Attribute(); ok && slices.Contains(attributeKeys, k) {
+			// A record without the attribute is grouped under "".
+			cols[i] = "coalesce(" + attrColumn(k) + ", '')"
+			continue
+		}
 		sqlCol, ok := columnSQL[c]
 		if !ok {
 			return nil, fmt.Errorf("count: cannot group by %q", c)

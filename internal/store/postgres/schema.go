@@ -14,7 +14,9 @@ import (
 var migrations = []string{
 	// Version 1: records, their ID sequence, the indexes the query
 	// pushdown uses (time, and namespace, rule or engine then time) and
-	// the counters behind Stats and retention by size. Text columns sort
+	// the counters behind Stats and retention by size. The flow
+	// attributes of attributeKeys have columns of their own (NULL when a
+	// record lacks them), filtered and grouped by in SQL. Text columns sort
 	// bytewise (COLLATE "C"), whatever the database's locale, as SQLite's
 	// do; time_ns is Unix nanoseconds, because timestamptz keeps only
 	// microseconds and a filter's bounds are exact to the nanosecond.
@@ -31,6 +33,12 @@ CREATE TABLE kordon_records (
   namespace text COLLATE "C" NOT NULL,
   kind      text COLLATE "C" NOT NULL,
   name      text COLLATE "C" NOT NULL,
+  attr_verdict  text COLLATE "C",
+  attr_protocol text COLLATE "C",
+  attr_src      text COLLATE "C",
+  attr_dst      text COLLATE "C",
+  attr_srcPort  text COLLATE "C",
+  attr_dstPort  text COLLATE "C",
   doc       bytea    NOT NULL
 );
 ALTER SEQUENCE kordon_records_id OWNED BY kordon_records.id;
