@@ -25,7 +25,6 @@ import (
 	"github.com/kordon-dev/kordon/internal/operator/sink"
 	"github.com/kordon-dev/kordon/internal/rules"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
-	"github.com/kordon-dev/kordon/internal/store/sqlite"
 	"github.com/kordon-dev/kordon/internal/strictyaml"
 )
 
@@ -63,8 +62,8 @@ and keeps doing what kordon scan does once:
 
 Posture: the live cluster is scanned when it changes (metadata-only watches of
 the kinds a scan reads, debounced by --debounce) and every --interval. The
-findings go to the event store (--db for an embedded SQLite file, or
---server URL of a kordon server with --token-file / $KORDON_TOKEN) and to
+findings go to the event store (--db for an embedded SQLite file or the
+postgres:// URL of a kordon server's PostgreSQL database, or --server URL of a kordon server with --token-file / $KORDON_TOKEN) and to
 OpenReports (openreports.io v1alpha1) Reports, one set per namespace and
 ClusterReports for cluster-scoped objects, named kordon-posture, -2, ...:
 each report holds at most --max-report-results results and
@@ -108,7 +107,7 @@ server install renders it. SIGTERM stops it cleanly.`,
 	fl.DurationVar(&f.debounce, "debounce", 30*time.Second, "quiet period after a change before a scan (changes in a burst make one scan)")
 	fl.BoolVar(&f.noPosture, "no-posture", false, "do not run posture scans")
 	fl.BoolVar(&f.noReports, "no-reports", false, "do not write OpenReports (findings still go to the store)")
-	fl.StringVar(&f.db, "db", "", "embedded store: SQLite database file to append findings and events to")
+	fl.StringVar(&f.db, "db", "", "store to append findings and events to: an SQLite database file, or a postgres:// URL (docs/server.md)")
 	fl.StringVar(&f.server, "server", "", "remote store: URL of a kordon server")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the kordon server's API token (default $"+tokenEnv+")")
 	fl.IntVar(&f.maxResults, "max-report-results", reports.DefaultMaxResults, "results per report object")
@@ -166,7 +165,7 @@ func runOperator(cmd *cobra.Command, f *operatorFlags) error {
 	var sk sink.Sink
 	switch {
 	case f.db != "":
-		st, err := sqlite.Open(ctx, f.db)
+		st, err := openStore(ctx, f.db)
 		if err != nil {
 			return usageErr(fmt.Errorf("--db: %w", err))
 		}

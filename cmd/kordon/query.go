@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
+	"github.com/kordon-dev/kordon/internal/store/postgres"
 	"github.com/kordon-dev/kordon/internal/store/query"
-	"github.com/kordon-dev/kordon/internal/store/sqlite"
 )
 
 type queryFlags struct {
@@ -37,8 +37,9 @@ func newQueryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "query [FILTER]",
 		Short: "Query the stored findings and events",
-		Long: `query runs a query on a kordon server's store (--server) or on a database
-file directly (--db). FILTER is a CEL expression over a record's fields
+		Long: `query runs a query on a kordon server's store (--server) or on its store
+directly (--db: the SQLite file, or the postgres:// URL of its PostgreSQL
+server). FILTER is a CEL expression over a record's fields
 (docs/server.md lists them), for example
 
   engine == "admission" && action == "denied" && severityRank >= 3
@@ -53,7 +54,8 @@ ruleID, severity and the resource's namespace, kind and name joined by &&
 are answered from the store's indexes; --explain shows which.`,
 		Example: `  kordon query --db kordon.db --since 24h --count 'resource.namespace == "shop"'
   kordon query --server https://kordon:7443 --since 7d --group-by ruleID,severity 'type == "finding"'
-  kordon query --db kordon.db --since 1h -o json 'engine == "waf"'`,
+  kordon query --db kordon.db --since 1h -o json 'engine == "waf"'
+  kordon query --db "postgres://kordon@db:5432/kordon?sslmode=require" --since 24h --group-by engine,action`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			filter := ""
@@ -64,7 +66,7 @@ are answered from the store's indexes; --explain shows which.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "SQLite database file of a kordon server")
+	fl.StringVar(&f.db, "db", "", dbHelp)
 	fl.StringVar(&f.server, "server", "", "URL of a kordon server (token from --token-file or $"+tokenEnv+")")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the server's API token")
 	fl.StringVar(&f.since, "since", "", "only records of the last DURATION (24h, 90m; d for days: 7d)")
@@ -139,8 +141,10 @@ func runQuery(cmd *cobra.Command, f *queryFlags, filter string) error {
 			return err
 		}
 	} else {
-		if _, err := os.Stat(f.db); err != nil {
-			return usageErr(fmt.Errorf("--db: %w", err))
+		if !postgres.IsURL(f.db) {
+			if _, err := os.Stat(f.db); err != nil {
+				return usageErr(fmt.Errorf("--db: %w", err))
+			}
 		}
 		env, err := query.NewEnv()
 		if err != nil {
@@ -150,9 +154,9 @@ func runQuery(cmd *cobra.Command, f *queryFlags, filter string) error {
 		if err != nil {
 			return usageErr(err)
 		}
-		st, err := sqlite.Open(ctx, f.db)
+		st, err := openStore(ctx, f.db)
 		if err != nil {
-			return usageErr(err)
+			return usageErr(fmt.Errorf("--db: %w", err))
 		}
 		defer st.Close()
 		if res, err = q.Run(ctx, st); err != nil {

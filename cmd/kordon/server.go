@@ -30,8 +30,8 @@ import (
 	"github.com/kordon-dev/kordon/internal/store"
 	"github.com/kordon-dev/kordon/internal/store/httpapi"
 	"github.com/kordon-dev/kordon/internal/store/kafkaingest"
+	"github.com/kordon-dev/kordon/internal/store/postgres"
 	"github.com/kordon-dev/kordon/internal/store/query"
-	"github.com/kordon-dev/kordon/internal/store/sqlite"
 )
 
 type serverFlags struct {
@@ -75,8 +75,9 @@ func newServerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Store findings and events and answer queries over HTTP",
-		Long: `server keeps Findings and Events in an embedded SQLite database (--db) and
-serves the HTTP API of docs/server.md:
+		Long: `server keeps Findings and Events in an embedded SQLite database (--db FILE),
+or on a PostgreSQL server that several kordon servers may share
+(--db postgres://...), and serves the HTTP API of docs/server.md:
 
   POST /api/v1/events     a JSON array of events, or one event a line (NDJSON)
   POST /api/v1/findings   a kordon scan -o json report, or a JSON array of findings
@@ -107,6 +108,7 @@ address at the flow's time. Serves HTTPS
 with --tls-cert-file and --tls-key-file, plain HTTP otherwise (put it behind
 TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 		Example: `  KORDON_TOKEN=$(openssl rand -hex 16) kordon server --db /var/lib/kordon/kordon.db
+  kordon server --token-file /etc/kordon/token --db "postgres://kordon:$PGPASSWORD@db:5432/kordon?sslmode=require" --console-db /var/lib/kordon/console.db
   kordon scan deploy/ -o json | curl -H "Authorization: Bearer $KORDON_TOKEN" --data-binary @- localhost:7443/api/v1/findings
   kordon query --server http://localhost:7443 --since 24h --group-by ruleID 'severityRank >= 3'`,
 		Args: cobra.NoArgs,
@@ -114,7 +116,7 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	}
 	cmd.AddCommand(newServerInstallCmd())
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "kordon.db", "SQLite database file (created when missing)")
+	fl.StringVar(&f.db, "db", "kordon.db", dbHelp+"; a file is created when missing")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:7443", "listen address")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics (requests, latency, store size) on this address, without a token (default: off)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the API bearer token (default $"+tokenEnv+")")
@@ -134,7 +136,7 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.StringSliceVar(&f.kafkaTopics, "kafka-topic", []string{"kordon-events"}, "Kafka topics of events (one JSON event a record)")
 	fl.StringVar(&f.kafkaGroup, "kafka-group", "kordon-server", "Kafka consumer group")
 	fl.BoolVar(&f.noConsole, "no-console", false, "do not serve the web console at /")
-	fl.StringVar(&f.consoleDB, "console-db", "", "SQLite database of the console's exceptions and audit trail (default: beside --db, NAME-console.db)")
+	fl.StringVar(&f.consoleDB, "console-db", "", "SQLite database of the console's exceptions and audit trail (default: beside an SQLite --db, NAME-console.db; kordon-console.db with PostgreSQL)")
 	fl.StringVar(&f.viewerTokenFile, "console-viewer-token-file", "", "file holding a token that logs in to the console read-only (at least 16 characters)")
 	fl.StringArrayVar(&f.manifests, "manifests", nil, "files or folders of the cluster's manifests (Helm charts and kustomizations too) for the console's network map (repeatable)")
 	fl.StringVar(&f.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL: the console offers single sign-on (code flow with PKCE)")
@@ -245,9 +247,9 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		}
 		dispatcher = alert.NewDispatcher(engine, notifiers, log)
 	}
-	st, err := sqlite.Open(ctx, f.db)
+	st, err := openStore(ctx, f.db)
 	if err != nil {
-		return usageErr(err)
+		return usageErr(fmt.Errorf("--db: %w", err))
 	}
 	defer st.Close()
 	norm := &flowlog.Normalizer{History: history}
@@ -332,7 +334,7 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	if tlsCfg != nil {
 		scheme = "https"
 	}
-	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "db", f.db)
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "db", dbName(f.db))
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
@@ -390,6 +392,9 @@ func consoleHandler(ctx context.Context, f *serverFlags, tok string, st store.St
 	dbPath := f.consoleDB
 	if dbPath == "" {
 		dbPath = strings.TrimSuffix(f.db, ".db") + "-console.db"
+		if postgres.IsURL(f.db) {
+			dbPath = "kordon-console.db"
+		}
 	}
 	exc, err := exceptions.Open(ctx, dbPath)
 	if err != nil {
