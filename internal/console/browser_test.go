@@ -216,6 +216,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("overview cards %q", cards)
 	}
 	b.page("overview")
+	// Image rescans stored after the overview was computed (the overview
+	// is cached; its counts above are of the generated findings).
+	images := genImages(40, 2)
+	fillImages(t, fx.Store, images, testNow.Add(-time.Hour))
 
 	// Filter the findings by typing into the form.
 	b.run("findings", chromedp.Click(chromedp.CSS(`a[href="#/findings"]`)), chromedp.WaitVisible(chromedp.CSS("#findings-table tbody tr")))
@@ -319,6 +323,27 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("to the workload", chromedp.Click(chromedp.CSS(`#events-table a.workload`)), chromedp.WaitVisible(chromedp.ID("findings-filter")))
 	if ns := get(b, "namespace filter", chromedp.Value(chromedp.ID("f-namespace"))); !strings.HasPrefix(ns, "ns-") {
 		t.Errorf("the workload link opened findings of namespace %q", ns)
+	}
+
+	// Vulnerable images: the list, one image's vulnerabilities, a
+	// workload that runs it.
+	b.run("images page", chromedp.Click(chromedp.CSS(`header a[href="#/images"]`)), chromedp.WaitVisible(chromedp.CSS("#images-table tbody tr")))
+	want := truth(images)
+	if n := get(b, "image rows", chromedp.Evaluate[int](`document.querySelectorAll('#images-table tbody tr').length`)); n != len(want) {
+		t.Errorf("images page lists %d images, want %d", n, len(want))
+	}
+	b.page("images")
+	first := get(b, "first image", chromedp.Evaluate[string](`decodeURIComponent(document.querySelector('#images-table a.image').getAttribute('href').split('image=')[1])`))
+	b.run("image vulnerabilities", chromedp.Click(chromedp.CSS(`#images-table a.image`)), chromedp.WaitVisible(chromedp.CSS("#vulns-table tbody tr")))
+	if h := get(b, "image heading", chromedp.Evaluate[string](`document.getElementById('image-h').textContent`)); want[first] == nil || !strings.Contains(h, first) {
+		t.Errorf("image heading %q, want the first listed image %q", h, first)
+	} else if n := get(b, "vuln rows", chromedp.Evaluate[int](`document.querySelectorAll('#vulns-table tbody tr').length`)); n != len(want[first].vulns) {
+		t.Errorf("%s: %d vulnerabilities shown, want %d", first, n, len(want[first].vulns))
+	}
+	b.page("image-vulns")
+	b.run("image workload", chromedp.Click(chromedp.CSS(`#vulns-table a.workload`)), chromedp.WaitVisible(chromedp.ID("findings-filter")))
+	if name := get(b, "name filter", chromedp.Value(chromedp.ID("f-name"))); !strings.HasPrefix(name, "app-") {
+		t.Errorf("the image's workload link opened findings of name %q", name)
 	}
 
 	b.run("exceptions page", chromedp.Click(chromedp.CSS(`a[href="#/exceptions"]`)), chromedp.WaitVisible(chromedp.Search(`//table[@id="audit-table"]//td[contains(., "created")]`)))

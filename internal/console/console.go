@@ -53,8 +53,9 @@ type Options struct {
 
 // Server serves the console.
 type Server struct {
-	o     Options
-	cache overviewCache
+	o      Options
+	cache  overviewCache
+	images imageCache
 }
 
 // New returns a console server.
@@ -85,6 +86,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /console/api/overview", s.read(s.overview))
 	mux.Handle("GET /console/api/findings", s.read(s.findings))
 	mux.Handle("GET /console/api/rules/{id}", s.read(s.rule))
+	mux.Handle("GET /console/api/images", s.read(s.imagesPage))
+	mux.Handle("GET /console/api/images/vulns", s.read(s.imageVulns))
 	mux.Handle("GET /console/api/map", s.read(s.networkMap))
 	mux.Handle("GET /console/api/trace", s.read(s.trace))
 	mux.Handle("GET /console/api/effective", s.read(s.effective))
