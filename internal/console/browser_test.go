@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/kordon-dev/kordon/internal/store"
 )
 
 var artifacts = flag.String("artifacts", filepath.Join(os.TempDir(), "kordon-console-artifacts"), "directory for the browser test's screenshots")
@@ -189,6 +191,13 @@ func typeText(id, text string) chromedp.Action[chromedp.Void] {
 func TestConsoleInBrowser(t *testing.T) {
 	b := newBrowser(t)
 	fx := newFixture(t, 2000)
+	// Image rescans two days ago and an hour ago.
+	images := genImages(40, 2)
+	fillImages(t, fx.Store, images, testNow.Add(-time.Hour))
+	total := 2000
+	for _, im := range images {
+		total += (2*len(im.vulns) + len(im.gone)) * len(im.workloads)
+	}
 
 	b.run("login page", chromedp.Navigate(fx.URL+"/"), chromedp.WaitVisible(chromedp.ID("token")))
 	b.page("login")
@@ -212,14 +221,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("log in", chromedp.Navigate(fx.URL+"/"), chromedp.WaitVisible(chromedp.ID("token")), chromedp.SendKeys(chromedp.ID("token"), editorToken),
 		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("severity-cards")))
 	cards := get(b, "overview", chromedp.Text(chromedp.ID("severity-cards")))
-	if !strings.Contains(cards, "2,000") || !strings.Contains(cards, "critical") {
+	if !strings.Contains(cards, thousands(total)) || !strings.Contains(cards, "critical") {
 		t.Errorf("overview cards %q", cards)
 	}
 	b.page("overview")
-	// Image rescans stored after the overview was computed (the overview
-	// is cached; its counts above are of the generated findings).
-	images := genImages(40, 2)
-	fillImages(t, fx.Store, images, testNow.Add(-time.Hour))
+	b.run("compliance by namespace", chromedp.ScrollIntoView(chromedp.ID("ns-compliance")), chromedp.Click(chromedp.ID("ns-all")))
+	nss, err := fx.Store.Count(context.Background(), store.Filter{Types: []store.Type{store.TypeFinding}}, []store.Column{store.ColNamespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := get(b, "namespace scores", chromedp.Evaluate[int](`document.querySelectorAll('#ns-compliance tbody tr').length`)); n != len(nss) {
+		t.Errorf("compliance of %d namespaces shown, want %d", n, len(nss))
+	}
+	b.page("overview-compliance")
 
 	// Filter the findings by typing into the form.
 	b.run("findings", chromedp.Click(chromedp.CSS(`a[href="#/findings"]`)), chromedp.WaitVisible(chromedp.CSS("#findings-table tbody tr")))
@@ -352,4 +366,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("exceptions table %q", table)
 	}
 	b.page("exceptions")
+}
+
+// thousands formats n with commas, as the console shows counts.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
