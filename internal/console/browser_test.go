@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/kordon-dev/kordon/internal/netpol/model"
 	"github.com/kordon-dev/kordon/internal/store"
 )
 
@@ -278,10 +279,41 @@ func TestConsoleInBrowser(t *testing.T) {
 			busiest = w.Namespace
 		}
 	}
+	// Observed flows between the busiest namespace's first workloads, as
+	// the flow ingestion stores them.
+	var ws []*model.Workload
+	for i := range fx.Cluster.Workloads {
+		if w := &fx.Cluster.Workloads[i]; w.Namespace == busiest && len(ws) < 6 {
+			ws = append(ws, w)
+		}
+	}
+	var pairs [][2]*model.Workload
+	for _, a := range ws {
+		for _, c := range ws[:3] {
+			if a != c {
+				pairs = append(pairs, [2]*model.Workload{a, c})
+			}
+		}
+	}
+	if err := fx.Store.Append(context.Background(), flowEvents(pairs, 3)); err != nil {
+		t.Fatal(err)
+	}
 	b.run("network page", chromedp.Click(chromedp.CSS(`a[href="#/network"]`)), chromedp.WaitVisible(chromedp.ID("ns-table")))
 	b.page("network")
 	b.run("open namespace", chromedp.Click(chromedp.Search(`//table[@id="ns-table"]//button[text()="`+busiest+`"]`)),
 		chromedp.WaitVisible(chromedp.ID("wl-table")))
+	b.run("observed flows", chromedp.WaitVisible(chromedp.ID("flows-summary")))
+	seen := get(b, "flows seen", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#wl-table tbody tr td:nth-child(4)')].map(td => td.textContent)`))
+	yes := 0
+	for _, v := range seen {
+		if v == "yes" {
+			yes++
+		}
+	}
+	if yes != len(ws) {
+		t.Errorf("%d workloads shown with flows seen, want %d", yes, len(ws))
+	}
+	b.page("network-flows")
 	b.run("pick two", chromedp.Click(chromedp.CSS(`#wl-table tbody tr:nth-child(1) button.from`)),
 		chromedp.Click(chromedp.CSS(`#wl-table tbody tr:nth-child(2) button.to`)), chromedp.Click(chromedp.ID("t-run")),
 		chromedp.WaitVisible(chromedp.ID("trace-result")))

@@ -53,9 +53,10 @@ type Options struct {
 
 // Server serves the console.
 type Server struct {
-	o      Options
-	cache  overviewCache
-	images imageCache
+	o         Options
+	cache     overviewCache
+	images    imageCache
+	flowCache flowCache
 }
 
 // New returns a console server.

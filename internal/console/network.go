@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/kordon-dev/kordon/internal/console/auth"
 )
@@ -18,22 +19,56 @@ func (s *Server) noMap(w http.ResponseWriter) bool {
 }
 
 // networkMap answers the namespaces level, or with ?namespace= the
-// workloads of one namespace.
-func (s *Server) networkMap(_ context.Context, w http.ResponseWriter, r *http.Request, _ *auth.Session) {
+// workloads of one namespace, with the flows observed in the last 24
+// hours overlaid (?flows=DURATION for another window, ?flows=off for
+// none).
+func (s *Server) networkMap(ctx context.Context, w http.ResponseWriter, r *http.Request, _ *auth.Session) {
 	if s.noMap(w) {
 		return
 	}
-	ns := r.URL.Query().Get("namespace")
+	q := r.URL.Query()
+	ns := q.Get("namespace")
+	var fo *flowOverlay
+	if fl := q.Get("flows"); fl != "off" && s.o.Store != nil {
+		window := defaultFlowWindow
+		if fl != "" {
+			d, err := time.ParseDuration(fl)
+			if err != nil || d <= 0 || d > maxFlowWindow {
+				writeError(w, http.StatusBadRequest, "flows %q: want a duration up to 720h, or off", fl)
+				return
+			}
+			window = d
+		}
+		var err error
+		if fo, err = s.flows(ctx, window); err != nil {
+			s.fail(w, "observed flows", err)
+			return
+		}
+	}
+	var out MapView
+	if fo != nil {
+		out.Observed = &fo.stats
+	}
 	if ns == "" {
-		writeJSON(w, http.StatusOK, s.o.Map.Namespaces())
+		if fo != nil {
+			out.View = s.o.Map.NamespacesObserved(fo.overlay)
+		} else {
+			out.View = s.o.Map.Namespaces()
+		}
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	v, ok := s.o.Map.Namespace(ns)
+	var ok bool
+	if fo != nil {
+		out.View, ok = s.o.Map.NamespaceObserved(ns, fo.overlay)
+	} else {
+		out.View, ok = s.o.Map.Namespace(ns)
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "namespace %q is not in the inventory", ns)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // trace explains one connection as `kordon netpol can -o json` does.
