@@ -44,6 +44,7 @@ type MapView struct {
 }
 
 type flowOverlay struct {
+	m       *netmap.Map
 	at      time.Time
 	window  time.Duration
 	overlay *netmap.Overlay
@@ -73,14 +74,14 @@ func flowEnd(attrs map[string]string, side string) string {
 	return attrs[side]
 }
 
-// flows returns the overlay of the flows observed in the window, reused
-// for flowsTTL.
-func (s *Server) flows(ctx context.Context, window time.Duration) (*flowOverlay, error) {
+// flows returns the overlay on m of the flows observed in the window,
+// reused for flowsTTL while the map stays the same.
+func (s *Server) flows(ctx context.Context, m *netmap.Map, window time.Duration) (*flowOverlay, error) {
 	c := &s.flowCache
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := s.o.Now()
-	if ov := c.ov; ov != nil && ov.window == window && now.Sub(ov.at) < flowsTTL && now.Sub(ov.at) >= 0 {
+	if ov := c.ov; ov != nil && ov.m == m && ov.window == window && now.Sub(ov.at) < flowsTTL && now.Sub(ov.at) >= 0 {
 		return ov, nil
 	}
 	type key struct {
@@ -88,7 +89,7 @@ func (s *Server) flows(ctx context.Context, window time.Duration) (*flowOverlay,
 		port            int
 	}
 	counts := map[key]int{}
-	out := &flowOverlay{at: now, window: window, stats: FlowStats{Since: now.Add(-window).UTC()}}
+	out := &flowOverlay{m: m, at: now, window: window, stats: FlowStats{Since: now.Add(-window).UTC()}}
 	f := store.Filter{From: now.Add(-window), Types: []store.Type{store.TypeEvent}, Engines: []string{"flow"}}
 	read := 0
 	err := s.o.Store.Scan(ctx, f, 0, func(rec *store.Record) error {
@@ -108,7 +109,7 @@ func (s *Server) flows(ctx context.Context, window time.Duration) (*flowOverlay,
 	for k, n := range counts {
 		flows = append(flows, netmap.Flow{Src: k.src, Dst: k.dst, Protocol: k.proto, Port: k.port, Count: n})
 	}
-	out.overlay = s.o.Map.Observe(flows, netmap.ObserveOptions{})
+	out.overlay = m.Observe(flows, netmap.ObserveOptions{})
 	o := out.overlay
 	out.stats.Flows, out.stats.Unattributed, out.stats.Judged, out.stats.Unjudged = o.Flows, o.Unattributed, o.Judged, o.Unjudged
 	c.ov = out

@@ -20,7 +20,9 @@ import (
 // flowEvents makes the Flow events of observed connections between
 // workloads as the flow log ingestion does (flowlog's normalizer), count
 // times each, an hour before the test clock.
-func flowEvents(pairs [][2]*model.Workload, count int) []store.Record { return flowEventsPorts(pairs, nil, count) }
+func flowEvents(pairs [][2]*model.Workload, count int) []store.Record {
+	return flowEventsPorts(pairs, nil, count)
+}
 
 // flowEventsPorts is flowEvents with a destination port per pair (8080
 // where ports is shorter).

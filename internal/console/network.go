@@ -8,14 +8,16 @@ import (
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/console/auth"
+	"github.com/kordon-dev/kordon/internal/console/netmap"
 )
 
-func (s *Server) noMap(w http.ResponseWriter) bool {
-	if s.o.Map == nil {
-		writeError(w, http.StatusNotFound, "no cluster inventory: start kordon server with --manifests")
-		return true
+// liveMap returns the network map, or answers 404 when there is none.
+func (s *Server) liveMap(w http.ResponseWriter) *netmap.Map {
+	m := s.nmap.Load()
+	if m == nil {
+		writeError(w, http.StatusNotFound, "no cluster inventory: start kordon server with --manifests or --map-cluster")
 	}
-	return false
+	return m
 }
 
 // networkMap answers the namespaces level, or with ?namespace= the
@@ -23,7 +25,8 @@ func (s *Server) noMap(w http.ResponseWriter) bool {
 // hours overlaid (?flows=DURATION for another window, ?flows=off for
 // none).
 func (s *Server) networkMap(ctx context.Context, w http.ResponseWriter, r *http.Request, _ *auth.Session) {
-	if s.noMap(w) {
+	m := s.liveMap(w)
+	if m == nil {
 		return
 	}
 	q := r.URL.Query()
@@ -40,7 +43,7 @@ func (s *Server) networkMap(ctx context.Context, w http.ResponseWriter, r *http.
 			window = d
 		}
 		var err error
-		if fo, err = s.flows(ctx, window); err != nil {
+		if fo, err = s.flows(ctx, m, window); err != nil {
 			s.fail(w, "observed flows", err)
 			return
 		}
@@ -51,18 +54,18 @@ func (s *Server) networkMap(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	if ns == "" {
 		if fo != nil {
-			out.View = s.o.Map.NamespacesObserved(fo.overlay)
+			out.View = m.NamespacesObserved(fo.overlay)
 		} else {
-			out.View = s.o.Map.Namespaces()
+			out.View = m.Namespaces()
 		}
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	var ok bool
 	if fo != nil {
-		out.View, ok = s.o.Map.NamespaceObserved(ns, fo.overlay)
+		out.View, ok = m.NamespaceObserved(ns, fo.overlay)
 	} else {
-		out.View, ok = s.o.Map.Namespace(ns)
+		out.View, ok = m.Namespace(ns)
 	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "namespace %q is not in the inventory", ns)
@@ -73,7 +76,8 @@ func (s *Server) networkMap(ctx context.Context, w http.ResponseWriter, r *http.
 
 // trace explains one connection as `kordon netpol can -o json` does.
 func (s *Server) trace(_ context.Context, w http.ResponseWriter, r *http.Request, _ *auth.Session) {
-	if s.noMap(w) {
+	m := s.liveMap(w)
+	if m == nil {
 		return
 	}
 	v := r.URL.Query()
@@ -82,7 +86,7 @@ func (s *Server) trace(_ context.Context, w http.ResponseWriter, r *http.Request
 		writeError(w, http.StatusBadRequest, "trace: want src and dst (namespace/name, a pod name or an address) and optionally port (tcp/80)")
 		return
 	}
-	raw, _, err := s.o.Map.Trace(src, dst, port)
+	raw, _, err := m.Trace(src, dst, port)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "trace: %v", err)
 		return
@@ -92,11 +96,12 @@ func (s *Server) trace(_ context.Context, w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) effective(_ context.Context, w http.ResponseWriter, r *http.Request, _ *auth.Session) {
-	if s.noMap(w) {
+	m := s.liveMap(w)
+	if m == nil {
 		return
 	}
 	id := r.URL.Query().Get("workload")
-	e, ok := s.o.Map.Effective(id)
+	e, ok := m.Effective(id)
 	if !ok {
 		writeError(w, http.StatusNotFound, "workload %q is not in the inventory", id)
 		return
@@ -115,7 +120,8 @@ type previewRequest struct {
 // the connectivity diff. It changes nothing, so a viewer may ask, with the
 // CSRF token like every POST.
 func (s *Server) previewIntent(_ context.Context, w http.ResponseWriter, r *http.Request, _ *auth.Session) {
-	if s.noMap(w) {
+	m := s.liveMap(w)
+	if m == nil {
 		return
 	}
 	var req previewRequest
@@ -125,7 +131,7 @@ func (s *Server) previewIntent(_ context.Context, w http.ResponseWriter, r *http
 		writeError(w, http.StatusBadRequest, "preview: want {\"intent\": \"...\"} of at most %d bytes: %v", maxIntent, err)
 		return
 	}
-	pv, err := s.o.Map.Preview([]byte(req.Intent))
+	pv, err := m.Preview([]byte(req.Intent))
 	if err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "intent: %v", err)
 		return
