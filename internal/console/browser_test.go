@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -264,6 +265,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("save exception", chromedp.SendKeys(chromedp.ID("e-reason"), "accepted until the app is rewritten"),
 		chromedp.Click(chromedp.ID("e-save")), chromedp.WaitNotPresent(chromedp.ID("exception-form")),
 		chromedp.WaitVisible(chromedp.CSS(`#findings-table .excepted`)))
+	// Only the excepted findings, then none of them.
+	b.run("only excepted", choose("f-excepted", "only"), chromedp.Click(chromedp.ID("f-apply")),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="findings-summary"][contains(., "search read")]`)), chromedp.WaitVisible(chromedp.CSS(`#findings-table tbody tr`)))
+	if n := get(b, "excepted rows", chromedp.Evaluate[[]int](`[...document.querySelectorAll('#findings-table tbody tr')].map(tr => tr.querySelectorAll('.excepted').length)`)); len(n) == 0 || slices.Contains(n, 0) {
+		t.Errorf("excepted=only: rows with an exception shown %v", n)
+	}
+	b.page("findings-excepted")
+	b.run("hide excepted", choose("f-excepted", "hide"), chromedp.Click(chromedp.ID("f-apply")), chromedp.WaitVisible(chromedp.CSS(`#findings-table tbody tr button.except`)))
+	if n := get(b, "hidden", chromedp.Evaluate[int](`document.querySelectorAll('#findings-table .excepted').length`)); n != 0 {
+		t.Errorf("excepted=hide: %d excepted findings shown", n)
+	}
+	b.run("all again", choose("f-excepted", ""), chromedp.Click(chromedp.ID("f-apply")), chromedp.WaitVisible(chromedp.CSS(`#findings-table tbody tr`)))
 	list, err := fx.Exc.List(context.Background(), false, 10)
 	if err != nil || len(list) != 1 || list[0].Author != "alice" || list[0].Namespace != "ns-3" || list[0].Reason != "accepted until the app is rewritten" {
 		t.Fatalf("stored exceptions %+v %v", list, err)
