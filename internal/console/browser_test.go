@@ -46,7 +46,9 @@ type violation struct {
 	Impact string `json:"impact"`
 	Help   string `json:"help"`
 	Nodes  []struct {
-		Target []string `json:"target"`
+		// Target is a CSS selector per frame or shadow root (a string,
+		// or a list of them inside a shadow root).
+		Target []json.RawMessage `json:"target"`
 	} `json:"nodes"`
 }
 
@@ -152,7 +154,9 @@ func (b *browser) page(name string) {
 	for _, v := range vs {
 		var where []string
 		for _, n := range v.Nodes {
-			where = append(where, strings.Join(n.Target, " "))
+			for _, t := range n.Target {
+				where = append(where, string(t))
+			}
 		}
 		if v.Impact == "serious" || v.Impact == "critical" {
 			b.t.Errorf("%s: accessibility (%s) %s: %s at %s", name, v.Impact, v.ID, v.Help, strings.Join(where, ", "))
@@ -175,12 +179,11 @@ func choose(id, value string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// typeText replaces a textarea's text as typing does: through the native
-// setter and an input event, which React sees.
+// typeText replaces a code editor's text as a paste does: one change
+// through the CodeMirror view, which tells the page.
 func typeText(id, text string) chromedp.Action[chromedp.Void] {
-	js := fmt.Sprintf(`(() => { const el = document.getElementById(%q);
-	  Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, %q);
-	  return el.dispatchEvent(new Event('input', {bubbles: true})) })()`, id, text)
+	js := fmt.Sprintf(`(() => { const v = document.querySelector('[data-editor=%q]').cmView;
+	  v.dispatch({changes: {from: 0, to: v.state.doc.length, insert: %q}}); return true })()`, id, text)
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Evaluate[bool](js)(ctx, t)
 		return err
@@ -348,9 +351,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("editor", chromedp.Click(chromedp.CSS(`a[href="#/editor"]`)), chromedp.WaitVisible(chromedp.ID("generated")))
 	b.run("broken intent", typeText("intent", "apiVersion: kordon.dev/v1alpha1\nkind: NetworkIntent\nrules:\n  - from: nobody\n    to: nowhere\n"),
 		chromedp.WaitVisible(chromedp.ID("intent-error")))
+	get(b, "error marker", chromedp.Poll[bool](`document.querySelector('[data-editor="intent"]').shadowRoot.querySelector('.cm-lintRange-error') !== null`,
+		chromedp.WithPollingTimeout(20*time.Second)))
 	b.mu.Lock()
 	b.errs = nil // the browser logs the 422 answer to the broken intent
 	b.mu.Unlock()
+	b.page("editor-error")
 	lockdown := "apiVersion: kordon.dev/v1alpha1\nkind: NetworkIntent\nmetadata:\n  name: lockdown\ngroups:\n  inside:\n    namespaces: [" + busiest +
 		"]\nzones:\n  - namespaces: [" + busiest + "]\nrules:\n  - from: inside\n    to: inside\n    ports: [tcp/8080]\n"
 	b.run("edit intent", typeText("intent", lockdown), chromedp.WaitVisible(chromedp.ID("diff-table")))
