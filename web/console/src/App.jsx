@@ -44,7 +44,12 @@ export default function App() {
   }
   const Page = pages.find((p) => p.id === where.page).component
   const logout = async () => {
-    try { await api.logout() } finally { setCSRF(''); setSession(null) }
+    try { await api.logout() } finally {
+      setCSRF('')
+      setSession(null)
+      // Offer single sign-on again when the server has it.
+      api.session().then((s) => setSSO(!!(s && s.oidc))).catch(() => {})
+    }
   }
   return (
     <div className="app">
