@@ -20,6 +20,7 @@ import (
 	"github.com/kordon-dev/kordon/internal/console/assets"
 	"github.com/kordon-dev/kordon/internal/console/auth"
 	"github.com/kordon-dev/kordon/internal/console/exceptions"
+	"github.com/kordon-dev/kordon/internal/console/livemap"
 	"github.com/kordon-dev/kordon/internal/console/netmap"
 	"github.com/kordon-dev/kordon/internal/flowlog"
 	"github.com/kordon-dev/kordon/internal/intel"
@@ -58,6 +59,10 @@ type serverFlags struct {
 	consoleDB         string
 	viewerTokenFile   string
 	manifests         []string
+	mapCluster        bool
+	mapKubeconfig     string
+	mapContext        string
+	mapRefresh        time.Duration
 	oidcIssuer        string
 	oidcClientID      string
 	oidcSecretFile    string
@@ -90,7 +95,9 @@ or on a PostgreSQL server that several kordon servers may share
 
 The web console at / logs in with the API token (role editor) or the
 --console-viewer-token-file token (role viewer, read-only); exceptions
-created there are kept in --console-db with an audit trail. With
+created there are kept in --console-db with an audit trail. Its network
+map comes from --manifests, or from the live cluster with --map-cluster
+(read again every --map-refresh). With
 --kafka-brokers it also consumes events from Kafka topics.
 
 Every /api/ request carries "Authorization: Bearer TOKEN"; the token is read
@@ -139,6 +146,10 @@ TLS, or keep it on localhost). On SIGTERM it finishes the requests in flight.`,
 	fl.StringVar(&f.consoleDB, "console-db", "", "SQLite database of the console's exceptions and audit trail (default: beside an SQLite --db, NAME-console.db; kordon-console.db with PostgreSQL)")
 	fl.StringVar(&f.viewerTokenFile, "console-viewer-token-file", "", "file holding a token that logs in to the console read-only (at least 16 characters)")
 	fl.StringArrayVar(&f.manifests, "manifests", nil, "files or folders of the cluster's manifests (Helm charts and kustomizations too) for the console's network map (repeatable)")
+	fl.BoolVar(&f.mapCluster, "map-cluster", false, "draw the console's network map from the live cluster (kubeconfig, or the in-cluster service account), read again every --map-refresh")
+	fl.StringVar(&f.mapKubeconfig, "map-kubeconfig", "", "with --map-cluster: kubeconfig file (default $KUBECONFIG or ~/.kube/config, else in-cluster)")
+	fl.StringVar(&f.mapContext, "map-context", "", "with --map-cluster: kubeconfig context (default the current one)")
+	fl.DurationVar(&f.mapRefresh, "map-refresh", 5*time.Minute, "with --map-cluster: how often to read the cluster again")
 	fl.StringVar(&f.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL: the console offers single sign-on (code flow with PKCE)")
 	fl.StringVar(&f.oidcClientID, "oidc-client-id", "", "the console's OIDC client ID")
 	fl.StringVar(&f.oidcSecretFile, "oidc-client-secret-file", "", "file holding the console's OIDC client secret")
@@ -422,8 +433,31 @@ func consoleHandler(ctx context.Context, f *serverFlags, tok string, st store.St
 		nm = netmap.New(c)
 		log.Info("network map", "workloads", len(c.Workloads), "policies", len(c.Policies))
 	}
+	var live *livemap.Refresher
+	switch {
+	case f.mapCluster && len(f.manifests) > 0:
+		exc.Close()
+		return nil, nil, usageErr(fmt.Errorf("--map-cluster and --manifests: give one source of the network map"))
+	case f.mapCluster && f.mapRefresh < 10*time.Second:
+		exc.Close()
+		return nil, nil, usageErr(fmt.Errorf("--map-refresh %s: want at least 10s", f.mapRefresh))
+	case f.mapCluster:
+		live = &livemap.Refresher{Cluster: k8s.ClusterOptions{Kubeconfig: f.mapKubeconfig, Context: f.mapContext, Logger: log},
+			Interval: f.mapRefresh, Log: log, Set: func(m *netmap.Map) { nm = m }}
+		if err := live.Refresh(ctx); err != nil {
+			exc.Close()
+			return nil, nil, fmt.Errorf("--map-cluster: %w", err)
+		}
+	case f.mapKubeconfig != "" || f.mapContext != "":
+		exc.Close()
+		return nil, nil, usageErr(fmt.Errorf("--map-kubeconfig and --map-context go with --map-cluster"))
+	}
 	c := console.New(console.Options{Store: st, Map: nm, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Log: log,
 		Auth: mgr, OIDC: oi, Timeout: f.queryTimeout})
+	if live != nil {
+		live.Set = c.SetMap
+		go func() { _ = live.Run(ctx) }()
+	}
 	go func() {
 		if err := c.Warm(ctx); err != nil {
 			log.Warn("console: overview not precomputed", "err", err)

@@ -10,12 +10,45 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kordon-dev/kordon/internal/k8s"
+	"github.com/kordon-dev/kordon/internal/testenv"
 )
 
 // TestServerConsole starts kordon server with --manifests and a viewer
 // token: the console is served at / beside the store API, the viewer logs
 // in, and the network map holds the examples' namespaces.
 func TestServerConsole(t *testing.T) {
+	serverConsole(t, []string{"--manifests", "../../examples/plain"}, "shop-backend")
+}
+
+// TestServerConsoleLiveMap starts kordon server with --map-cluster
+// against a real API server: the map holds a namespace created there.
+func TestServerConsoleLiveMap(t *testing.T) {
+	env := testenv.Start(t)
+	ns := env.CreateNamespace(t, "live")
+	objs, errs := k8s.Decode([]byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: `+ns+`}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: nginx:1.27}]}
+`), "test.yaml")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if _, err := env.Create(context.Background(), objs...); err != nil {
+		t.Fatal(err)
+	}
+	serverConsole(t, []string{"--map-cluster", "--map-kubeconfig", env.Kubeconfig(t), "--map-refresh", "1m"}, ns)
+}
+
+// serverConsole starts kordon server with args and checks the console:
+// served at / beside the store API, a viewer logs in, the network map
+// has a node wantID, and the viewer may not create an exception.
+func serverConsole(t *testing.T, args []string, wantID string) {
 	dir := t.TempDir()
 	const tok = "0123456789abcdef-token"
 	const viewer = "viewer-token-fedcba9876543210"
@@ -34,8 +67,8 @@ func TestServerConsole(t *testing.T) {
 		cmd := newRootCmd()
 		cmd.SetOut(&out)
 		cmd.SetErr(&out)
-		cmd.SetArgs([]string{"server", "--db", filepath.Join(dir, "kordon.db"), "--addr", addr, "--token-file", tokFile,
-			"--console-viewer-token-file", viewerFile, "--manifests", "../../examples/plain"})
+		cmd.SetArgs(append([]string{"server", "--db", filepath.Join(dir, "kordon.db"), "--addr", addr, "--token-file", tokFile,
+			"--console-viewer-token-file", viewerFile}, args...))
 		done <- cmd.ExecuteContext(ctx)
 	}()
 	defer func() {
@@ -77,13 +110,13 @@ func TestServerConsole(t *testing.T) {
 		t.Fatalf("viewer login: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	resp, err = c.Get(base + "/console/api/map")
+	resp, err = c.Get(base + "/console/api/map?flows=off")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"id":"shop-backend"`) {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"id":"`+wantID+`"`) {
 		t.Errorf("map: %d %s", resp.StatusCode, body)
 	}
 	// A viewer may not create an exception.

@@ -4,16 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 )
 
 // benchFixture is the console over 100,000 findings (with 1 in 10 of the
 // generated events beside them) and an inventory of 2,000 workloads.
-func benchFixture(b *testing.B) (*fixture, *client) {
+func benchFixture(b *testing.B) (*fixture, *client, []genImage) {
 	b.Helper()
-	fx := newFixtureSized(b, 100000, 10, 7000)
-	b.Logf("%d workloads, %d policies", len(fx.Cluster.Workloads), len(fx.Cluster.Policies))
-	return fx, login(b, fx.URL, viewerToken)
+	fx, images := heavyFixture(b)
+	return fx, login(b, fx.URL, viewerToken), images
 }
 
 func benchGet(b *testing.B, c *client, path string) {
@@ -39,7 +39,26 @@ func benchGet(b *testing.B, c *client, path string) {
 // BenchmarkPages measures the page-data requests of every page over HTTP
 // against 100,000 findings and a 2,000-workload map.
 func BenchmarkPages(b *testing.B) {
-	fx, c := benchFixture(b)
+	fx, c, images := benchFixture(b)
+	// The index and overlay are rebuilt when older than 30 s: measured
+	// here without their caches (cost of the first request), then cached.
+	b.Run("ImagesIndex", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := fx.Srv.buildImageIndex(context.Background(), testNow); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("FlowsOverlay", func(b *testing.B) {
+		for b.Loop() {
+			fx.Srv.flowCache.mu.Lock()
+			fx.Srv.flowCache.ov = nil
+			fx.Srv.flowCache.mu.Unlock()
+			if _, err := fx.Srv.flows(context.Background(), fx.Srv.nmap.Load(), defaultFlowWindow); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("OverviewCompute", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := fx.Srv.Overview(context.Background()); err != nil {
@@ -55,9 +74,14 @@ func BenchmarkPages(b *testing.B) {
 		{"FindingsGroupByName", "/console/api/findings?group=name"},
 		{"FindingsSearch", "/console/api/findings?limit=50&q=app-17"},
 		{"EventsWAF", "/console/api/findings?type=event&engine=waf&limit=50"},
-		{"MapNamespaces", "/console/api/map"},
-		{"MapNamespace", "/console/api/map?namespace=team-000"},
+		{"MapNamespaces", "/console/api/map?flows=off"},
+		{"MapNamespace", "/console/api/map?flows=off&namespace=team-000"},
+		{"MapNamespacesFlows", "/console/api/map"},
+		{"MapNamespaceFlows", "/console/api/map?namespace=team-000"},
 		{"Trace", "/console/api/trace?src=team-000/api-000&dst=team-001/web-001"},
+		{"Images", "/console/api/images"},
+		{"ImageVulns", "/console/api/images/vulns?image=" + url.QueryEscape(images[0].ref)},
+		{"FindingsExceptedOnly", "/console/api/findings?limit=50&excepted=only"},
 	} {
 		b.Run(p.name, func(b *testing.B) { benchGet(b, c, p.path) })
 	}

@@ -8,12 +8,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/kordon-dev/kordon/internal/netpol/model"
+	"github.com/kordon-dev/kordon/internal/store"
 )
 
 var artifacts = flag.String("artifacts", filepath.Join(os.TempDir(), "kordon-console-artifacts"), "directory for the browser test's screenshots")
@@ -42,7 +46,9 @@ type violation struct {
 	Impact string `json:"impact"`
 	Help   string `json:"help"`
 	Nodes  []struct {
-		Target []string `json:"target"`
+		// Target is a CSS selector per frame or shadow root (a string,
+		// or a list of them inside a shadow root).
+		Target []json.RawMessage `json:"target"`
 	} `json:"nodes"`
 }
 
@@ -148,7 +154,9 @@ func (b *browser) page(name string) {
 	for _, v := range vs {
 		var where []string
 		for _, n := range v.Nodes {
-			where = append(where, strings.Join(n.Target, " "))
+			for _, t := range n.Target {
+				where = append(where, string(t))
+			}
 		}
 		if v.Impact == "serious" || v.Impact == "critical" {
 			b.t.Errorf("%s: accessibility (%s) %s: %s at %s", name, v.Impact, v.ID, v.Help, strings.Join(where, ", "))
@@ -171,12 +179,11 @@ func choose(id, value string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// typeText replaces a textarea's text as typing does: through the native
-// setter and an input event, which React sees.
+// typeText replaces a code editor's text as a paste does: one change
+// through the CodeMirror view, which tells the page.
 func typeText(id, text string) chromedp.Action[chromedp.Void] {
-	js := fmt.Sprintf(`(() => { const el = document.getElementById(%q);
-	  Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, %q);
-	  return el.dispatchEvent(new Event('input', {bubbles: true})) })()`, id, text)
+	js := fmt.Sprintf(`(() => { const v = document.querySelector('[data-editor=%q]').cmView;
+	  v.dispatch({changes: {from: 0, to: v.state.doc.length, insert: %q}}); return true })()`, id, text)
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Evaluate[bool](js)(ctx, t)
 		return err
@@ -189,6 +196,13 @@ func typeText(id, text string) chromedp.Action[chromedp.Void] {
 func TestConsoleInBrowser(t *testing.T) {
 	b := newBrowser(t)
 	fx := newFixture(t, 2000)
+	// Image rescans two days ago and an hour ago.
+	images := genImages(40, 2)
+	fillImages(t, fx.Store, images, testNow.Add(-time.Hour))
+	total := 2000
+	for _, im := range images {
+		total += (2*len(im.vulns) + len(im.gone)) * len(im.workloads)
+	}
 
 	b.run("login page", chromedp.Navigate(fx.URL+"/"), chromedp.WaitVisible(chromedp.ID("token")))
 	b.page("login")
@@ -212,10 +226,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("log in", chromedp.Navigate(fx.URL+"/"), chromedp.WaitVisible(chromedp.ID("token")), chromedp.SendKeys(chromedp.ID("token"), editorToken),
 		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("severity-cards")))
 	cards := get(b, "overview", chromedp.Text(chromedp.ID("severity-cards")))
-	if !strings.Contains(cards, "2,000") || !strings.Contains(cards, "critical") {
+	if !strings.Contains(cards, thousands(total)) || !strings.Contains(cards, "critical") {
 		t.Errorf("overview cards %q", cards)
 	}
 	b.page("overview")
+	b.run("compliance by namespace", chromedp.ScrollIntoView(chromedp.ID("ns-compliance")), chromedp.Click(chromedp.ID("ns-all")))
+	nss, err := fx.Store.Count(context.Background(), store.Filter{Types: []store.Type{store.TypeFinding}}, []store.Column{store.ColNamespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := get(b, "namespace scores", chromedp.Evaluate[int](`document.querySelectorAll('#ns-compliance tbody tr').length`)); n != len(nss) {
+		t.Errorf("compliance of %d namespaces shown, want %d", n, len(nss))
+	}
+	b.page("overview-compliance")
 
 	// Filter the findings by typing into the form.
 	b.run("findings", chromedp.Click(chromedp.CSS(`a[href="#/findings"]`)), chromedp.WaitVisible(chromedp.CSS("#findings-table tbody tr")))
@@ -245,6 +268,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("save exception", chromedp.SendKeys(chromedp.ID("e-reason"), "accepted until the app is rewritten"),
 		chromedp.Click(chromedp.ID("e-save")), chromedp.WaitNotPresent(chromedp.ID("exception-form")),
 		chromedp.WaitVisible(chromedp.CSS(`#findings-table .excepted`)))
+	// Only the excepted findings, then none of them.
+	b.run("only excepted", choose("f-excepted", "only"), chromedp.Click(chromedp.ID("f-apply")),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="findings-summary"][contains(., "search read")]`)), chromedp.WaitVisible(chromedp.CSS(`#findings-table tbody tr`)))
+	if n := get(b, "excepted rows", chromedp.Evaluate[[]int](`[...document.querySelectorAll('#findings-table tbody tr')].map(tr => tr.querySelectorAll('.excepted').length)`)); len(n) == 0 || slices.Contains(n, 0) {
+		t.Errorf("excepted=only: rows with an exception shown %v", n)
+	}
+	b.page("findings-excepted")
+	b.run("hide excepted", choose("f-excepted", "hide"), chromedp.Click(chromedp.ID("f-apply")), chromedp.WaitVisible(chromedp.CSS(`#findings-table tbody tr button.except`)))
+	if n := get(b, "hidden", chromedp.Evaluate[int](`document.querySelectorAll('#findings-table .excepted').length`)); n != 0 {
+		t.Errorf("excepted=hide: %d excepted findings shown", n)
+	}
+	b.run("all again", choose("f-excepted", ""), chromedp.Click(chromedp.ID("f-apply")), chromedp.WaitVisible(chromedp.CSS(`#findings-table tbody tr`)))
 	list, err := fx.Exc.List(context.Background(), false, 10)
 	if err != nil || len(list) != 1 || list[0].Author != "alice" || list[0].Namespace != "ns-3" || list[0].Reason != "accepted until the app is rewritten" {
 		t.Fatalf("stored exceptions %+v %v", list, err)
@@ -260,10 +295,41 @@ func TestConsoleInBrowser(t *testing.T) {
 			busiest = w.Namespace
 		}
 	}
+	// Observed flows between the busiest namespace's first workloads, as
+	// the flow ingestion stores them.
+	var ws []*model.Workload
+	for i := range fx.Cluster.Workloads {
+		if w := &fx.Cluster.Workloads[i]; w.Namespace == busiest && len(ws) < 6 {
+			ws = append(ws, w)
+		}
+	}
+	var pairs [][2]*model.Workload
+	for _, a := range ws {
+		for _, c := range ws[:3] {
+			if a != c {
+				pairs = append(pairs, [2]*model.Workload{a, c})
+			}
+		}
+	}
+	if err := fx.Store.Append(context.Background(), flowEvents(pairs, 3)); err != nil {
+		t.Fatal(err)
+	}
 	b.run("network page", chromedp.Click(chromedp.CSS(`a[href="#/network"]`)), chromedp.WaitVisible(chromedp.ID("ns-table")))
 	b.page("network")
 	b.run("open namespace", chromedp.Click(chromedp.Search(`//table[@id="ns-table"]//button[text()="`+busiest+`"]`)),
 		chromedp.WaitVisible(chromedp.ID("wl-table")))
+	b.run("observed flows", chromedp.WaitVisible(chromedp.ID("flows-summary")))
+	seen := get(b, "flows seen", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#wl-table tbody tr td:nth-child(4)')].map(td => td.textContent)`))
+	yes := 0
+	for _, v := range seen {
+		if v == "yes" {
+			yes++
+		}
+	}
+	if yes != len(ws) {
+		t.Errorf("%d workloads shown with flows seen, want %d", yes, len(ws))
+	}
+	b.page("network-flows")
 	b.run("pick two", chromedp.Click(chromedp.CSS(`#wl-table tbody tr:nth-child(1) button.from`)),
 		chromedp.Click(chromedp.CSS(`#wl-table tbody tr:nth-child(2) button.to`)), chromedp.Click(chromedp.ID("t-run")),
 		chromedp.WaitVisible(chromedp.ID("trace-result")))
@@ -285,9 +351,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run("editor", chromedp.Click(chromedp.CSS(`a[href="#/editor"]`)), chromedp.WaitVisible(chromedp.ID("generated")))
 	b.run("broken intent", typeText("intent", "apiVersion: kordon.dev/v1alpha1\nkind: NetworkIntent\nrules:\n  - from: nobody\n    to: nowhere\n"),
 		chromedp.WaitVisible(chromedp.ID("intent-error")))
+	get(b, "error marker", chromedp.Poll[bool](`document.querySelector('[data-editor="intent"]').shadowRoot.querySelector('.cm-lintRange-error') !== null`,
+		chromedp.WithPollingTimeout(20*time.Second)))
 	b.mu.Lock()
 	b.errs = nil // the browser logs the 422 answer to the broken intent
 	b.mu.Unlock()
+	b.page("editor-error")
 	lockdown := "apiVersion: kordon.dev/v1alpha1\nkind: NetworkIntent\nmetadata:\n  name: lockdown\ngroups:\n  inside:\n    namespaces: [" + busiest +
 		"]\nzones:\n  - namespaces: [" + busiest + "]\nrules:\n  - from: inside\n    to: inside\n    ports: [tcp/8080]\n"
 	b.run("edit intent", typeText("intent", lockdown), chromedp.WaitVisible(chromedp.ID("diff-table")))
@@ -321,10 +390,40 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the workload link opened findings of namespace %q", ns)
 	}
 
+	// Vulnerable images: the list, one image's vulnerabilities, a
+	// workload that runs it.
+	b.run("images page", chromedp.Click(chromedp.CSS(`header a[href="#/images"]`)), chromedp.WaitVisible(chromedp.CSS("#images-table tbody tr")))
+	want := truth(images)
+	if n := get(b, "image rows", chromedp.Evaluate[int](`document.querySelectorAll('#images-table tbody tr').length`)); n != len(want) {
+		t.Errorf("images page lists %d images, want %d", n, len(want))
+	}
+	b.page("images")
+	first := get(b, "first image", chromedp.Evaluate[string](`decodeURIComponent(document.querySelector('#images-table a.image').getAttribute('href').split('image=')[1])`))
+	b.run("image vulnerabilities", chromedp.Click(chromedp.CSS(`#images-table a.image`)), chromedp.WaitVisible(chromedp.CSS("#vulns-table tbody tr")))
+	if h := get(b, "image heading", chromedp.Evaluate[string](`document.getElementById('image-h').textContent`)); want[first] == nil || !strings.Contains(h, first) {
+		t.Errorf("image heading %q, want the first listed image %q", h, first)
+	} else if n := get(b, "vuln rows", chromedp.Evaluate[int](`document.querySelectorAll('#vulns-table tbody tr').length`)); n != len(want[first].vulns) {
+		t.Errorf("%s: %d vulnerabilities shown, want %d", first, n, len(want[first].vulns))
+	}
+	b.page("image-vulns")
+	b.run("image workload", chromedp.Click(chromedp.CSS(`#vulns-table a.workload`)), chromedp.WaitVisible(chromedp.ID("findings-filter")))
+	if name := get(b, "name filter", chromedp.Value(chromedp.ID("f-name"))); !strings.HasPrefix(name, "app-") {
+		t.Errorf("the image's workload link opened findings of name %q", name)
+	}
+
 	b.run("exceptions page", chromedp.Click(chromedp.CSS(`a[href="#/exceptions"]`)), chromedp.WaitVisible(chromedp.Search(`//table[@id="audit-table"]//td[contains(., "created")]`)))
 	table := get(b, "exceptions table", chromedp.Text(chromedp.ID("exceptions-table")))
 	if !strings.Contains(table, "accepted until the app is rewritten") || !strings.Contains(table, "alice") {
 		t.Errorf("exceptions table %q", table)
 	}
 	b.page("exceptions")
+}
+
+// thousands formats n with commas, as the console shows counts.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/console/auth"
@@ -40,7 +41,8 @@ type Options struct {
 	Auth       *auth.Manager
 	// OIDC, when set, offers login with an OpenID Connect provider.
 	OIDC *auth.OIDC
-	// Map is the network map of the cluster inventory (nil: none given).
+	// Map is the network map of the cluster inventory (nil: none given);
+	// SetMap replaces it.
 	Map *netmap.Map
 	// Assets is the compiled front end (default: the embedded build).
 	Assets fs.FS
@@ -53,8 +55,11 @@ type Options struct {
 
 // Server serves the console.
 type Server struct {
-	o     Options
-	cache overviewCache
+	o         Options
+	cache     overviewCache
+	images    imageCache
+	flowCache flowCache
+	nmap      atomic.Pointer[netmap.Map]
 }
 
 // New returns a console server.
@@ -68,8 +73,14 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{o: o}
+	s := &Server{o: o}
+	s.nmap.Store(o.Map)
+	return s
 }
+
+// SetMap replaces the network map (a live cluster's map, rebuilt on a
+// schedule); requests already running finish with the map they read.
+func (s *Server) SetMap(m *netmap.Map) { s.nmap.Store(m) }
 
 // Handler returns the console's handler, to be mounted at "/" beside the
 // store API (/api/v1) and /healthz.
@@ -85,6 +96,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /console/api/overview", s.read(s.overview))
 	mux.Handle("GET /console/api/findings", s.read(s.findings))
 	mux.Handle("GET /console/api/rules/{id}", s.read(s.rule))
+	mux.Handle("GET /console/api/images", s.read(s.imagesPage))
+	mux.Handle("GET /console/api/images/vulns", s.read(s.imageVulns))
 	mux.Handle("GET /console/api/map", s.read(s.networkMap))
 	mux.Handle("GET /console/api/trace", s.read(s.trace))
 	mux.Handle("GET /console/api/effective", s.read(s.effective))

@@ -102,6 +102,7 @@ func (s *Server) createException(ctx context.Context, w http.ResponseWriter, r *
 		writeError(w, http.StatusUnprocessableEntity, "exception: %v", err)
 		return
 	}
+	s.images.forget()
 	s.o.Log.Info("console exception created", "id", e.ID, "rule", e.Rule, "author", sess.User)
 	writeJSON(w, http.StatusCreated, e)
 }
@@ -134,6 +135,7 @@ func (s *Server) revokeException(ctx context.Context, w http.ResponseWriter, r *
 		writeError(w, http.StatusUnprocessableEntity, "revoke: %v", err)
 		return
 	}
+	s.images.forget()
 	s.o.Log.Info("console exception revoked", "id", id, "by", sess.User)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -206,13 +206,25 @@ func (s *Server) findings(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeError(w, http.StatusBadRequest, "q: longer than 200 bytes")
 		return
 	}
+	// excepted=only keeps the findings an active exception covers,
+	// excepted=hide the others.
+	excMode := v.Get("excepted")
+	if excMode != "" && excMode != "only" && excMode != "hide" {
+		writeError(w, http.StatusBadRequest, "excepted %q: want only or hide", excMode)
+		return
+	}
+	if excMode != "" && len(f.Types) == 1 && f.Types[0] == store.TypeEvent {
+		writeError(w, http.StatusBadRequest, "excepted: exceptions cover findings, not events")
+		return
+	}
+	filtering := q != "" || excMode != ""
 	exc, err := s.exceptionMatcher(ctx, now)
 	if err != nil {
 		s.fail(w, "exceptions", err)
 		return
 	}
 	page := FindingsPage{Total: -1, Items: []FindingRow{}}
-	if q == "" {
+	if !filtering {
 		groups, err := s.o.Store.Count(ctx, base, nil)
 		if err != nil {
 			s.fail(w, "count findings", err)
@@ -229,13 +241,18 @@ func (s *Server) findings(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if t == after.t && rec.ID <= after.id {
 			return nil
 		}
-		if q != "" {
+		if filtering {
 			page.Scanned++
 			if page.Scanned > searchBudget {
 				page.Next = last.String()
 				return store.ErrStop
 			}
-			if !matchText(&rec.Event, q) {
+			keep := q == "" || matchText(&rec.Event, q)
+			if keep && excMode != "" {
+				covered := rec.Type == store.TypeFinding && exc.match(&rec.Event.Finding) != ""
+				keep = covered == (excMode == "only")
+			}
+			if !keep {
 				last = cursor{t, rec.ID}
 				return nil
 			}

@@ -23,6 +23,24 @@ type Overview struct {
 	TopRisks   []RuleCount      `json:"topRisks"`
 	Engines    []store.Group    `json:"engines"`
 	Trend      []TrendDay       `json:"trend"`
+	// Compliance is the compliance score of every namespace with a
+	// stored finding, lowest first (at most 500).
+	Compliance []NamespaceScore `json:"compliance"`
+}
+
+// NamespaceScore is a namespace's compliance: per framework and over all
+// frameworks, now and per trend day.
+type NamespaceScore struct {
+	Namespace string `json:"namespace"`
+	// Score is the share of the catalogue's framework checks (a check
+	// with a control in any framework) that no finding of the namespace
+	// fails, in percent.
+	Score int `json:"score"`
+	// Frameworks is the score per framework.
+	Frameworks map[string]int `json:"frameworks"`
+	// Trend is Score per trend day (null on a day without any stored
+	// finding).
+	Trend []*int `json:"trend"`
 }
 
 // FrameworkScore is the share of a framework's catalogue checks that no
@@ -32,6 +50,9 @@ type FrameworkScore struct {
 	Checks    int    `json:"checks"`
 	Failing   int    `json:"failing"`
 	Score     int    `json:"score"` // percent passing
+	// Trend is Score per trend day, from that day's findings (null on a
+	// day without any stored finding).
+	Trend []*int `json:"trend"`
 }
 
 // NamespaceRisk counts a namespace's findings by severity.
@@ -60,8 +81,9 @@ type TrendDay struct {
 }
 
 const (
-	topN      = 10
-	trendDays = 14
+	topN          = 10
+	trendDays     = 14
+	maxCompliance = 500
 )
 
 var weight = map[string]int64{"critical": 10, "high": 5, "medium": 2, "low": 1}
@@ -138,7 +160,8 @@ func (s *Server) refreshOverview(ctx context.Context) {
 // Overview computes the overview page's data.
 func (s *Server) Overview(ctx context.Context) (*Overview, error) {
 	st := s.o.Store
-	ov := &Overview{Severity: map[string]int64{}, Frameworks: []FrameworkScore{}, Namespaces: []NamespaceRisk{}, TopRisks: []RuleCount{}, Trend: []TrendDay{}}
+	ov := &Overview{Severity: map[string]int64{}, Frameworks: []FrameworkScore{}, Namespaces: []NamespaceRisk{}, TopRisks: []RuleCount{}, Trend: []TrendDay{},
+		Compliance: []NamespaceScore{}}
 	var err error
 	if ov.Stats, err = st.Stats(ctx); err != nil {
 		return nil, err
@@ -193,11 +216,7 @@ func (s *Server) Overview(ctx context.Context) (*Overview, error) {
 	for k, n := range bySevRule {
 		id := k.rule
 		sev, _ := finding.ParseSeverity(k.sev)
-		if s.o.Catalogue != nil {
-			if r, ok := s.o.Catalogue.Lookup(id); ok {
-				failing[r.ID] = true
-			}
-		}
+		failing[id] = true
 		i, ok := ruleIdx[id]
 		if !ok {
 			i = len(rules)
@@ -225,49 +244,78 @@ func (s *Server) Overview(ctx context.Context) (*Overview, error) {
 		}
 		ov.TopRisks = append(ov.TopRisks, r)
 	}
-	if s.o.Catalogue != nil {
-		fw := map[string]*FrameworkScore{}
-		var names []string
-		for _, r := range s.o.Catalogue.Rules() {
-			for _, name := range r.Frameworks() {
-				f := fw[name]
-				if f == nil {
-					f = &FrameworkScore{Framework: name}
-					fw[name] = f
-					names = append(names, name)
-				}
-				f.Checks++
-				if failing[r.ID] {
-					f.Failing++
-				}
-			}
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			f := fw[n]
-			f.Score = 100 * (f.Checks - f.Failing) / f.Checks
-			ov.Frameworks = append(ov.Frameworks, *f)
-		}
+	fc := s.frameworkChecks()
+	for _, name := range fc.names {
+		ov.Frameworks = append(ov.Frameworks, FrameworkScore{Framework: name, Checks: fc.checks[name], Failing: fc.failing(failing)[name],
+			Score: fc.score(name, failing), Trend: []*int{}})
 	}
+	// Per namespace: the rules its findings fail.
+	nsFailing := map[string]map[string]bool{}
+	for _, g := range groups {
+		ns, rule := g.Key[0], g.Key[1]
+		if nsFailing[ns] == nil {
+			nsFailing[ns] = map[string]bool{}
+		}
+		nsFailing[ns][rule] = true
+	}
+	for ns, rules := range nsFailing {
+		n := NamespaceScore{Namespace: ns, Score: fc.score("", rules), Frameworks: map[string]int{}, Trend: []*int{}}
+		for _, name := range fc.names {
+			n.Frameworks[name] = fc.score(name, rules)
+		}
+		ov.Compliance = append(ov.Compliance, n)
+	}
+	slices.SortFunc(ov.Compliance, func(a, b NamespaceScore) int {
+		if a.Score != b.Score {
+			return a.Score - b.Score
+		}
+		return compareStrings(a.Namespace, b.Namespace)
+	})
+	ov.Compliance = ov.Compliance[:min(len(ov.Compliance), maxCompliance)]
 	if ov.Engines, err = st.Count(ctx, store.Filter{Types: []store.Type{store.TypeEvent}}, []store.Column{store.ColEngine}); err != nil {
 		return nil, err
 	}
 	day := s.o.Now().UTC().Truncate(24 * time.Hour)
 	for i := trendDays - 1; i >= 0; i-- {
 		from := day.AddDate(0, 0, -i)
-		groups, err := st.Count(ctx, store.Filter{From: from, To: from.AddDate(0, 0, 1)}, []store.Column{store.ColType})
+		f := store.Filter{From: from, To: from.AddDate(0, 0, 1), Types: []store.Type{store.TypeFinding}}
+		groups, err := st.Count(ctx, f, []store.Column{store.ColNamespace, store.ColRuleID})
+		if err != nil {
+			return nil, err
+		}
+		f.Types = []store.Type{store.TypeEvent}
+		events, err := st.Count(ctx, f, nil)
 		if err != nil {
 			return nil, err
 		}
 		d := TrendDay{Day: from.Format("2006-01-02")}
+		if len(events) > 0 {
+			d.Events = events[0].Count
+		}
+		all := map[string]bool{}
+		byNS := map[string]map[string]bool{}
 		for _, g := range groups {
-			if g.Key[0] == store.TypeFinding.String() {
-				d.Findings = g.Count
-			} else {
-				d.Events = g.Count
+			d.Findings += g.Count
+			all[g.Key[1]] = true
+			if byNS[g.Key[0]] == nil {
+				byNS[g.Key[0]] = map[string]bool{}
 			}
+			byNS[g.Key[0]][g.Key[1]] = true
 		}
 		ov.Trend = append(ov.Trend, d)
+		scored := func(v int) *int {
+			if d.Findings == 0 {
+				return nil
+			}
+			return &v
+		}
+		for j := range ov.Frameworks {
+			ov.Frameworks[j].Trend = append(ov.Frameworks[j].Trend, scored(fc.score(ov.Frameworks[j].Framework, all)))
+		}
+		for j := range ov.Compliance {
+			n := &ov.Compliance[j]
+			n.Trend = append(n.Trend, scored(fc.score("", byNS[n.Namespace])))
+		}
 	}
 	return ov, nil
 }
@@ -280,4 +328,63 @@ func compareStrings(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// frameworkChecks are the catalogue's checks by framework: a check counts
+// in each framework one of its controls belongs to.
+type frameworkChecks struct {
+	names  []string            // sorted
+	checks map[string]int      // framework → checks; "" → checks with any framework
+	of     map[string][]string // rule ID → its frameworks
+}
+
+func (s *Server) frameworkChecks() frameworkChecks {
+	fc := frameworkChecks{checks: map[string]int{}, of: map[string][]string{}}
+	if s.o.Catalogue == nil {
+		return fc
+	}
+	for _, r := range s.o.Catalogue.Rules() {
+		fws := r.Frameworks()
+		if len(fws) == 0 {
+			continue
+		}
+		fc.of[r.ID] = fws
+		fc.checks[""]++
+		for _, name := range fws {
+			if fc.checks[name] == 0 {
+				fc.names = append(fc.names, name)
+			}
+			fc.checks[name]++
+		}
+	}
+	slices.Sort(fc.names)
+	return fc
+}
+
+// failing counts, per framework ("" for any), the checks among the
+// failing rule IDs (IDs not in the catalogue do not count).
+func (fc frameworkChecks) failing(rules map[string]bool) map[string]int {
+	out := map[string]int{}
+	for id := range rules {
+		fws, ok := fc.of[id]
+		if !ok {
+			continue
+		}
+		out[""]++
+		for _, name := range fws {
+			out[name]++
+		}
+	}
+	return out
+}
+
+// score is the percentage of the framework's checks ("" for all
+// framework checks) that none of the failing rules is: 100 × (checks −
+// failing) / checks, rounded down; 100 for a framework without checks.
+func (fc frameworkChecks) score(framework string, failing map[string]bool) int {
+	n := fc.checks[framework]
+	if n == 0 {
+		return 100
+	}
+	return 100 * (n - fc.failing(failing)[framework]) / n
 }

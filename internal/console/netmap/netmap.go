@@ -35,6 +35,9 @@ type Node struct {
 	Unprotected int `json:"unprotected"`
 	// EgressOpen counts workloads no policy isolates for egress.
 	EgressOpen int `json:"egressOpen"`
+	// Observed says, on a map with observed flows, whether a flow to or
+	// from the workload was seen (nil on namespaces and without flows).
+	Observed *bool `json:"observed,omitempty"`
 }
 
 // Edge is allowed traffic from one node to another: how many workload
@@ -43,6 +46,12 @@ type Edge struct {
 	Src   string `json:"src"`
 	Dst   string `json:"dst"`
 	Pairs int    `json:"pairs"`
+	// Flows, Denied and State are set on a map with observed flows: the
+	// flows seen, how many of them the policies would deny, and
+	// StateAllowed, StateObserved or StateDenied.
+	Flows  int    `json:"flows,omitempty"`
+	Denied int    `json:"denied,omitempty"`
+	State  string `json:"state,omitempty"`
 }
 
 // View is one level of the map.

@@ -106,13 +106,7 @@ func (r *Rescanner) Cycle(ctx context.Context) (Result, error) {
 			res.Errors = append(res.Errors, finding.Problem{File: im.Ref, Message: e.Error()})
 		}
 		vf := findings.ToFindings(scanned.Vulns, vr.Title, vr.Controls, findings.Options{})
-		for _, w := range im.Workloads {
-			for _, f := range vf {
-				f.Message = fmt.Sprintf("image %s: %s", im.Ref, f.Message)
-				f.Resource = finding.Resource{APIVersion: apiVersionOf(w.Kind), Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}
-				res.Findings = append(res.Findings, f)
-			}
-		}
+		res.Findings = append(res.Findings, WorkloadFindings(im, vf)...)
 	}
 	// Remember the state only when every image was scanned, so that a
 	// failed pull is retried next cycle.
@@ -120,6 +114,21 @@ func (r *Rescanner) Cycle(ctx context.Context) (Result, error) {
 		r.last = state
 	}
 	return res, nil
+}
+
+// WorkloadFindings repeats an image's vulnerability findings for each
+// workload that runs it: the resource is the workload and the message
+// starts with "image REF: " (the web console reads the image from it).
+func WorkloadFindings(im cluster.Image, vf []finding.Finding) []finding.Finding {
+	out := make([]finding.Finding, 0, len(im.Workloads)*len(vf))
+	for _, w := range im.Workloads {
+		for _, f := range vf {
+			f.Message = fmt.Sprintf("image %s: %s", im.Ref, f.Message)
+			f.Resource = finding.Resource{APIVersion: apiVersionOf(w.Kind), Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (r *Rescanner) scan(ctx context.Context, im cluster.Image, db *osv.DB) (*image.Result, bool, error) {

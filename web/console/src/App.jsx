@@ -7,11 +7,13 @@ import Exceptions from './Exceptions.jsx'
 import Network from './Network.jsx'
 import Events from './Events.jsx'
 import Editor from './Editor.jsx'
+import Images from './Images.jsx'
 
 const pages = [
   { id: 'overview', title: 'Overview', component: Overview },
   { id: 'findings', title: 'Findings', component: Findings },
   { id: 'network', title: 'Network', component: Network },
+  { id: 'images', title: 'Images', component: Images },
   { id: 'editor', title: 'Policy editor', component: Editor },
   { id: 'events', title: 'Events', component: Events },
   { id: 'exceptions', title: 'Exceptions', component: Exceptions },
@@ -42,7 +44,12 @@ export default function App() {
   }
   const Page = pages.find((p) => p.id === where.page).component
   const logout = async () => {
-    try { await api.logout() } finally { setCSRF(''); setSession(null) }
+    try { await api.logout() } finally {
+      setCSRF('')
+      setSession(null)
+      // Offer single sign-on again when the server has it.
+      api.session().then((s) => setSSO(!!(s && s.oidc))).catch(() => {})
+    }
   }
   return (
     <div className="app">

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react'
 import { api } from './api.js'
+import CodeEditor from './CodeEditor.jsx'
 
 const example = `apiVersion: kordon.dev/v1alpha1
 kind: NetworkIntent
@@ -63,10 +64,10 @@ function RuleTest() {
       <h2 id="rt-h">Test CEL rules</h2>
       <p className="hint">A rule file (docs/rules.md) and Kubernetes objects to test it on; evaluated on the server by the same engine as kordon scan.</p>
       <div className="netgrid">
-        <div><label htmlFor="rule-text">Rules (YAML)</label>
-          <textarea id="rule-text" className="code" spellCheck="false" rows={16} value={rules} onChange={(e) => setRules(e.target.value)} /></div>
-        <div><label htmlFor="fixture-text">Fixture (YAML)</label>
-          <textarea id="fixture-text" className="code" spellCheck="false" rows={16} value={fixture} onChange={(e) => setFixture(e.target.value)} /></div>
+        <div><p className="label" aria-hidden="true">Rules (YAML)</p>
+          <CodeEditor id="rule-text" label="Rules (YAML)" value={rules} onChange={setRules} errors={error ? [error] : (result ? result.errors : [])} /></div>
+        <div><p className="label" aria-hidden="true">Fixture (YAML)</p>
+          <CodeEditor id="fixture-text" label="Fixture (YAML)" value={fixture} onChange={setFixture} errors={[]} /></div>
       </div>
       <button type="button" id="rt-run" onClick={run}>Test rules</button>
       {error && <p role="alert" className="error" id="rt-error">{error}</p>}
@@ -105,8 +106,8 @@ export default function Editor() {
       <p className="hint">A network intent in the <code>kordon netpol compile</code> format. It is checked and compiled on the server as you type; nothing is applied.</p>
       <div className="netgrid">
         <div>
-          <label htmlFor="intent">Intent (YAML)</label>
-          <textarea id="intent" className="code" spellCheck="false" value={intent} onChange={(e) => setIntent(e.target.value)} rows={24} />
+          <p className="label" aria-hidden="true">Intent (YAML)</p>
+          <CodeEditor id="intent" label="Intent (YAML)" value={intent} onChange={setIntent} errors={error ? [error] : []} />
           <button type="button" id="preview" onClick={() => run(intent)}>Preview</button> {busy && <span>Compiling…</span>}
           {error && <p role="alert" className="error" id="intent-error">{error}</p>}
         </div>

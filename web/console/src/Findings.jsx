@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react'
 import { api } from './api.js'
 import ExceptionForm from './ExceptionForm.jsx'
 
-const fields = ['severity', 'namespace', 'rule', 'kind', 'q', 'group']
+const fields = ['severity', 'namespace', 'rule', 'kind', 'name', 'q', 'excepted', 'group']
 
 function fromParams(params) {
   const f = {}
@@ -47,7 +47,15 @@ export default function Findings({ session, params }) {
         <label>Namespace <input id="f-namespace" value={filter.namespace} onChange={set('namespace')} /></label>
         <label>Rule <input id="f-rule" value={filter.rule} onChange={set('rule')} /></label>
         <label>Kind <input id="f-kind" value={filter.kind} onChange={set('kind')} /></label>
+        <label>Name <input id="f-name" value={filter.name} onChange={set('name')} /></label>
         <label>Search <input id="f-q" type="search" value={filter.q} onChange={set('q')} /></label>
+        <label>Exceptions
+          <select id="f-excepted" value={filter.excepted} onChange={set('excepted')}>
+            <option value="">all findings</option>
+            <option value="only">only excepted</option>
+            <option value="hide">hide excepted</option>
+          </select>
+        </label>
         <label>Group by
           <select id="f-group" value={filter.group} onChange={set('group')}>
             <option value="">no grouping</option>

@@ -13,7 +13,7 @@ function Graph({ view, onTap, selected }) {
       ...view.nodes.map((n) => ({
         data: { id: n.id, label: n.id, size: 20 + Math.min(60, 4 * Math.sqrt(n.workloads || 1)), open: n.unprotected > 0 ? 1 : 0, kind: n.kind },
       })),
-      ...view.edges.filter((e) => e.src !== e.dst).map((e) => ({ data: { id: e.src + '>' + e.dst, source: e.src, target: e.dst, pairs: e.pairs } })),
+      ...view.edges.filter((e) => e.src !== e.dst).map((e) => ({ data: { id: e.src + '>' + e.dst, source: e.src, target: e.dst, pairs: e.pairs, state: e.state || 'allowed' } })),
     ]
     const cy = cytoscape({
       container: ref.current,
@@ -25,7 +25,9 @@ function Graph({ view, onTap, selected }) {
         { selector: 'node[kind = "Namespace"]', style: { shape: 'round-rectangle' } },
         { selector: 'node[kind = "external"]', style: { shape: 'diamond', 'background-color': '#555d66' } },
         { selector: 'node.picked', style: { 'border-width': 4, 'border-color': '#f2b705' } },
-        { selector: 'edge', style: { width: 1, 'line-color': '#9aa5b1', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#9aa5b1', 'curve-style': 'bezier', opacity: 0.6 } },
+        { selector: 'edge', style: { width: 1, 'line-color': '#9aa5b1', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#9aa5b1', 'curve-style': 'bezier', opacity: 0.6, 'line-style': 'dotted' } },
+        { selector: 'edge[state = "observed"]', style: { width: 2.5, 'line-color': '#1d7a2a', 'target-arrow-color': '#1d7a2a', 'line-style': 'solid', opacity: 0.9 } },
+        { selector: 'edge[state = "denied"]', style: { width: 3, 'line-color': '#c0172b', 'target-arrow-color': '#c0172b', 'line-style': 'dashed', opacity: 1 } },
       ],
       minZoom: 0.1,
       maxZoom: 4,
@@ -99,6 +101,15 @@ export default function Network() {
           : 'Namespaces and the traffic their policies allow; red: some workload without an ingress policy. Open a namespace to see its workloads.'}
       </p>
       {error && <p role="alert" className="error">{error}</p>}
+      {view && view.observed && (
+        <p className="legend" id="flows-summary">
+          <span className="key key-observed">observed and allowed</span> <span className="key key-denied">observed, the policies would deny</span> <span className="key key-allowed">allowed, never observed</span>
+          {' · '}{view.observed.flows.toLocaleString('en')} flows since {view.observed.since.replace('T', ' ').slice(0, 16)} UTC
+          {view.observed.unattributed > 0 && <>, {view.observed.unattributed.toLocaleString('en')} naming no workload of the inventory</>}
+          {view.observed.unjudged > 0 && <>, {view.observed.unjudged.toLocaleString('en')} not judged (budget)</>}
+          {view.observed.truncated && <>, more flows than one map reads</>}
+        </p>
+      )}
       <div className="netgrid">
         <div>
           <Graph view={view} onTap={onTap} selected={[src, dst]} />
@@ -127,6 +138,15 @@ export default function Network() {
           )}
         </div>
       </div>
+      {view && view.observed && (
+        <table id="denied-table">
+          <caption>Observed connections the policies would deny</caption>
+          <thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col">Flows</th><th scope="col">Would be denied</th></tr></thead>
+          <tbody>{view.edges.filter((e) => e.state === 'denied').map((e) => (
+            <tr key={e.src + '>' + e.dst}><td>{e.src}</td><td>{e.dst}</td><td>{e.flows}</td><td>{e.denied}</td></tr>
+          ))}</tbody>
+        </table>
+      )}
       {view && !ns && (
         <table id="ns-table">
           <caption>Namespaces</caption>
@@ -139,11 +159,12 @@ export default function Network() {
       {view && ns && (
         <table id="wl-table">
           <caption>Workloads of {ns}</caption>
-          <thead><tr><th scope="col">Workload</th><th scope="col">Kind</th><th scope="col">Ingress policy</th><th scope="col">Trace</th></tr></thead>
+          <thead><tr><th scope="col">Workload</th><th scope="col">Kind</th><th scope="col">Ingress policy</th><th scope="col">Flows seen</th><th scope="col">Trace</th></tr></thead>
           <tbody>{workloads.map((n) => (
             <tr key={n.id}>
               <td><button type="button" className="link" onClick={() => showEffective(n.id)}>{n.id}</button></td><td>{n.kind}</td>
               <td>{n.unprotected ? <span className="sev sev-high">none</span> : 'yes'}</td>
+              <td>{n.observed === undefined ? '' : n.observed ? 'yes' : 'no'}</td>
               <td><button type="button" className="from" onClick={() => { setSrc(n.id); setTrace(null) }}>From</button>{' '}
                 <button type="button" className="to" onClick={() => setDst(n.id)}>To</button></td>
             </tr>

@@ -33,6 +33,8 @@ export const api = {
   overview: () => call('GET', '/console/api/overview'),
   findings: (params) => call('GET', '/console/api/findings?' + new URLSearchParams(params).toString()),
   rule: (id) => call('GET', '/console/api/rules/' + encodeURIComponent(id)),
+  images: (params) => call('GET', '/console/api/images?' + new URLSearchParams(params).toString()),
+  imageVulns: (image) => call('GET', '/console/api/images/vulns?image=' + encodeURIComponent(image)),
   map: (ns) => call('GET', '/console/api/map' + (ns ? '?namespace=' + encodeURIComponent(ns) : '')),
   trace: (src, dst, port) => call('GET', '/console/api/trace?' + new URLSearchParams({ src, dst, port }).toString()),
   effective: (id) => call('GET', '/console/api/effective?workload=' + encodeURIComponent(id)),
