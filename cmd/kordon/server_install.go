@@ -71,6 +71,7 @@ objects (values server, operator, sensor, serviceMonitor).`,
 	fl.StringVar(&o.BaselineBranch, "baseline-branch", "", "branch of the baseline repository")
 	fl.StringVar(&o.BaselinePath, "baseline-path", "", "folder inside the baseline repository")
 	fl.BoolVar(&o.ServiceMonitor, "service-monitor", false, "render Prometheus Operator ServiceMonitors")
+	fl.BoolVar(&o.WatchPods, "watch-pods", true, "let the server watch pods (get, list, watch) to attribute flows to the pods that held their addresses")
 	fl.BoolVar(&withSensor, "with-sensor", false, "render the runtime sensor DaemonSet too")
 	return cmd
 }

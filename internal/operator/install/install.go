@@ -59,6 +59,10 @@ type Options struct {
 	BaselinePath   string
 	// ServiceMonitor renders monitoring.coreos.com/v1 ServiceMonitors.
 	ServiceMonitor bool
+	// WatchPods grants the server get, list and watch on pods and runs it
+	// with --in-cluster, so that flows are attributed by the live IP → pod
+	// history (docs/server.md).
+	WatchPods bool
 }
 
 // Render returns the objects as one YAML stream.
@@ -160,9 +164,13 @@ func tokenVolume() (corev1.Volume, corev1.VolumeMount) {
 
 func server(o Options) []any {
 	tv, tvm := tokenVolume()
+	args := []string{"server", "--addr", fmt.Sprintf(":%d", ServerPort), "--db", "/data/kordon.db", "--token-file", "/var/run/kordon/token",
+		"--metrics-addr", fmt.Sprintf(":%d", ServerMetricsPort), "--retention-age", o.RetentionAge}
+	if o.WatchPods {
+		args = append(args, "--in-cluster")
+	}
 	c := corev1.Container{Name: "server", Image: o.Image,
-		Args: []string{"server", "--addr", fmt.Sprintf(":%d", ServerPort), "--db", "/data/kordon.db", "--token-file", "/var/run/kordon/token",
-			"--metrics-addr", fmt.Sprintf(":%d", ServerMetricsPort), "--retention-age", o.RetentionAge},
+		Args:         args,
 		Ports:        []corev1.ContainerPort{{Name: "api", ContainerPort: ServerPort}, {Name: "metrics", ContainerPort: ServerMetricsPort}},
 		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}, tvm, {Name: "tmp", MountPath: "/tmp"}},
 		Resources: corev1.ResourceRequirements{
@@ -182,7 +190,7 @@ func server(o Options) []any {
 				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 				Selector: &metav1.LabelSelector{MatchLabels: selector("server")},
 				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels("server")},
-					Spec: corev1.PodSpec{ServiceAccountName: ServerName, AutomountServiceAccountToken: ptr.To(false),
+					Spec: corev1.PodSpec{ServiceAccountName: ServerName, AutomountServiceAccountToken: ptr.To(o.WatchPods),
 						SecurityContext: podSecurity(), Containers: []corev1.Container{c},
 						Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: ServerName + "-data"}}},
 							tv, {Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}}}}},
@@ -190,6 +198,14 @@ func server(o Options) []any {
 			Spec: corev1.ServiceSpec{Selector: selector("server"), Ports: []corev1.ServicePort{
 				{Name: "api", Port: ServerPort, TargetPort: intstr.FromString("api")},
 				{Name: "metrics", Port: ServerMetricsPort, TargetPort: intstr.FromString("metrics")}}}},
+	}
+	if o.WatchPods {
+		out = append(out,
+			&rbacv1.ClusterRole{TypeMeta: tm("rbac.authorization.k8s.io/v1", "ClusterRole"), ObjectMeta: clusterMeta(ServerName, "server"),
+				Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}}}},
+			&rbacv1.ClusterRoleBinding{TypeMeta: tm("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ObjectMeta: clusterMeta(ServerName, "server"),
+				RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: ServerName},
+				Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: ServerName, Namespace: o.Namespace}}})
 	}
 	if o.ServiceMonitor {
 		out = append(out, serviceMonitor(o, ServerName, "server"))

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
@@ -25,7 +28,7 @@ const chartDir = "../../../deploy/helm/kordon"
 func full(ns string) Options {
 	return Options{Namespace: ns, Image: "ghcr.io/kordon-dev/kordon:v9.9.9", Server: true, Operator: true,
 		Token: "0123456789abcdef0123", Drift: true, BaselineGit: "https://git.example.com/platform/cluster.git",
-		BaselineBranch: "main", BaselinePath: "prod", ServiceMonitor: true}
+		BaselineBranch: "main", BaselinePath: "prod", ServiceMonitor: true, WatchPods: true}
 }
 
 func TestRenderGolden(t *testing.T) {
@@ -199,7 +202,33 @@ func TestApplyOnAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(created) != len(objs) || len(objs) != 14 {
-		t.Errorf("created %d of %d objects, want 14", len(created), len(objs))
+	if len(created) != len(objs) || len(objs) != 16 {
+		t.Errorf("created %d of %d objects, want 16", len(created), len(objs))
+	}
+	// The server's account may watch pods in every namespace (the IP → pod
+	// history), and nothing else.
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := "system:serviceaccount:" + ns + ":" + ServerName
+	for _, c := range []struct {
+		verb, resource, namespace string
+		want                      bool
+	}{
+		{"list", "pods", "", true},
+		{"watch", "pods", "other", true},
+		{"list", "secrets", "", false},
+		{"delete", "pods", ns, false},
+	} {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: user,
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: c.verb, Resource: c.resource, Namespace: c.namespace}}}
+		got, err := cs.AuthorizationV1().SubjectAccessReviews().Create(t.Context(), sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Allowed != c.want {
+			t.Errorf("%s may %s %s in %q: %v, want %v", user, c.verb, c.resource, c.namespace, got.Status.Allowed, c.want)
+		}
 	}
 }
