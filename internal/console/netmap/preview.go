@@ -77,7 +77,7 @@ func (m *Map) Preview(intent []byte) (*Preview, error) {
 	}
 	after.Policies = append(after.Policies, added...)
 	after.Normalize()
-	changes := diff.Diff(old, after)
+	changes := incrementalDiff(old, after)
 	pv := &Preview{Policies: string(text), Notes: out.Changes, Total: len(changes), Changes: changes[:min(len(changes), MaxChanges)]}
 	if pv.Notes == nil {
 		pv.Notes = []string{}

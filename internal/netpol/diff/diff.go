@@ -59,9 +59,7 @@ func Diff(old, new *model.Cluster) []Change {
 			out = append(out, change(Added, k, portset.Empty(), n))
 		}
 	}
-	slices.SortFunc(out, func(a, b Change) int {
-		return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst), cmp.Compare(a.SrcKind, b.SrcKind), cmp.Compare(a.DstKind, b.DstKind))
-	})
+	Sort(out)
 	return out
 }
 
@@ -84,4 +82,31 @@ func connections(r *analyzer.Result) map[key]portset.Set {
 		out[key{eps[c.Src].Name(), eps[c.Src].Kind(), eps[c.Dst].Name(), eps[c.Dst].Kind()}] = c.Ports
 	}
 	return out
+}
+
+// Pair returns the change of one connection from src to dst whose allowed
+// ports were o and are n, as Diff reports it, and false when o and n are
+// equal. It lets a caller that knows which connections can have changed
+// compare only those.
+func Pair(src, dst analyzer.Endpoint, o, n portset.Set) (Change, bool) {
+	if o.Equal(n) {
+		return Change{}, false
+	}
+	k := key{src.Name(), src.Kind(), dst.Name(), dst.Kind()}
+	kind := Changed
+	switch {
+	case o.IsEmpty():
+		kind = Added
+	case n.IsEmpty():
+		kind = Removed
+	}
+	return change(kind, k, o, n), true
+}
+
+// Sort orders changes as Diff returns them: by source, destination, then
+// their kinds.
+func Sort(changes []Change) {
+	slices.SortFunc(changes, func(a, b Change) int {
+		return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst), cmp.Compare(a.SrcKind, b.SrcKind), cmp.Compare(a.DstKind, b.DstKind))
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kordon-dev/kordon/internal/k8s"
+	"github.com/kordon-dev/kordon/internal/netpol/analyzer"
 	"github.com/kordon-dev/kordon/internal/netpol/model"
 )
 
@@ -79,9 +80,32 @@ func TestDiff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Diff(cluster(t, tt.old), cluster(t, tt.new)); !reflect.DeepEqual(got, tt.want) {
+			old, new := cluster(t, tt.old), cluster(t, tt.new)
+			if got := Diff(old, new); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Diff =\n%+v\nwant\n%+v", got, tt.want)
+			}
+			if got := pairwise(old, new); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Pair over every connection, then Sort =\n%+v\nwant\n%+v", got, tt.want)
 			}
 		})
 	}
+}
+
+// pairwise compares every pair of endpoints with Pair, as a caller that
+// knows nothing about which connections changed would.
+func pairwise(old, new *model.Cluster) []Change {
+	extra := append(old.IPBlockPrefixes(), new.IPBlockPrefixes()...)
+	before := analyzer.Analyze(old, analyzer.Options{ExtraPrefixes: extra})
+	after := analyzer.Analyze(new, analyzer.Options{ExtraPrefixes: extra})
+	eps := before.Endpoints()
+	var out []Change
+	for src := range eps {
+		for dst := range eps {
+			if ch, ok := Pair(eps[src], eps[dst], before.Ports(src, dst), after.Ports(src, dst)); ok {
+				out = append(out, ch)
+			}
+		}
+	}
+	Sort(out)
+	return out
 }

@@ -1,0 +1,117 @@
+package netmap
+
+import (
+	"reflect"
+
+	"github.com/kordon-dev/kordon/internal/netpol/analyzer"
+	"github.com/kordon-dev/kordon/internal/netpol/diff"
+	"github.com/kordon-dev/kordon/internal/netpol/model"
+)
+
+// incrementalDiff returns what diff.Diff(old, new) returns, comparing only
+// the connections that can have changed.
+//
+// The ports from src to dst are what the egress policies selecting src
+// allow, intersected with what the ingress policies selecting dst allow
+// (a pod no policy selects in a direction is not isolated in it; an
+// address range is never isolated). Namespace labels, workloads and their
+// ports being the same, a connection can change only when the set or the
+// content of the policies selecting src or dst changes, that is when src
+// or dst is selected by a policy that was added, removed or changed (by
+// its old or its new selector). A policy that selects no pod changes
+// nothing. Those workloads are the touched ones; every connection from or
+// to a touched workload (address ranges included) is compared, and no
+// other. Both analyses cut the address ranges with the prefixes of both
+// configurations, as diff.Diff does, so their endpoints are the same.
+//
+// When the namespaces or workloads differ, it falls back to diff.Diff.
+func incrementalDiff(old, new *model.Cluster) []diff.Change {
+	if !reflect.DeepEqual(old.Namespaces, new.Namespaces) || !reflect.DeepEqual(old.Workloads, new.Workloads) {
+		return diff.Diff(old, new)
+	}
+	changed := changedPolicies(old.Policies, new.Policies)
+	if len(changed) == 0 {
+		return nil
+	}
+	touched := make([]bool, len(old.Workloads))
+	some := false
+	for i := range old.Workloads {
+		w := &old.Workloads[i]
+		for _, p := range changed {
+			if p.Selects(w) {
+				touched[i], some = true, true
+				break
+			}
+		}
+	}
+	if !some {
+		return nil
+	}
+	extra := append(old.IPBlockPrefixes(), new.IPBlockPrefixes()...)
+	before := analyzer.Analyze(old, analyzer.Options{ExtraPrefixes: extra})
+	after := analyzer.Analyze(new, analyzer.Options{ExtraPrefixes: extra})
+	eps := before.Endpoints()
+	if !sameEndpoints(eps, after.Endpoints()) {
+		return diff.Diff(old, new)
+	}
+	var out []diff.Change
+	pair := func(src, dst int) {
+		if ch, ok := diff.Pair(eps[src], eps[dst], before.Ports(src, dst), after.Ports(src, dst)); ok {
+			out = append(out, ch)
+		}
+	}
+	nw := len(old.Workloads)
+	for src := range eps {
+		srcTouched := src < nw && touched[src]
+		for dst := range eps {
+			if src == dst || (src >= nw && dst >= nw) {
+				continue
+			}
+			if srcTouched || (dst < nw && touched[dst]) {
+				pair(src, dst)
+			}
+		}
+	}
+	diff.Sort(out)
+	return out
+}
+
+// changedPolicies returns the policies that are only in one list, and both
+// versions of those whose content differs (policies are matched by ID).
+func changedPolicies(old, new []model.Policy) []*model.Policy {
+	byID := make(map[string]*model.Policy, len(old))
+	for i := range old {
+		byID[old[i].ID()] = &old[i]
+	}
+	var out []*model.Policy
+	seen := make(map[string]bool, len(new))
+	for i := range new {
+		n := &new[i]
+		seen[n.ID()] = true
+		o, ok := byID[n.ID()]
+		switch {
+		case !ok:
+			out = append(out, n)
+		case !reflect.DeepEqual(o, n):
+			out = append(out, o, n)
+		}
+	}
+	for i := range old {
+		if !seen[old[i].ID()] {
+			out = append(out, &old[i])
+		}
+	}
+	return out
+}
+
+func sameEndpoints(a, b []analyzer.Endpoint) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name() != b[i].Name() || a[i].Kind() != b[i].Kind() {
+			return false
+		}
+	}
+	return true
+}
