@@ -271,6 +271,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Only the excepted findings, then none of them.
 	b.run("only excepted", choose("f-excepted", "only"), chromedp.Click(chromedp.ID("f-apply")),
 		chromedp.WaitVisible(chromedp.Search(`//p[@id="findings-summary"][contains(., "search read")]`)), chromedp.WaitVisible(chromedp.CSS(`#findings-table tbody tr`)))
+	// The summary and the rows of the previous list may still be shown
+	// for a moment: wait (bounded) for a table of excepted rows only.
+	_, _ = chromedp.Run(b.ctx, chromedp.Poll[bool](`(() => { const rows = [...document.querySelectorAll('#findings-table tbody tr')]; return rows.length > 0 && rows.every(tr => tr.querySelector('.excepted')) })()`,
+		chromedp.WithPollingTimeout(20*time.Second)))
 	if n := get(b, "excepted rows", chromedp.Evaluate[[]int](`[...document.querySelectorAll('#findings-table tbody tr')].map(tr => tr.querySelectorAll('.excepted').length)`)); len(n) == 0 || slices.Contains(n, 0) {
 		t.Errorf("excepted=only: rows with an exception shown %v", n)
 	}
@@ -314,7 +318,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := fx.Store.Append(context.Background(), flowEvents(pairs, 3)); err != nil {
 		t.Fatal(err)
 	}
-	b.run("network page", chromedp.Click(chromedp.CSS(`a[href="#/network"]`)), chromedp.WaitVisible(chromedp.ID("ns-table")))
+	b.run("network page", chromedp.Click(chromedp.CSS(`a[href="#/network"]`)), chromedp.WaitVisible(chromedp.ID("ns-table")),
+		chromedp.WaitVisible(chromedp.CSS(`.graph[data-drawn]`)))
+	checkNoOverlap(b, "namespaces level", len(fx.Map.Namespaces().Nodes))
 	b.page("network")
 	b.run("open namespace", chromedp.Click(chromedp.Search(`//table[@id="ns-table"]//button[text()="`+busiest+`"]`)),
 		chromedp.WaitVisible(chromedp.ID("wl-table")))
@@ -426,4 +432,30 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// overlapJS lists the pairs of drawn nodes whose bounding boxes (labels
+// included) intersect, and the number of nodes drawn.
+const overlapJS = `(() => {
+  const cy = document.querySelector('.graph').cy
+  const boxes = cy.nodes().map((n) => ({ id: n.id(), b: n.boundingBox({ includeLabels: true }) }))
+  const out = []
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i].b, c = boxes[j].b
+    if (a.x1 < c.x2 && c.x1 < a.x2 && a.y1 < c.y2 && c.y1 < a.y2) out.push(boxes[i].id + ' / ' + boxes[j].id)
+  }
+  return { nodes: boxes.length, overlaps: out }
+})()`
+
+// checkNoOverlap fails when the graph drew another number of nodes than
+// want, or when two nodes (with their labels) overlap.
+func checkNoOverlap(b *browser, what string, want int) {
+	b.t.Helper()
+	got := get(b, what+": node boxes", chromedp.Evaluate[struct {
+		Nodes    int      `json:"nodes"`
+		Overlaps []string `json:"overlaps"`
+	}](overlapJS))
+	if got.Nodes != want || len(got.Overlaps) > 0 {
+		b.t.Errorf("%s: %d nodes drawn (want %d), overlapping: %v", what, got.Nodes, want, got.Overlaps)
+	}
 }

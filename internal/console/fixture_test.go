@@ -77,6 +77,7 @@ type fixture struct {
 	Store   store.Store
 	Exc     *exceptions.Store
 	Srv     *Server
+	Map     *netmap.Map
 }
 
 // newFixture starts the console with a real SQLite store holding the
@@ -110,7 +111,8 @@ func newFixtureSized(tb testing.TB, findings, eventEvery, objects int) *fixture 
 	}
 	// The timeout is generous: under the race detector on a busy machine
 	// the pure-Go SQLite is many times slower.
-	srv := New(Options{Store: st, Map: netmap.New(c), Timeout: 2 * time.Minute, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Now: func() time.Time { return testNow },
+	nm := netmap.New(c)
+	srv := New(Options{Store: st, Map: nm, Timeout: 2 * time.Minute, Catalogue: cat, Exceptions: exc, Assets: assets.FS(), Now: func() time.Time { return testNow },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Auth: auth.New(auth.Options{Tokens: []auth.Token{
 			{Secret: editorToken, User: "alice", Role: auth.Editor},
@@ -118,7 +120,7 @@ func newFixtureSized(tb testing.TB, findings, eventEvery, objects int) *fixture 
 		}})})
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(hs.Close)
-	return &fixture{URL: hs.URL, Cluster: c, Store: st, Exc: exc, Srv: srv}
+	return &fixture{URL: hs.URL, Cluster: c, Store: st, Exc: exc, Srv: srv, Map: nm}
 }
 
 // client is a logged-in HTTP client with its CSRF token.

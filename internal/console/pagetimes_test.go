@@ -43,7 +43,7 @@ func TestBrowserPageTimes(t *testing.T) {
 		{"findings, search app-17", "#/findings?q=app-17", "#findings-table tbody tr"},
 		{"vulnerable images", "#/images", "#images-table tbody tr"},
 		{"one image's vulnerabilities", "#/images?image=" + url.QueryEscape(img), "#vulns-table tbody tr"},
-		{"network map (namespaces, with flows)", "#/network", "#ns-table tbody tr"},
+		{"network map (namespaces, with flows; layout finished)", "#/network", "body:has(.graph[data-drawn]):has(#ns-table tbody tr)"},
 		{"WAF events", "#/events?engine=waf", "#events-table tbody tr"},
 		{"policy editor (first preview)", "#/editor", "#generated"},
 		{"exceptions", "#/exceptions", "#exceptions-table"},
@@ -56,6 +56,11 @@ func TestBrowserPageTimes(t *testing.T) {
 			t.Logf("page time | %s | round %d | %.0f ms", p.name, round+1, ms)
 		}
 	}
+	// The namespaces level of the 2,000-workload map: every namespace
+	// drawn, no two overlapping.
+	b.run("network", chromedp.Navigate("about:blank"), chromedp.Navigate(fx.URL+"/#/network"), chromedp.WaitVisible(chromedp.CSS(`.graph[data-drawn]`)))
+	checkNoOverlap(b, "namespaces level, 2,000 workloads", len(fx.Map.Namespaces().Nodes))
+	b.page("network-2000-workloads")
 	// The workloads of the busiest namespace, opened from the map.
 	for round := range 2 {
 		b.run("network", chromedp.Navigate("about:blank"), chromedp.Navigate(fx.URL+"/#/network"), chromedp.WaitVisible(chromedp.ID("ns-table")))
