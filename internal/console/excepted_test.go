@@ -6,12 +6,16 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kordon-dev/kordon/internal/console/auth"
 	"github.com/kordon-dev/kordon/internal/console/exceptions"
+	"github.com/kordon-dev/kordon/internal/finding"
 	"github.com/kordon-dev/kordon/internal/store"
 )
 
@@ -106,4 +110,88 @@ func TestExceptedFindings(t *testing.T) {
 		}
 	}
 	t.Logf("rule %s: %d of %d findings excepted", rule, covered, total)
+}
+
+// TestNarrowIsExact checks that narrowing the store filter to what the
+// exceptions can cover loses no covered finding: for sets of exceptions
+// with literal rules, namespaces and names, globs, kinds in another case,
+// several exceptions at once and none, the covered findings read through
+// the narrowed filter are those read from every finding. It also checks
+// that the narrowed read is smaller when every exception is literal.
+func TestNarrowIsExact(t *testing.T) {
+	fx := newFixture(t, 3000)
+	ctx := context.Background()
+	base := store.Filter{Types: []store.Type{store.TypeFinding}}
+	var all []finding.Finding
+	if err := fx.Store.Scan(ctx, base, 0, func(rec *store.Record) error {
+		all = append(all, rec.Event.Finding)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := all[0], all[len(all)/2]
+	ex := func(rule, kind, ns, name string) finding.Exception {
+		return finding.Exception{Rule: rule, Kind: kind, Namespace: ns, Name: name, Reason: "r"}
+	}
+	tests := []struct {
+		name     string
+		m        matcher
+		narrower bool // every exception literal in some field
+	}{
+		{"none", nil, true},
+		{"rule and namespace", matcher{ex(a.RuleID, "", a.Resource.Namespace, "")}, true},
+		{"one resource", matcher{ex(a.RuleID, "", a.Resource.Namespace, a.Resource.Name)}, true},
+		{"kind in upper case", matcher{ex(a.RuleID, strings.ToUpper(a.Resource.Kind), "", "")}, true},
+		{"two exceptions", matcher{ex(a.RuleID, "", a.Resource.Namespace, ""), ex(b.RuleID, "", "", b.Resource.Name)}, true},
+		{"rule glob, literal namespace", matcher{ex(a.RuleID[:4]+"*", "", a.Resource.Namespace, "")}, true},
+		{"every rule", matcher{ex("*", "", "", "")}, false},
+		{"globs only", matcher{ex("KOR-?*", "", "ns-[12]", "")}, false},
+		{"literal namespaces, one rule glob", matcher{ex(a.RuleID, "", a.Resource.Namespace, ""), ex("*", "", b.Resource.Namespace, "")}, true},
+		{"one exception with no literal field", matcher{ex(a.RuleID, "", "", ""), ex("*", "", b.Resource.Namespace, "")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []int
+			for i := range all {
+				if tt.m.match(&all[i]) != "" {
+					want = append(want, i)
+				}
+			}
+			var got []int
+			read := 0
+			f := tt.m.narrow(base)
+			i := 0
+			if err := fx.Store.Scan(ctx, f, 0, func(rec *store.Record) error {
+				read++
+				if tt.m.match(&rec.Event.Finding) == "" {
+					return nil
+				}
+				// Records come in the same order; find this one in all.
+				for ; i < len(all) && !reflect.DeepEqual(all[i], rec.Event.Finding); i++ {
+				}
+				got = append(got, i)
+				i++
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("narrowed read covers %d findings %v, every finding %d %v", len(got), got[:min(len(got), 10)], len(want), want[:min(len(want), 10)])
+			}
+			if tt.narrower && read >= len(all) {
+				t.Errorf("narrowed filter %+v read %d of %d findings", f, read, len(all))
+			}
+			if !tt.narrower && read != len(all) {
+				t.Errorf("filter narrowed with globs only: read %d of %d", read, len(all))
+			}
+		})
+	}
+	// A rule the request already asks for, and one outside the exceptions.
+	f := matcher{ex(a.RuleID, "", "", "")}.narrow(store.Filter{Types: base.Types, RuleIDs: []string{a.RuleID, "KOR-OTHER"}})
+	if f.None || !slices.Equal(f.RuleIDs, []string{a.RuleID}) {
+		t.Errorf("intersection with the request's rules: %+v", f)
+	}
+	if f := (matcher{ex(a.RuleID, "", "", "")}).narrow(store.Filter{Types: base.Types, RuleIDs: []string{"KOR-OTHER"}}); !f.None {
+		t.Errorf("no rule in common: %+v, want None", f)
+	}
 }

@@ -150,6 +150,53 @@ func (s *Server) exceptionMatcher(ctx context.Context, now time.Time) (matcher, 
 	return m, nil
 }
 
+// narrow restricts a store filter to the findings the exceptions can
+// cover, so that excepted=only reads those rather than every finding: no
+// active exception matches nothing; when every exception names a rule,
+// a namespace or a name literally (no glob, not empty), only those values
+// are read, intersected with what the filter already asks. The result is
+// a superset of the covered findings (each field is narrowed on its own),
+// so the exact match still decides each one. Kinds are compared without
+// case by exceptions and exactly by the store, so they are not narrowed.
+func (m matcher) narrow(f store.Filter) store.Filter {
+	f.Types = []store.Type{store.TypeFinding}
+	if len(m) == 0 {
+		f.None = true
+		return f
+	}
+	for _, field := range []struct {
+		dst *[]string
+		of  func(*finding.Exception) string
+	}{
+		{&f.RuleIDs, func(e *finding.Exception) string { return e.Rule }},
+		{&f.Namespaces, func(e *finding.Exception) string { return e.Namespace }},
+		{&f.Names, func(e *finding.Exception) string { return e.Name }},
+	} {
+		var values []string
+		for i := range m {
+			v := field.of(&m[i])
+			if v == "" || strings.ContainsAny(v, `*?[\`) {
+				values = nil
+				break
+			}
+			if !slices.Contains(values, v) {
+				values = append(values, v)
+			}
+		}
+		if values == nil {
+			continue
+		}
+		if len(*field.dst) > 0 {
+			values = slices.DeleteFunc(values, func(v string) bool { return !slices.Contains(*field.dst, v) })
+			if len(values) == 0 {
+				f.None = true
+			}
+		}
+		*field.dst = values
+	}
+	return f
+}
+
 func (m matcher) match(f *finding.Finding) string {
 	for i := range m {
 		if m[i].Matches(f) {
@@ -222,6 +269,9 @@ func (s *Server) findings(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if err != nil {
 		s.fail(w, "exceptions", err)
 		return
+	}
+	if excMode == "only" {
+		f = exc.narrow(f)
 	}
 	page := FindingsPage{Total: -1, Items: []FindingRow{}}
 	if !filtering {
