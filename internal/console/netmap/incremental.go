@@ -1,6 +1,7 @@
 package netmap
 
 import (
+	"maps"
 	"reflect"
 
 	"github.com/kordon-dev/kordon/internal/netpol/analyzer"
@@ -24,9 +25,13 @@ import (
 // other. Both analyses cut the address ranges with the prefixes of both
 // configurations, as diff.Diff does, so their endpoints are the same.
 //
-// When the namespaces or workloads differ, it falls back to diff.Diff.
+// Namespaces enter only through the labels of those that hold workloads
+// (a namespaceSelector picks pods, and an empty namespace has none), so a
+// namespace that only a new policy names, with no workload, changes
+// nothing. When the workloads, or the labels of a namespace holding
+// workloads, differ, it falls back to diff.Diff.
 func incrementalDiff(old, new *model.Cluster) []diff.Change {
-	if !reflect.DeepEqual(old.Namespaces, new.Namespaces) || !reflect.DeepEqual(old.Workloads, new.Workloads) {
+	if !sameWorkloads(old, new) {
 		return diff.Diff(old, new)
 	}
 	changed := changedPolicies(old.Policies, new.Policies)
@@ -110,6 +115,26 @@ func sameEndpoints(a, b []analyzer.Endpoint) bool {
 	}
 	for i := range a {
 		if a[i].Name() != b[i].Name() || a[i].Kind() != b[i].Kind() {
+			return false
+		}
+	}
+	return true
+}
+
+// sameWorkloads reports whether the two configurations have the same
+// workloads and the same labels on every namespace holding one.
+func sameWorkloads(old, new *model.Cluster) bool {
+	if !reflect.DeepEqual(old.Workloads, new.Workloads) {
+		return false
+	}
+	seen := map[string]bool{}
+	for i := range old.Workloads {
+		ns := old.Workloads[i].Namespace
+		if seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		if !maps.Equal(old.NamespaceLabels(ns), new.NamespaceLabels(ns)) {
 			return false
 		}
 	}

@@ -55,10 +55,10 @@ func first(cs []diff.Change) any {
 
 // mutate returns a copy of c with n random policy edits.
 func mutate(rng *rand.Rand, c *model.Cluster, n int) *model.Cluster {
-	out := &model.Cluster{Namespaces: c.Namespaces, Workloads: c.Workloads, Policies: slices.Clone(c.Policies)}
+	out := &model.Cluster{Namespaces: slices.Clone(c.Namespaces), Workloads: c.Workloads, Policies: slices.Clone(c.Policies)}
 	for range n {
 		w := c.Workloads[rng.IntN(len(c.Workloads))]
-		switch rng.IntN(9) {
+		switch rng.IntN(10) {
 		case 0: // remove a policy
 			if len(out.Policies) > 0 {
 				i := rng.IntN(len(out.Policies))
@@ -107,6 +107,11 @@ func mutate(rng *rand.Rand, c *model.Cluster, n int) *model.Cluster {
 				p.PodSelector = model.Selector{}
 				out.Policies[i] = p
 			}
+		case 9: // a policy in a namespace the inventory lacks (Normalize adds it, empty)
+			out.Policies = append(out.Policies, model.Policy{Namespace: fmt.Sprintf("new-%d", rng.IntN(3)), Name: "allow-all",
+				AffectsIngress: true, AffectsEgress: true,
+				Ingress: []model.Rule{{Peers: []model.Peer{{NamespaceSelector: &model.Selector{}}}}},
+				Egress:  []model.Rule{{}}})
 		case 8: // egress from one workload to labelled pods in labelled namespaces
 			ns := c.Namespaces[rng.IntN(len(c.Namespaces))]
 			out.Policies = append(out.Policies, model.Policy{Namespace: w.Namespace, Name: fmt.Sprintf("to-ns-%d", rng.IntN(1000)),
