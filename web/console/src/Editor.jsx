@@ -95,8 +95,15 @@ export default function Editor() {
     setBusy(true)
     try { setPreview(await api.preview(text)); setError('') } catch (e) { setError(e.message); setPreview(null) } finally { setBusy(false) }
   }
+  // The first preview runs at once; edits wait for a 700 ms typing pause.
+  const first = useRef(true)
   useEffect(() => {
     clearTimeout(timer.current)
+    if (first.current) {
+      first.current = false
+      run(intent)
+      return undefined
+    }
     timer.current = setTimeout(() => run(intent), 700)
     return () => clearTimeout(timer.current)
   }, [intent])
