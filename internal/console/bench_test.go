@@ -6,6 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
+
+	"github.com/kordon-dev/kordon/internal/console/exceptions"
+	"github.com/kordon-dev/kordon/internal/store"
 )
 
 // benchFixture is the console over 100,000 findings (with 1 in 10 of the
@@ -85,4 +89,17 @@ func BenchmarkPages(b *testing.B) {
 	} {
 		b.Run(p.name, func(b *testing.B) { benchGet(b, c, p.path) })
 	}
+	// One active exception (the busiest rule of ns-3): excepted=only reads
+	// that rule's findings in ns-3 instead of every finding.
+	groups, err := fx.Store.Count(context.Background(), store.Filter{Types: []store.Type{store.TypeFinding}, Namespaces: []string{"ns-3"}}, []store.Column{store.ColRuleID})
+	if err != nil || len(groups) == 0 {
+		b.Fatalf("groups %v %v", groups, err)
+	}
+	if _, err := fx.Exc.Create(context.Background(), exceptions.Exception{Rule: groups[0].Key[0], Namespace: "ns-3", Reason: "bench",
+		Expires: testNow.AddDate(0, 0, 3).Format(time.DateOnly)}, "alice", testNow); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("FindingsExceptedOnlyOneException", func(b *testing.B) {
+		benchGet(b, c, "/console/api/findings?limit=50&excepted=only")
+	})
 }
