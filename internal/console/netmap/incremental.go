@@ -81,29 +81,28 @@ func incrementalDiff(old, new *model.Cluster) []diff.Change {
 	return out
 }
 
-// changedPolicies returns the policies that are only in one list, and both
-// versions of those whose content differs (policies are matched by ID).
+// changedPolicies returns every version, old and new, of the policies
+// whose ID is in only one list or whose versions differ (an inventory may
+// hold two policies of the same namespace and name, so each ID is matched
+// with all of its versions).
 func changedPolicies(old, new []model.Policy) []*model.Policy {
-	byID := make(map[string]*model.Policy, len(old))
-	for i := range old {
-		byID[old[i].ID()] = &old[i]
+	byID := func(ps []model.Policy) map[string][]*model.Policy {
+		m := make(map[string][]*model.Policy, len(ps))
+		for i := range ps {
+			m[ps[i].ID()] = append(m[ps[i].ID()], &ps[i])
+		}
+		return m
 	}
+	o, n := byID(old), byID(new)
 	var out []*model.Policy
-	seen := make(map[string]bool, len(new))
-	for i := range new {
-		n := &new[i]
-		seen[n.ID()] = true
-		o, ok := byID[n.ID()]
-		switch {
-		case !ok:
-			out = append(out, n)
-		case !reflect.DeepEqual(o, n):
-			out = append(out, o, n)
+	for id, os := range o {
+		if !reflect.DeepEqual(os, n[id]) {
+			out = append(out, os...)
 		}
 	}
-	for i := range old {
-		if !seen[old[i].ID()] {
-			out = append(out, &old[i])
+	for id, ns := range n {
+		if !reflect.DeepEqual(o[id], ns) {
+			out = append(out, ns...)
 		}
 	}
 	return out
