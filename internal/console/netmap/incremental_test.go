@@ -51,6 +51,28 @@ func TestIncrementalDiffIsExact(t *testing.T) {
 	}
 }
 
+// TestIncrementalDiffDuplicateIDs removes the first of two policies of the
+// same namespace and name: the one removed lets anything reach a workload
+// on ports 8000-8100 only, the one kept selects nothing.
+func TestIncrementalDiffDuplicateIDs(t *testing.T) {
+	c := cluster(t, 300)
+	w := c.Workloads[0]
+	ports := model.Policy{Namespace: w.Namespace, Name: "twice", PodSelector: model.Selector{MatchLabels: w.Labels}, AffectsIngress: true,
+		Ingress: []model.Rule{{Ports: []model.Port{{Protocol: portset.TCP, Port: 8000, EndPort: 8100}}}}}
+	none := model.Policy{Namespace: w.Namespace, Name: "twice", PodSelector: model.Selector{MatchLabels: map[string]string{"kordon.test/none": "x"}}, AffectsIngress: true}
+	old := &model.Cluster{Namespaces: slices.Clone(c.Namespaces), Workloads: c.Workloads, Policies: append(slices.Clone(c.Policies), ports, none)}
+	old.Normalize()
+	new := &model.Cluster{Namespaces: slices.Clone(c.Namespaces), Workloads: c.Workloads, Policies: append(slices.Clone(c.Policies), none)}
+	new.Normalize()
+	full := diff.Diff(old, new)
+	if len(full) == 0 {
+		t.Fatal("removing the policy changes nothing: the test checks nothing")
+	}
+	if got := incrementalDiff(old, new); !reflect.DeepEqual(got, full) {
+		t.Errorf("incremental diff has %d changes, full diff %d", len(got), len(full))
+	}
+}
+
 func first(cs []diff.Change) any {
 	if len(cs) == 0 {
 		return nil
