@@ -3,9 +3,10 @@ import cytoscape from 'cytoscape'
 import { api } from './api.js'
 
 // layoutOf picks the layout of one level. The namespaces level is drawn
-// in concentric rings, the namespaces with the most workloads in the
-// middle: deterministic and linear in the nodes, where the force-directed
-// cose took most of a second for 47 namespaces. Node boxes include their
+// in concentric rings of 8, 16, 24… nodes, the namespaces with the most
+// workloads in the middle (rings from rings()): deterministic and linear
+// in the nodes, where the force-directed cose took most of a second for
+// 47 namespaces. Node boxes include their
 // labels, so neither nodes nor names overlap. A namespace's workloads
 // (at most 60) keep cose; more are drawn on a grid.
 function layoutOf(view) {
@@ -13,11 +14,26 @@ function layoutOf(view) {
     return {
       name: 'concentric', animate: false, avoidOverlap: true, nodeDimensionsIncludeLabels: true,
       minNodeSpacing: 12, spacingFactor: 1.05,
-      concentric: (n) => n.data('size'),
-      levelWidth: () => 12,
+      concentric: (n) => -n.data('ring'),
+      levelWidth: () => 1,
     }
   }
   return { name: view.nodes.length > 60 ? 'grid' : 'cose', animate: false }
+}
+
+// rings numbers the nodes' rings for the concentric layout: by workloads
+// (most first, then by name), 8 in the first ring, 16 in the second…
+function rings(nodes) {
+  const order = [...nodes].sort((a, b) => (b.workloads || 0) - (a.workloads || 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const ring = new Map()
+  let r = 0
+  let left = 8
+  for (const n of order) {
+    if (left === 0) { r++; left = 8 * (r + 1) }
+    ring.set(n.id, r)
+    left--
+  }
+  return ring
 }
 
 // Graph draws one level of the map: namespaces (sized by workloads, red
@@ -27,9 +43,10 @@ function Graph({ view, onTap, selected }) {
   const cyRef = useRef(null)
   useEffect(() => {
     if (!view) return
+    const ring = rings(view.nodes)
     const elements = [
       ...view.nodes.map((n) => ({
-        data: { id: n.id, label: n.id, size: 20 + Math.min(60, 4 * Math.sqrt(n.workloads || 1)), open: n.unprotected > 0 ? 1 : 0, kind: n.kind },
+        data: { id: n.id, label: n.id, ring: ring.get(n.id), size: 20 + Math.min(60, 4 * Math.sqrt(n.workloads || 1)), open: n.unprotected > 0 ? 1 : 0, kind: n.kind },
       })),
       ...view.edges.filter((e) => e.src !== e.dst).map((e) => ({ data: { id: e.src + '>' + e.dst, source: e.src, target: e.dst, pairs: e.pairs, state: e.state || 'allowed' } })),
     ]
