@@ -150,6 +150,29 @@ func waitFor(t *testing.T, what string, cond func() bool, probe *bpf.Probe) {
 	}
 }
 
+// freshCgroup makes a cgroup v2 named prefix-PID below the root and
+// returns its name, its directory and an open descriptor for
+// SysProcAttr.CgroupFD, all removed when the test ends.
+func freshCgroup(t *testing.T, prefix string) (string, string, *os.File) {
+	t.Helper()
+	root, err := attribution.Cgroup2Mount("/proc")
+	if err != nil {
+		t.Skip("no cgroup v2 hierarchy: ", err)
+	}
+	name := fmt.Sprintf("%s-%d", prefix, os.Getpid())
+	dir := filepath.Join(root, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dir) })
+	cg, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cg.Close() })
+	return name, dir, cg
+}
+
 // TestSensorEndToEnd runs the sensor on the real kernel: real processes in
 // a fresh cgroup and network namespace are seen (exec, open, connect, TCP
 // in both directions), a profile is learned and locked, a new executable
@@ -161,21 +184,7 @@ func TestSensorEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	root, err := attribution.Cgroup2Mount("/proc")
-	if err != nil {
-		t.Skip("no cgroup v2 hierarchy: ", err)
-	}
-	name := fmt.Sprintf("kordon-sensor-it-%d", os.Getpid())
-	dir := filepath.Join(root, name)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(dir)
-	cg, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cg.Close()
+	name, dir, cg := freshCgroup(t, "kordon-sensor-it")
 
 	// Watch the test's cgroup only (filtered in the kernel), so that the
 	// rest of a busy machine cannot fill the ring buffer.
@@ -363,21 +372,7 @@ func TestSensorKernelRateLimit(t *testing.T) {
 	requireBPF(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	root, err := attribution.Cgroup2Mount("/proc")
-	if err != nil {
-		t.Skip("no cgroup v2 hierarchy: ", err)
-	}
-	name := fmt.Sprintf("kordon-sensor-limit-%d", os.Getpid())
-	dir := filepath.Join(root, name)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(dir)
-	cg, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cg.Close()
+	name, dir, cg := freshCgroup(t, "kordon-sensor-limit")
 	probe, err := bpf.Load(bpf.Options{RingBytes: 1 << 20, Watch: []string{dir},
 		Limits: bpf.Limits{OpenRate: 1, OpenBurst: 20, DedupWindow: time.Minute}})
 	if err != nil {

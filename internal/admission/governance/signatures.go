@@ -106,12 +106,63 @@ func (p *VerifiedImages) ID() string { return VerifiedImagesID }
 // not be judged (registry errors, deadline) are returned as an error
 // beside the violations of the others.
 func (p *VerifiedImages) Check(ctx context.Context, req *Request) ([]Violation, error) {
-	if req.Object == nil || (req.Operation != Create && req.Operation != Update) {
+	todo := newImages(req)
+	if len(todo) == 0 {
 		return nil, nil
+	}
+	// Images are judged concurrently (a few at a time), so that a pod's
+	// cold images share the deadline instead of queueing for it; the
+	// results keep the containers' order.
+	type verdict struct {
+		vs  []Violation
+		err error
+	}
+	verdicts := eachImage(todo, func(c container) verdict {
+		vs, err := p.judge(ctx, c)
+		return verdict{vs, err}
+	})
+	var out []Violation
+	var errs []error
+	for _, v := range verdicts {
+		out = append(out, v.vs...)
+		if v.err != nil {
+			errs = append(errs, v.err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// maxConcurrentImages bounds the images of one request verified at once.
+const maxConcurrentImages = 4
+
+// eachImage calls judge for each container, maxConcurrentImages at a
+// time, and returns the results in the containers' order.
+func eachImage[T any](todo []container, judge func(container) T) []T {
+	out := make([]T, len(todo))
+	sem := make(chan struct{}, maxConcurrentImages)
+	var wg sync.WaitGroup
+	for i, c := range todo {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = judge(c)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// newImages lists the containers of a CREATE or UPDATE of a pod or
+// workload whose images need judging: each image once, and on UPDATE only
+// images the old object did not already run. It is empty for other
+// requests.
+func newImages(req *Request) []container {
+	if req.Object == nil || (req.Operation != Create && req.Operation != Update) {
+		return nil
 	}
 	_, spec, ok := k8s.PodTemplate(req.Object)
 	if !ok {
-		return nil, nil
+		return nil
 	}
 	kept := map[string]bool{}
 	if req.Operation == Update && req.OldObject != nil {
@@ -128,37 +179,8 @@ func (p *VerifiedImages) Check(ctx context.Context, req *Request) ([]Violation, 
 			todo = append(todo, c)
 		}
 	}
-	// Images are judged concurrently (a few at a time), so that a pod's
-	// cold images share the deadline instead of queueing for it; the
-	// results keep the containers' order.
-	type verdict struct {
-		vs  []Violation
-		err error
-	}
-	verdicts := make([]verdict, len(todo))
-	sem := make(chan struct{}, maxConcurrentImages)
-	var wg sync.WaitGroup
-	for i, c := range todo {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			verdicts[i].vs, verdicts[i].err = p.judge(ctx, c)
-		})
-	}
-	wg.Wait()
-	var out []Violation
-	var errs []error
-	for _, v := range verdicts {
-		out = append(out, v.vs...)
-		if v.err != nil {
-			errs = append(errs, v.err)
-		}
-	}
-	return out, errors.Join(errs...)
+	return todo
 }
-
-// maxConcurrentImages bounds the images of one request verified at once.
-const maxConcurrentImages = 4
 
 // container is one container's name and image.
 type container struct{ name, image string }

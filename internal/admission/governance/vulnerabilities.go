@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -59,40 +58,12 @@ func (p *VulnerableImages) ID() string { return VulnerableImagesID }
 // one (UnscannedImageID, capped at the unscanned action) per container
 // whose image could not be judged. It returns an error only when ctx ends.
 func (p *VulnerableImages) Check(ctx context.Context, req *Request) ([]Violation, error) {
-	if req.Object == nil || (req.Operation != Create && req.Operation != Update) {
+	todo := newImages(req)
+	if len(todo) == 0 {
 		return nil, nil
-	}
-	_, spec, ok := k8s.PodTemplate(req.Object)
-	if !ok {
-		return nil, nil
-	}
-	kept := map[string]bool{}
-	if req.Operation == Update && req.OldObject != nil {
-		if _, old, ok := k8s.PodTemplate(req.OldObject); ok {
-			for _, img := range images(old) {
-				kept[img.image] = true
-			}
-		}
-	}
-	var todo []container
-	for _, c := range images(spec) {
-		if !kept[c.image] {
-			kept[c.image] = true
-			todo = append(todo, c)
-		}
 	}
 	statuses := statusDigests(req)
-	out := make([][]Violation, len(todo))
-	sem := make(chan struct{}, maxConcurrentImages)
-	var wg sync.WaitGroup
-	for i, c := range todo {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			out[i] = p.judge(ctx, c, statuses)
-		})
-	}
-	wg.Wait()
+	out := eachImage(todo, func(c container) []Violation { return p.judge(ctx, c, statuses) })
 	if err := ctx.Err(); err != nil {
 		return slices.Concat(out...), fmt.Errorf("vulnerable images: %w", context.Cause(ctx))
 	}
