@@ -79,7 +79,15 @@ type Config struct {
 	// inspected, which bounds the CPU an attacker can make the engine
 	// burn with expensive requests.
 	MaxOverdue int
+	// NoScreen evaluates every CRS rule in Coraza for every request.
+	// By default Kordon's rule screen first proves, for most requests,
+	// that none of CRS's attack-detection rules can match, and Coraza then
+	// runs without them (the verdict is the same; docs/waf.md): NoScreen
+	// is slower and meant for diagnosis.
+	NoScreen bool
 
+	// screen replaces the screen New builds (tests).
+	screen Screen
 	// baseline leaves out the engine's speed settings (directives): the
 	// reference the equivalence test and the benchmarks compare with.
 	baseline bool

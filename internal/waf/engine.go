@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,10 +26,17 @@ import (
 // Engine is a compiled WAF: Coraza with the Core Rule Set and the
 // configuration it was built from. It is safe for concurrent use.
 type Engine struct {
-	waf     coraza.WAF
-	cfg     Config
-	stages  []Stage
-	ruleIDs []int
+	waf coraza.WAF
+	// lite is CRS without the rules the screen stands for; nil when the
+	// engine runs without a screen (Config.NoScreen, TestMode baseline).
+	lite   coraza.WAF
+	screen Screen
+	// screened and escalated count transactions begun on the lite rule
+	// set and those the screen sent to the full one.
+	screened, escalated atomic.Int64
+	cfg                 Config
+	stages              []Stage
+	ruleIDs             []int
 	// overdue counts inspections abandoned at their time bound whose
 	// Coraza evaluation is still running (it cannot be interrupted).
 	overdue    atomic.Int64
@@ -59,7 +67,49 @@ func New(cfg Config, stages ...Stage) (*Engine, error) {
 		return nil, fmt.Errorf("compile the core rule set: %w", err)
 	}
 	slices.Sort(ids)
-	return &Engine{waf: w, cfg: cfg, stages: stages, ruleIDs: slices.Compact(ids), maxOverdue: int64(cfg.MaxOverdue)}, nil
+	e := &Engine{waf: w, cfg: cfg, stages: stages, ruleIDs: slices.Compact(ids), maxOverdue: int64(cfg.MaxOverdue)}
+	if !cfg.NoScreen && !cfg.baseline {
+		s := cfg.screen
+		if s == nil {
+			if s, err = newScreen(cfg); err != nil {
+				return nil, fmt.Errorf("build the rule screen: %w", err)
+			}
+		}
+		if err := e.withScreen(s); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// withScreen compiles the lite rule set: CRS without the rules s stands
+// for.
+func (e *Engine) withScreen(s Screen) error {
+	ids := s.RuleIDs()
+	if len(ids) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(directives(e.cfg))
+	for chunk := range slices.Chunk(ids, 64) {
+		b.WriteString("SecRuleRemoveById")
+		for _, id := range chunk {
+			fmt.Fprintf(&b, " %d", id)
+		}
+		b.WriteString("\n")
+	}
+	lite, err := coraza.NewWAF(coraza.NewWAFConfig().WithRootFS(coreruleset.FS).WithDirectives(b.String()))
+	if err != nil {
+		return fmt.Errorf("compile the core rule set without the screened rules: %w", err)
+	}
+	e.lite, e.screen = lite, s
+	return nil
+}
+
+// ScreenStats returns how many transactions began on the lite rule set
+// and how many of them the screen sent to the full rule set.
+func (e *Engine) ScreenStats() (screened, escalated int64) {
+	return e.screened.Load(), e.escalated.Load()
 }
 
 // Config returns the configuration with defaults filled in.
@@ -114,6 +164,16 @@ type Tx struct {
 	mu sync.Mutex
 	// abandoned: a phase overran; its goroutine owns tx and closes it.
 	abandoned bool
+	// lite: tx runs the lite rule set (Engine.screen decides after each
+	// phase whether it must move to the full one).
+	lite bool
+	// bodyRead: the request body went into tx (it is replayed from there
+	// when tx moves to the full rule set).
+	bodyRead bool
+	// The response's status line and headers (replayed likewise).
+	respStatus int
+	respProto  string
+	respHeader http.Header
 }
 
 // run runs one phase's Coraza work f in a goroutine and waits for it
@@ -126,6 +186,15 @@ func (t *Tx) run(ctx context.Context, phase string, deadline time.Time, f func()
 	}
 	if t.e.overdue.Load() >= t.e.maxOverdue {
 		return fmt.Errorf("%s: %w", phase, ErrOverloaded)
+	}
+	if ctx.Err() != nil {
+		// The caller gave up before the phase began: the transaction is
+		// abandoned without running it.
+		t.mu.Lock()
+		t.abandoned = true
+		t.mu.Unlock()
+		_ = t.tx.Close()
+		return fmt.Errorf("%s: %w", phase, context.Cause(ctx))
 	}
 	var (
 		done     = make(chan struct{})
@@ -173,12 +242,70 @@ func (t *Tx) run(ctx context.Context, phase string, deadline time.Time, f func()
 	return cause
 }
 
-// Begin starts the inspection of r.
+// Begin starts the inspection of r: on the lite rule set when the engine
+// has a screen, else on the full one.
 func (e *Engine) Begin(r *Request) *Tx {
 	if r.ID == "" {
 		r.ID = NewRequestID()
 	}
+	if e.lite != nil {
+		e.screened.Add(1)
+		return &Tx{e: e, tx: e.lite.NewTransactionWithID(r.ID), req: r, lite: true}
+	}
 	return &Tx{e: e, tx: e.waf.NewTransactionWithID(r.ID), req: r}
+}
+
+// screenPhase runs after phase of the lite transaction: when the screen
+// cannot prove that none of the rules it stands for matches, the
+// transaction moves to the full rule set, which replays the phases up to
+// this one and whose interruption then counts instead of it.
+func (t *Tx) screenPhase(phase int, it *types.Interruption, respBody []byte) (*types.Interruption, error) {
+	if !t.lite {
+		return it, nil
+	}
+	st, ok := t.tx.(plugintypes.TransactionState)
+	if ok && t.e.screen.Clean(phase, st) {
+		return it, nil
+	}
+	return t.escalate(phase, respBody)
+}
+
+// escalate replaces the lite transaction with one of the full rule set
+// and replays on it the phases up to upto, with the inputs the lite one
+// was given (its buffered request body, the response headers and body).
+// It returns the interruption of the last phase replayed.
+func (t *Tx) escalate(upto int, respBody []byte) (*types.Interruption, error) {
+	t.e.escalated.Add(1)
+	old := t.tx
+	defer func() { _ = old.Close() }()
+	t.tx, t.lite = t.e.waf.NewTransactionWithID(t.req.ID), false
+	if it := t.requestHeaders(); it != nil || upto == 1 {
+		return it, nil
+	}
+	if t.bodyRead {
+		r, err := old.RequestBodyReader()
+		if err != nil {
+			return nil, fmt.Errorf("replay the request body: %w", err)
+		}
+		it, _, err := t.tx.ReadRequestBodyFrom(r)
+		if err != nil {
+			return nil, fmt.Errorf("replay the request body: %w", err)
+		}
+		if it != nil {
+			return it, nil
+		}
+	}
+	it, err := t.tx.ProcessRequestBody()
+	if err != nil {
+		return nil, fmt.Errorf("inspect request body: %w", err)
+	}
+	if it != nil || upto == 2 {
+		return it, nil
+	}
+	if it := t.responseHeaders(); it != nil || upto == 3 {
+		return it, nil
+	}
+	return t.responseBody(respBody)
 }
 
 // ID returns the request ID.
@@ -206,7 +333,14 @@ func (t *Tx) interrupted(it *types.Interruption) *Block {
 func (t *Tx) RequestHeaders(ctx context.Context) (*Block, error) {
 	t.deadline = time.Now().Add(t.e.cfg.InspectTimeout)
 	var it *types.Interruption
-	err := t.run(ctx, "request headers (phase 1)", t.deadline, func() { it = t.requestHeaders() })
+	var serr error
+	err := t.run(ctx, "request headers (phase 1)", t.deadline, func() {
+		it = t.requestHeaders()
+		it, serr = t.screenPhase(1, it, nil)
+	})
+	if err == nil {
+		err = serr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +434,7 @@ func (t *Tx) requestBody(body io.Reader) (it *types.Interruption, fwd, rest io.R
 	if body != nil && body != http.NoBody && t.tx.IsRequestBodyAccessible() {
 		// Coraza reads at most the limit plus one byte (its limit is set
 		// one over ours): reaching it means the body is too large.
+		t.bodyRead = true
 		it, _, err := t.tx.ReadRequestBodyFrom(body)
 		if err != nil {
 			return nil, nil, nil, &readError{fmt.Errorf("read request body: %w", err)}
@@ -316,17 +451,38 @@ func (t *Tx) requestBody(body io.Reader) (it *types.Interruption, fwd, rest io.R
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("inspect request body: %w", err)
 	}
+	if it, err = t.screenPhase(2, it, nil); err != nil {
+		return nil, nil, nil, err
+	}
+	if fwd != http.NoBody {
+		// The transaction may have moved to the full rule set.
+		if fwd, err = t.tx.RequestBodyReader(); err != nil {
+			return nil, nil, nil, fmt.Errorf("buffer request body: %w", err)
+		}
+	}
 	return it, fwd, rest, nil
 }
 
 // ResponseHeaders runs phase 3.
 func (t *Tx) ResponseHeaders(status int, proto string, h http.Header) *Block {
-	for _, k := range slices.Sorted(maps.Keys(h)) {
-		for _, v := range h[k] {
+	t.respStatus, t.respProto, t.respHeader = status, proto, h
+	it, err := t.screenPhase(3, t.responseHeaders(), nil)
+	if err != nil {
+		// Only a replayed request body can fail, and it was read
+		// before: refuse rather than pass the response uninspected.
+		t.blocked = &Block{Status: http.StatusInternalServerError}
+		return t.blocked
+	}
+	return t.interrupted(it)
+}
+
+func (t *Tx) responseHeaders() *types.Interruption {
+	for _, k := range slices.Sorted(maps.Keys(t.respHeader)) {
+		for _, v := range t.respHeader[k] {
 			t.tx.AddResponseHeader(k, v)
 		}
 	}
-	return t.interrupted(t.tx.ProcessResponseHeaders(status, proto))
+	return t.tx.ProcessResponseHeaders(t.respStatus, t.respProto)
 }
 
 // InspectsResponseBody reports whether phase 4 reads the response body
@@ -369,7 +525,7 @@ func (t *Tx) responseBody(body []byte) (*types.Interruption, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inspect response body: %w", err)
 	}
-	return it, nil
+	return t.screenPhase(4, it, body)
 }
 
 // Finish runs phase 5, closes the transaction and returns the decision.

@@ -136,7 +136,6 @@ func TestEquivalence(t *testing.T) {
 			{PathPrefix: "/", Methods: []string{"POST"}, Rules: []string{"941100"}},
 		}}},
 	}
-	ctx := context.Background()
 	for _, c := range configs {
 		t.Run(c.name, func(t *testing.T) {
 			// No inspection bound in practice: a request overrunning it on
@@ -152,43 +151,54 @@ func TestEquivalence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			matched, blocked, unstable := 0, 0, 0
-			for _, it := range corpus {
-				want := pass(ctx, base, it)
-				got := pass(ctx, opt, it)
-				if !reflect.DeepEqual(got, want) {
-					switch same, stable := againstReruns(ctx, base, it, want, got); {
-					case same:
-						// One of the outcomes Coraza gives this request.
-						if !stable {
-							unstable++
-						}
-					case !stable:
-						// Coraza reports this request differently from run
-						// to run (it walks some collections, such as
-						// multipart part headers, in Go's random map
-						// order): the verdict must still be the same.
-						unstable++
-						if !reflect.DeepEqual(got.verdict(), want.verdict()) {
-							t.Errorf("%s: verdict with the speed settings\n%+v\nwithout\n%+v", it.name, got.verdict(), want.verdict())
-						}
-					default:
-						t.Errorf("%s: with the speed settings\n%+v\nwithout\n%+v", it.name, got, want)
-					}
-				}
-				if len(want.Matches) > 0 {
-					matched++
-				}
-				if want.Blocked != nil {
-					blocked++
-				}
-			}
+			matched, blocked, unstable := compareEngines(t, corpus, opt, base)
 			t.Logf("%d requests, %d with matched rules, %d blocked; %d reported differently by Coraza from run to run (same verdict required)", len(corpus), matched, blocked, unstable)
 			if matched == 0 {
 				t.Error("no rule matched anywhere: the corpus does not exercise the rules")
 			}
 		})
 	}
+}
+
+// compareEngines requires got to give every request of corpus the outcome
+// want (the reference) gives it, allowing for the requests Coraza itself
+// reports differently from run to run (then the verdict must be the
+// same). It returns how many requests matched rules, were blocked, and
+// were reported unstably.
+func compareEngines(t *testing.T, corpus []corpusItem, opt, base *Engine) (matched, blocked, unstable int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, it := range corpus {
+		want := pass(ctx, base, it)
+		got := pass(ctx, opt, it)
+		if !reflect.DeepEqual(got, want) {
+			switch same, stable := againstReruns(ctx, base, it, want, got); {
+			case same:
+				// One of the outcomes Coraza gives this request.
+				if !stable {
+					unstable++
+				}
+			case !stable:
+				// Coraza reports this request differently from run
+				// to run (it walks some collections, such as
+				// multipart part headers, in Go's random map
+				// order): the verdict must still be the same.
+				unstable++
+				if !reflect.DeepEqual(got.verdict(), want.verdict()) {
+					t.Errorf("%s: verdict with the optimisations\n%+v\nwithout them\n%+v", it.name, got.verdict(), want.verdict())
+				}
+			default:
+				t.Errorf("%s: with the optimisations\n%+v\nwithout them\n%+v", it.name, got, want)
+			}
+		}
+		if len(want.Matches) > 0 {
+			matched++
+		}
+		if want.Blocked != nil {
+			blocked++
+		}
+	}
+	return matched, blocked, unstable
 }
 
 // benignCorpus is requests of many shapes an application sees, with
