@@ -44,6 +44,7 @@ type wafServeFlags struct {
 	openapi, unknownRoute       string
 	botsFile                    string
 	gcPercent                   int
+	noScreen                    bool
 }
 
 func newWAFServeCmd() *cobra.Command {
@@ -105,6 +106,7 @@ logged rules that matched, and CRS's regression-test settings apply (rule
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "on SIGTERM, time to finish requests in flight")
 	fl.StringVar(&f.openapi, "openapi", "", "OpenAPI 3.0/3.1 specification of the upstream API: requests that break it are blocked (KOR-WAF-101..105; docs/waf-api.md)")
 	fl.StringVar(&f.unknownRoute, "unknown-route", "block", "with --openapi, what a request for an undeclared route does: block or log")
+	fl.BoolVar(&f.noScreen, "no-screen", false, "evaluate every CRS rule in Coraza for every request instead of first proving, in Kordon's rule screen, that CRS's detection rules cannot match (same verdicts, several times slower; for diagnosis)")
 	fl.IntVar(&f.gcPercent, "gc-percent", waf.DefaultGCPercent, "Go garbage collector target (GOGC): higher spends less CPU per request and more memory; 0 keeps Go's default or the GOGC variable (which also wins when this flag is not given)")
 	fl.StringVar(&f.botsFile, "bots", "", "bot protection configuration (rate limits, user agents, JavaScript challenge; YAML, docs/waf-bots.md); the proxy only")
 	return cmd
@@ -125,7 +127,7 @@ func runWAFServe(cmd *cobra.Command, f *wafServeFlags) error {
 	}
 	cfg := waf.Config{Paranoia: f.paranoia, InboundThreshold: f.inbound, OutboundThreshold: f.outbound,
 		Mode: waf.Mode(f.mode), TestMode: f.testMode, RequestBodyLimit: f.reqBody, ResponseBodyLimit: f.respBody,
-		InspectTimeout: f.inspectTimeout, MaxOverdue: f.maxOverdue}
+		InspectTimeout: f.inspectTimeout, MaxOverdue: f.maxOverdue, NoScreen: f.noScreen}
 	if f.configFile != "" {
 		fc, err := waf.LoadFile(f.configFile)
 		if err != nil {

@@ -167,6 +167,8 @@ type Tx struct {
 	// lite: tx runs the lite rule set (Engine.screen decides after each
 	// phase whether it must move to the full one).
 	lite bool
+	// small: the request line and headers are at most inlineBytes.
+	small bool
 	// bodyRead: the request body went into tx (it is replayed from there
 	// when tx moves to the full rule set).
 	bodyRead bool
@@ -176,11 +178,26 @@ type Tx struct {
 	respHeader http.Header
 }
 
-// run runs one phase's Coraza work f in a goroutine and waits for it
-// until deadline or ctx ends. Coraza cannot be interrupted: an overrunning
-// phase is abandoned (it closes the transaction when it ends) and counted
-// against Config.MaxOverdue. A panic in f is returned as an error.
-func (t *Tx) run(ctx context.Context, phase string, deadline time.Time, f func()) error {
+// inlineBytes is the largest phase input (request line and headers
+// without a body, or a response body) inspected on the caller's
+// goroutine. Coraza's work grows with the input; on 2 KB of hostile input
+// the full rule set at paranoia level 4 takes about 30 ms, far below any
+// sensible inspection bound, while handing a phase to another goroutine
+// and back costs about 15 µs, a tenth of a benign request's inspection
+// (docs/benchmarks.md, WAF).
+const inlineBytes = 2 << 10
+
+// inlineBound is the smallest inspection bound under which phases with
+// small inputs still run on the caller's goroutine.
+const inlineBound = 250 * time.Millisecond
+
+// run runs one phase's Coraza work f and waits for it until deadline or
+// ctx ends: in a goroutine, unless inline (a small input and a bound of
+// at least inlineBound) where it runs on the caller's goroutine. Coraza
+// cannot be interrupted: an overrunning phase is abandoned (it closes the
+// transaction when it ends) and counted against Config.MaxOverdue. A
+// panic in f is returned as an error.
+func (t *Tx) run(ctx context.Context, phase string, deadline time.Time, inline bool, f func()) error {
 	if t.abandoned {
 		return fmt.Errorf("%s: %w", phase, ErrInspectionTimeout)
 	}
@@ -195,6 +212,9 @@ func (t *Tx) run(ctx context.Context, phase string, deadline time.Time, f func()
 		t.mu.Unlock()
 		_ = t.tx.Close()
 		return fmt.Errorf("%s: %w", phase, context.Cause(ctx))
+	}
+	if inline && t.e.cfg.InspectTimeout >= inlineBound {
+		return runInline(phase, f)
 	}
 	var (
 		done     = make(chan struct{})
@@ -240,6 +260,17 @@ func (t *Tx) run(ctx context.Context, phase string, deadline time.Time, f func()
 	t.abandoned = true
 	t.e.overdue.Add(1)
 	return cause
+}
+
+// runInline runs f, returning a panic as an error.
+func runInline(phase string, f func()) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%s: panic: %v", phase, v)
+		}
+	}()
+	f()
+	return nil
 }
 
 // Begin starts the inspection of r: on the lite rule set when the engine
@@ -334,7 +365,8 @@ func (t *Tx) RequestHeaders(ctx context.Context) (*Block, error) {
 	t.deadline = time.Now().Add(t.e.cfg.InspectTimeout)
 	var it *types.Interruption
 	var serr error
-	err := t.run(ctx, "request headers (phase 1)", t.deadline, func() {
+	t.small = t.headerBytes() <= inlineBytes
+	err := t.run(ctx, "request headers (phase 1)", t.deadline, t.small, func() {
 		it = t.requestHeaders()
 		it, serr = t.screenPhase(1, it, nil)
 	})
@@ -379,7 +411,8 @@ func (t *Tx) RequestBody(ctx context.Context, body io.Reader) (*Block, io.Reader
 	if t.deadline.IsZero() {
 		return nil, nil, errors.New("request body inspected before its headers")
 	}
-	rerr := t.run(ctx, "request body (phase 2)", t.deadline, func() {
+	bodiless := body == nil || body == http.NoBody
+	rerr := t.run(ctx, "request body (phase 2)", t.deadline, t.small && bodiless, func() {
 		it, fwd, rest, err = t.requestBody(body)
 	})
 	if rerr != nil {
@@ -499,7 +532,7 @@ func (t *Tx) ResponseBody(ctx context.Context, body []byte) (*Block, error) {
 		it  *types.Interruption
 		err error
 	)
-	rerr := t.run(ctx, "response body (phase 4)", time.Now().Add(t.e.cfg.InspectTimeout), func() {
+	rerr := t.run(ctx, "response body (phase 4)", time.Now().Add(t.e.cfg.InspectTimeout), t.small && len(body) <= inlineBytes, func() {
 		it, err = t.responseBody(body)
 	})
 	if rerr != nil {
@@ -564,6 +597,18 @@ func txInt(st plugintypes.TransactionState, name string) int {
 		return 0
 	}
 	n, _ := strconv.Atoi(v[0])
+	return n
+}
+
+// headerBytes is the size of the request line and headers.
+func (t *Tx) headerBytes() int {
+	r := t.req
+	n := len(r.Method) + len(r.URI) + len(r.Proto) + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
 	return n
 }
 
