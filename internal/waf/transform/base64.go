@@ -70,5 +70,5 @@ func decodeBase64(s string, ext bool) string {
 	case 3:
 		out = append(out, byte(acc>>10), byte(acc>>2))
 	}
-	return string(out)
+	return ownedString(out)
 }

@@ -27,7 +27,7 @@ func replaceComments(s string) (string, bool, error) {
 		out = append(out, s[i:i+next]...)
 		i += next
 	}
-	return string(out), true, nil
+	return ownedString(out), true, nil
 }
 
 // removeCommentsChar deletes the comment markers "/*", "*/", "<!--", "-->", "--" and "#",
@@ -61,7 +61,7 @@ func removeCommentsChar(s string) (string, bool, error) {
 	if !changed {
 		return s, false, nil
 	}
-	return string(out), true, nil
+	return ownedString(out), true, nil
 }
 
 // removeComments removes C comments /* ... */ and HTML comments <!-- ... -->, and cuts the
@@ -121,5 +121,5 @@ scan:
 	if !changed {
 		return s, false, nil
 	}
-	return string(out), true, nil
+	return ownedString(out), true, nil
 }

@@ -92,5 +92,5 @@ func urlEncode(s string) (string, bool, error) {
 	if out == nil {
 		return s, false, nil
 	}
-	return string(out), true, nil
+	return ownedString(out), true, nil
 }

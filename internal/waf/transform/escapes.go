@@ -68,7 +68,7 @@ func jsDecode(s string) (string, bool, error) {
 			i += 2
 		}
 	}
-	return string(out), changed, nil
+	return ownedString(out), changed, nil
 }
 
 // braceEscapeDigits returns the number of hexadecimal digits of a \u{H..H} escape (1-6,
@@ -148,7 +148,7 @@ func escapeSeqDecode(s string) (string, bool, error) {
 			i += 2
 		}
 	}
-	return string(out), changed, nil
+	return ownedString(out), changed, nil
 }
 
 // cssDecode decodes CSS escapes: a backslash and one to six hexadecimal digits become the code
@@ -201,5 +201,5 @@ func cssDecode(s string) (string, bool, error) {
 			i++
 		}
 	}
-	return string(out), true, nil
+	return ownedString(out), true, nil
 }

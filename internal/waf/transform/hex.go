@@ -1,5 +1,7 @@
 package transform
 
+import "unsafe"
+
 // hexValue maps a byte to its value as a hexadecimal digit, or -1 for a byte that is not one.
 var hexValue = func() (t [256]int8) {
 	for i := range t {
@@ -30,3 +32,7 @@ func isCSpace(b byte) bool {
 	}
 	return false
 }
+
+// ownedString returns b as a string without copying it. The caller hands b over: nothing may
+// write to b afterwards.
+func ownedString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

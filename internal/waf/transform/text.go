@@ -106,7 +106,7 @@ func utf8toUnicode(s string) (string, bool, error) {
 		}
 		out = strconv.AppendUint(out, uint64(r), 16)
 	}
-	return string(out), true, nil
+	return ownedString(out), true, nil
 }
 
 // cmdLine normalizes a command line as ModSecurity's cmdLine does: it deletes \ " ' ^, turns
@@ -152,7 +152,7 @@ func cmdLine(s string) (string, bool, error) {
 			out = append(out, b)
 		}
 	}
-	return string(out), changed, nil
+	return ownedString(out), changed, nil
 }
 
 func cmdLineSpecial(b byte) bool {
@@ -192,7 +192,7 @@ func removeWhitespace(s string) (string, bool, error) {
 		// No space and no invalid byte: the input itself, as Coraza returns it.
 		return s, false, nil
 	}
-	return string(out), changed, nil
+	return ownedString(out), changed, nil
 }
 
 func asciiSpace(b byte) bool {
@@ -235,7 +235,7 @@ func compressWhitespace(s string) (string, bool, error) {
 		}
 		i += n
 	}
-	return string(out), changed, nil
+	return ownedString(out), changed, nil
 }
 
 func latinSpace(r rune) bool {

@@ -41,7 +41,7 @@ func urlDecodeUni(s string) (string, bool, error) {
 			i++
 		}
 	}
-	return string(out), changed, nil
+	return ownedString(out), changed, nil
 }
 
 // uniByte is the byte a %uHHHH escape with the given (checked) hexadecimal digits decodes to.
@@ -80,5 +80,5 @@ func urlDecode(s string) (string, bool, error) {
 			i++
 		}
 	}
-	return string(out), true, nil
+	return ownedString(out), true, nil
 }
