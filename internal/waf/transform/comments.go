@@ -33,12 +33,19 @@ func replaceComments(s string) (string, bool, error) {
 // removeCommentsChar deletes the comment markers "/*", "*/", "<!--", "-->", "--" and "#",
 // scanning left to right. changed reports that one was deleted.
 func removeCommentsChar(s string) (string, bool, error) {
-	if strings.IndexAny(s, "/*<-#") < 0 {
+	first := len(s)
+	for _, marker := range []string{"/*", "*/", "<!--", "--", "#"} { // "-->" starts with "--"
+		if i := strings.Index(s[:min(len(s), first+len(marker)-1)], marker); i >= 0 {
+			first = i
+		}
+	}
+	if first == len(s) {
 		return s, false, nil
 	}
-	out := make([]byte, 0, len(s))
+	out := make([]byte, first, len(s))
+	copy(out, s[:first])
 	changed := false
-	for i := 0; i < len(s); {
+	for i := first; i < len(s); {
 		rest := s[i:]
 		switch {
 		case strings.HasPrefix(rest, "/*"), strings.HasPrefix(rest, "*/"), strings.HasPrefix(rest, "--") && !strings.HasPrefix(rest, "-->"):

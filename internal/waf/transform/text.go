@@ -113,16 +113,14 @@ func utf8toUnicode(s string) (string, bool, error) {
 // each run of space, tab, CR, LF, ',' and ';' into one space, deletes a space before '/' or '(',
 // and lowers ASCII letters. changed reports that the output differs from the input.
 func cmdLine(s string) (string, bool, error) {
-	i := 0
-	for i < len(s) && !cmdLineSpecial(s[i]) {
-		i++
-	}
+	i, inSpace := cmdLineUnchanged(s)
 	if i == len(s) {
 		return s, false, nil
 	}
+	// s[:i] comes out as it is; the loop goes on in the state the scan left.
 	out := make([]byte, i, len(s))
 	copy(out, s[:i])
-	changed, inSpace := false, false
+	changed := false
 	for ; i < len(s); i++ {
 		b := s[i]
 		switch b {
@@ -153,6 +151,29 @@ func cmdLine(s string) (string, bool, error) {
 		}
 	}
 	return ownedString(out), changed, nil
+}
+
+// cmdLineUnchanged returns the length of the longest prefix of s that cmdLine copies unchanged,
+// and whether that prefix ends in a space.
+func cmdLineUnchanged(s string) (n int, inSpace bool) {
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b == ' ':
+			if inSpace {
+				return i, true
+			}
+			inSpace = true
+		case b == '/' || b == '(':
+			if inSpace {
+				return i, true
+			}
+		case cmdLineSpecial(b):
+			return i, inSpace
+		default:
+			inSpace = false
+		}
+	}
+	return len(s), inSpace
 }
 
 func cmdLineSpecial(b byte) bool {
