@@ -227,19 +227,28 @@ func asciiSpace(b byte) bool {
 // compressWhitespace turns each run of white space (the C white space bytes, U+0085, U+00A0,
 // and a lone 0xA0 byte) into one space. changed reports that the output differs from the input.
 func compressWhitespace(s string) (string, bool, error) {
-	start := -1
-	for i, r := range s {
+	// Find the first rune that does not come out as it is: a white space other than ' ', or
+	// one that follows another white space.
+	start, inSpace := -1, false
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
 		if latinSpace(r) || s[i] == 0xa0 {
-			start = i
-			break
+			if inSpace || r != ' ' {
+				start = i
+				break
+			}
+			inSpace = true
+		} else {
+			inSpace = false
 		}
+		i += n
 	}
 	if start < 0 {
 		return s, false, nil
 	}
 	out := make([]byte, start, len(s))
 	copy(out, s[:start])
-	changed, inSpace := false, false
+	changed := false
 	for i := start; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if latinSpace(r) || s[i] == 0xa0 {
