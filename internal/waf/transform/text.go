@@ -231,7 +231,10 @@ func compressWhitespace(s string) (string, bool, error) {
 	// one that follows another white space.
 	start, inSpace := -1, false
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
+		}
 		if latinSpace(r) || s[i] == 0xa0 {
 			if inSpace || r != ' ' {
 				start = i
