@@ -65,10 +65,7 @@ func removeCommentsChar(s string) (string, bool, error) {
 			i++
 		}
 	}
-	if !changed {
-		return s, false, nil
-	}
-	return ownedString(out), true, nil
+	return ownedString(out), changed, nil
 }
 
 // removeComments removes C comments /* ... */ and HTML comments <!-- ... -->, and cuts the

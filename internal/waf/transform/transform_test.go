@@ -102,6 +102,10 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q): not found", name)
 		}
 	}
+	none, _ := Lookup("None")
+	if out, changed, err := none("a\x00b"); out != "a\x00b" || changed || err != nil {
+		t.Errorf("none(%q) = %q, %v, %v", "a\x00b", out, changed, err)
+	}
 	for _, name := range []string{"sqlHexDecode", "base64", "normalise", "lower", "urlDecodeUni ", ""} {
 		if _, ok := Lookup(name); ok {
 			t.Errorf("Lookup(%q): found, want not implemented", name)
@@ -135,6 +139,13 @@ func TestCompile(t *testing.T) {
 		}
 		if got := c.String(); got != tt.want {
 			t.Errorf("Compile(%q).String() = %q, want %q", tt.names, got, tt.want)
+		}
+		wantLen := 0
+		if tt.want != "" {
+			wantLen = strings.Count(tt.want, ",") + 1
+		}
+		if got := c.Len(); got != wantLen {
+			t.Errorf("Compile(%q).Len() = %d, want %d", tt.names, got, wantLen)
 		}
 	}
 }
