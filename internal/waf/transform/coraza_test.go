@@ -91,14 +91,17 @@ func newOracle(t testing.TB, lists [][]string) *oracle {
 	return o
 }
 
-// run feeds v to Coraza and returns what each rule's operator was handed.
-func (o *oracle) run(t testing.TB, v string) map[int][]string {
+// run feeds the values to Coraza, as arguments all named x of one request, and returns what
+// each rule's operator was handed, in order.
+func (o *oracle) run(t testing.TB, vs ...string) map[int][]string {
 	t.Helper()
 	capture.Lock()
 	capture.values = map[int][]string{}
 	capture.Unlock()
 	tx := o.waf.NewTransaction()
-	tx.AddGetRequestArgument("x", v)
+	for _, v := range vs {
+		tx.AddGetRequestArgument("x", v)
+	}
 	tx.ProcessRequestHeaders()
 	if err := tx.Close(); err != nil {
 		t.Fatalf("close transaction: %v", err)
@@ -110,29 +113,35 @@ func (o *oracle) run(t testing.TB, v string) map[int][]string {
 
 // check compares Apply and ApplyMulti with Coraza for v on every rule of o and reports each
 // difference; it returns the number of comparisons.
-func (o *oracle) check(t testing.TB, v string) int {
+func (o *oracle) check(t testing.TB, v string) int { return o.checkBatch(t, []string{v}) }
+
+// checkBatch is check for several values at once, all in one request (which also exercises
+// Coraza's per-request transformation cache, keyed by the values' positions).
+func (o *oracle) checkBatch(t testing.TB, vs []string) int {
 	t.Helper()
-	got := o.run(t, v)
-	if g := got[0]; len(g) != 1 || g[0] != v {
-		t.Fatalf("t:none: Coraza handed %q for %q; the harness cannot observe transformations", g, v)
+	got := o.run(t, vs...)
+	if g := got[0]; !equalStrings(g, vs) {
+		t.Fatalf("t:none: Coraza handed %q for %q; the harness cannot observe transformations", g, vs)
 	}
 	for i, r := range o.rules[1:] {
 		i++
 		var want []string
-		if r.multi {
-			want = r.chain.ApplyMulti(v, nil)
-		} else {
-			want = []string{r.chain.Apply(v)}
+		for _, v := range vs {
+			if r.multi {
+				want = r.chain.ApplyMulti(v, want)
+			} else {
+				want = append(want, r.chain.Apply(v))
+			}
 		}
 		if !equalStrings(got[i], want) {
 			mode := "Apply"
 			if r.multi {
 				mode = "ApplyMulti"
 			}
-			t.Errorf("%s %q on %q:\n got  %q\n want %q (Coraza)", mode, r.names, v, want, got[i])
+			t.Errorf("%s %q on %q:\n got  %q\n want %q (Coraza)", mode, r.names, vs, want, got[i])
 		}
 	}
-	return len(o.rules) - 1
+	return (len(o.rules) - 1) * len(vs)
 }
 
 func equalStrings(a, b []string) bool {

@@ -39,6 +39,10 @@ func TestCRSChainsMatchCoraza(t *testing.T) {
 	for _, v := range inputs {
 		n += o.check(t, v)
 	}
+	// The same inputs again, 16 to a request.
+	for i := 0; i < len(inputs); i += 16 {
+		n += o.checkBatch(t, inputs[i:min(i+16, len(inputs))])
+	}
 	t.Logf("%d CRS t: lists (%d with multiMatch), %d inputs, %d comparisons", len(lists), multi, len(inputs), n)
 }
 
