@@ -20,8 +20,8 @@ var base64Value = func() (t [256]int8) {
 func base64Decode(s string) (string, bool, error) { return decodeBase64(s, false), true, nil }
 
 // base64DecodeExt is base64Decode that also skips white space (unicode.IsSpace of the byte),
-// '.' and any other byte outside the alphabet, and accepts the base64url characters '-' and '_'.
-// A space still ends the input only if it is not skipped first, which it always is.
+// '.' and any other byte outside the alphabet (so only '=' ends its input), and accepts the
+// base64url characters '-' and '_'.
 func base64DecodeExt(s string) (string, bool, error) { return decodeBase64(s, true), true, nil }
 
 func decodeBase64(s string, ext bool) string {

@@ -7,8 +7,8 @@
 // against the real Coraza by differential tests and fuzz targets (see transform_test.go). Every
 // transformation Coraza v3.8.1 registers is implemented, under every name Coraza accepts for it
 // (case-insensitively, and normalisePath/normalisePathWin as aliases). A transformation that is
-// not implemented here (one that a plugin registers with Coraza, or one from a later SecLang
-// version such as sqlHexDecode) is reported by Lookup (ok false) and Compile (an error); the
+// not implemented here (one that a plugin registers with Coraza, or one Coraza lacks, such as
+// ModSecurity's sqlHexDecode) is reported by Lookup (ok false) and Compile (an error); the
 // package never guesses. A plugin that re-registers one of Coraza's names changes Coraza's
 // behaviour but not this package's: the caller must not screen rules in that case.
 //
