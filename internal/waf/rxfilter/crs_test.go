@@ -73,6 +73,7 @@ var ruleIDRe = regexp.MustCompile(`\bid:(\d+)`)
 // patterns without an operator) of SecRule lines.
 func rxOperators(conf string) []crsRule {
 	var out []crsRule
+	lastID := "?"
 	lines := strings.Split(conf, "\n")
 	for i, line := range lines {
 		line = strings.TrimSpace(line)
@@ -94,12 +95,23 @@ func rxOperators(conf string) []crsRule {
 		case strings.HasPrefix(arg, "@"):
 			continue
 		}
-		id := "?"
-		for _, l := range lines[i+1 : min(i+12, len(lines))] {
+		// The rule's id is in its own directive (up to a line without a
+		// trailing backslash); a chained rule has none and takes its
+		// parent's.
+		id := ""
+		for _, l := range lines[i:] {
 			if m := ruleIDRe.FindStringSubmatch(l); m != nil {
 				id = m[1]
 				break
 			}
+			if !strings.HasSuffix(strings.TrimSpace(l), "\\") {
+				break
+			}
+		}
+		if id == "" {
+			id = lastID + "-chain"
+		} else {
+			lastID = id
 		}
 		out = append(out, crsRule{ID: id, Pattern: "(?sm)" + arg})
 	}

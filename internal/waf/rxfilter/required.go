@@ -144,15 +144,23 @@ type info struct {
 	// exact, when exactOK, is every string the sub-expression can match.
 	exact   []string
 	exactOK bool
+	// Every match begins with one of pre and ends with one of suf ({""}
+	// when nothing is known).
+	pre, suf []string
 	// req is a literal set every matched string satisfies.
 	req set
 }
 
-func inexact(req set) info { return info{req: req} }
+// unknown is the prefix or suffix set that says nothing.
+var unknown = []string{""}
+
+func inexact(req set, pre, suf []string) info { return info{req: req, pre: pre, suf: suf} }
+
+var anything = inexact(anySet, unknown, unknown)
 
 func exactInfo(e []string) info {
 	e = dedupe(e)
-	return info{exact: e, exactOK: true, req: fromExact(e)}
+	return info{exact: e, exactOK: true, pre: e, suf: e, req: fromExact(e)}
 }
 
 var emptyString = exactInfo([]string{""})
@@ -187,27 +195,30 @@ func analyze(re *syntax.Regexp) info {
 	case syntax.OpCharClass:
 		return classInfo(re.Rune)
 	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		return inexact(anySet)
+		return anything
 	case syntax.OpCapture:
 		return analyze(re.Sub[0])
 	case syntax.OpStar:
-		return inexact(anySet)
+		return anything
 	case syntax.OpQuest:
 		sub := analyze(re.Sub[0])
 		if sub.exactOK && len(sub.exact) < maxExact {
 			return exactInfo(append(append([]string(nil), sub.exact...), ""))
 		}
-		return inexact(anySet)
+		return anything
 	case syntax.OpPlus:
-		return inexact(analyze(re.Sub[0]).req)
+		// x+ begins and ends with a match of x.
+		sub := analyze(re.Sub[0])
+		return inexact(sub.req, sub.pre, sub.suf)
 	case syntax.OpRepeat:
 		if re.Max == 0 {
 			return emptyString
 		}
 		if re.Min == 0 {
-			return inexact(anySet)
+			return anything
 		}
-		return inexact(analyze(re.Sub[0]).req)
+		sub := analyze(re.Sub[0])
+		return inexact(sub.req, sub.pre, sub.suf)
 	case syntax.OpConcat:
 		parts := make([]info, len(re.Sub))
 		for i, sub := range re.Sub {
@@ -218,7 +229,7 @@ func analyze(re *syntax.Regexp) info {
 		return alternate(re.Sub)
 	}
 	// Unknown operators: nothing is known.
-	return inexact(anySet)
+	return anything
 }
 
 // runeInfo is the language of one literal rune, folded when fold is set
@@ -235,7 +246,7 @@ func runeInfo(r rune, fold bool) info {
 	e := make([]string, 0, len(runes))
 	for _, f := range runes {
 		if f == utf8.RuneError {
-			return inexact(anySet)
+			return anything
 		}
 		if !utf8.ValidRune(f) {
 			continue // no input decodes to it: it never matches
@@ -251,11 +262,11 @@ func classInfo(ranges []rune) info {
 	for i := 0; i+1 < len(ranges); i += 2 {
 		lo, hi := ranges[i], ranges[i+1]
 		if lo <= utf8.RuneError && utf8.RuneError <= hi {
-			return inexact(anySet) // invalid bytes match as U+FFFD
+			return anything // invalid bytes match as U+FFFD
 		}
 		n += int(hi-lo) + 1
 		if n > maxClassRunes {
-			return inexact(anySet)
+			return anything
 		}
 	}
 	e := make([]string, 0, n)
@@ -268,37 +279,51 @@ func classInfo(ranges []rune) info {
 	}
 	e = dedupe(e)
 	if len(e) > maxExact {
-		return inexact(anySet)
+		return anything
 	}
 	return exactInfo(e)
 }
 
-// concat combines a sequence. Runs of exact parts are multiplied out while
+// concat combines a sequence. Runs of exact parts, with the suffixes and
+// prefixes of the inexact parts around them, are multiplied out while
 // small; the best literal set of any part or run is required of the whole.
 func concat(parts []info) info {
-	cur := []string{""}
-	allExact := true
+	cur := unknown
+	allExact, first := true, true
 	best := anySet
-	for _, p := range parts {
-		switch {
-		case !p.exactOK:
-			allExact = false
-			best = better(best, fromExact(cur))
-			best = better(best, p.req)
-			cur = []string{""}
-		case fits(cur, p.exact):
-			cur = cross(cur, p.exact)
-		default:
-			allExact = false
-			best = better(best, fromExact(cur))
-			best = better(best, p.req)
-			cur = p.exact
+	var pre []string
+	flush := func() {
+		best = better(best, fromExact(cur))
+		if first {
+			pre, first = cur, false
 		}
+	}
+	for _, p := range parts {
+		best = better(best, p.req)
+		if p.exactOK {
+			if fits(cur, p.exact) {
+				cur = cross(cur, p.exact)
+				continue
+			}
+			allExact = false
+			flush()
+			cur = p.exact
+			continue
+		}
+		allExact = false
+		if fits(cur, p.pre) {
+			cur = cross(cur, p.pre)
+		} else {
+			best = better(best, fromExact(p.pre))
+		}
+		flush()
+		cur = p.suf
 	}
 	if allExact {
 		return exactInfo(cur)
 	}
-	return inexact(better(best, fromExact(cur)))
+	best = better(best, fromExact(cur))
+	return inexact(best, pre, cur)
 }
 
 func fits(a, b []string) bool {
@@ -326,9 +351,9 @@ func cross(a, b []string) []string {
 }
 
 // alternate combines alternatives: exact when all are and the union is
-// small, else the union of their literal sets.
+// small, else the union of their literal sets, prefixes and suffixes.
 func alternate(subs []*syntax.Regexp) info {
-	var exact []string
+	var exact, pre, suf []string
 	exactOK := true
 	req := set{}
 	for _, sub := range subs {
@@ -338,6 +363,8 @@ func alternate(subs []*syntax.Regexp) info {
 		} else {
 			exactOK = false
 		}
+		pre = unite(pre, in.pre)
+		suf = unite(suf, in.suf)
 		if req.any || in.req.any {
 			req = anySet
 			continue
@@ -350,7 +377,20 @@ func alternate(subs []*syntax.Regexp) info {
 	if exactOK {
 		return exactInfo(exact)
 	}
-	return inexact(normalize(req))
+	return inexact(normalize(req), pre, suf)
+}
+
+// unite is the union of two prefix (or suffix) sets, or unknown when it is
+// too large.
+func unite(a, b []string) []string {
+	if len(a) == 1 && a[0] == "" || len(b) == 1 && b[0] == "" {
+		return unknown
+	}
+	u := dedupe(append(append([]string(nil), a...), b...))
+	if len(u) > maxExact {
+		return unknown
+	}
+	return u
 }
 
 // cost estimates how often a set's literals occur in benign text; lower is
@@ -361,7 +401,7 @@ func cost(s set) float64 {
 	}
 	c := 0.0
 	for _, l := range s.lits {
-		c += math.Pow(4, -float64(min(len(l), 8)))
+		c += math.Pow(4, -float64(min(len(l), 6)))
 	}
 	return c
 }
@@ -404,8 +444,10 @@ func normalize(s set) set {
 }
 
 // reduce returns a set of at most limit literals implied by s: each literal
-// is replaced by its prefix or suffix of a shrinking length until the set is
-// small enough. A substring of a required literal is required too.
+// is replaced by one of its substrings of a shrinking length, chosen to be
+// shared with as many other literals as possible (or its prefix or suffix),
+// until the set is small enough. A substring of a required literal is
+// required too.
 func reduce(s set, limit int) set {
 	s = normalize(s)
 	if s.any || len(s.lits) <= limit {
@@ -415,21 +457,55 @@ func reduce(s set, limit int) set {
 	for _, l := range s.lits {
 		longest = max(longest, len(l))
 	}
-	for n := longest - 1; n >= 1; n-- {
-		pre := normalize(set{lits: truncate(s.lits, n, false)})
-		suf := normalize(set{lits: truncate(s.lits, n, true)})
-		c := better(pre, suf)
-		if len(c.lits) > limit {
-			c = pre
-			if len(suf.lits) < len(pre.lits) {
-				c = suf
+	for n := min(longest-1, 12); n >= 1; n-- {
+		var best set
+		found := false
+		for _, c := range []set{
+			normalize(set{lits: truncate(s.lits, n, false)}),
+			normalize(set{lits: truncate(s.lits, n, true)}),
+			normalize(set{lits: commonGrams(s.lits, n)}),
+		} {
+			if len(c.lits) <= limit && (!found || cost(c) < cost(best)) {
+				best, found = c, true
 			}
 		}
-		if len(c.lits) <= limit {
-			return c
+		if found {
+			return best
 		}
 	}
 	return anySet
+}
+
+// commonGrams replaces each literal longer than n by its n-byte substring
+// that the most literals contain.
+func commonGrams(lits []string, n int) []string {
+	freq := map[string]int{}
+	for _, l := range lits {
+		seen := map[string]bool{}
+		for i := 0; i+n <= len(l); i++ {
+			g := l[i : i+n]
+			if !seen[g] {
+				seen[g] = true
+				freq[g]++
+			}
+		}
+	}
+	out := make([]string, len(lits))
+	for k, l := range lits {
+		if len(l) <= n {
+			out[k] = l
+			continue
+		}
+		best := l[:n]
+		for i := 1; i+n <= len(l); i++ {
+			g := l[i : i+n]
+			if freq[g] > freq[best] || freq[g] == freq[best] && g < best {
+				best = g
+			}
+		}
+		out[k] = best
+	}
+	return out
 }
 
 func truncate(lits []string, n int, suffix bool) []string {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
 
 // containsAny is the naive reference: does Lower(s) contain one of lits?
@@ -305,7 +304,28 @@ func TestSelectivity(t *testing.T) {
 		names = append(names, rules[i].ID)
 	}
 	slices.Sort(names)
-	t.Logf("%d rx operators, %d with literals (%d literals); a benign request's %d values hit the literals of %d rules: %v",
+	t.Logf("%d rx operators, %d with literals (%d literals); a benign request's %d values hit the literals of %d: %v",
 		len(rules), len(withLits), len(all), len(benignValues), len(hitRule), names)
-	_ = utf8.RuneError
+	// The attack-detection families the screen evaluates: 930–944, 950–956.
+	attack := func(id string) bool {
+		return id >= "930" && id < "945" || id >= "950" && id < "957"
+	}
+	nAttack, okAttack, hitAttack := 0, 0, 0
+	for i, rule := range rules {
+		if !attack(rule.ID) {
+			continue
+		}
+		nAttack++
+		if slices.Contains(withLits, i) {
+			okAttack++
+		}
+		if hitRule[i] {
+			hitAttack++
+		}
+	}
+	t.Logf("attack families (930–944, 950–956): %d rx operators, %d with literals, %d hit by the benign request",
+		nAttack, okAttack, hitAttack)
+	if okAttack*10 < nAttack*8 {
+		t.Errorf("only %d of %d attack rx operators have literals", okAttack, nAttack)
+	}
 }
