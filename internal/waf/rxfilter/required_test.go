@@ -108,6 +108,8 @@ func TestRequiredTricky(t *testing.T) {
 		{pattern: `[^\x00-\x7f]x`, ok: true, lits: []string{"x"}, inputs: []string{"\xffx", "\xc3x"}},
 		{pattern: "x\uFFFDy", ok: true, inputs: []string{"x\xffy", "x\xef\xbf\xbdy"}},
 		{pattern: `[\x{FFFD}]`, ok: false},
+		{pattern: "[\uFFFDa]b", ok: true, lits: []string{"b"}, inputs: []string{"\xffb", "\xc3b"}},
+		{pattern: "(?i)[\uFFFDk]", ok: false},
 		{pattern: `\x{FFFD}`, ok: false},
 		{pattern: `\x{10FFFF}`, ok: true},
 		{pattern: `\pL+abc`, ok: true, lits: []string{"abc"}},
