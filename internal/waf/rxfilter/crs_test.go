@@ -245,3 +245,14 @@ var benignValues = []string{
 	"max-age=0", "keep-alive", "document", "navigate", "same-origin", "?1",
 	`"Chromium";v="126", "Google Chrome";v="126", "Not-A.Brand";v="99"`, `"Windows"`,
 }
+
+var compiled sync.Map // pattern → *regexp.Regexp
+
+func mustCompile(p string) *regexp.Regexp {
+	if re, ok := compiled.Load(p); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(p)
+	compiled.Store(p, re)
+	return re
+}
