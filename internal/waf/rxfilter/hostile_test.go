@@ -9,9 +9,9 @@ import (
 // hostilePatterns are large or deeply nested patterns; Required must
 // finish on them (bounded work) and stay sound.
 func hostilePatterns() []string {
-	words := make([]string, 3000)
+	words := make([]string, 20000)
 	for i := range words {
-		words[i] = string([]byte{byte('a' + i%26), byte('a' + i/26%26), byte('a' + i/676%26), 'z'})
+		words[i] = string([]byte{byte('a' + i%26), byte('a' + i/26%26), byte('a' + i/676%26), byte('a' + i/17576%26), 'z'})
 	}
 	return []string{
 		strings.Repeat("(?:a|b|", 300) + strings.Repeat(")", 300),

@@ -371,7 +371,9 @@ func alternate(subs []*syntax.Regexp) info {
 		}
 		req.lits = append(req.lits, in.req.lits...)
 		if len(req.lits) > maxWorking {
-			req = reduce(req, maxWorking)
+			// Shrink well below the bound so that reductions stay rare:
+			// work stays linear in the number of alternatives.
+			req = reduce(req, maxWorking/4)
 		}
 	}
 	if exactOK {
