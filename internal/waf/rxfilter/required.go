@@ -56,8 +56,9 @@ func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
 // ok is also false for patterns with \x escapes of bytes 0x80–0xFF, which
 // Coraza runs with rsc.io/binaryregexp instead of regexp. A pattern that can
 // match nothing gives ok=true and no literals. At most MaxLiterals literals
-// are returned. Time and memory are bounded by a small multiple of the
-// pattern's size (the regexp parser's own limits apply first).
+// are returned, sorted. Time and memory grow about linearly with the
+// pattern's size (the regexp parser's own limits apply first). Required
+// keeps no state and is safe for concurrent use.
 func Required(pattern string) (lits []string, ok bool, err error) {
 	if _, err := regexp.Compile(pattern); err != nil {
 		return nil, false, fmt.Errorf("rxfilter: compile pattern: %w", err)
