@@ -11,22 +11,24 @@ import (
 )
 
 // BenchmarkEngine runs requests of a few shapes through all five phases
-// of the engine (no network), with the speed settings (optimised) and
-// without them (baseline), and with waf serve's garbage collector
-// setting (gogc400), in the same run: compare them, not the absolute
-// figures, on a loaded machine.
+// of the engine (no network): without the speed settings and the rule
+// screen (baseline), with the settings but without the screen (noscreen),
+// with both (optimised), and with waf serve's garbage collector setting
+// too (gogc400), in the same run: compare them, not the absolute figures,
+// on a loaded machine.
 func BenchmarkEngine(b *testing.B) {
 	for _, shape := range benchShapes() {
 		for _, variant := range []struct {
 			name      string
 			baseline  bool
+			noScreen  bool
 			gcPercent int
-		}{{"baseline", true, 100}, {"optimised", false, 100}, {"optimised-gogc400", false, DefaultGCPercent}} {
+		}{{"baseline", true, true, 100}, {"noscreen", false, true, 100}, {"optimised", false, false, 100}, {"optimised-gogc400", false, false, DefaultGCPercent}} {
 			b.Run(shape.name+"/"+variant.name, func(b *testing.B) {
 				// A loaded machine may stall a request for seconds: no
 				// inspection bound in practice.
 				cfg := Config{InspectTimeout: 10 * time.Minute}
-				cfg.baseline = variant.baseline
+				cfg.baseline, cfg.NoScreen = variant.baseline, variant.noScreen
 				e, err := New(cfg)
 				if err != nil {
 					b.Fatal(err)

@@ -59,9 +59,15 @@ func New(cfg Config, stages ...Stage) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ids []int
+	var (
+		ids   []int
+		rules []types.RuleMetadata
+	)
 	wc := experimental.WAFConfigWithRuleObserver(coraza.NewWAFConfig().WithRootFS(coreruleset.FS),
-		func(r types.RuleMetadata) { ids = append(ids, r.ID()) })
+		func(r types.RuleMetadata) {
+			ids = append(ids, r.ID())
+			rules = append(rules, r)
+		})
 	w, err := coraza.NewWAF(wc.WithDirectives(directives(cfg)))
 	if err != nil {
 		return nil, fmt.Errorf("compile the core rule set: %w", err)
@@ -71,7 +77,7 @@ func New(cfg Config, stages ...Stage) (*Engine, error) {
 	if !cfg.NoScreen && !cfg.baseline {
 		s := cfg.screen
 		if s == nil {
-			if s, err = newScreen(cfg); err != nil {
+			if s, err = newScreen(cfg, rules); err != nil {
 				return nil, fmt.Errorf("build the rule screen: %w", err)
 			}
 		}

@@ -152,6 +152,10 @@ func TestEquivalence(t *testing.T) {
 				t.Fatal(err)
 			}
 			matched, blocked, unstable := compareEngines(t, corpus, opt, base)
+			screened, escalated := opt.ScreenStats()
+			if s, ok := opt.screen.(interface{ RuleIDs() []int }); ok {
+				t.Logf("screen: %d rules; %d of %d transactions moved to the full rule set", len(s.RuleIDs()), escalated, screened)
+			}
 			t.Logf("%d requests, %d with matched rules, %d blocked; %d reported differently by Coraza from run to run (same verdict required)", len(corpus), matched, blocked, unstable)
 			if matched == 0 {
 				t.Error("no rule matched anywhere: the corpus does not exercise the rules")

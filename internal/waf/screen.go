@@ -2,6 +2,9 @@ package waf
 
 import (
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	"github.com/corazawaf/coraza/v3/types"
+
+	"github.com/kordon-dev/kordon/internal/waf/screen"
 )
 
 // Screen stands for a set of CRS rules that the engine leaves out of its
@@ -23,13 +26,21 @@ type Screen interface {
 	Clean(phase int, tx plugintypes.TransactionState) bool
 }
 
-// newScreen builds the screen of an engine with configuration cfg.
-func newScreen(cfg Config) (Screen, error) {
-	return noScreen{}, nil
+// newScreen builds the screen of an engine with configuration cfg from
+// its compiled rules: the rules of its detection paranoia level (4 with
+// CRS's regression-test settings).
+func newScreen(cfg Config, compiled []types.RuleMetadata) (Screen, error) {
+	rules := make([]screen.Rule, 0, len(compiled))
+	for _, md := range compiled {
+		r, err := screen.Read(md)
+		if err != nil {
+			return nil, err
+		}
+		rules = append(rules, r)
+	}
+	pl := cfg.Paranoia
+	if cfg.TestMode {
+		pl = 4
+	}
+	return screen.New(rules, pl)
 }
-
-// noScreen stands for no rule.
-type noScreen struct{}
-
-func (noScreen) RuleIDs() []int                               { return nil }
-func (noScreen) Clean(int, plugintypes.TransactionState) bool { return true }
