@@ -1,6 +1,7 @@
 package waf
 
 import (
+	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/types"
 
@@ -42,5 +43,5 @@ func newScreen(cfg Config, compiled []types.RuleMetadata) (Screen, error) {
 	if cfg.TestMode {
 		pl = 4
 	}
-	return screen.New(rules, pl)
+	return screen.New(rules, pl, coreruleset.FS)
 }

@@ -20,6 +20,8 @@ import (
 // made after the rule was declared (SecRuleUpdateTargetById).
 type Rule struct {
 	ID, Phase int
+	// File is the rule file, as Coraza names it.
+	File string
 	// Paranoia is N of the rule's tag "paranoia-level/N", 0 without one.
 	Paranoia int
 	// Chained: the rule is the first step of a chain.
@@ -62,7 +64,7 @@ func Read(md types.RuleMetadata) (Rule, error) {
 		return Rule{}, fmt.Errorf("rule %d: unexpected rule type %T", md.ID(), md)
 	}
 	s := rv.Elem()
-	r := Rule{ID: md.ID(), Phase: int(md.Phase())}
+	r := Rule{ID: md.ID(), Phase: int(md.Phase()), File: md.File()}
 	for _, t := range md.Tags() {
 		if n, ok := strings.CutPrefix(t, "paranoia-level/"); ok {
 			r.Paranoia, _ = strconv.Atoi(n)

@@ -26,7 +26,11 @@
 package screen
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"io/fs"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +54,7 @@ type Screen struct {
 	sources []Target
 	skipped []Skipped
 	scratch sync.Pool
+	known   verdicts
 }
 
 // Skipped is a rule of the paranoia level the screen does not stand for
@@ -62,6 +67,7 @@ type Skipped struct {
 // group is the rules of one phase sharing a transformation sequence (and
 // multiMatch): each value is transformed once for all of them.
 type group struct {
+	id              int32
 	transformations []plugintypes.Transformation
 	multi           bool
 	matcher         *rxfilter.Matcher
@@ -93,7 +99,9 @@ type rule struct {
 
 // New builds the screen for the rules of the detection paranoia level
 // (rules of higher levels are skipped by CRS itself and not screened).
-func New(rules []Rule, paranoia int) (*Screen, error) {
+// root is the file system the rules were loaded from (for @pmFromFile's
+// data files; nil runs those operators on every value).
+func New(rules []Rule, paranoia int, root fs.FS) (*Screen, error) {
 	s := &Screen{}
 	type sourceKey struct {
 		v     variables.RuleVariable
@@ -117,14 +125,14 @@ func New(rules []Rule, paranoia int) (*Screen, error) {
 			s.skipped = append(s.skipped, Skipped{ID: r.ID, Reason: why})
 			continue
 		}
-		lits, always, err := literals(r)
+		lits, always, err := literals(r, root)
 		if err != nil {
 			return nil, fmt.Errorf("rule %d: %w", r.ID, err)
 		}
 		k := groupKey{r.Phase, r.TransformationsID, r.MultiMatch}
 		g := groups[k]
 		if g == nil {
-			g = &group{transformations: r.Transformations, multi: r.MultiMatch}
+			g = &group{id: int32(len(groups)), transformations: r.Transformations, multi: r.MultiMatch}
 			groups[k] = g
 			s.phases[r.Phase] = append(s.phases[r.Phase], g)
 		}
@@ -175,20 +183,63 @@ func (s *Screen) Skipped() []Skipped { return s.skipped }
 
 // literals returns the literals one of which a value must contain for
 // r's operator to match it, or always when the operator has to run on
-// every value.
-func literals(r *Rule) (lits []string, always bool, err error) {
-	if r.OperatorName != "@rx" {
+// every value. Data files of @pmFromFile are read from root.
+func literals(r *Rule, root fs.FS) (lits []string, always bool, err error) {
+	switch r.OperatorName {
+	case "@rx":
+		// As Coraza compiles @rx (internal/operators/rx.go).
+		l, ok, err := rxfilter.Required("(?sm)" + r.OperatorData)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return nil, true, nil
+		}
+		return l, false, nil
+	case "@pm":
+		// Coraza's phrases: the argument lowercased, split at spaces.
+		return phrases(strings.Split(strings.ToLower(r.OperatorData), " "))
+	case "@pmFromFile":
+		if root == nil || path.IsAbs(r.OperatorData) {
+			return nil, true, nil
+		}
+		// Coraza reads the file beside the rule's, one phrase a line,
+		// trimmed and lowercased, without empty lines and comments.
+		data, err := fs.ReadFile(root, path.Join(path.Dir(r.File), r.OperatorData))
+		if err != nil {
+			return nil, false, fmt.Errorf("read %s: %w", r.OperatorData, err)
+		}
+		var ps []string
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			l := strings.TrimSpace(sc.Text())
+			if l == "" || l[0] == '#' {
+				continue
+			}
+			ps = append(ps, strings.ToLower(l))
+		}
+		if sc.Err() != nil {
+			// Coraza stops at the same line: a superset is still sound,
+			// but say so rather than guess.
+			return nil, true, nil
+		}
+		return phrases(ps)
+	case "@contains", "@streq", "@beginsWith", "@endsWith":
+		// A matching value holds the argument (case-sensitively; the
+		// pre-filter compares ASCII letters case-insensitively, a
+		// superset).
+		return phrases([]string{r.OperatorData})
+	}
+	return nil, true, nil
+}
+
+// phrases returns ps as literals, or always when one is empty (it occurs
+// in every value).
+func phrases(ps []string) (lits []string, always bool, err error) {
+	if len(ps) == 0 || slices.Contains(ps, "") {
 		return nil, true, nil
 	}
-	// As Coraza compiles @rx (internal/operators/rx.go).
-	l, ok, err := rxfilter.Required("(?sm)" + r.OperatorData)
-	if err != nil {
-		return nil, false, err
-	}
-	if !ok {
-		return nil, true, nil
-	}
-	return l, false, nil
+	return ps, false, nil
 }
 
 // pureOperators are the operators whose result depends on the value
@@ -282,6 +333,11 @@ func (s *Screen) Clean(phase int, tx plugintypes.TransactionState) bool {
 				sc.have[sr.source] = true
 			}
 			for _, md := range sc.values[sr.source] {
+				k := verdictKey{group: g.id, source: int32(sr.source), key: md.Key(), value: md.Value()}
+				cache := cacheable(k.key, k.value)
+				if cache && s.known.clean(k) {
+					continue
+				}
 				if g.multi {
 					sc.multi = transformAll(g.transformations, md.Value(), sc.multi[:0])
 					for _, v := range sc.multi {
@@ -289,10 +345,11 @@ func (s *Screen) Clean(phase int, tx plugintypes.TransactionState) bool {
 							return false
 						}
 					}
-					continue
-				}
-				if !clean(g, sr, md.Key(), transform(g.transformations, md.Value()), hits, tx) {
+				} else if !clean(g, sr, md.Key(), transform(g.transformations, md.Value()), hits, tx) {
 					return false
+				}
+				if cache {
+					s.known.add(k)
 				}
 			}
 		}
