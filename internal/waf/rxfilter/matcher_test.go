@@ -101,10 +101,7 @@ func TestMatcherCRS(t *testing.T) {
 	if m.SizeBytes() > 8<<20 {
 		t.Errorf("Matcher of %d literals takes %d bytes", m.Len(), m.SizeBytes())
 	}
-	step := 7
-	if testing.Short() {
-		step = 70
-	}
+	step := 7 * len(payloads) / sample(len(payloads))
 	for i := 0; i < len(payloads); i += step {
 		compareFind(t, m, lits, payloads[i])
 	}
