@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kordon-dev/kordon/internal/waf/crstest"
 )
 
 // containsAny is the naive reference: does Lower(s) contain one of lits?
@@ -326,5 +328,51 @@ func TestSelectivity(t *testing.T) {
 		nAttack, okAttack, hitAttack)
 	if okAttack*10 < nAttack*8 {
 		t.Errorf("only %d of %d attack rx operators have literals", okAttack, nAttack)
+	}
+}
+
+// TestCorazaPreFilterMisses: the payloads on which Coraza's experimental
+// SecRxPreFilter loses a CRS detection (tests 942220-2 and 932311-7) match
+// their rule's regexp and hold one of Required's literals.
+func TestCorazaPreFilterMisses(t *testing.T) {
+	rules, _, _ := loadCRS(t)
+	tests, err := crstest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct{ test, rule string }{{"942220-2", "942220"}, {"932311-7", "932311"}} {
+		var pattern string
+		for _, r := range rules {
+			if r.ID == want.rule {
+				pattern = r.Pattern
+			}
+		}
+		var vals []string
+		for _, tc := range tests {
+			if tc.ID == want.test {
+				vals = payloads([]crstest.Test{tc})
+			}
+		}
+		if pattern == "" || len(vals) == 0 {
+			t.Fatalf("%s: rule or test not found", want.test)
+		}
+		lits, ok, err := Required(pattern)
+		if err != nil || !ok {
+			t.Fatalf("Required(rule %s) = ok %v, err %v", want.rule, ok, err)
+		}
+		matched := 0
+		for _, v := range vals {
+			if !mustCompile(pattern).MatchString(v) {
+				continue
+			}
+			matched++
+			if !containsAny(v, lits) {
+				t.Errorf("UNSOUND: test %s: rule %s matches %q, which holds none of %q", want.test, want.rule, v, lits)
+			}
+		}
+		if matched == 0 {
+			t.Errorf("test %s: rule %s matches none of its %d values", want.test, want.rule, len(vals))
+		}
+		t.Logf("test %s: %d values match rule %s; literals %q", want.test, matched, want.rule, lits)
 	}
 }
