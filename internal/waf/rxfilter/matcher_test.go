@@ -148,3 +148,22 @@ func FuzzMatcher(f *testing.F) {
 		compareFind(t, m, lits, s)
 	})
 }
+
+func TestNewMatcherLimits(t *testing.T) {
+	if _, err := NewMatcher([]string{strings.Repeat("a", maxMatcherBytes), "b"}); err == nil {
+		t.Error("NewMatcher accepted more than the literal bytes limit")
+	}
+	// A long literal and all its prefixes: deep failure chains.
+	long := strings.Repeat("ab", 2000)
+	var lits []string
+	for n := 1; n <= len(long); n += 37 {
+		lits = append(lits, long[:n])
+	}
+	m, err := NewMatcher(lits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{long, "AB" + long[:999], strings.Repeat("a", 100), long[1:]} {
+		compareFind(t, m, lits, s)
+	}
+}
