@@ -256,3 +256,15 @@ func mustCompile(p string) *regexp.Regexp {
 	compiled.Store(p, re)
 	return re
 }
+
+// sample is how many of n inputs a heavy test tries: all of them normally,
+// fewer with -short, fewer still under the race detector.
+func sample(n int) int {
+	switch {
+	case raceEnabled:
+		return max(1, n/50)
+	case testing.Short():
+		return max(1, n/10)
+	}
+	return n
+}

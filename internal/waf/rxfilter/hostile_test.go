@@ -36,7 +36,7 @@ func TestRequiredHostile(t *testing.T) {
 		checkLits(t, p, lits)
 		t.Logf("pattern %d (%d bytes): ok=%v, %d literals", i, len(p), ok, len(lits))
 		if ok {
-			soundOn(t, rand.New(rand.NewSource(int64(i))), p, lits, 200, nil)
+			soundOn(t, rand.New(rand.NewSource(int64(i))), p, lits, sample(200), nil)
 		}
 	}
 }

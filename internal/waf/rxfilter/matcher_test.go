@@ -101,10 +101,7 @@ func TestMatcherCRS(t *testing.T) {
 	if m.SizeBytes() > 8<<20 {
 		t.Errorf("Matcher of %d literals takes %d bytes", m.Len(), m.SizeBytes())
 	}
-	step := 7
-	if testing.Short() {
-		step = 70
-	}
+	step := 7 * len(payloads) / sample(len(payloads))
 	for i := 0; i < len(payloads); i += step {
 		compareFind(t, m, lits, payloads[i])
 	}
@@ -150,4 +147,23 @@ func FuzzMatcher(f *testing.F) {
 		}
 		compareFind(t, m, lits, s)
 	})
+}
+
+func TestNewMatcherLimits(t *testing.T) {
+	if _, err := NewMatcher([]string{strings.Repeat("a", maxMatcherBytes), "b"}); err == nil {
+		t.Error("NewMatcher accepted more than the literal bytes limit")
+	}
+	// A long literal and all its prefixes: deep failure chains.
+	long := strings.Repeat("ab", 2000)
+	var lits []string
+	for n := 1; n <= len(long); n += 37 {
+		lits = append(lits, long[:n])
+	}
+	m, err := NewMatcher(lits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{long, "AB" + long[:999], strings.Repeat("a", 100), long[1:]} {
+		compareFind(t, m, lits, s)
+	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package rxfilter
+
+const raceEnabled = false
