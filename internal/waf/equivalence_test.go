@@ -49,7 +49,7 @@ type outcome struct {
 // gave want.
 func againstReruns(ctx context.Context, base *Engine, it corpusItem, want, got outcome) (same, stable bool) {
 	stable = true
-	for range 8 {
+	for range 64 {
 		o := pass(ctx, base, it)
 		if reflect.DeepEqual(o, got) {
 			return true, false

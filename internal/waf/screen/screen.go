@@ -95,6 +95,8 @@ type rule struct {
 	// is set the operator runs on every value.
 	lits   []int
 	always bool
+	// negated: the rule matches a value its operator does not match.
+	negated bool
 }
 
 // New builds the screen for the rules of the detection paranoia level
@@ -136,7 +138,12 @@ func New(rules []Rule, paranoia int, root fs.FS) (*Screen, error) {
 			groups[k] = g
 			s.phases[r.Phase] = append(s.phases[r.Phase], g)
 		}
-		sr := &rule{id: r.ID, op: r.Operator, always: always}
+		if r.Negated {
+			// A negated rule matches the values without its literals:
+			// its operator runs on every value.
+			lits, always = nil, true
+		}
+		sr := &rule{id: r.ID, op: r.Operator, always: always, negated: r.Negated}
 		for _, l := range lits {
 			sr.lits = append(sr.lits, len(groupLits[g]))
 			groupLits[g] = append(groupLits[g], l)
@@ -185,10 +192,10 @@ func (s *Screen) Skipped() []Skipped { return s.skipped }
 // r's operator to match it, or always when the operator has to run on
 // every value. Data files of @pmFromFile are read from root.
 func literals(r *Rule, root fs.FS) (lits []string, always bool, err error) {
-	switch r.OperatorName {
+	switch strings.TrimPrefix(r.OperatorName, "!") {
 	case "@rx":
 		// As Coraza compiles @rx (internal/operators/rx.go).
-		l, ok, err := rxfilter.Required("(?sm)" + r.OperatorData)
+		l, ok, err := required("(?sm)" + r.OperatorData)
 		if err != nil {
 			return nil, false, err
 		}
@@ -231,6 +238,27 @@ func literals(r *Rule, root fs.FS) (lits []string, always bool, err error) {
 		return phrases([]string{r.OperatorData})
 	}
 	return nil, true, nil
+}
+
+// requiredMemo holds rxfilter.Required's answers by pattern: every
+// engine of a process compiles the same CRS patterns.
+var requiredMemo sync.Map
+
+type requiredAnswer struct {
+	lits []string
+	ok   bool
+	err  error
+}
+
+// required is rxfilter.Required, remembered.
+func required(pattern string) ([]string, bool, error) {
+	if a, ok := requiredMemo.Load(pattern); ok {
+		a := a.(requiredAnswer)
+		return a.lits, a.ok, a.err
+	}
+	lits, ok, err := rxfilter.Required(pattern)
+	requiredMemo.Store(pattern, requiredAnswer{lits, ok, err})
+	return lits, ok, err
 }
 
 // phrases returns ps as literals, or always when one is empty (it occurs
@@ -280,9 +308,7 @@ func eligible(r *Rule) string {
 		return "a chain"
 	case r.Operator == nil:
 		return "no operator"
-	case r.Negated:
-		return "negated operator " + r.OperatorName
-	case !pureOperators[r.OperatorName]:
+	case !pureOperators[strings.TrimPrefix(r.OperatorName, "!")]:
 		return "operator " + r.OperatorName
 	case strings.Contains(r.OperatorData, "%{"):
 		return "operator argument with a macro"
@@ -376,7 +402,7 @@ func clean(g *group, sr sourceRules, key, v string, hits []uint64, tx plugintype
 		if excepted(ref.exceptions, key) {
 			continue
 		}
-		if r.op.Evaluate(quiet{tx}, v) {
+		if r.op.Evaluate(quiet{tx}, v) != r.negated {
 			return false
 		}
 	}
