@@ -37,6 +37,10 @@ type Rule struct {
 	Transformations   []plugintypes.Transformation
 	TransformationsID int
 	MultiMatch        bool
+	// SecMark is the marker's name when the rule is a SecMarker.
+	SecMark string
+	// SkipAfter is the marker its skipAfter action skips to, "" without.
+	SkipAfter string
 }
 
 // Target is one variable a rule reads, as Coraza's GetField selects it.
@@ -80,11 +84,27 @@ func Read(md types.RuleMetadata) (Rule, error) {
 		return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
 	}
 	hasChain, multi, tid := get("HasChain"), get("MultiMatch"), get("transformationsID")
-	vars, op, trs := get("variables"), get("operator"), get("transformations")
+	vars, op, trs, acts, mark := get("variables"), get("operator"), get("transformations"), get("actions"), get("SecMark_")
 	if err != nil {
 		return Rule{}, fmt.Errorf("rule %d: Coraza's rule structure is not the one known: %w", r.ID, err)
 	}
 	r.Chained, r.MultiMatch, r.TransformationsID = hasChain.Bool(), multi.Bool(), int(tid.Int())
+	r.SecMark = mark.String()
+	for i := range acts.Len() {
+		a := acts.Index(i)
+		if name, _ := field(a, "Name").(string); !strings.EqualFold(name, "skipAfter") {
+			continue
+		}
+		fn := a.FieldByName("Function")
+		if !fn.IsValid() || fn.IsNil() || fn.Elem().Kind() != reflect.Pointer || fn.Elem().Elem().Kind() != reflect.Struct {
+			return Rule{}, fmt.Errorf("rule %d: skipAfter of an unknown type", r.ID)
+		}
+		target, ok := field(fn.Elem().Elem(), "data").(string)
+		if !ok || target == "" {
+			return Rule{}, fmt.Errorf("rule %d: skipAfter without a marker", r.ID)
+		}
+		r.SkipAfter = target
+	}
 	if !op.IsNil() {
 		o := op.Elem()
 		var ok bool

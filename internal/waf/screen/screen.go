@@ -170,6 +170,7 @@ func New(rules []Rule, paranoia int, root fs.FS) (*Screen, error) {
 		}
 		s.ids = append(s.ids, r.ID)
 	}
+	s.ids = append(s.ids, Unreachable(rules, paranoia)...)
 	for g, lits := range groupLits {
 		m, err := rxfilter.NewMatcher(lits)
 		if err != nil {
@@ -178,7 +179,61 @@ func New(rules []Rule, paranoia int, root fs.FS) (*Screen, error) {
 		g.matcher, g.words = m, (m.Len()+63)/64
 	}
 	slices.Sort(s.ids)
+	s.ids = slices.Compact(s.ids)
 	return s, nil
+}
+
+// Unreachable returns the rules CRS never evaluates at the detection
+// paranoia level: its level checks (SecRule
+// TX:DETECTION_PARANOIA_LEVEL "@lt N" ... skipAfter:END-...) and the
+// rules of their phase between a check that skips (N above the level)
+// and its marker. Kordon sets the level once per engine, so the checks
+// answer the same on every request; leaving them out saves evaluating
+// about 180 of them per request. rules must be in the order Coraza loaded
+// them, markers included.
+func Unreachable(rules []Rule, paranoia int) []int {
+	var out []int
+	for i := range rules {
+		g := &rules[i]
+		n, ok := levelCheck(g)
+		if !ok {
+			continue
+		}
+		out = append(out, g.ID)
+		if n <= paranoia {
+			// Never true: it skips nothing.
+			continue
+		}
+		for j := i + 1; j < len(rules); j++ {
+			r := &rules[j]
+			if r.SecMark == g.SkipAfter {
+				break
+			}
+			if r.ID != 0 && r.Phase == g.Phase {
+				out = append(out, r.ID)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// levelCheck returns N of a CRS paranoia level check (a rule skipping to
+// a marker when TX:DETECTION_PARANOIA_LEVEL is below N, with no other
+// target).
+func levelCheck(r *Rule) (int, bool) {
+	if r.ID == 0 || r.SkipAfter == "" || r.Chained || r.Negated || r.OperatorName != "@lt" || len(r.Targets) != 1 {
+		return 0, false
+	}
+	t := r.Targets[0]
+	if t.Variable != variables.TX || t.Count || t.KeyRx != nil || !strings.EqualFold(t.Key, "detection_paranoia_level") || len(r.Transformations) > 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(r.OperatorData)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 // RuleIDs are the rules the screen stands for, ascending.
