@@ -1,10 +1,12 @@
 package waf
 
 import (
+	"fmt"
 	"net/http"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -59,6 +61,9 @@ func cpuTime() time.Duration {
 }
 
 type benchShape struct {
+	// fresh: every request carries a new argument value and session
+	// cookie, so the screen cannot reuse verdicts on them.
+	fresh                   bool
 	name, method, uri, body string
 	header                  http.Header
 	respType, respBody      string
@@ -80,6 +85,8 @@ func benchShapes() []benchShape {
 	return []benchShape{
 		{name: "benign-get", method: "GET", uri: "/products/42?page=2&sort=price", header: browser(),
 			respType: "application/json", respBody: `{"id":42,"name":"tea"}`},
+		{name: "benign-get-fresh", fresh: true, method: "GET", uri: "/products/42?page=2&sort=price", header: browser(),
+			respType: "application/json", respBody: `{"id":42,"name":"tea"}`},
 		{name: "benign-post-json", method: "POST", uri: "/api/orders",
 			header:   browser("Content-Type", "application/json"),
 			body:     `{"items":[{"sku":"TEA-001","qty":2},{"sku":"CUP-17","qty":1}],"note":"leave at the door","coupon":"WINTER25"}`,
@@ -91,8 +98,18 @@ func benchShapes() []benchShape {
 	}
 }
 
+// freshN numbers the requests of fresh shapes.
+var freshN atomic.Int64
+
 func runShape(b *testing.B, e *Engine, s benchShape) {
-	tx := e.Begin(&Request{Method: s.method, URI: s.uri, Proto: "HTTP/1.1", Host: "shop.example", Header: s.header, ClientAddr: "10.0.0.1", ClientPort: 5555})
+	uri, header := s.uri, s.header
+	if s.fresh {
+		n := freshN.Add(1)
+		uri = fmt.Sprintf("%s&q=%x", uri, n*2654435761)
+		header = header.Clone()
+		header.Set("Cookie", fmt.Sprintf("session=%x; theme=dark", n*40503))
+	}
+	tx := e.Begin(&Request{Method: s.method, URI: uri, Proto: "HTTP/1.1", Host: "shop.example", Header: header, ClientAddr: "10.0.0.1", ClientPort: 5555})
 	if blk, err := tx.RequestHeaders(b.Context()); err != nil {
 		b.Fatal(err)
 	} else if blk == nil {

@@ -112,9 +112,12 @@ func pace(c *http.Client, rate int, dur time.Duration, direct, viaProxy string) 
 		wg.Add(1)
 		go func(i int, url string) {
 			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			// A new argument value and session cookie on every request,
+			// as real traffic has: the WAF cannot reuse verdicts on them.
+			req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s&q=%x", url, i*2654435761), nil)
 			req.Host = "shop.example"
 			req.Header = browserHeaders()
+			req.Header.Set("Cookie", fmt.Sprintf("session=%x; theme=dark", i*40503))
 			t0 := time.Now()
 			resp, err := c.Do(req)
 			if err == nil {

@@ -50,6 +50,9 @@ type Screen struct {
 	ids []int
 	// phases[p] are the groups of phase p (1–4).
 	phases [5][]*group
+	// reads[p] are the sources phase p's rules read, each with the
+	// groups reading it.
+	reads [5][]phaseSource
 	// sources are the distinct variable selections of all rules.
 	sources []Target
 	skipped []Skipped
@@ -75,6 +78,17 @@ type group struct {
 	// bySource lists, for each source the group's rules read, the rules
 	// and the exceptions each applies to it.
 	bySource []sourceRules
+}
+
+// phaseSource is one source of a phase and every group that reads it.
+type phaseSource struct {
+	source int
+	groups []groupRules
+}
+
+type groupRules struct {
+	g  *group
+	sr sourceRules
 }
 
 type sourceRules struct {
@@ -169,6 +183,18 @@ func New(rules []Rule, paranoia int, root fs.FS) (*Screen, error) {
 			g.bySource[j].rules = append(g.bySource[j].rules, ruleRef{r: sr, exceptions: t.Exceptions})
 		}
 		s.ids = append(s.ids, r.ID)
+	}
+	for p, gs := range s.phases {
+		for _, g := range gs {
+			for _, sr := range g.bySource {
+				j := slices.IndexFunc(s.reads[p], func(x phaseSource) bool { return x.source == sr.source })
+				if j < 0 {
+					j = len(s.reads[p])
+					s.reads[p] = append(s.reads[p], phaseSource{source: sr.source})
+				}
+				s.reads[p][j].groups = append(s.reads[p][j].groups, groupRules{g: g, sr: sr})
+			}
+		}
 	}
 	s.ids = append(s.ids, Unreachable(rules, paranoia)...)
 	for g, lits := range groupLits {
@@ -383,10 +409,8 @@ func eligible(r *Rule) string {
 
 // scratch is one Clean call's working memory.
 type scratch struct {
-	values [][]types.MatchData
-	have   []bool
-	hits   []uint64
-	multi  []string
+	hits  []uint64
+	multi []string
 }
 
 // Clean reports whether none of the screened rules of phase can match the
@@ -397,41 +421,35 @@ func (s *Screen) Clean(phase int, tx plugintypes.TransactionState) bool {
 	}
 	sc, _ := s.scratch.Get().(*scratch)
 	if sc == nil {
-		sc = &scratch{values: make([][]types.MatchData, len(s.sources)), have: make([]bool, len(s.sources))}
+		sc = &scratch{}
 	}
-	defer func() {
-		clear(sc.have)
-		s.scratch.Put(sc)
-	}()
-	for _, g := range s.phases[phase] {
-		if cap(sc.hits) < g.words {
-			sc.hits = make([]uint64, g.words)
-		}
-		hits := sc.hits[:g.words]
-		for _, sr := range g.bySource {
-			if !sc.have[sr.source] {
-				sc.values[sr.source] = s.read(tx, sr.source)
-				sc.have[sr.source] = true
+	defer s.scratch.Put(sc)
+	for _, ps := range s.reads[phase] {
+		for _, md := range s.read(tx, ps.source) {
+			k := verdictKey{phase: int8(phase), source: int32(ps.source), key: md.Key(), value: md.Value()}
+			cache := cacheable(k.key, k.value)
+			if cache && s.known.clean(k) {
+				continue
 			}
-			for _, md := range sc.values[sr.source] {
-				k := verdictKey{group: g.id, source: int32(sr.source), key: md.Key(), value: md.Value()}
-				cache := cacheable(k.key, k.value)
-				if cache && s.known.clean(k) {
-					continue
+			for _, gr := range ps.groups {
+				g := gr.g
+				if cap(sc.hits) < g.words {
+					sc.hits = make([]uint64, g.words)
 				}
+				hits := sc.hits[:g.words]
 				if g.multi {
 					sc.multi = transformAll(g.transformations, md.Value(), sc.multi[:0])
 					for _, v := range sc.multi {
-						if !clean(g, sr, md.Key(), v, hits, tx) {
+						if !clean(g, gr.sr, md.Key(), v, hits, tx) {
 							return false
 						}
 					}
-				} else if !clean(g, sr, md.Key(), transform(g.transformations, md.Value()), hits, tx) {
+				} else if !clean(g, gr.sr, md.Key(), transform(g.transformations, md.Value()), hits, tx) {
 					return false
 				}
-				if cache {
-					s.known.add(k)
-				}
+			}
+			if cache {
+				s.known.add(k)
 			}
 		}
 	}

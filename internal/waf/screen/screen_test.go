@@ -52,9 +52,9 @@ func TestUnreachable(t *testing.T) {
 
 func TestVerdictsBounded(t *testing.T) {
 	var c verdicts
-	first := verdictKey{group: 1, source: 2, key: "k", value: "v"}
+	first := verdictKey{phase: 1, source: 2, key: "k", value: "v"}
 	c.add(first)
-	if !c.clean(first) || c.clean(verdictKey{group: 1, source: 2, key: "k", value: "w"}) {
+	if !c.clean(first) || c.clean(verdictKey{phase: 1, source: 2, key: "k", value: "w"}) {
 		t.Fatal("a recorded value is not clean, or an unrecorded one is")
 	}
 	for i := range 3 * maxVerdicts {

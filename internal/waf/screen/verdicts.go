@@ -6,10 +6,10 @@ import (
 )
 
 // verdicts remembers the values the screen found clean, across
-// transactions: a group's rules are pure functions of a value (their
+// transactions: the screened rules are pure functions of a value (their
 // operators read nothing else and their transformations are pure), and
 // whether a rule's exclusions remove a value depends on its key alone, so
-// (group, source, key, value) clean once is clean always. Browsers send
+// (phase, source, key, value) clean once is clean always. Browsers send
 // the same User-Agent, Accept and cookie names with every request: those
 // are looked up instead of evaluated.
 //
@@ -24,8 +24,9 @@ type verdicts struct {
 }
 
 type verdictKey struct {
-	group, source int32
-	key, value    string
+	phase      int8
+	source     int32
+	key, value string
 }
 
 const (
