@@ -502,14 +502,24 @@ func (t *Tx) requestBody(body io.Reader) (it *types.Interruption, fwd, rest io.R
 	return it, fwd, rest, nil
 }
 
-// ResponseHeaders runs phase 3.
+// ResponseHeaders runs phase 3, bounded by its own Config.InspectTimeout
+// (when the screen moves the transaction to the full rule set here, the
+// request phases are replayed). A phase that fails or overruns its bound
+// refuses the response with 503: it was not inspected.
 func (t *Tx) ResponseHeaders(status int, proto string, h http.Header) *Block {
 	t.respStatus, t.respProto, t.respHeader = status, proto, h
-	it, err := t.screenPhase(3, t.responseHeaders(), nil)
+	var (
+		it   *types.Interruption
+		serr error
+	)
+	err := t.run(context.Background(), "response headers (phase 3)", time.Now().Add(t.e.cfg.InspectTimeout), t.small && !t.bodyRead, func() {
+		it, serr = t.screenPhase(3, t.responseHeaders(), nil)
+	})
+	if err == nil {
+		err = serr
+	}
 	if err != nil {
-		// Only a replayed request body can fail, and it was read
-		// before: refuse rather than pass the response uninspected.
-		t.blocked = &Block{Status: http.StatusInternalServerError}
+		t.blocked = &Block{Status: http.StatusServiceUnavailable}
 		return t.blocked
 	}
 	return t.interrupted(it)
