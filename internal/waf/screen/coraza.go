@@ -16,8 +16,10 @@ import (
 
 // Rule is what the screen needs of one compiled Coraza rule. It is read
 // from Coraza's own rule (Read), so the targets, exclusions, operator and
-// transformations are exactly those Coraza evaluates, including changes
-// made after the rule was declared (SecRuleUpdateTargetById).
+// transformations are those Coraza evaluates. Coraza hands a rule
+// observer the rule as declared and evaluates a copy: exclusions added
+// later by SecRuleUpdateTargetById are not seen here, which only makes the
+// screen read more values than Coraza does.
 type Rule struct {
 	ID, Phase int
 	// File is the rule file, as Coraza names it.
