@@ -131,6 +131,34 @@ func get[T any](b *browser, what string, a chromedp.Action[T]) T {
 
 // page checks the page now shown: no console errors, no serious or
 // critical accessibility violation, and keeps a screenshot.
+// expectLogged waits until the browser has logged an error naming status
+// (console messages arrive after the page saw the answer) and forgets
+// those errors, so that page does not report them.
+func (b *browser) expectLogged(status string) {
+	b.t.Helper()
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b.mu.Lock()
+		kept := b.errs[:0]
+		found := false
+		for _, e := range b.errs {
+			if strings.Contains(e, status) {
+				found = true
+				continue
+			}
+			kept = append(kept, e)
+		}
+		b.errs = kept
+		b.mu.Unlock()
+		if found {
+			return
+		}
+		if time.Now().After(end) {
+			b.t.Errorf("the browser never logged the expected %s answer", status)
+			return
+		}
+	}
+}
+
 func (b *browser) page(name string) {
 	b.t.Helper()
 	png := get(b, name+": screenshot", chromedp.CaptureScreenshot())
@@ -220,9 +248,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.run("wrong token", chromedp.SendKeys(chromedp.ID("token"), "not-the-token-at-all"), chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#login-form [role=alert]`)))
-	b.mu.Lock()
-	b.errs = nil // the browser logs the 401 answer to the wrong token
-	b.mu.Unlock()
+	b.expectLogged("401") // the browser logs the answer to the wrong token
 	b.run("log in", chromedp.Navigate(fx.URL+"/"), chromedp.WaitVisible(chromedp.ID("token")), chromedp.SendKeys(chromedp.ID("token"), editorToken),
 		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("severity-cards")))
 	cards := get(b, "overview", chromedp.Text(chromedp.ID("severity-cards")))
@@ -359,9 +385,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("intent-error")))
 	get(b, "error marker", chromedp.Poll[bool](`document.querySelector('[data-editor="intent"]').shadowRoot.querySelector('.cm-lintRange-error') !== null`,
 		chromedp.WithPollingTimeout(20*time.Second)))
-	b.mu.Lock()
-	b.errs = nil // the browser logs the 422 answer to the broken intent
-	b.mu.Unlock()
+	b.expectLogged("422") // the browser logs the answer to the broken intent
 	b.page("editor-error")
 	lockdown := "apiVersion: kordon.dev/v1alpha1\nkind: NetworkIntent\nmetadata:\n  name: lockdown\ngroups:\n  inside:\n    namespaces: [" + busiest +
 		"]\nzones:\n  - namespaces: [" + busiest + "]\nrules:\n  - from: inside\n    to: inside\n    ports: [tcp/8080]\n"
