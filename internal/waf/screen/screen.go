@@ -48,23 +48,13 @@ import (
 // Screen stands for a set of CRS rules. It is safe for concurrent use.
 type Screen struct {
 	ids []int
-	// phases[p] are the groups of phase p (1–4).
-	phases [5][]*group
 	// reads[p] are the sources phase p's rules read, each with the
 	// groups reading it.
 	reads [5][]phaseSource
 	// sources are the distinct variable selections of all rules.
 	sources []Target
-	skipped []Skipped
 	scratch sync.Pool
 	known   verdicts
-}
-
-// Skipped is a rule of the paranoia level the screen does not stand for
-// (Coraza evaluates it on every request) and why.
-type Skipped struct {
-	ID     int
-	Reason string
 }
 
 // group is the rules of one phase sharing a transformation sequence (and
@@ -131,14 +121,15 @@ func New(rules []Rule, paranoia int, root fs.FS) (*Screen, error) {
 		multi      bool
 	}
 	groups := map[groupKey]*group{}
+	// phases[p] are the groups of phase p (1–4).
+	var phases [5][]*group
 	groupLits := map[*group][]string{}
 	for i := range rules {
 		r := &rules[i]
 		if r.ID == 0 || r.Paranoia == 0 || r.Paranoia > paranoia {
 			continue
 		}
-		if why := eligible(r); why != "" {
-			s.skipped = append(s.skipped, Skipped{ID: r.ID, Reason: why})
+		if eligible(r) != "" {
 			continue
 		}
 		lits, always, err := literals(r, root)
@@ -150,7 +141,7 @@ func New(rules []Rule, paranoia int, root fs.FS) (*Screen, error) {
 		if g == nil {
 			g = &group{id: int32(len(groups)), transformations: r.Transformations, multi: r.MultiMatch}
 			groups[k] = g
-			s.phases[r.Phase] = append(s.phases[r.Phase], g)
+			phases[r.Phase] = append(phases[r.Phase], g)
 		}
 		if r.Negated {
 			// A negated rule matches the values without its literals:
@@ -184,7 +175,7 @@ func New(rules []Rule, paranoia int, root fs.FS) (*Screen, error) {
 		}
 		s.ids = append(s.ids, r.ID)
 	}
-	for p, gs := range s.phases {
+	for p, gs := range phases {
 		for _, g := range gs {
 			for _, sr := range g.bySource {
 				j := slices.IndexFunc(s.reads[p], func(x phaseSource) bool { return x.source == sr.source })
@@ -264,10 +255,6 @@ func levelCheck(r *Rule) (int, bool) {
 
 // RuleIDs are the rules the screen stands for, ascending.
 func (s *Screen) RuleIDs() []int { return s.ids }
-
-// Skipped are the rules of the paranoia level the screen does not stand
-// for, with the reason.
-func (s *Screen) Skipped() []Skipped { return s.skipped }
 
 // literals returns the literals one of which a value must contain for
 // r's operator to match it, or always when the operator has to run on
